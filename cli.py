@@ -1,0 +1,311 @@
+"""Rekrutt's command line: thin wrappers around the pipeline library.
+
+Exit codes: 0 success, 1 a render failed, 2 invalid input (nothing written).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline import __version__
+from pipeline.errors import Interrupted, MediaError, ModelError, RekruttError, SpecError
+
+log = logging.getLogger("rekrutt")
+
+
+class Reporter:
+    """Draws render events: a progress bar per output with ETA on a terminal, plain lines otherwise (CI)."""
+
+    def __init__(self, campaign: str):
+        from rich.console import Console
+
+        self.campaign = campaign
+        self.console = Console(stderr=True)
+        self.live = self.console.is_terminal
+        self.progress = None
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self) -> Reporter:
+        if self.live:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(TextColumn("{task.description:<18}"), BarColumn(),
+                                     TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(),
+                                     TextColumn("{task.fields[note]}"), console=self.console)
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def event(self, e) -> None:
+        if self.progress is not None:
+            if e.kind == "start":
+                self.tasks[e.channel] = self.progress.add_task(e.channel, total=1.0, note=e.message)
+            elif e.kind == "progress" and e.channel in self.tasks:
+                self.progress.update(self.tasks[e.channel], completed=e.fraction)
+            elif e.kind == "done" and e.channel in self.tasks:
+                self.progress.update(self.tasks[e.channel], completed=1.0, note="[green]done")
+            elif e.kind == "failed" and e.channel in self.tasks:
+                self.progress.update(self.tasks[e.channel], note="[red]FAILED")
+            elif e.kind == "info":
+                self.progress.console.print(e.message)
+            return
+        if e.kind == "progress":
+            return
+        line = {"start": "started", "done": "done", "failed": "FAILED", "info": ""}[e.kind]
+        text = f"[{self.campaign}] {e.channel} {line} {e.message}".rstrip() if e.channel else e.message
+        print(text, file=sys.stderr, flush=True)
+
+    def summary(self, result) -> None:
+        for r in result.outputs:
+            click.echo(f"{r.path}: {r.width}x{r.height} {r.fps} fps {r.duration:.2f} s "
+                       f"{r.size / 1e6:.1f} MB {r.loudness_lufs:.1f} LUFS")
+        for channel, message in result.failures.items():
+            click.echo(f"{channel}: FAILED: {message}", err=True)
+        if result.manifest and result.manifest.exists():
+            click.echo(f"manifest: {result.manifest}")
+
+
+def _setup_logging(verbose: int) -> None:
+    from rich.logging import RichHandler
+
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler: logging.Handler
+    if sys.stderr.isatty():
+        handler = RichHandler(show_path=False, markup=False, rich_tracebacks=verbose > 1)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    root = logging.getLogger("rekrutt")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def _sigterm_to_interrupt() -> None:
+    """SIGTERM (CI cancelling a job) stops work the same way Ctrl-C does: children stopped, no partial files."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _fail(exc: RekruttError, debug: bool) -> None:
+    if debug:
+        log.exception("failed")
+    if isinstance(exc, SpecError):
+        click.echo(f"Invalid campaign: {len(exc.problems)} problem(s); nothing was rendered.", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(2)
+    if isinstance(exc, (MediaError, ModelError)):
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    if isinstance(exc, Interrupted):
+        click.echo(f"Interrupted: {exc}", err=True)
+        sys.exit(130)
+    click.echo(f"Error: {exc}", err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="rekrutt")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv: debug, with ffmpeg commands).")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.pass_context
+def main(ctx: click.Context, verbose: int, debug: bool) -> None:
+    """Rekrutt: render recruitment video campaigns from a YAML spec for every channel."""
+    _setup_logging(2 if debug else verbose)
+    ctx.obj = {"debug": debug}
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.pass_context
+def validate(ctx: click.Context, specs: tuple[Path, ...]) -> None:
+    """Check campaign specs (keys, types, files, media, cuts, channels) without rendering."""
+    from pipeline.spec import load_campaign
+
+    problems = []
+    for spec in specs:
+        try:
+            campaign = load_campaign(spec)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+            continue
+        except RekruttError as exc:
+            _fail(exc, ctx.obj["debug"])
+        click.echo(f"{spec}: OK ({len(campaign.spec.sequence)} items, channels: {', '.join(campaign.spec.channels)})")
+    if problems:
+        _fail(SpecError(problems), ctx.obj["debug"])
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Output folder (overrides the spec's 'output').")
+@click.option("-c", "--channel", "channels", multiple=True, help="Render only this channel (repeatable).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Outputs rendered at once.")
+@click.option("--no-captions", is_flag=True, help="Skip captions (drafts only: captions are a legal duty).")
+@click.option("--model", help="Whisper model name or CTranslate2 folder (overrides the spec).")
+@click.option("--cache-dir", type=click.Path(path_type=Path), envvar="REKRUTT_CACHE_DIR",
+              help="Cache folder [env REKRUTT_CACHE_DIR; default: the platform's user cache].")
+@click.pass_context
+def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channels: tuple[str, ...], jobs: int,
+           no_captions: bool, model: str | None, cache_dir: Path | None) -> None:
+    """Render every channel's version of the campaign(s) in SPECS."""
+    from pipeline.jobs import RenderOptions, render_campaign
+    from pipeline.spec import load_campaign
+
+    _sigterm_to_interrupt()
+    debug = ctx.obj["debug"]
+    campaigns = []
+    problems = []
+    for spec in specs:  # validate everything before rendering anything
+        try:
+            campaigns.append(load_campaign(spec, output=out))
+        except SpecError as exc:
+            problems.extend(exc.problems)
+        except RekruttError as exc:
+            _fail(exc, debug)
+    if problems:
+        _fail(SpecError(problems), debug)
+    options = RenderOptions(channels=channels or None, jobs=jobs, captions=not no_captions, cache_dir=cache_dir,
+                            model=model)
+    failed = False
+    for campaign in campaigns:
+        reporter = Reporter(campaign.spec.campaign)
+        try:
+            with reporter:
+                result = render_campaign(campaign, options, reporter.event)
+        except KeyboardInterrupt:
+            _fail(Interrupted("stopped by the user"), debug)
+        except RekruttError as exc:
+            _fail(exc, debug)
+        reporter.summary(result)
+        failed |= not result.ok
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the presets as JSON.")
+def channels(as_json: bool) -> None:
+    """List the channel presets (frame, rate, codecs, loudness, limits, safe area, captions)."""
+    import dataclasses
+
+    from pipeline.channels import CHECKED, PRESETS
+
+    if as_json:
+        data = {name: json.loads(json.dumps(dataclasses.asdict(p), default=str)) for name, p in PRESETS.items()}
+        click.echo(json.dumps(data, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Channel presets (facts checked {CHECKED})")
+    for col in ("channel", "frame", "fit", "fps", "codec", "audio", "loudness", "length", "size", "captions"):
+        table.add_column(col)
+    for p in PRESETS.values():
+        length = "-" if p.max_duration is None else f"{p.min_duration or 0:g}-{p.max_duration:g} s"
+        size = "-" if p.max_bytes is None else f"{p.max_bytes / 1e6:g} MB"
+        fps = str(p.fps) if p.fps else f"source ({p.min_fps}-{p.max_fps})"
+        audio = f"{p.audio_codec} {p.audio_channels}ch {p.sample_rate // 1000} kHz"
+        table.add_row(p.name, f"{p.width}x{p.height}", p.fit, fps, f"{p.video_codec}.{p.extension}", audio,
+                      f"{p.loudness_lufs:g} LUFS / {p.true_peak_dbtp:g} dBTP", length, size, p.captions)
+    Console().print(table)
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to a file instead of standard output.")
+def schema(output: Path | None) -> None:
+    """Print the JSON Schema of campaign specs (for editor completion and checking)."""
+    from pipeline.spec import json_schema
+
+    text = json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.argument("media", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-l", "--language", help="Speech language (no, nb, nn, en, ...); detected when left out.")
+@click.option("--model", help="Whisper model name or CTranslate2 folder [default: bundled Whisper base].")
+@click.option("-f", "--format", "fmt", type=click.Choice(["json", "srt", "vtt"]), default="json", show_default=True)
+@click.option("--translate", is_flag=True, help="Translate the speech into English (Whisper's translate task).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here instead of standard output.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), envvar="REKRUTT_CACHE_DIR",
+              help="Cache folder [env REKRUTT_CACHE_DIR].")
+@click.pass_context
+def transcribe(ctx: click.Context, media: tuple[Path, ...], language: str | None, model: str | None, fmt: str,
+               translate: bool, output: Path | None, cache_dir: Path | None) -> None:
+    """Transcribe media files (and warm the cache); word times are on each file's own timeline."""
+    from pipeline.cache import Cache
+    from pipeline.export import transcript_text
+    from pipeline.transcribe import Transcriber
+
+    transcriber = Transcriber(Cache(cache_dir), model)
+    texts = []
+    try:
+        for path in media:
+            t = transcriber.transcribe(path, language, task="translate" if translate else "transcribe")
+            texts.append(transcript_text(t, fmt, path))
+    except RekruttError as exc:
+        _fail(exc, ctx.obj["debug"])
+    if fmt == "json":
+        text = texts[0] if len(texts) == 1 else "[\n" + ",\n".join(t.rstrip() for t in texts) + "\n]\n"
+    else:
+        text = "".join(texts)
+    if output:
+        from pipeline.files import write_text_atomic
+
+        write_text_atomic(output, text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.group()
+def transcripts() -> None:
+    """The correction loop: export clip transcripts to edit; renders pick the edits up."""
+
+
+@transcripts.command("export")
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite transcripts that already exist (and may hold corrections).")
+@click.option("--model", help="Whisper model name or CTranslate2 folder (overrides the spec).")
+@click.option("--cache-dir", type=click.Path(path_type=Path), envvar="REKRUTT_CACHE_DIR",
+              help="Cache folder [env REKRUTT_CACHE_DIR].")
+@click.pass_context
+def transcripts_export(ctx: click.Context, spec: Path, force: bool, model: str | None, cache_dir: Path | None) -> None:
+    """Write transcripts/<clip>.srt beside SPEC for each clip, to correct in Subtitle Edit or Aegisub.
+
+    The next render finds them and re-times the corrected text to the audio.
+    """
+    from pipeline.cache import Cache
+    from pipeline.export import export_transcripts
+    from pipeline.spec import load_campaign
+    from pipeline.transcribe import Transcriber
+
+    try:
+        campaign = load_campaign(spec)
+        transcriber = Transcriber(Cache(cache_dir), model or campaign.spec.subtitles.model)
+        for clip_id, path, written in export_transcripts(campaign, transcriber, force=force):
+            click.echo(f"{clip_id}: {'wrote' if written else 'kept (already there; --force to replace)'} {path}")
+    except RekruttError as exc:
+        _fail(exc, ctx.obj["debug"])
+
+
+if __name__ == "__main__":
+    main()

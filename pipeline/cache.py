@@ -1,0 +1,132 @@
+"""A content-addressed cache for expensive results (transcripts, alignments, models).
+
+Entries are JSON documents keyed by a hash of their inputs (file contents, the
+parameters and the pipeline's cache version). Writes are atomic (temporary file,
+then rename) under a per-entry file lock, so several processes can share one
+cache; every entry carries a checksum of its payload, and a damaged or truncated
+entry is treated as missing and rebuilt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from filelock import FileLock
+
+from .files import write_text_atomic
+
+log = logging.getLogger("rekrutt")
+
+#: Bump when a cached format or the way results are computed changes.
+CACHE_VERSION = "1"
+
+#: Environment variable naming the cache folder.
+CACHE_ENV = "REKRUTT_CACHE_DIR"
+
+T = TypeVar("T")
+
+
+def default_cache_dir() -> Path:
+    """``$REKRUTT_CACHE_DIR``, else the platform's user cache folder (e.g. ~/.cache/rekrutt)."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("rekrutt"))
+
+
+def key_of(*parts: object) -> str:
+    """A stable hash of JSON-able parts (plus the cache version)."""
+    text = json.dumps([CACHE_VERSION, *parts], sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_digest_memo: dict[tuple, str] = {}
+_digest_lock = threading.Lock()
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's content, remembered per (path, size, mtime) for this process."""
+    st = path.stat()
+    stamp = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+    with _digest_lock:
+        if stamp in _digest_memo:
+            return _digest_memo[stamp]
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    digest = h.hexdigest()
+    with _digest_lock:
+        _digest_memo[stamp] = digest
+    return digest
+
+
+class Cache:
+    """JSON entries under ``root/<kind>/<key[:2]>/<key>.json``."""
+
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root is not None else default_cache_dir()
+
+    def _path(self, kind: str, key: str) -> Path:
+        return self.root / kind / key[:2] / f"{key}.json"
+
+    def get(self, kind: str, key: str) -> object | None:
+        """The payload stored under (kind, key), or None if missing or damaged (a damaged entry is removed)."""
+        path = self._path(kind, key)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            log.warning("cache entry %s unreadable (%s); rebuilding it", path, exc)
+            return None
+        try:
+            envelope = json.loads(text)
+            payload_text = json.dumps(envelope["payload"], sort_keys=True, ensure_ascii=False)
+            if hashlib.sha256(payload_text.encode("utf-8")).hexdigest() != envelope["sha256"]:
+                raise ValueError("checksum mismatch")
+            return envelope["payload"]
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("cache entry %s is damaged (%s); rebuilding it", path, exc)
+            with contextlib.suppress(OSError):
+                path.unlink()
+            return None
+
+    def put(self, kind: str, key: str, payload: object) -> None:
+        """Store a JSON-able payload atomically."""
+        path = self._path(kind, key)
+        payload_text = json.dumps(payload, sort_keys=True, ensure_ascii=False)
+        envelope = {"sha256": hashlib.sha256(payload_text.encode("utf-8")).hexdigest(), "payload": payload}
+        write_text_atomic(path, json.dumps(envelope, ensure_ascii=False))
+
+    def get_or_make(self, kind: str, key: str, make: Callable[[], T], *, encode: Callable[[T], object],
+                    decode: Callable[[object], T]) -> T:
+        """The cached value, or ``make()``'s result stored for next time; one maker at a time per key."""
+        found = self.get(kind, key)
+        if found is not None:
+            return decode(found)
+        lock_path = self._path(kind, key).with_suffix(".lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(lock_path)):
+            found = self.get(kind, key)  # another process may have made it meanwhile
+            if found is not None:
+                return decode(found)
+            value = make()
+            self.put(kind, key, encode(value))
+            return value
+
+    def lock(self, name: str) -> FileLock:
+        """A named lock in the cache (e.g. for assembling a model once)."""
+        path = self.root / "locks" / f"{name}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(path))

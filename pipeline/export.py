@@ -1,0 +1,55 @@
+"""Transcripts as files people read and edit: JSON, SRT and WebVTT on a clip's own timeline."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+from .captions import CaptionRules, TimedWord, segment_words
+from .files import write_text_atomic
+from .spec import Campaign, ClipItem
+from .subtitles import to_ssa
+from .transcribe import Transcriber, Transcript
+
+
+def transcript_cues(t: Transcript, rules: CaptionRules = CaptionRules()):
+    """Readable cues over a whole file (each Whisper segment split by the caption rules)."""
+    cues = []
+    for seg in t.segments:
+        words = [TimedWord(w.text, Fraction(str(w.start)), Fraction(str(w.end))) for w in seg.words]
+        if words:
+            cues.extend(segment_words(words, rules, (words[0].start, Fraction(str(t.duration)))))
+    return cues
+
+
+def transcript_text(t: Transcript, fmt: str, source: Path | None = None) -> str:
+    """A transcript as JSON (language, segments, words with start/end seconds), SRT or WebVTT."""
+    if fmt == "json":
+        data = {"file": str(source) if source else None, **t.to_json()}
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return to_ssa(transcript_cues(t)).to_string(fmt)
+
+
+def export_transcripts(campaign: Campaign, transcriber: Transcriber, *, force: bool = False
+                       ) -> Iterator[tuple[str, Path, bool]]:
+    """Write ``transcripts/<clip>.srt`` beside the spec for each clip in the sequence.
+
+    Yields (clip id, path, written). An existing file is kept unless ``force``: it may hold corrections.
+    """
+    spec = campaign.spec
+    done: set[str] = set()
+    for item in spec.sequence:
+        if not isinstance(item, ClipItem) or item.clip in done:
+            continue
+        done.add(item.clip)
+        clip = spec.clips[item.clip]
+        path = campaign.transcript_path(item.clip) or campaign.base_dir / "transcripts" / f"{item.clip}.srt"
+        if path.exists() and not force:
+            yield item.clip, path, False
+            continue
+        t = transcriber.transcribe(campaign.resolve(clip.source), clip.language or spec.language,
+                                   glossary=tuple(spec.subtitles.glossary))
+        write_text_atomic(path, transcript_text(t, "srt"))
+        yield item.clip, path, True

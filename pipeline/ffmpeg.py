@@ -1,0 +1,171 @@
+"""Running ffmpeg: finding the binary, the one subprocess runner, filter values.
+
+Commands are built elsewhere as data (argv lists, see :mod:`pipeline.render`);
+this module only turns them into processes. Every subprocess of the pipeline goes
+through :func:`run`, which logs the full command, reads ``-progress`` for a
+callback, keeps the end of stderr and raises :class:`RenderError` with it.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import logging
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from pathlib import Path, PurePath
+
+from .errors import Interrupted, RenderError
+from .timecode import to_ffmpeg
+
+log = logging.getLogger("rekrutt")
+
+#: Environment variable naming an ffmpeg binary to use instead of imageio-ffmpeg's.
+FFMPEG_ENV = "REKRUTT_FFMPEG"
+
+#: stderr lines kept for error messages.
+STDERR_TAIL_LINES = 25
+
+
+@functools.cache
+def ffmpeg_exe() -> str:
+    """Path of the ffmpeg binary: ``$REKRUTT_FFMPEG`` if set, else imageio-ffmpeg's static build.
+
+    Looked up lazily, on first use, so importing the pipeline never fails for want of ffmpeg.
+    """
+    named = os.environ.get(FFMPEG_ENV)
+    if named:
+        found = shutil.which(named) or (named if Path(named).is_file() else None)
+        if not found:
+            raise RenderError(f"{FFMPEG_ENV}={named!r} is not an executable ffmpeg; unset it or fix the path")
+        return found
+    try:
+        import imageio_ffmpeg
+    except ImportError as exc:  # pragma: no cover - it is a hard dependency
+        raise RenderError("imageio-ffmpeg is not installed: pip install imageio-ffmpeg") from exc
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def filter_value(value: object) -> str:
+    """The text of one filter option value, before ffmpeg-python escapes it.
+
+    This is the single place where values enter a filter graph. Pass them as
+    keyword arguments (``filter("pan", args=...)``): ffmpeg-python escapes
+    positional arguments twice, which breaks values holding ``=``. ffmpeg-python then
+    applies both escaping levels ffmpeg needs (option level: backslash, quote,
+    ``=`` and ``:``; graph level: backslash, quote, brackets, ``,`` and ``;``), which
+    ``tests/test_ffmpeg.py`` checks with hostile strings through a real ffmpeg.
+    Paths become absolute (a relative path that starts with ``-`` or holds odd
+    characters is still read as a path); numbers become plain decimals.
+    """
+    if isinstance(value, PurePath):
+        return str(Path(value).absolute())
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, Fraction):
+        return to_ffmpeg(value)
+    if isinstance(value, float):
+        return f"{value:.6f}".rstrip("0").rstrip(".") or "0"
+    text = str(value)
+    if "\x00" in text:
+        raise ValueError("a filter value cannot hold a NUL character")
+    return text
+
+
+def safe_path_arg(path: str | PurePath) -> str:
+    """A path as a command-line argument: one starting with ``-`` gets ``./`` so it is not an option."""
+    text = str(path)
+    return "./" + text if text.startswith("-") else text
+
+
+ProgressCallback = Callable[[float], None]
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    what: str,
+    duration: float | None = None,
+    progress: ProgressCallback | None = None,
+) -> str:
+    """Run one command (argv[0] is the program) and return its stderr.
+
+    ``what`` names the job in errors. With ``duration`` and ``progress``, ffmpeg's
+    ``-progress`` output is turned into a fraction 0..1 passed to ``progress``.
+    Raises :class:`RenderError` with the end of stderr on failure, and
+    :class:`Interrupted` (after stopping the child) on KeyboardInterrupt.
+    """
+    argv = list(argv)
+    is_ffmpeg = Path(argv[0]).name.startswith("ffmpeg")
+    if is_ffmpeg:
+        # -y: we only ever write to fresh temporary names (see files.atomic_path)
+        argv = [argv[0], "-nostdin", "-hide_banner", "-nostats", "-y", "-progress", "pipe:1", *argv[1:]]
+    log.debug("running %s: %s", what, shlex.join(argv))
+    tail: collections.deque[str] = collections.deque(maxlen=400)
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            start_new_session=True,  # a Ctrl-C on the terminal reaches us, and we stop the child ourselves
+        )
+    except OSError as exc:
+        raise RenderError(f"{what}: cannot start {argv[0]}: {exc}", argv) from exc
+
+    def drain_stderr() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            tail.append(line.rstrip("\n"))
+
+    reader = threading.Thread(target=drain_stderr, daemon=True)
+    reader.start()
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if progress and duration and line.startswith("out_time_us="):
+                try:
+                    done = int(line.split("=", 1)[1]) / 1e6
+                except ValueError:
+                    continue
+                progress(max(0.0, min(1.0, done / duration)))
+        proc.wait()
+    except BaseException:
+        stop(proc)
+        reader.join(timeout=5)
+        raise Interrupted(f"{what}: interrupted; ffmpeg was stopped") from None
+    reader.join(timeout=5)
+    stderr = "\n".join(tail)
+    if proc.returncode != 0:
+        last = "\n".join(list(tail)[-STDERR_TAIL_LINES:])
+        raise RenderError(f"{what} failed (exit {proc.returncode}); command: {shlex.join(argv)}", argv, last)
+    if progress:
+        progress(1.0)
+    return stderr
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a child process (and its process group) politely, then firmly."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            proc.kill()
+        proc.wait()

@@ -1,0 +1,100 @@
+"""Loudness (EBU R 128): parsing what ffmpeg's ``loudnorm`` and ``ebur128`` measure.
+
+Normalisation is two-pass: a measuring pass over the edited audio prints
+loudnorm's JSON; the render applies the measured values with ``linear=true``
+(a plain gain when the true-peak ceiling allows it). The finished file is then
+measured again with ``ebur128`` and the result goes to the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from .errors import RenderError
+
+#: Loudness range target passed to loudnorm (its default, 7, squeezes speech dynamics in dynamic mode).
+LRA_TARGET = 11.0
+
+
+@dataclass(frozen=True)
+class Measured:
+    """loudnorm's first-pass measurement of an audio stream."""
+
+    integrated: float  #: input_i, LUFS
+    true_peak: float  #: input_tp, dBTP
+    lra: float  #: input_lra, LU
+    threshold: float  #: input_thresh, LUFS
+    offset: float  #: target_offset, LU
+
+    def loudnorm_args(self, target_i: float, target_tp: float) -> dict[str, str]:
+        """Keyword arguments for the second loudnorm pass."""
+        # loudnorm refuses measured_I below -99 (digital silence measures -inf/-70)
+        integrated = max(self.integrated, -99.0)
+        true_peak = max(self.true_peak, -99.0)
+        return {
+            "I": f"{target_i:.1f}",
+            "TP": f"{target_tp:.1f}",
+            "LRA": f"{max(LRA_TARGET, min(self.lra, 50.0)):.1f}",
+            "measured_I": f"{integrated:.2f}",
+            "measured_TP": f"{true_peak:.2f}",
+            "measured_LRA": f"{max(self.lra, 0.0):.2f}",
+            "measured_thresh": f"{max(self.threshold, -99.0):.2f}",
+            "offset": f"{self.offset:.2f}",
+            "linear": "true",
+            "print_format": "none",
+        }
+
+    @property
+    def is_silent(self) -> bool:
+        return self.integrated <= -69.0
+
+
+def _num(value: str) -> float:
+    value = value.strip()
+    if value in ("-inf", "inf", "nan"):
+        return -99.0 if value != "inf" else 99.0
+    return float(value)
+
+
+def parse_loudnorm(stderr: str) -> Measured:
+    """Read loudnorm's ``print_format=json`` block from ffmpeg's stderr."""
+    start = stderr.rfind("{")
+    end = stderr.rfind("}")
+    if start < 0 or end < start:
+        raise RenderError("loudness measurement printed no result", stderr_tail=stderr[-2000:])
+    try:
+        data = json.loads(stderr[start:end + 1])
+        return Measured(
+            integrated=_num(data["input_i"]),
+            true_peak=_num(data["input_tp"]),
+            lra=_num(data["input_lra"]),
+            threshold=_num(data["input_thresh"]),
+            offset=_num(data["target_offset"]),
+        )
+    except (ValueError, KeyError) as exc:
+        raise RenderError(f"cannot read the loudness measurement ({exc})", stderr_tail=stderr[-2000:]) from exc
+
+
+@dataclass(frozen=True)
+class Verified:
+    """ebur128's summary of a finished file."""
+
+    integrated: float  #: LUFS
+    true_peak: float  #: dBTP
+    lra: float  #: LU
+
+
+_SUMMARY_I = re.compile(r"Integrated loudness:\s*\n\s*I:\s*(-?[\d.]+|-inf)\s*LUFS")
+_SUMMARY_LRA = re.compile(r"Loudness range:\s*\n\s*LRA:\s*(-?[\d.]+)\s*LU")
+_SUMMARY_TP = re.compile(r"True peak:\s*\n\s*Peak:\s*(-?[\d.]+|-inf)\s*dBFS")
+
+
+def parse_ebur128(stderr: str) -> Verified:
+    """Read the summary ebur128 prints at the end of a run."""
+    summary = stderr[stderr.rfind("Summary:"):] if "Summary:" in stderr else stderr
+    mi, ml, mp = _SUMMARY_I.search(summary), _SUMMARY_LRA.search(summary), _SUMMARY_TP.search(summary)
+    if not (mi and ml and mp):
+        raise RenderError("loudness verification printed no summary", stderr_tail=stderr[-2000:])
+    return Verified(_num(mi.group(1)), _num(mp.group(1)), _num(ml.group(1)))

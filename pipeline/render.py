@@ -1,0 +1,231 @@
+"""Filter graphs: the edit as one ffmpeg command per output, built as data.
+
+:func:`render_command` and :func:`measure_command` are pure: they turn a
+:class:`~pipeline.timeline.Timeline`, a preset and a few file paths into an
+:class:`FfmpegCommand` (argv plus filter script) without touching the disk or
+starting ffmpeg, so tests can read them. :mod:`pipeline.campaign_render` runs them.
+
+Every segment is normalised on the way in (display size, square pixels, the
+output frame rate, 48 kHz stereo, a short audio fade at each join so cuts do
+not click) and the segments are joined with ``concat``. Captions, when burned
+in, are one more filter (``ass``) on the joined picture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import ffmpeg as ffmpeg_python
+
+from .channels import Preset
+from .ffmpeg import filter_value, safe_path_arg
+from .loudness import Measured
+from .spec import Campaign
+from .timecode import to_ffmpeg
+from .timeline import CardSegment, ClipSegment, Timeline
+
+#: Length of the audio fade at each join, seconds.
+JOIN_FADE = Fraction(1, 100)
+
+#: Internal working sample rate; every output is 48 kHz too.
+SAMPLE_RATE = 48000
+
+
+@dataclass(frozen=True)
+class FfmpegCommand:
+    """One ffmpeg run as data: arguments, and the filter graph that goes into a script file."""
+
+    args: list[str]  #: arguments after the program name; SCRIPT stands for the filter script's path
+    filter_script: str = ""  #: the -filter_complex graph ('' when there is none)
+    outputs: list[Path] = field(default_factory=list)  #: files it writes
+
+    SCRIPT = "{filter_script}"
+
+    def argv(self, exe: str, script_path: Path | None) -> list[str]:
+        """The full argv, with the filter script's real path filled in."""
+        return [exe] + [str(script_path) if a == self.SCRIPT else a for a in self.args]
+
+
+def compile_command(stream_spec, outputs: list[Path]) -> FfmpegCommand:
+    """ffmpeg-python's argv, with the (long) filter graph moved into a script file argument."""
+    args = ffmpeg_python.get_args(stream_spec)
+    if "-filter_complex" in args:
+        i = args.index("-filter_complex")
+        script = args[i + 1]
+        # Linux caps one command line at 128 KiB; a script has no such limit.
+        args = args[:i] + ["-/filter_complex", FfmpegCommand.SCRIPT] + args[i + 2:]
+        return FfmpegCommand(args, script, outputs)
+    return FfmpegCommand(args, "", outputs)
+
+
+def _samples(t: Fraction) -> int:
+    return int(t * SAMPLE_RATE + Fraction(1, 2))
+
+
+def _silence(seconds: Fraction):
+    return ffmpeg_python.input(f"anullsrc=r={SAMPLE_RATE}:cl=stereo", f="lavfi", t=to_ffmpeg(seconds)).audio
+
+
+def _frame(v, preset: Preset, sample_aspect: Fraction):
+    """Scale a picture to the output frame: crop to fill, or pad to fit; square pixels."""
+    if sample_aspect != 1:
+        v = v.filter("scale", w=f"trunc(iw*{float(sample_aspect):.6f}/2)*2", h="ih")
+    w, h = preset.width, preset.height
+    if preset.fit == "crop":
+        v = v.filter("scale", w=w, h=h, force_original_aspect_ratio="increase", flags="bicubic")
+        v = v.filter("crop", w=w, h=h)
+    else:
+        v = v.filter("scale", w=w, h=h, force_original_aspect_ratio="decrease", flags="bicubic")
+        v = v.filter("pad", w=w, h=h, x="(ow-iw)/2", y="(oh-ih)/2", color="black")
+    return v.filter("setsar", sar=1)
+
+
+def _segment_audio(a, seg_start: Fraction, duration: Fraction):
+    """Normalise one segment's audio and cut it to the exact sample count of its frames."""
+    n = _samples(seg_start + duration) - _samples(seg_start)
+    a = a.filter("aresample", osr=SAMPLE_RATE)
+    a = a.filter("aformat", sample_fmts="fltp", sample_rates=SAMPLE_RATE, channel_layouts="stereo")
+    a = a.filter("apad").filter("atrim", end_sample=n).filter("asetpts", expr="PTS-STARTPTS")
+    fade = to_ffmpeg(JOIN_FADE)
+    a = a.filter("afade", t="in", d=fade)
+    return a.filter("afade", t="out", st=to_ffmpeg(duration - JOIN_FADE), d=fade)
+
+
+def _segments(campaign: Campaign, timeline: Timeline, preset: Preset, cards: dict[str, Path], video: bool):
+    """Input streams for every segment, normalised: a list of (video or None, audio)."""
+    out = []
+    rate = timeline.rate
+    margin = Fraction(2) / rate  # read a little past the cut; trim makes it exact
+    for seg in timeline.segments:
+        if isinstance(seg, ClipSegment):
+            info = campaign.media[seg.clip_id]
+            src = safe_path_arg(campaign.resolve(campaign.spec.clips[seg.clip_id].source))
+            inp = ffmpeg_python.input(src, ss=to_ffmpeg(seg.source_in), t=to_ffmpeg(seg.duration + margin))
+            a = inp.audio if info.has_audio else _silence(seg.duration + margin)
+            v = None
+            if video:
+                v = inp.video.filter("setpts", expr="PTS-STARTPTS").filter("fps", fps=str(rate))
+                v = _frame(v, preset, info.sample_aspect)
+        else:
+            assert isinstance(seg, CardSegment)
+            a = _silence(seg.duration + margin)
+            v = None
+            if video:
+                inp = ffmpeg_python.input(safe_path_arg(cards[seg.card_id]), loop=1, framerate=str(rate),
+                                          t=to_ffmpeg(seg.duration + margin))
+                v = inp.video.filter("setsar", sar=1)
+                if seg.card.fade > 0:
+                    v = v.filter("fade", t="in", st=0, d=to_ffmpeg(min(seg.card.fade, seg.duration)))
+        if v is not None:
+            v = v.filter("format", pix_fmts="yuv420p")
+            v = v.filter("tpad", stop_mode="clone", stop=int(margin * rate) + 1)
+            v = v.filter("trim", end_frame=seg.frame_count).filter("setpts", expr="PTS-STARTPTS")
+        out.append((v, _segment_audio(a, seg.start, seg.duration)))
+    return out
+
+
+def _mix_layout(a, preset: Preset):
+    """Stereo as is; 5.1 with the (speech) mix in the centre channel, as cinema wants dialogue."""
+    if preset.audio_channels == 6:
+        return a.filter("pan", args="5.1|FC=0.5*c0+0.5*c1")
+    if preset.audio_channels == 1:
+        return a.filter("pan", args="mono|c0=0.5*c0+0.5*c1")
+    return a
+
+
+def _joined(campaign, timeline, preset, cards, video: bool):
+    parts = _segments(campaign, timeline, preset, cards, video)
+    if video:
+        flat = [s for pair in parts for s in pair]
+        joined = ffmpeg_python.concat(*flat, v=1, a=1).node
+        return joined[0], joined[1]
+    joined = ffmpeg_python.concat(*[a for _, a in parts], v=0, a=1)
+    return None, joined
+
+
+def measure_command(campaign: Campaign, timeline: Timeline, preset: Preset) -> FfmpegCommand:
+    """The loudness-measuring pass: the edit's audio only, through loudnorm in print mode."""
+    _, a = _joined(campaign, timeline, preset, {}, video=False)
+    a = _mix_layout(a, preset).filter(
+        "loudnorm", I=f"{preset.loudness_lufs:.1f}", TP=f"{preset.true_peak_dbtp:.1f}", LRA="11",
+        print_format="json")
+    out = ffmpeg_python.output(a, "-", f="null")
+    return compile_command(out, [])
+
+
+def _video_codec_args(preset: Preset, rate: Fraction) -> dict[str, object]:
+    if preset.video_codec == "libx264":
+        gop = max(1, int(preset.gop_seconds * rate + Fraction(1, 2)))
+        args: dict[str, object] = {
+            "c:v": "libx264", "preset": preset.x264_preset, "crf": preset.crf, "profile:v": preset.profile,
+            "pix_fmt": preset.pix_fmt, "g": gop, "keyint_min": gop, "sc_threshold": 0, "flags": "+cgop",
+        }
+        if preset.max_video_kbps:
+            args["maxrate"] = f"{preset.max_video_kbps}k"
+            args["bufsize"] = f"{preset.max_video_kbps * 2}k"
+        return args
+    if preset.video_codec == "prores_ks":
+        return {"c:v": "prores_ks", "profile:v": preset.profile, "pix_fmt": preset.pix_fmt, "vendor": "apl0"}
+    return {"c:v": preset.video_codec, "pix_fmt": preset.pix_fmt}
+
+
+def _audio_codec_args(preset: Preset) -> dict[str, object]:
+    args: dict[str, object] = {"c:a": preset.audio_codec, "ar": preset.sample_rate, "ac": preset.audio_channels}
+    if preset.audio_kbps:
+        args["b:a"] = f"{preset.audio_kbps}k"
+    return args
+
+
+def render_command(
+    campaign: Campaign,
+    timeline: Timeline,
+    preset: Preset,
+    cards: dict[str, Path],
+    output: Path,
+    loudness: Measured | None,
+    burn_in: Path | None = None,
+    fonts_dir: Path | None = None,
+) -> FfmpegCommand:
+    """The command that renders one channel's version to ``output``.
+
+    ``cards`` maps card ids to their PNGs for this preset; ``loudness`` is the first
+    pass's measurement (None leaves the level as is); ``burn_in`` is an ASS file of
+    captions to burn into the picture.
+    """
+    v, a = _joined(campaign, timeline, preset, cards, video=True)
+    if burn_in is not None:
+        opts = {"filename": filter_value(burn_in)}
+        if fonts_dir is not None:
+            opts["fontsdir"] = filter_value(fonts_dir)
+        v = v.filter("ass", **opts)
+    if preset.pix_fmt != "yuv420p":
+        v = v.filter("format", pix_fmts=preset.pix_fmt)
+    a = _mix_layout(a, preset)
+    if loudness is not None and not loudness.is_silent:
+        a = a.filter("loudnorm", **loudness.loudnorm_args(preset.loudness_lufs, preset.true_peak_dbtp))
+        a = a.filter("aresample", osr=preset.sample_rate)  # loudnorm's dynamic fallback runs at 192 kHz
+    container = {"mp4": "mp4", "mov": "mov"}.get(preset.extension, preset.extension)
+    kwargs: dict[str, object] = {
+        "f": container, "r": str(timeline.rate), "fps_mode": "cfr",
+        **_video_codec_args(preset, timeline.rate), **_audio_codec_args(preset),
+        "metadata": f"title={campaign.spec.title}",
+    }
+    if container == "mp4":
+        kwargs["movflags"] = "+faststart"
+    out = ffmpeg_python.output(v, a, safe_path_arg(output), **kwargs)
+    return compile_command(out, [output])
+
+
+def verify_command(path: Path) -> FfmpegCommand:
+    """Measure a finished file's loudness (integrated, range, true peak) with ebur128."""
+    stream = ffmpeg_python.input(safe_path_arg(path)).audio.filter("ebur128", peak="true", framelog="quiet")
+    return compile_command(ffmpeg_python.output(stream, "-", f="null"), [])
+
+
+def poster_command(video: Path, at: Fraction, output: Path, fmt: str = "image2") -> FfmpegCommand:
+    """Take one frame of a rendered video as a JPEG poster."""
+    stream = ffmpeg_python.input(safe_path_arg(video), ss=to_ffmpeg(at)).video
+    out = ffmpeg_python.output(stream, safe_path_arg(output), vframes=1, f=fmt, **{"q:v": 3, "c:v": "mjpeg"})
+    return compile_command(out, [output])

@@ -1,0 +1,490 @@
+"""The campaign spec: typed, immutable models, validated in one place.
+
+:func:`load_campaign` reads the YAML, validates its shape with pydantic (types,
+unknown keys), then checks everything that needs the file system (media exist and
+can be read, cuts lie inside their clips, ids and channels are known), and returns
+a :class:`Campaign` with the probes it made. Every problem is collected with its
+file, line, column and key path, and raised together as one :class:`SpecError`
+before any work starts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainSerializer,
+    Tag,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
+
+from . import channels
+from .errors import MediaError, SpecError, SpecProblem
+from .probe import MediaInfo, probe
+from .timecode import Time, parse_time
+from .yamlpos import Loc, Located, load_file
+
+
+def _time(value: object) -> Fraction:
+    return parse_time(value)
+
+
+#: A time in a spec: seconds (2.5) or "MM:SS.mmm" / "HH:MM:SS.mmm"; held as an exact Fraction.
+SpecTime = Annotated[
+    Fraction,
+    BeforeValidator(_time),
+    PlainSerializer(lambda t: float(t), return_type=float),
+    WithJsonSchema({
+        "anyOf": [
+            {"type": "number", "minimum": 0},
+            {"type": "string", "pattern": r"^(\d+:)?\d{1,2}:\d+([.,]\d+)?$|^\d+([.,]\d+)?$"},
+        ],
+        "description": "seconds, or MM:SS.mmm / HH:MM:SS.mmm",
+    }),
+]
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ClipSpec(_Model):
+    """A piece of raw material: one interview recording."""
+
+    source: Path = Field(description="video file, relative to the spec file")
+    person: str | None = Field(None, description="who speaks (for lower thirds and publish sheets)")
+    role: str | None = Field(None, description="their job and workplace")
+    language: str | None = Field(None, description="speech language if it differs from the campaign's")
+    transcript: Path | None = Field(
+        None, description="corrected transcript (SRT) of this clip; default transcripts/<clip id>.srt if it exists"
+    )
+
+
+class ClipItem(_Model):
+    """A cut of a clip in the sequence."""
+
+    clip: str = Field(description="clip id from `clips`")
+    start: SpecTime = Field(Fraction(0), alias="from", description="where the cut starts in the clip")
+    end: SpecTime | None = Field(None, alias="to", description="where the cut ends in the clip (default: its end)")
+
+
+class CardItem(_Model):
+    """A card (title, end card) in the sequence."""
+
+    card: str = Field(description="card id from `cards`")
+    duration: SpecTime | None = Field(None, description="override the card's own duration")
+
+
+def _item_kind(value: object) -> str | None:
+    if isinstance(value, dict):
+        if "card" in value:
+            return "card"
+        return "clip"
+    if isinstance(value, (CardItem, ClipItem)):
+        return "card" if isinstance(value, CardItem) else "clip"
+    return None
+
+
+SequenceItem = Annotated[
+    Annotated[ClipItem, Tag("clip")] | Annotated[CardItem, Tag("card")],
+    Discriminator(_item_kind),
+]
+
+
+class CardSpec(_Model):
+    """A full-frame card: text centred in the channel's safe area over a colour or picture."""
+
+    lines: list[str] = Field(min_length=1, description="main text, one entry per line")
+    subline: str | None = Field(None, description="smaller line under the main text")
+    url: str | None = Field(None, description="address shown at the bottom of the card")
+    duration: SpecTime = Field(Fraction(4), description="seconds on screen")
+    background: str = Field("#003B5C", description="#RRGGBB colour, or an image file relative to the spec")
+    color: str = Field("#FFFFFF", description="text colour, #RRGGBB")
+    logo: Path | None = Field(None, description="logo image (PNG with transparency), relative to the spec")
+    fade: SpecTime = Field(Fraction(1, 2), description="fade-in length in seconds")
+
+    @field_validator("color")
+    @classmethod
+    def _check_color(cls, v: str) -> str:
+        if not _COLOR.match(v):
+            raise ValueError("a colour is written #RRGGBB, e.g. #FFFFFF")
+        return v
+
+    @field_validator("duration")
+    @classmethod
+    def _check_duration(cls, v: Fraction) -> Fraction:
+        if v <= 0:
+            raise ValueError("a card's duration must be above 0 seconds")
+        return v
+
+
+class ChannelOverride(_Model):
+    """Per-channel changes to a preset; any field of the preset (see `python cli.py channels`)."""
+
+    width: int | None = Field(None, gt=0)
+    height: int | None = Field(None, gt=0)
+    fit: Literal["crop", "pad"] | None = None
+    fps: float | None = Field(None, gt=0)
+    crf: int | None = Field(None, ge=0, le=51)
+    x264_preset: str | None = None
+    max_video_kbps: int | None = Field(None, gt=0)
+    audio_kbps: int | None = Field(None, gt=0)
+    loudness_lufs: float | None = Field(None, le=0)
+    true_peak_dbtp: float | None = Field(None, le=0)
+    max_duration: float | None = Field(None, gt=0)
+    captions: Literal["sidecar", "burn", "both"] | None = None
+    caption_line_chars: int | None = Field(None, ge=10, le=60)
+    poster: bool | None = None
+
+    def changes(self) -> dict[str, object]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class SubtitleOptions(_Model):
+    """How captions are made and delivered."""
+
+    enabled: bool = Field(True, description="false: no captions at all (not advised: WCAG 2.1, 1.2.2)")
+    burn_in: Literal["auto", "always", "never"] = Field(
+        "auto", description="auto: burn in where the platform takes no caption upload"
+    )
+    sidecar: list[Literal["srt", "vtt"]] = Field(["srt", "vtt"], description="sidecar formats where uploads are taken")
+    glossary: list[str] = Field([], description="names and places Whisper should spell right")
+    translate: list[Literal["en"]] = Field([], description="extra caption languages made by Whisper's translate task")
+    burn_translation: bool = Field(False, description="also burn the first translation under the main line")
+    model: str | None = Field(None, description="Whisper model: a name (base, large-v3) or a CTranslate2 model folder")
+
+
+class CampaignSpec(_Model):
+    """A recruitment video campaign: what plays, and on which channels."""
+
+    campaign: str = Field(description="slug naming the output folder (a-z, 0-9, -)")
+    title: str = Field(description="campaign title")
+    language: str = Field("no", description="speech language (Whisper code: no, nb, nn, en, ...)")
+    clips: dict[str, ClipSpec] = Field(description="raw material by id")
+    sequence: list[SequenceItem] = Field(min_length=1, description="what plays, in order")
+    cards: dict[str, CardSpec] = Field({}, description="cards by id")
+    channels: list[str] = Field(min_length=1, description="channel ids (python cli.py channels)")
+    overrides: dict[str, ChannelOverride] = Field({}, description="per-channel preset changes")
+    subtitles: SubtitleOptions = Field(SubtitleOptions(), description="caption options")
+    output: Path = Field(Path("out"), description="output folder, relative to the spec")
+
+    @field_validator("campaign")
+    @classmethod
+    def _check_slug(cls, v: str) -> str:
+        if not _SLUG.match(v):
+            raise ValueError("use lowercase letters, digits and dashes, e.g. sykepleiere-2026")
+        return v
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _check_language(cls, v: object) -> object:
+        if isinstance(v, bool):  # only reachable from non-YAML input
+            raise ValueError("write the language code as text, e.g. 'no'")
+        return v
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A validated campaign: the spec, where it lives, and what probing found."""
+
+    spec: CampaignSpec
+    path: Path  #: the spec file
+    media: dict[str, MediaInfo] = field(default_factory=dict)  #: clip id -> probe of its source
+    output_root: Path = Path("out")  #: resolved output folder (campaign subfolder not included)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, p: Path) -> Path:
+        """A path from the spec, relative to the spec file."""
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    @property
+    def out_dir(self) -> Path:
+        return self.output_root / self.spec.campaign
+
+    def preset(self, channel: str) -> channels.Preset:
+        """The channel's preset with this campaign's overrides applied."""
+        base = channels.get_preset(channel)
+        override = self.spec.overrides.get(channel)
+        return base.with_overrides(**override.changes()) if override else base
+
+    def cut_bounds(self, item: ClipItem) -> tuple[Time, Time]:
+        """(from, to) of a cut in its clip, with ``to`` defaulting to the clip's end."""
+        end = item.end if item.end is not None else self.media[item.clip].duration
+        return item.start, end
+
+    def transcript_path(self, clip_id: str) -> Path | None:
+        """The corrected transcript for a clip: named in the spec, or transcripts/<id>.srt if present."""
+        clip = self.spec.clips[clip_id]
+        if clip.transcript is not None:
+            return self.resolve(clip.transcript)
+        default = self.base_dir / "transcripts" / f"{clip_id}.srt"
+        return default if default.is_file() else None
+
+
+# --------------------------------------------------------------------------- validation
+
+_HINTS = {
+    "missing": "add this key",
+    "extra_forbidden": "remove it or fix its spelling",
+    "string_type": "write it as text",
+    "int_parsing": "write a whole number",
+    "float_parsing": "write a number",
+    "list_type": "write a list, e.g. [a, b]",
+    "dict_type": "write a mapping of key: value lines",
+    "too_short": "add at least one entry",
+}
+
+
+def _unwrap(annotation: object) -> object:
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _unwrap(args[0]) if len(args) == 1 else annotation
+    return annotation
+
+
+def _known_keys(loc: Loc) -> list[str]:
+    """Field names (aliases) allowed at the mapping that holds ``loc[-1]``."""
+    current: object = CampaignSpec
+    for part in loc[:-1]:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            fields = {f.alias or n: f for n, f in current.model_fields.items()}
+            if part not in fields:
+                return []
+            current = fields[part].annotation
+        elif typing.get_origin(current) is dict:
+            current = typing.get_args(current)[1]
+        elif typing.get_origin(current) is list:
+            current = typing.get_args(current)[0]
+        elif typing.get_origin(current) in (Union, types.UnionType):
+            options = {
+                "clip": ClipItem, "card": CardItem,
+            }
+            if part in options:
+                current = options[part]
+            else:
+                return []
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or n for n, f in current.model_fields.items()]
+    return []
+
+
+def _display_path(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+class _Collector:
+    """Collects problems with positions from a located document."""
+
+    def __init__(self, file: Path, located: Located | None):
+        self.file = str(file)
+        self.located = located
+        self.problems: list[SpecProblem] = []
+
+    def add(self, loc: Loc, message: str, hint: str = "", at_key: bool = False) -> None:
+        mark = self.located.mark(loc, at_key) if self.located else None
+        self.problems.append(
+            SpecProblem(self.file, mark.line if mark else None, mark.column if mark else None,
+                        _display_path(loc), message, hint)
+        )
+
+
+def _did_you_mean(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "expected one of: " + ", ".join(sorted(options)) if options else ""
+
+
+def _shape_problems(collector: _Collector, error: ValidationError) -> None:
+    for err in error.errors():
+        # The discriminated union adds its tag ('clip'/'card') to the loc: drop it.
+        raw = tuple(err["loc"])
+        loc = _strip_tags(raw)
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            known = _known_keys(raw)
+            collector.add(loc, f"unknown key '{loc[-1]}'", _did_you_mean(str(loc[-1]), known), at_key=True)
+        elif kind == "missing":
+            collector.add(loc, "this key is required", _HINTS["missing"])
+        else:
+            message = err["msg"].removeprefix("Value error, ")
+            collector.add(loc, message, _HINTS.get(kind, ""))
+
+
+def _strip_tags(loc: tuple) -> tuple:
+    """Drop the union tag pydantic puts after ``sequence[i]`` (it is not a key the user wrote)."""
+    if len(loc) > 3 and loc[0] == "sequence" and loc[2] in ("clip", "card"):
+        return loc[:2] + loc[3:]
+    return loc
+
+
+def load_campaign(path: str | Path, *, output: Path | None = None, check_media: bool = True) -> Campaign:
+    """Read and validate a campaign spec; raise :class:`SpecError` listing every problem.
+
+    ``output`` overrides the spec's output folder. With ``check_media`` (the default)
+    every media file is probed and cuts are checked against clip lengths.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError([SpecProblem(str(path), None, None, "", "spec file not found",
+                                     "check the path (python cli.py validate campaigns/<name>.yml)")])
+    try:
+        located = load_file(path)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise SpecError([SpecProblem(
+            str(path), mark.line + 1 if mark else None, mark.column + 1 if mark else None, "",
+            f"YAML syntax error: {exc.problem or exc}", "fix the indentation or quoting at this place")]) from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SpecError([SpecProblem(str(path), None, None, "", f"cannot read YAML: {exc}",
+                                     "save the file as UTF-8 YAML")]) from None
+    collector = _Collector(path, located)
+    if not isinstance(located.data, dict):
+        collector.add((), "the spec must be a mapping of keys (campaign:, title:, clips:, ...)",
+                      "see campaigns/ for an example, or python cli.py schema")
+        raise SpecError(collector.problems)
+    try:
+        spec = CampaignSpec.model_validate(located.data)
+    except ValidationError as exc:
+        _shape_problems(collector, exc)
+        raise SpecError(collector.problems) from None
+
+    campaign = Campaign(spec=spec, path=path.resolve(),
+                        output_root=output if output is not None else (path.parent / spec.output))
+    media = _check_references(collector, campaign, check_media)
+    if collector.problems:
+        raise SpecError(collector.problems)
+    return Campaign(spec=spec, path=campaign.path, media=media, output_root=campaign.output_root)
+
+
+def _check_references(c: _Collector, campaign: Campaign, check_media: bool) -> dict[str, MediaInfo]:
+    spec = campaign.spec
+    media: dict[str, MediaInfo] = {}
+    used_clips = {item.clip for item in spec.sequence if isinstance(item, ClipItem)}
+    for clip_id, clip in spec.clips.items():
+        src = campaign.resolve(clip.source)
+        if not src.is_file():
+            c.add(("clips", clip_id, "source"), f"file not found: {src}",
+                  "check the path; it is relative to the spec file")
+            continue
+        if check_media and clip_id in used_clips:
+            try:
+                info = probe(src)
+            except MediaError as exc:
+                c.add(("clips", clip_id, "source"), str(exc), "re-export the clip as MP4 (H.264/AAC) or MOV")
+                continue
+            if not info.has_video:
+                c.add(("clips", clip_id, "source"), f"{src} has no video stream", "use a video file")
+                continue
+            media[clip_id] = info
+        if clip.transcript is not None and not campaign.resolve(clip.transcript).is_file():
+            c.add(("clips", clip_id, "transcript"), f"file not found: {campaign.resolve(clip.transcript)}",
+                  "export one with: python cli.py transcripts export SPEC")
+
+    for i, item in enumerate(spec.sequence):
+        if isinstance(item, ClipItem):
+            if item.clip not in spec.clips:
+                c.add(("sequence", i, "clip"), f"unknown clip '{item.clip}'",
+                      _did_you_mean(item.clip, list(spec.clips)))
+                continue
+            if item.end is not None and item.end <= item.start:
+                c.add(("sequence", i, "to"), f"'to' ({float(item.end):g} s) must be after 'from' "
+                      f"({float(item.start):g} s)", "swap them or fix the times")
+                continue
+            info = media.get(item.clip)
+            if info is None:
+                continue
+            if item.start >= info.duration:
+                c.add(("sequence", i, "from"), f"'from' ({float(item.start):g} s) is past the end of clip "
+                      f"'{item.clip}' ({float(info.duration):.3f} s long)", "use a time inside the clip")
+            elif item.end is not None and item.end > info.duration + Fraction(1, 100):
+                c.add(("sequence", i, "to"), f"'to' ({float(item.end):g} s) is past the end of clip "
+                      f"'{item.clip}' ({float(info.duration):.3f} s long)",
+                      f"use {float(info.duration):.2f} or less, or leave 'to' out to play to the end")
+        else:
+            if item.card not in spec.cards:
+                c.add(("sequence", i, "card"), f"unknown card '{item.card}'",
+                      _did_you_mean(item.card, list(spec.cards)) or "define it under 'cards:'")
+            elif item.duration is not None and item.duration <= 0:
+                c.add(("sequence", i, "duration"), "a card's duration must be above 0", "use e.g. 4")
+
+    for card_id, card in spec.cards.items():
+        if card.logo is not None:
+            _check_image(c, campaign, ("cards", card_id, "logo"), card.logo, check_media)
+        if not _COLOR.match(card.background):
+            _check_image(c, campaign, ("cards", card_id, "background"), Path(card.background), check_media,
+                         "use #RRGGBB or an image file relative to the spec")
+
+    known = list(channels.PRESETS)
+    seen: set[str] = set()
+    for i, name in enumerate(spec.channels):
+        if name not in channels.PRESETS:
+            c.add(("channels", i), f"unknown channel '{name}'", _did_you_mean(name, known))
+        elif name in seen:
+            c.add(("channels", i), f"channel '{name}' is listed twice", "list each channel once")
+        seen.add(name)
+    for name in spec.overrides:
+        if name not in channels.PRESETS:
+            c.add(("overrides", name), f"unknown channel '{name}'", _did_you_mean(name, known))
+        elif name not in spec.channels:
+            c.add(("overrides", name), f"channel '{name}' is overridden but not in 'channels'",
+                  "add it to channels or remove the override")
+    return media
+
+
+def _check_image(c: _Collector, campaign: Campaign, loc: Loc, rel: Path, check_media: bool, hint: str = "") -> None:
+    p = campaign.resolve(rel)
+    if not p.is_file():
+        c.add(loc, f"file not found: {p}", hint or "check the path; it is relative to the spec file")
+        return
+    if check_media:
+        try:
+            from PIL import Image
+
+            with Image.open(p) as im:
+                im.verify()
+        except Exception as exc:  # Pillow raises many types for a bad image
+            c.add(loc, f"{p} is not a readable image ({exc})", "use a PNG or JPEG file")
+
+
+def json_schema() -> dict:
+    """JSON Schema of the spec, for editors (YAML language servers) to complete and check."""
+    schema = CampaignSpec.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Rekrutt campaign"
+    schema.setdefault("properties", {})["channels"]["items"] = {"enum": list(channels.PRESETS)}
+    return schema

@@ -1,0 +1,245 @@
+"""Caption delivery: transcripts for a campaign, and per-channel caption files.
+
+:class:`CaptionMaker` gets each clip's transcript once (the corrected file if
+staff made one, re-timed by forced alignment; else Whisper's, from the cache),
+then for each output builds the cues on that output's timeline and writes them
+as a burn-in ASS file (styled for the frame, inside the safe area) and/or
+sidecar SRT and WebVTT files, through pysubs2's writers.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pysubs2
+
+from .cache import Cache
+from .captions import CaptionRules, Cue, check, cues_for_timeline
+from .channels import Preset
+from .errors import SpecError, SpecProblem
+from .files import write_text_atomic
+from .spec import Campaign, ClipItem
+from .timeline import Timeline
+from .transcribe import Transcriber, Transcript, whisper_language
+
+log = logging.getLogger("rekrutt")
+
+#: Formats by name: file extension and pysubs2 format id (one registry, as for presets).
+FORMATS = {"srt": "srt", "vtt": "vtt", "ass": "ass"}
+
+
+def file_language(code: str) -> str:
+    """Language tag used in caption file names and HTML (Norwegian bokmål is ``nb``)."""
+    return {"no": "nb", "nb": "nb", "nn": "nn"}.get(whisper_language(code), whisper_language(code))
+
+
+def to_ssa(cues: list[Cue], style: str = "Default") -> pysubs2.SSAFile:
+    subs = pysubs2.SSAFile()
+    for cue in cues:
+        start = int(round(float(cue.start) * 1000))
+        end = int(round(float(cue.end) * 1000))
+        text = "\\N".join(line.replace("{", "(").replace("}", ")") for line in cue.lines)
+        subs.append(pysubs2.SSAEvent(start=start, end=end, text=text, style=style))
+    return subs
+
+
+def write_format(cues: list[Cue], fmt: str, path: Path) -> None:
+    """Write cues as SRT or WebVTT (atomically)."""
+    write_text_atomic(path, to_ssa(cues).to_string(FORMATS[fmt]))
+
+
+def read_cues_file(path: Path) -> list[tuple[float, float, str]]:
+    """(start, end, text) of each cue of an edited SRT/VTT/ASS file (styling tags dropped)."""
+    try:
+        subs = pysubs2.load(str(path), encoding="utf-8")
+    except Exception as exc:  # pysubs2 raises format-specific errors
+        raise SpecError([SpecProblem(str(path), None, None, "", f"cannot read subtitles ({exc})",
+                                     "save it as UTF-8 SRT, e.g. from Subtitle Edit or Aegisub")]) from exc
+    return [(e.start / 1000, e.end / 1000, e.plaintext.replace("\n", " ").strip())
+            for e in subs.events if not e.is_comment and e.plaintext.strip()]
+
+
+@dataclass(frozen=True)
+class CaptionStyle:
+    """How burned-in captions look on one frame."""
+
+    font: str
+    size: int  #: font size in pixels (PlayResY = frame height)
+    margin_v: int  #: bottom margin in pixels (the safe area's bottom and some air)
+    margin_h: int
+    boxed: bool  #: opaque box behind the text (vertical video) or an outline
+    max_chars: int  #: characters per line so that a line fits ~68% of the frame width
+
+
+def caption_style(preset: Preset) -> CaptionStyle:
+    """Style for a channel: size relative to the frame, margins from its safe area, line length to fit."""
+    from PIL import ImageFont
+
+    from .cards import find_font
+
+    w, h = preset.width, preset.height
+    size = max(16, round(min(h * 0.05, w * 0.04)))
+    x0, y0, x1, y1 = preset.safe_area.box(w, h)
+    margin_v = (h - y1) + round(h * 0.03)
+    margin_h = max(x0, w - x1) + round(w * 0.03)
+    sample = "Jeg er sykepleier og jobber på Tunet"
+    path = find_font(True)
+    if path:
+        font = ImageFont.truetype(path, size)
+        per_char = font.getlength(sample) / len(sample)
+        family = font.getname()[0]
+    else:
+        per_char, family = size * 0.6, "Sans"
+    fit = int(0.68 * w / per_char)
+    return CaptionStyle(family, size, margin_v, margin_h, boxed=h > w,
+                        max_chars=max(16, min(preset.caption_line_chars, fit)))
+
+
+def write_ass(cues: list[Cue], preset: Preset, style: CaptionStyle, path: Path,
+              second: list[Cue] | None = None) -> None:
+    """Burn-in captions for one frame size; ``second`` (a translation) goes smaller, under the first."""
+    subs = to_ssa(cues)
+    subs.info["PlayResX"] = str(preset.width)
+    subs.info["PlayResY"] = str(preset.height)
+    subs.info["WrapStyle"] = "2"  # we break lines ourselves
+    subs.info["ScaledBorderAndShadow"] = "yes"
+    base = pysubs2.SSAStyle(
+        fontname=style.font, fontsize=style.size, bold=True,
+        primarycolor=pysubs2.Color(255, 255, 255, 0), outlinecolor=pysubs2.Color(0, 0, 0, 0),
+        backcolor=pysubs2.Color(0, 0, 0, 96),
+        borderstyle=3 if style.boxed else 1, outline=max(2, style.size // 12) if not style.boxed else style.size // 6,
+        shadow=0, alignment=pysubs2.Alignment.BOTTOM_CENTER,
+        marginl=style.margin_h, marginr=style.margin_h, marginv=style.margin_v,
+    )
+    subs.styles["Default"] = base
+    if second:
+        lower = base.copy()
+        lower.fontsize = round(style.size * 0.75)
+        lower.bold = False
+        lower.primarycolor = pysubs2.Color(255, 230, 120, 0)
+        subs.styles["Translation"] = lower
+        top = base.copy()
+        top.marginv = style.margin_v + round(style.size * 0.75 * 2.6)
+        subs.styles["Default"] = top
+        for ev in to_ssa(second, "Translation").events:
+            subs.append(ev)
+    write_text_atomic(path, subs.to_string("ass"))
+
+
+@dataclass
+class CaptionTrack:
+    """Captions made for one output."""
+
+    preset: Preset
+    tracks: dict[str, list[Cue]]  #: language tag -> cues (the first is the spoken language)
+    burn_in: Path | None  #: ASS file to burn, if this channel burns captions
+    sidecar_formats: tuple[str, ...]  #: formats to write beside the video
+    rules: CaptionRules
+    fonts_dir: Path | None = None
+
+    def write_sidecars(self, out_dir: Path) -> dict[str, str]:
+        """Write ``<channel>.<lang>.<fmt>`` files (and the web HTML snippet); return manifest extras."""
+        extras: dict[str, str] = {}
+        if self.burn_in is not None:
+            extras["captions_burned"] = next(iter(self.tracks))
+        for lang, cues in self.tracks.items():
+            for fmt in self.sidecar_formats:
+                path = out_dir / f"{self.preset.name}.{lang}.{fmt}"
+                write_format(cues, fmt, path)
+                extras[f"captions.{lang}.{fmt}"] = path.name
+        if self.preset.name == "web" and "vtt" in self.sidecar_formats:
+            page = out_dir / "web.html"
+            write_text_atomic(page, web_snippet(self))
+            extras["html"] = page.name
+        return extras
+
+
+def web_snippet(track: CaptionTrack) -> str:
+    """A <video> element for the career page, with a captions <track> per language."""
+    name = track.preset.name
+    labels = {"nb": "Norsk", "nn": "Nynorsk", "en": "English"}
+    rows = []
+    for i, lang in enumerate(track.tracks):
+        default = " default" if i == 0 else ""
+        rows.append(f'  <track kind="captions" src="{html.escape(f"{name}.{lang}.vtt")}" srclang="{lang}" '
+                    f'label="{labels.get(lang, lang)}"{default}>')
+    poster = f' poster="{name}.poster.jpg"' if track.preset.poster else ""
+    return (f'<video controls preload="metadata" width="{track.preset.width}" height="{track.preset.height}"'
+            f'{poster}>\n  <source src="{name}.{track.preset.extension}" type="video/mp4">\n'
+            + "\n".join(rows) + "\n</video>\n")
+
+
+class CaptionMaker:
+    """Transcripts for a campaign's clips, and caption tracks for each of its outputs."""
+
+    def __init__(self, campaign: Campaign, work: Path, emit: Callable | None = None,
+                 transcriber: Transcriber | None = None, cache: Cache | None = None):
+        self.campaign = campaign
+        self.work = work
+        self.emit = emit or (lambda e: None)
+        self.options = campaign.spec.subtitles
+        self.transcriber = transcriber or Transcriber(cache or Cache(), self.options.model)
+        self.transcripts: dict[str, dict[str, Transcript]] = {}  #: lang tag -> clip id -> transcript
+
+    def _clip_ids(self) -> list[str]:
+        seen: list[str] = []
+        for item in self.campaign.spec.sequence:
+            if isinstance(item, ClipItem) and item.clip not in seen:
+                seen.append(item.clip)
+        return seen
+
+    def prepare(self) -> None:
+        """Get every clip's transcript (and translations) once, from the cache where possible."""
+        from .jobs import Event
+
+        spec = self.campaign.spec
+        main_lang = file_language(spec.language)
+        self.transcripts = {main_lang: {}}
+        for lang in self.options.translate:
+            self.transcripts.setdefault(file_language(lang), {})
+        calls_before = self.transcriber.model_calls
+        for clip_id in self._clip_ids():
+            clip = spec.clips[clip_id]
+            source = self.campaign.resolve(clip.source)
+            language = clip.language or spec.language
+            corrected = self.campaign.transcript_path(clip_id)
+            if corrected is not None:
+                cues = read_cues_file(corrected)
+                transcript = self.transcriber.align(source, language, cues)
+                log.info("%s: using corrected transcript %s", clip_id, corrected)
+            else:
+                transcript = self.transcriber.transcribe(source, language, glossary=tuple(self.options.glossary))
+            self.transcripts[main_lang][clip_id] = transcript
+            for lang in self.options.translate:
+                self.transcripts[file_language(lang)][clip_id] = self.transcriber.transcribe(
+                    source, language, task="translate", glossary=tuple(self.options.glossary))
+        ran = self.transcriber.model_calls - calls_before
+        self.emit(Event("info", "", message=f"captions: {len(self._clip_ids())} clip(s), "
+                        f"{ran} model run(s) ({'all from cache' if ran == 0 else 'cached for next time'})"))
+
+    def for_output(self, preset: Preset, timeline: Timeline) -> CaptionTrack:
+        """Cues on this output's timeline, and the ASS file to burn if the channel burns captions."""
+        style = caption_style(preset)
+        rules = CaptionRules.for_rate(timeline.rate, style.max_chars)
+        glossary = tuple(self.options.glossary) + tuple(
+            p for c in self.campaign.spec.clips.values() for p in (c.person,) if p)
+        tracks = {lang: cues_for_timeline(timeline, by_clip, rules, glossary)
+                  for lang, by_clip in self.transcripts.items()}
+        report = check(next(iter(tracks.values())), rules)
+        for text, cps in report.fast:
+            log.warning("%s: caption reads fast (%.1f characters/s > %g): %s", preset.name, cps, rules.max_cps, text)
+        mode = self.options.burn_in
+        burn = mode == "always" or (mode == "auto" and preset.captions in ("burn", "both"))
+        sidecar = mode == "never" or preset.captions in ("sidecar", "both")
+        ass = None
+        if burn:
+            ass = self.work / f"captions-{preset.name}.ass"
+            langs = list(tracks)
+            second = tracks[langs[1]] if self.options.burn_translation and len(langs) > 1 else None
+            write_ass(tracks[langs[0]], preset, style, ass, second)
+        formats = tuple(self.options.sidecar) if sidecar else ()
+        return CaptionTrack(preset, tracks, ass, formats, rules)

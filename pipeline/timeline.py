@@ -1,0 +1,102 @@
+"""The edit plan: what plays when, on one output's frame grid.
+
+A :class:`Timeline` is built per output frame rate, because cut lengths are
+rounded to whole frames: a cut of 7.5 s is 180 frames at 24 fps and 188 at 25.
+Captions, loudness measurement and the filter graph all read the same Timeline,
+so their idea of "where is second 12 of the output" cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .spec import Campaign, CardItem, CardSpec, ClipItem
+from .timecode import Time, frames
+
+
+@dataclass(frozen=True)
+class ClipSegment:
+    """A cut of a clip, placed on the output timeline."""
+
+    clip_id: str  #: which clip
+    source_in: Time  #: cut start in the clip's own time
+    frame_count: int  #: length in output frames
+    start: Time  #: where it starts on the output timeline
+    rate: Fraction  #: output frame rate
+
+    @property
+    def duration(self) -> Time:
+        return Fraction(self.frame_count) / self.rate
+
+    @property
+    def end(self) -> Time:
+        return self.start + self.duration
+
+    @property
+    def source_out(self) -> Time:
+        return self.source_in + self.duration
+
+
+@dataclass(frozen=True)
+class CardSegment:
+    """A card, placed on the output timeline."""
+
+    card_id: str  #: which card
+    card: CardSpec  #: its spec
+    frame_count: int  #: length in output frames
+    start: Time  #: where it starts on the output timeline
+    rate: Fraction  #: output frame rate
+
+    @property
+    def duration(self) -> Time:
+        return Fraction(self.frame_count) / self.rate
+
+    @property
+    def end(self) -> Time:
+        return self.start + self.duration
+
+
+Segment = ClipSegment | CardSegment
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The whole edit at one frame rate."""
+
+    rate: Fraction  #: output frame rate
+    segments: tuple[Segment, ...]  #: in playing order
+
+    @property
+    def frame_count(self) -> int:
+        return sum(s.frame_count for s in self.segments)
+
+    @property
+    def duration(self) -> Time:
+        return Fraction(self.frame_count) / self.rate
+
+    def clip_segments(self) -> list[ClipSegment]:
+        return [s for s in self.segments if isinstance(s, ClipSegment)]
+
+
+def build_timeline(campaign: Campaign, rate: Fraction) -> Timeline:
+    """Lay the campaign's sequence out on a frame grid at ``rate``.
+
+    Each segment's length is its spec length rounded to the nearest frame (at least one).
+    """
+    spec = campaign.spec
+    segments: list[Segment] = []
+    position = Fraction(0)
+    for item in spec.sequence:
+        if isinstance(item, ClipItem):
+            start, end = campaign.cut_bounds(item)
+            n = max(1, frames(end - start, rate))
+            seg: Segment = ClipSegment(item.clip, start, n, position, rate)
+        else:
+            assert isinstance(item, CardItem)
+            card = spec.cards[item.card]
+            n = max(1, frames(item.duration or card.duration, rate))
+            seg = CardSegment(item.card, card, n, position, rate)
+        segments.append(seg)
+        position += seg.duration
+    return Timeline(rate, tuple(segments))

@@ -1,0 +1,78 @@
+"""The runner and filter-value escaping, through the real ffmpeg."""
+
+from pathlib import Path
+
+import ffmpeg as ffmpeg_python
+import pytest
+
+from pipeline import ffmpeg as ff
+from pipeline.errors import RenderError
+from pipeline.jobs import run_command
+from pipeline.render import FfmpegCommand, compile_command
+
+HOSTILE = [
+    "plain",
+    "colon: semi; comma, equals=",
+    "quote ' double \" backslash \\ end\\",
+    "brackets [in] {braces} %{pts} 100%",
+    "æøå ÆØÅ «sitat» – emoji 😀",
+    "-starts with a dash",
+    "[s0];[0:v]null[x]",
+    "two\nlines",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_filter_values_reach_ffmpeg_unchanged(tmp_path: Path, text: str):
+    """A value goes through ffmpeg-python's two escaping levels and ffmpeg's two parsers intact.
+
+    The metadata filter stores the value on a frame and prints it to a file whose path is
+    itself hostile, so both the value and a path round-trip.
+    """
+    folder = tmp_path / "odd, dir; [x] 'q' = %d"
+    folder.mkdir()
+    report = folder / "meta:out.txt"
+    stream = ffmpeg_python.input("color=c=black:s=16x16:d=0.04", f="lavfi").video
+    stream = stream.filter("metadata", mode="add", key="rekrutt", value=ff.filter_value(text))
+    stream = stream.filter("metadata", mode="print", key="rekrutt", file=ff.filter_value(report))
+    cmd = compile_command(ffmpeg_python.output(stream, "-", f="null"), [])
+    run_command(cmd, tmp_path, what="escaping check")
+    printed = report.read_text(encoding="utf-8")
+    assert f"rekrutt={text}\n" in printed
+
+
+def test_filter_value_forms(tmp_path: Path):
+    from fractions import Fraction
+
+    assert ff.filter_value(Fraction(1, 3)) == "0.333333"
+    assert ff.filter_value(2.5) == "2.5"
+    assert ff.filter_value(True) == "1"
+    assert ff.filter_value(Path("rel/file.ass")) == str(Path("rel/file.ass").absolute())
+    with pytest.raises(ValueError):
+        ff.filter_value("nul\x00byte")
+
+
+def test_safe_path_arg():
+    assert ff.safe_path_arg("-rf.mp4") == "./-rf.mp4"
+    assert ff.safe_path_arg("/abs/x.mp4") == "/abs/x.mp4"
+
+
+def test_runner_raises_with_ffmpegs_own_message(tmp_path: Path):
+    cmd = FfmpegCommand(["-i", str(tmp_path / "missing.mp4"), "-f", "null", "-"])
+    with pytest.raises(RenderError) as info:
+        run_command(cmd, tmp_path, what="probe missing")
+    assert "No such file or directory" in str(info.value)
+    assert "missing.mp4" in info.value.stderr_tail
+    assert info.value.argv[0] == ff.ffmpeg_exe()
+
+
+def test_ffmpeg_binary_can_be_chosen(monkeypatch, tmp_path):
+    ff.ffmpeg_exe.cache_clear()
+    monkeypatch.setenv(ff.FFMPEG_ENV, str(tmp_path / "no-such-ffmpeg"))
+    try:
+        with pytest.raises(RenderError, match="REKRUTT_FFMPEG"):
+            ff.ffmpeg_exe()
+    finally:
+        monkeypatch.delenv(ff.FFMPEG_ENV)
+        ff.ffmpeg_exe.cache_clear()
+    assert Path(ff.ffmpeg_exe()).is_file()
