@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
-from .captions import CaptionRules, TimedWord, segment_words
+from .captions import CaptionRules, TimedWord, enforce_gaps, segment_words
 from .files import write_text_atomic
 from .spec import Campaign, ClipItem
 from .subtitles import to_ssa
@@ -15,13 +15,10 @@ from .transcribe import Transcriber, Transcript
 
 
 def transcript_cues(t: Transcript, rules: CaptionRules = CaptionRules()):
-    """Readable cues over a whole file (each Whisper segment split by the caption rules)."""
-    cues = []
-    for seg in t.segments:
-        words = [TimedWord(w.text, Fraction(str(w.start)), Fraction(str(w.end))) for w in seg.words]
-        if words:
-            cues.extend(segment_words(words, rules, (words[0].start, Fraction(str(t.duration)))))
-    return cues
+    """Readable cues over a whole file, on its own timeline, by the caption rules."""
+    words = [TimedWord(w.text, Fraction(str(w.start)), Fraction(str(w.end))) for w in t.words]
+    end = max([Fraction(str(t.duration))] + [w.end for w in words])
+    return enforce_gaps(segment_words(words, rules, (Fraction(0), end)), rules)
 
 
 def transcript_text(t: Transcript, fmt: str, source: Path | None = None) -> str:

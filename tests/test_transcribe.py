@@ -1,0 +1,109 @@
+"""Transcription with the real Whisper base model, on real speech."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from pipeline.cache import Cache
+from pipeline.captions import CaptionRules, check
+from pipeline.export import transcript_cues
+from pipeline.transcribe import BASE_MODEL_SHA256, Transcriber, whisper_language
+from tests.conftest import ff
+
+
+@pytest.fixture(scope="module")
+def transcriber(cache_dir) -> Transcriber:
+    return Transcriber(Cache(cache_dir))
+
+
+@pytest.fixture(scope="module")
+def erna_excerpt(media_dir, erna) -> Path:
+    path = media_dir / "erna-excerpt.wav"
+    ff("-ss", "30", "-t", "25", "-i", str(erna), "-ac", "1", "-ar", "16000", str(path))
+    return path
+
+
+def test_default_model_is_assembled_and_verified(cache_dir, transcriber):
+    assert transcriber.model_id.startswith("whisper-base:")
+    model = cache_dir / "models" / "whisper-base"
+    assert (model / "model.bin").stat().st_size == 145_217_532
+    assert (model / ".verified").read_text() == BASE_MODEL_SHA256
+
+
+def test_jfk_text_and_word_timing(transcriber, jfk):
+    t = transcriber.transcribe(jfk, "en")
+    text = t.text.lower()
+    assert "my fellow americans" in text
+    assert "what you can do for your country" in text
+    americans = next(w for w in t.words if w.text.strip(",. ").lower() == "americans")
+    assert americans.start <= 1.8 <= americans.end  # Whisper's own test
+    assert all(w.start <= w.end for w in t.words)
+    assert [w.start for w in t.words] == sorted(w.start for w in t.words)
+
+
+def test_transcripts_are_cached_across_instances(cache_dir, transcriber, jfk):
+    transcriber.transcribe(jfk, "en")
+    fresh = Transcriber(Cache(cache_dir))
+    again = fresh.transcribe(jfk, "en")
+    assert fresh.model_calls == 0
+    assert "my fellow Americans" in again.text
+
+
+def test_damaged_cache_entry_is_rebuilt(tmp_path, jfk, cache_dir):
+    cache = Cache(tmp_path / "cache")
+    # share the assembled model, not the transcripts
+    (tmp_path / "cache" / "models").mkdir(parents=True)
+    (tmp_path / "cache" / "models" / "whisper-base").symlink_to(cache_dir / "models" / "whisper-base")
+    first = Transcriber(cache)
+    first.transcribe(jfk, "en")
+    (entry,) = list((tmp_path / "cache" / "transcripts").rglob("*.json"))
+    entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])  # truncated by a crash
+    second = Transcriber(cache)
+    t = second.transcribe(jfk, "en")
+    assert second.model_calls == 1 and "fellow Americans" in t.text
+    assert Cache(tmp_path / "cache").get("transcripts", entry.stem) is not None
+
+
+def test_norwegian_is_detected_and_cues_keep_the_rules(transcriber, erna_excerpt):
+    t = transcriber.transcribe(erna_excerpt, None)
+    assert t.language == "no"
+    assert len(t.words) > 20
+    rules = CaptionRules.for_rate(Fraction(25), 42)
+    cues = transcript_cues(t, rules)
+    report = check(cues, rules)
+    assert report.ok, report
+    assert max(len(line) for c in cues for line in c.lines) <= 42
+    assert all(len(c.lines) <= 2 for c in cues)
+    assert " ".join(c.text for c in cues).split() == [w.text for w in t.words]
+
+
+@pytest.mark.parametrize("source", [
+    "anullsrc=r=16000:cl=mono",
+    # a chord with a slow tremolo: music, not speech
+    "aevalsrc='0.2*sin(2*PI*220*t)+0.2*sin(2*PI*277*t)+0.2*sin(2*PI*330*t)*(0.6+0.4*sin(2*PI*2*t))':s=16000",
+])
+def test_silence_and_music_give_no_words(transcriber, tmp_path, source):
+    path = tmp_path / "nospeech.wav"
+    ff("-f", "lavfi", "-i", source, "-t", "8", str(path))
+    t = transcriber.transcribe(path, "no")
+    assert t.words == []
+
+
+def test_language_codes():
+    assert whisper_language("nb") == "no" and whisper_language("no") == "no" and whisper_language("nn") == "nn"
+    assert whisper_language("EN") == "en"
+
+
+def test_alignment_times_corrected_text(transcriber, jfk):
+    cues = [(0.0, 3.0, "And so my fellow Americans,"),
+            (3.0, 11.0, "ask not what your municipality can do for you, ask what you can do for your town.")]
+    t = transcriber.align(jfk, "en", cues)
+    words = [w.text for w in t.words]
+    assert words[:5] == ["And", "so", "my", "fellow", "Americans,"]
+    assert "municipality" in words and "town." in words
+    ask = t.words[5]
+    assert ask.text == "ask" and 3.0 <= ask.start <= 4.0  # "ask" is spoken at about 3.5 s
+    assert all(a.start <= b.start for a, b in zip(t.words, t.words[1:], strict=False))
