@@ -22,10 +22,10 @@ log = logging.getLogger("rekrutt")
 class Reporter:
     """Draws render events: a progress bar per output with ETA on a terminal, plain lines otherwise (CI)."""
 
-    def __init__(self, campaign: str):
+    def __init__(self, multi: bool = False):
         from rich.console import Console
 
-        self.campaign = campaign
+        self.multi = multi
         self.console = Console(stderr=True)
         self.live = self.console.is_terminal
         self.progress = None
@@ -47,31 +47,51 @@ class Reporter:
 
     def event(self, e) -> None:
         if self.progress is not None:
+            name = f"{e.campaign}/{e.channel}" if self.multi else e.channel
             if e.kind == "start":
-                self.tasks[e.channel] = self.progress.add_task(e.channel, total=1.0, note=e.message)
-            elif e.kind == "progress" and e.channel in self.tasks:
-                self.progress.update(self.tasks[e.channel], completed=e.fraction)
-            elif e.kind == "done" and e.channel in self.tasks:
-                self.progress.update(self.tasks[e.channel], completed=1.0, note="[green]done")
-            elif e.kind == "failed" and e.channel in self.tasks:
-                self.progress.update(self.tasks[e.channel], note="[red]FAILED")
+                self.tasks[name] = self.progress.add_task(name, total=1.0, note=e.message)
+            elif e.kind == "progress" and name in self.tasks:
+                self.progress.update(self.tasks[name], completed=e.fraction)
+            elif e.kind == "done" and name in self.tasks:
+                self.progress.update(self.tasks[name], completed=1.0, note=f"[green]{e.message or 'done'}")
+            elif e.kind == "failed" and name in self.tasks:
+                self.progress.update(self.tasks[name], note="[red]FAILED")
             elif e.kind == "info":
                 self.progress.console.print(e.message)
             return
         if e.kind == "progress":
             return
         line = {"start": "started", "done": "done", "failed": "FAILED", "info": ""}[e.kind]
-        text = f"[{self.campaign}] {e.channel} {line} {e.message}".rstrip() if e.channel else e.message
+        text = f"[{e.campaign}] {e.channel} {line} {e.message}".rstrip() if e.channel else e.message
         print(text, file=sys.stderr, flush=True)
 
-    def summary(self, result) -> None:
-        for r in result.outputs:
-            click.echo(f"{r.path}: {r.width}x{r.height} {r.fps} fps {r.duration:.2f} s "
-                       f"{r.size / 1e6:.1f} MB {r.loudness_lufs:.1f} LUFS")
-        for channel, message in result.failures.items():
-            click.echo(f"{channel}: FAILED: {message}", err=True)
-        if result.manifest and result.manifest.exists():
-            click.echo(f"manifest: {result.manifest}")
+    def summary(self, batch) -> None:
+        """A table of every output (on a terminal), or one line each."""
+        rows = []
+        for o in batch.outcomes:
+            r = o.record
+            detail = (f"{r.width}x{r.height} {r.fps} fps {r.duration:.2f} s {r.size / 1e6:.1f} MB "
+                      f"{r.loudness_lufs:.1f} LUFS") if r else o.error.splitlines()[0] if o.error else ""
+            rows.append((o.job.campaign, o.job.channel, o.status, f"{o.seconds:.1f}", detail))
+        if self.console.is_terminal:
+            from rich.table import Table
+
+            table = Table(title="Outputs")
+            for col in ("campaign", "channel", "status", "seconds", "result"):
+                table.add_column(col)
+            colour = {"rendered": "green", "unchanged": "cyan", "failed": "red", "skipped": "yellow"}
+            for c, ch, status, secs, detail in rows:
+                table.add_row(c, ch, f"[{colour[status]}]{status}", secs, detail)
+            self.console.print(table)
+        else:
+            for c, ch, status, secs, detail in rows:
+                click.echo(f"{c}/{ch}: {status} ({secs} s) {detail}")
+        for name, result in batch.campaigns.items():
+            for channel, message in result.failures.items():
+                click.echo(f"{name}/{channel}: FAILED: {message}", err=True)
+            if result.manifest and result.manifest.exists():
+                click.echo(f"manifest: {result.manifest}")
+        click.echo(f"model runs: {batch.model_calls}; {batch.seconds:.1f} s in all", err=True)
 
 
 def _setup_logging(verbose: int) -> None:
@@ -160,11 +180,22 @@ def validate(ctx: click.Context, specs: tuple[Path, ...]) -> None:
 @click.option("--model", help="Whisper model name or CTranslate2 folder (overrides the spec).")
 @click.option("--cache-dir", type=click.Path(path_type=Path), envvar="REKRUTT_CACHE_DIR",
               help="Cache folder [env REKRUTT_CACHE_DIR; default: the platform's user cache].")
+@click.option("--force", is_flag=True, help="Render even outputs whose inputs did not change.")
+@click.option("--fail-fast", is_flag=True, help="Stop at the first failed output.")
+@click.option("--scheduler", envvar="REKRUTT_SCHEDULER",
+              help="Dask scheduler address (tcp://host:8786) to render on a cluster [env REKRUTT_SCHEDULER].")
+@click.option("--report", type=click.Path(path_type=Path), help="Write a JSON report of every output here.")
+@click.option("--junit", type=click.Path(path_type=Path), help="Write a JUnit XML report here (for CI).")
 @click.pass_context
 def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channels: tuple[str, ...], jobs: int,
-           no_captions: bool, model: str | None, cache_dir: Path | None) -> None:
-    """Render every channel's version of the campaign(s) in SPECS."""
-    from pipeline.jobs import RenderOptions, render_campaign
+           no_captions: bool, model: str | None, cache_dir: Path | None, force: bool, fail_fast: bool,
+           scheduler: str | None, report: Path | None, junit: Path | None) -> None:
+    """Render every channel's version of the campaign(s) in SPECS, as one batch.
+
+    Each distinct clip is transcribed once; outputs whose inputs did not change are kept.
+    """
+    from pipeline.jobs import RenderOptions, render_batch
+    from pipeline.report import junit_xml, report_json
     from pipeline.spec import load_campaign
 
     _sigterm_to_interrupt()
@@ -181,20 +212,23 @@ def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channe
     if problems:
         _fail(SpecError(problems), debug)
     options = RenderOptions(channels=channels or None, jobs=jobs, captions=not no_captions, cache_dir=cache_dir,
-                            model=model)
-    failed = False
-    for campaign in campaigns:
-        reporter = Reporter(campaign.spec.campaign)
-        try:
-            with reporter:
-                result = render_campaign(campaign, options, reporter.event)
-        except KeyboardInterrupt:
-            _fail(Interrupted("stopped by the user"), debug)
-        except RekruttError as exc:
-            _fail(exc, debug)
-        reporter.summary(result)
-        failed |= not result.ok
-    sys.exit(1 if failed else 0)
+                            model=model, force=force, fail_fast=fail_fast, scheduler=scheduler)
+    reporter = Reporter(multi=len(campaigns) > 1)
+    try:
+        with reporter:
+            result = render_batch(campaigns, options, reporter.event)
+    except KeyboardInterrupt:
+        _fail(Interrupted("stopped by the user"), debug)
+    except RekruttError as exc:
+        _fail(exc, debug)
+    reporter.summary(result)
+    from pipeline.files import write_text_atomic
+
+    if report:
+        write_text_atomic(report, report_json(result))
+    if junit:
+        write_text_atomic(junit, junit_xml(result))
+    sys.exit(0 if result.ok else 1)
 
 
 @main.command()
@@ -305,6 +339,145 @@ def transcripts_export(ctx: click.Context, spec: Path, force: bool, model: str |
             click.echo(f"{clip_id}: {'wrote' if written else 'kept (already there; --force to replace)'} {path}")
     except RekruttError as exc:
         _fail(exc, ctx.obj["debug"])
+
+
+@main.group()
+def cache() -> None:
+    """The cache of models, transcripts, alignments and loudness measurements."""
+
+
+def _cache_option(f):
+    return click.option("--cache-dir", type=click.Path(path_type=Path), envvar="REKRUTT_CACHE_DIR",
+                        help="Cache folder [env REKRUTT_CACHE_DIR].")(f)
+
+
+@cache.command("info")
+@_cache_option
+@click.option("--json", "as_json", is_flag=True)
+def cache_info(cache_dir: Path | None, as_json: bool) -> None:
+    """What the cache holds."""
+    from pipeline.cache import Cache
+
+    c = Cache(cache_dir)
+    info = c.info()
+    if as_json:
+        click.echo(json.dumps({"root": str(c.root), "kinds": info}, indent=2))
+        return
+    click.echo(f"cache: {c.root}")
+    for kind, numbers in info.items():
+        click.echo(f"  {kind:12s} {numbers['entries']:6d} entries {numbers['bytes'] / 1e6:10.1f} MB")
+    click.echo(f"  {'total':12s} {sum(n['entries'] for n in info.values()):6d} entries "
+               f"{sum(n['bytes'] for n in info.values()) / 1e6:10.1f} MB")
+
+
+@cache.command("prune")
+@_cache_option
+@click.option("--older-than", type=float, metavar="DAYS", help="Only entries not used for this many days.")
+@click.option("--kind", "kinds", multiple=True, help="Only this kind (transcripts, alignments, loudness, models).")
+@click.option("--all", "everything", is_flag=True, help="Remove every entry of the chosen kinds.")
+def cache_prune(cache_dir: Path | None, older_than: float | None, kinds: tuple[str, ...], everything: bool) -> None:
+    """Remove cache entries (the assembled model stays unless --kind models)."""
+    from pipeline.cache import Cache
+
+    if older_than is None and not everything:
+        raise click.UsageError("say --older-than DAYS, or --all")
+    files, freed = Cache(cache_dir).prune(None if everything else older_than, kinds)
+    click.echo(f"removed {files} entries, {freed / 1e6:.1f} MB")
+
+
+@main.group()
+def clips() -> None:
+    """The clip library: interview clips with the person's consent [library: --library or REKRUTT_LIBRARY]."""
+
+
+def _library_option(f):
+    return click.option("--library", type=click.Path(path_type=Path), envvar="REKRUTT_LIBRARY", required=True,
+                        help="Clip library folder [env REKRUTT_LIBRARY].")(f)
+
+
+@clips.command("list")
+@_library_option
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+@click.pass_context
+def clips_list(ctx: click.Context, library: Path, as_json: bool) -> None:
+    """Every clip in the library, with its consent."""
+    from pipeline.library import list_clips
+
+    try:
+        found = list_clips(library)
+    except FileNotFoundError:
+        click.echo(f"Error: no clip library at {library}", err=True)
+        sys.exit(2)
+    except RekruttError as exc:
+        _fail(exc, ctx.obj["debug"])
+    if as_json:
+        click.echo(json.dumps([c.as_dict() for c in found], indent=2, ensure_ascii=False, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Clip library {library}")
+    for col in ("id", "person", "role", "workplace", "consent until", "channels", "tags", "file"):
+        table.add_column(col)
+    for c in found:
+        m = c.meta
+        table.add_row(c.id, m.person or "", m.role or "", m.workplace or "",
+                      m.consent.expires.isoformat() if m.consent else "[red]none",
+                      ", ".join(m.consent.channels) if m.consent else "", ", ".join(m.tags),
+                      c.video.name if c.video else "[red]missing")
+    Console().print(table)
+
+
+@clips.command("show")
+@_library_option
+@click.argument("clip_id")
+def clips_show(library: Path, clip_id: str) -> None:
+    """One clip's metadata (JSON)."""
+    from pipeline.library import load_clip
+
+    try:
+        clip = load_clip(library, clip_id)
+    except FileNotFoundError:
+        click.echo(f"Error: no clip '{clip_id}' in {library}", err=True)
+        sys.exit(2)
+    click.echo(json.dumps(clip.as_dict(), indent=2, ensure_ascii=False, default=str))
+
+
+@clips.command("add")
+@_library_option
+@click.argument("video", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--id", "clip_id", required=True, help="Library id, e.g. anne-sykepleier.")
+@click.option("--person", required=True)
+@click.option("--role")
+@click.option("--workplace")
+@click.option("--language", default="no", show_default=True)
+@click.option("--tag", "tags", multiple=True)
+@click.option("--consent-signed", type=click.DateTime(["%Y-%m-%d"]), required=True, help="YYYY-MM-DD")
+@click.option("--consent-expires", type=click.DateTime(["%Y-%m-%d"]), required=True, help="YYYY-MM-DD")
+@click.option("--consent-channel", "consent_channels", multiple=True,
+              help="Channel the consent covers (repeat; default: all).")
+@click.option("--move", is_flag=True, help="Move the file into the library instead of copying it.")
+def clips_add(library: Path, video: Path, clip_id: str, person: str, role: str | None, workplace: str | None,
+              language: str, tags: tuple[str, ...], consent_signed, consent_expires,
+              consent_channels: tuple[str, ...], move: bool) -> None:
+    """Put VIDEO into the library with its metadata and consent."""
+    from pipeline.library import ClipMeta, Consent, add_clip
+    from pipeline.probe import probe
+
+    try:
+        probe(video)
+    except RekruttError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    meta = ClipMeta(person=person, role=role, workplace=workplace, language=language, tags=list(tags),
+                    consent=Consent(signed=consent_signed.date(), expires=consent_expires.date(),
+                                    channels=list(consent_channels) or ["all"]))
+    try:
+        clip = add_clip(library, video, clip_id, meta, move=move)
+    except FileExistsError:
+        click.echo(f"Error: '{clip_id}' is already in {library}; choose another id", err=True)
+        sys.exit(2)
+    click.echo(f"added {clip.id}: {clip.video}")
 
 
 if __name__ == "__main__":

@@ -95,6 +95,8 @@ class Cache:
             payload_text = json.dumps(envelope["payload"], sort_keys=True, ensure_ascii=False)
             if hashlib.sha256(payload_text.encode("utf-8")).hexdigest() != envelope["sha256"]:
                 raise ValueError("checksum mismatch")
+            with contextlib.suppress(OSError):
+                os.utime(path)  # last use, for prune --older-than
             return envelope["payload"]
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("cache entry %s is damaged (%s); rebuilding it", path, exc)
@@ -124,6 +126,50 @@ class Cache:
             value = make()
             self.put(kind, key, encode(value))
             return value
+
+    def info(self) -> dict[str, dict[str, int]]:
+        """Entries and bytes per kind (models, transcripts, alignments, loudness, ...)."""
+        out: dict[str, dict[str, int]] = {}
+        if not self.root.is_dir():
+            return out
+        for kind in sorted(p for p in self.root.iterdir() if p.is_dir() and p.name != "locks"):
+            files = [f for f in kind.rglob("*") if f.is_file() and not f.name.endswith(".lock")]
+            entries = len({f.parent for f in files}) if kind.name == "models" else \
+                len([f for f in files if f.suffix == ".json"])
+            out[kind.name] = {"entries": entries, "bytes": sum(f.stat().st_size for f in files)}
+        return out
+
+    def prune(self, older_than_days: float | None = None, kinds: tuple[str, ...] = ()) -> tuple[int, int]:
+        """Remove entries not used for ``older_than_days`` (all entries if None); returns (files, bytes).
+
+        The assembled default model is kept unless ``models`` is named in ``kinds``.
+        """
+        import shutil
+        import time
+
+        if not self.root.is_dir():
+            return 0, 0
+        cutoff = time.time() - older_than_days * 86400 if older_than_days is not None else None
+        removed = freed = 0
+        for kind in self.root.iterdir():
+            if not kind.is_dir() or kind.name == "locks" or (kinds and kind.name not in kinds):
+                continue
+            if kind.name == "models":
+                if "models" not in kinds:
+                    continue
+                for model in kind.iterdir():
+                    size = sum(f.stat().st_size for f in model.rglob("*") if f.is_file())
+                    if cutoff is None or model.stat().st_mtime < cutoff:
+                        shutil.rmtree(model, ignore_errors=True)
+                        removed, freed = removed + 1, freed + size
+                continue
+            for f in kind.rglob("*.json"):
+                st = f.stat()
+                if cutoff is None or st.st_mtime < cutoff:
+                    with contextlib.suppress(OSError):
+                        f.unlink()
+                        removed, freed = removed + 1, freed + st.st_size
+        return removed, freed
 
     def lock(self, name: str) -> FileLock:
         """A named lock in the cache (e.g. for assembling a model once)."""

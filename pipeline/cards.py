@@ -120,7 +120,7 @@ def _background(campaign: Campaign, card: CardSpec, size: tuple[int, int]) -> Im
 
 
 def draw_card(campaign: Campaign, card: CardSpec, preset: Preset) -> Image.Image:
-    """The card as an RGB picture at the preset's frame size, text inside its safe area."""
+    """The card as an RGB picture at the preset's frame size, text (and QR code) inside its safe area."""
     size = (preset.width, preset.height)
     image = _background(campaign, card, size)
     draw = ImageDraw.Draw(image)
@@ -135,9 +135,17 @@ def draw_card(campaign: Campaign, card: CardSpec, preset: Preset) -> Image.Image
             logo = ImageOps.exif_transpose(logo_file).convert("RGBA")
         logo.thumbnail((int((x1 - x0) * 0.5), int(preset.height * 0.12)), Image.Resampling.LANCZOS)
         logo_h = logo.height + int(preset.height * 0.04)
-    rows, height = _layout(draw, card, x1 - x0, (y1 - y0) - logo_h, preset.width, preset.height)
-    # the logo and the text are centred together in the safe area
-    block_top = y0 + ((y1 - y0) - (logo_h + height)) / 2
+    qr = None
+    qr_h = 0
+    if card.url and card.qr:
+        from .cta import qr_image, tracked_url
+
+        qr = qr_image(tracked_url(card.url, preset.name, campaign.spec.campaign),
+                      int(min(x1 - x0, y1 - y0) * 0.24))
+        qr_h = qr.height + int(preset.height * 0.03)
+    rows, height = _layout(draw, card, x1 - x0, (y1 - y0) - logo_h - qr_h, preset.width, preset.height)
+    # the logo, the text and the QR code are centred together in the safe area
+    block_top = y0 + ((y1 - y0) - (logo_h + height + qr_h)) / 2
     if logo is not None:
         image.paste(logo, ((x0 + x1 - logo.width) // 2, int(block_top)), logo)
     color = ImageColor.getrgb(card.color)
@@ -148,6 +156,8 @@ def draw_card(campaign: Campaign, card: CardSpec, preset: Preset) -> Image.Image
         width = draw.textlength(text, font=font)
         draw.text(((x0 + x1 - width) / 2, y), text, font=font, fill=color)
         y += _line_height(font)
+    if qr is not None:
+        image.paste(qr, ((x0 + x1 - qr.width) // 2, int(y + preset.height * 0.03)))
     return image
 
 
@@ -157,6 +167,8 @@ def card_png(campaign: Campaign, card_id: str, preset: Preset, work_dir: Path) -
     key = json.dumps({
         "card": card.model_dump(mode="json"),
         "size": [preset.width, preset.height],
+        "channel": preset.name,
+        "campaign": campaign.spec.campaign,
         "safe": [preset.safe_area.top, preset.safe_area.bottom, preset.safe_area.left, preset.safe_area.right],
         "fonts": [find_font(True), find_font(False)],
         "files": [_file_stamp(campaign.resolve(p)) for p in (card.logo, Path(card.background))

@@ -46,7 +46,7 @@ def export_transcripts(campaign: Campaign, transcriber: Transcriber, *, force: b
         if path.exists() and not force:
             yield item.clip, path, False
             continue
-        t = transcriber.transcribe(campaign.resolve(clip.source), clip.language or spec.language,
+        t = transcriber.transcribe(campaign.clip_source(item.clip), clip.language or spec.language,
                                    glossary=tuple(spec.subtitles.glossary))
         write_text_atomic(path, transcript_text(t, "srt"))
         yield item.clip, path, True

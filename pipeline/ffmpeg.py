@@ -86,6 +86,22 @@ def safe_path_arg(path: str | PurePath) -> str:
 
 ProgressCallback = Callable[[float], None]
 
+_live: set[subprocess.Popen] = set()
+_live_lock = threading.Lock()
+
+
+#: Set while the run is being stopped, so that workers report their killed children as an interruption.
+stopping = threading.Event()
+
+
+def stop_all() -> None:
+    """Stop every child process the runner has running (on Ctrl-C or SIGTERM, from the main thread)."""
+    stopping.set()
+    with _live_lock:
+        procs = list(_live)
+    for proc in procs:
+        stop(proc)
+
 
 def run(
     argv: Sequence[str],
@@ -121,6 +137,8 @@ def run(
         )
     except OSError as exc:
         raise RenderError(f"{what}: cannot start {argv[0]}: {exc}", argv) from exc
+    with _live_lock:
+        _live.add(proc)
 
     def drain_stderr() -> None:
         assert proc.stderr is not None
@@ -143,7 +161,12 @@ def run(
         stop(proc)
         reader.join(timeout=5)
         raise Interrupted(f"{what}: interrupted; ffmpeg was stopped") from None
+    finally:
+        with _live_lock:
+            _live.discard(proc)
     reader.join(timeout=5)
+    if proc.returncode in (-signal.SIGTERM, -signal.SIGKILL) and stopping.is_set():
+        raise Interrupted(f"{what}: interrupted; ffmpeg was stopped")
     stderr = "\n".join(tail)
     if proc.returncode != 0:
         last = "\n".join(list(tail)[-STDERR_TAIL_LINES:])

@@ -1,18 +1,24 @@
-"""The job runner: renders every channel of a campaign and writes the manifest.
+"""The job runner: every output of every campaign as one job graph, run locally or on a Dask cluster.
 
-For each channel: lay out the timeline at its frame rate, draw its cards,
-measure the edit's loudness (once per distinct rate, layout and target), run the
-render into a temporary file, verify it (probe and ebur128), then rename it into
-place. Progress goes to a callback as :class:`Event` objects; the CLI draws them.
+:func:`render_batch` validates all campaigns first (and refuses two that would
+write the same file), gets each distinct clip's transcript once, then runs one
+job per output: locally on ``jobs`` threads (each drives an ffmpeg process), or on
+a Dask cluster whose workers share the library, cache and output folders. A job
+whose inputs have not changed since its last render (same fingerprint in the
+manifest, file still there) is not rendered again. Each campaign's
+``manifest.json`` is written at the end; a failing output does not stop the
+others unless ``fail_fast``.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import json
 import logging
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -21,15 +27,16 @@ from typing import Literal
 
 from . import __version__
 from . import ffmpeg as ff
+from .cache import Cache, file_digest, key_of
 from .cards import card_png
 from .channels import Preset
-from .errors import Interrupted, RekruttError
+from .errors import Interrupted, RekruttError, SpecError, SpecProblem
 from .files import atomic_path, sha256_file, write_text_atomic
 from .loudness import Measured, parse_ebur128, parse_loudnorm
 from .probe import probe
 from .render import FfmpegCommand, measure_command, poster_command, render_command, verify_command
-from .spec import Campaign, ClipItem
-from .timeline import ClipSegment, Timeline, build_timeline
+from .spec import Campaign, ClipItem, load_campaign
+from .timeline import CardSegment, ClipSegment, Timeline, build_timeline
 
 log = logging.getLogger("rekrutt")
 
@@ -38,11 +45,14 @@ log = logging.getLogger("rekrutt")
 class RenderOptions:
     """What to render and how."""
 
-    channels: tuple[str, ...] | None = None  #: a subset of the spec's channels (None: all)
-    jobs: int = 1  #: outputs rendered at once
+    channels: tuple[str, ...] | None = None  #: a subset of the specs' channels (None: all)
+    jobs: int = 1  #: outputs rendered at once (local threads)
     captions: bool = True  #: make captions (the spec can still turn them off)
     cache_dir: Path | None = None  #: cache folder (default: $REKRUTT_CACHE_DIR or the platform's)
     model: str | None = None  #: Whisper model, overriding the spec's
+    force: bool = False  #: render even when nothing changed
+    fail_fast: bool = False  #: stop at the first failed output
+    scheduler: str | None = None  #: Dask scheduler address (tcp://host:8786); None renders locally
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,7 @@ class OutputRecord:
     audio_codec: str
     audio_channels: int
     extras: dict[str, str] = field(default_factory=dict)  #: other files made for this channel (poster, captions)
+    fingerprint: str = ""  #: hash of everything the output was made from
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,29 @@ class Event:
     fraction: float = 0.0
     message: str = ""
     record: OutputRecord | None = None
+    campaign: str = ""
+
+
+@dataclass(frozen=True)
+class OutputJob:
+    """One output to make; small and picklable, so a cluster worker can run it."""
+
+    spec: Path  #: the campaign spec
+    output_root: Path  #: resolved output folder
+    campaign: str  #: campaign slug (for messages)
+    channel: str
+    options: RenderOptions
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one job."""
+
+    job: OutputJob
+    status: Literal["rendered", "unchanged", "failed", "skipped"]
+    record: OutputRecord | None = None
+    error: str = ""
+    seconds: float = 0.0
 
 
 @dataclass
@@ -84,10 +118,29 @@ class RenderResult:
     outputs: list[OutputRecord]
     failures: dict[str, str]  #: channel -> error message
     manifest: Path | None
+    model_calls: int = 0  #: times a speech model ran (0 when every transcript came from the cache)
+    outcomes: list[Outcome] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.failures
+
+
+@dataclass
+class BatchResult:
+    """What a batch of campaigns produced."""
+
+    campaigns: dict[str, RenderResult]  #: campaign slug -> its result
+    model_calls: int
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.campaigns.values())
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        return [o for r in self.campaigns.values() for o in r.outcomes]
 
 
 EventCallback = Callable[[Event], None]
@@ -113,124 +166,154 @@ def run_command(cmd: FfmpegCommand, work: Path, *, what: str, duration: float | 
     return ff.run(cmd.argv(ff.ffmpeg_exe(), script), what=what, duration=duration, progress=progress)
 
 
-class _LoudnessCache:
-    """Measured loudness per (timeline rate, layout, target): a campaign is measured once per kind of output."""
+# --------------------------------------------------------------------------- per-process state
 
-    def __init__(self, campaign: Campaign, work: Path):
-        self.campaign, self.work = campaign, work
+class _Loaded:
+    """A campaign loaded in this process, with its caption maker (transcripts prepared once)."""
+
+    def __init__(self, campaign: Campaign, options: RenderOptions, emit: EventCallback | None = None):
+        self.campaign = campaign
+        self.cache = Cache(options.cache_dir)
+        self.captions = None
         self._lock = threading.Lock()
-        self._values: dict[tuple, Measured] = {}
-
-    def get(self, timeline: Timeline, preset: Preset) -> Measured:
-        key = (timeline.rate, preset.audio_channels, preset.loudness_lufs, preset.true_peak_dbtp)
-        with self._lock:
-            if key not in self._values:
-                stderr = run_command(measure_command(self.campaign, timeline, preset), self.work,
-                                     what=f"loudness measurement ({preset.name})")
-                self._values[key] = parse_loudnorm(stderr)
-                log.info("measured %s: %.1f LUFS, %.1f dBTP", preset.name, self._values[key].integrated,
-                         self._values[key].true_peak)
-            return self._values[key]
-
-
-def plan_channels(campaign: Campaign, options: RenderOptions) -> list[str]:
-    wanted = list(campaign.spec.channels)
-    if options.channels:
-        unknown = [c for c in options.channels if c not in wanted]
-        if unknown:
-            raise RekruttError(f"channel(s) not in {campaign.path.name}: {', '.join(unknown)}; "
-                               f"the spec lists: {', '.join(wanted)}")
-        wanted = [c for c in wanted if c in options.channels]
-    return wanted
-
-
-def render_campaign(campaign: Campaign, options: RenderOptions = RenderOptions(),
-                    on_event: EventCallback | None = None) -> RenderResult:
-    """Render every (chosen) channel of a validated campaign; write ``manifest.json``.
-
-    A failing channel does not stop the others; its error is in the result. An
-    :class:`Interrupted` (Ctrl-C, SIGTERM) stops everything and leaves no partial file.
-    """
-    emit = on_event or (lambda e: None)
-    names = plan_channels(campaign, options)
-    out_dir = campaign.out_dir
-    rate_in = source_rate(campaign)
-    records: dict[str, OutputRecord] = {}
-    failures: dict[str, str] = {}
-
-    with tempfile.TemporaryDirectory(prefix="rekrutt-") as tmp:
-        work = Path(tmp)
-        loudness = _LoudnessCache(campaign, work)
-        captions = None
+        self._prepared = False
+        self._emit = emit
+        self._workdir = tempfile.TemporaryDirectory(prefix="rekrutt-captions-")
         if options.captions and campaign.spec.subtitles.enabled:
-            from .cache import Cache
             from .subtitles import CaptionMaker
-            from .transcribe import Transcriber
 
-            cache = Cache(options.cache_dir)
-            transcriber = Transcriber(cache, options.model or campaign.spec.subtitles.model)
-            captions = CaptionMaker(campaign, work, emit, transcriber)
+            transcriber = _shared_transcriber(self.cache, options.model or campaign.spec.subtitles.model)
+            self.captions = CaptionMaker(campaign, Path(self._workdir.name), emit, transcriber)
 
-        def one(name: str) -> None:
-            preset = campaign.preset(name)
-            timeline = build_timeline(campaign, preset.rate_for(rate_in))
-            emit(Event("start", name, message=f"{float(timeline.duration):.2f} s at {timeline.rate} fps"))
-            try:
-                record = _render_one(campaign, preset, timeline, work, out_dir, loudness, captions,
-                                     lambda f: emit(Event("progress", name, fraction=f)))
-            except Interrupted:
-                raise
-            except RekruttError as exc:
-                failures[name] = str(exc)
-                log.error("%s failed: %s", name, exc)
-                emit(Event("failed", name, message=str(exc)))
-                return
-            records[name] = record
-            emit(Event("done", name, fraction=1.0, record=record))
+    def prepare(self) -> None:
+        with self._lock:
+            if not self._prepared and self.captions is not None:
+                self.captions.prepare()
+            self._prepared = True
 
-        if captions is not None:
-            captions.prepare()  # transcribe what is needed once, before the renders fan out
-        if options.jobs > 1 and len(names) > 1:
-            with concurrent.futures.ThreadPoolExecutor(max_workers=options.jobs) as pool:
-                futures = [pool.submit(one, n) for n in names]
-                try:
-                    for fut in futures:
-                        fut.result()
-                except BaseException:
-                    for fut in futures:
-                        fut.cancel()
-                    raise
+
+_memo: dict[tuple, _Loaded] = {}
+_transcribers: dict[tuple, object] = {}
+_memo_lock = threading.Lock()
+
+
+def _shared_transcriber(cache: Cache, model: str | None):
+    """One Transcriber (one loaded model) per cache and model in this process."""
+    from .transcribe import Transcriber
+
+    with _memo_lock:
+        key = (str(cache.root), model)
+        if key not in _transcribers:
+            _transcribers[key] = Transcriber(cache, model)
+        return _transcribers[key]
+
+
+def _model_calls() -> int:
+    with _memo_lock:
+        return sum(t.model_calls for t in _transcribers.values())
+
+
+def _worker_loaded(job: OutputJob) -> _Loaded:
+    """On a cluster worker: the job's campaign, loaded once per worker process and spec version."""
+    key = (str(job.spec), str(job.output_root), job.options.cache_dir, job.options.model, job.options.captions,
+           job.spec.stat().st_mtime_ns if job.spec.exists() else 0)
+    with _memo_lock:
+        found = _memo.get(key)
+    if found is None:
+        found = _Loaded(load_campaign(job.spec, output=job.output_root), job.options)
+        with _memo_lock:
+            found = _memo.setdefault(key, found)
+    return found
+
+
+# --------------------------------------------------------------------------- one output
+
+def edit_signature(campaign: Campaign, timeline: Timeline) -> list:
+    """What the edit is made of, by content: clip digests, cut points and frame counts, card specs."""
+    sig: list = [str(timeline.rate)]
+    for seg in timeline.segments:
+        if isinstance(seg, ClipSegment):
+            sig.append(["clip", file_digest(campaign.clip_source(seg.clip_id)), str(seg.source_in), seg.frame_count])
         else:
-            for n in names:
-                one(n)
+            assert isinstance(seg, CardSegment)
+            sig.append(["card", seg.card.model_dump(mode="json"), seg.frame_count])
+    return sig
 
-    outputs = [records[n] for n in names if n in records]
+
+def _measure(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Preset, work: Path) -> Measured:
+    """The edit's loudness for this layout and target (cached by the edit's content)."""
+    key = key_of("loudness", edit_signature(campaign, timeline), preset.audio_channels, preset.loudness_lufs,
+                 preset.true_peak_dbtp)
+
+    def make() -> Measured:
+        stderr = run_command(measure_command(campaign, timeline, preset), work,
+                             what=f"loudness measurement ({preset.name})")
+        return parse_loudnorm(stderr)
+
+    return cache.get_or_make("loudness", key, make, encode=asdict, decode=lambda d: Measured(**d))
+
+
+def _previous(out_dir: Path) -> dict[str, OutputRecord]:
     manifest = out_dir / "manifest.json"
-    if outputs or failures:
-        write_text_atomic(manifest, json.dumps(_manifest(campaign, outputs, failures), indent=2,
-                                               ensure_ascii=False) + "\n")
-    return RenderResult(outputs, failures, manifest)
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        return {o["channel"]: OutputRecord(**o) for o in data.get("outputs", [])}
+    except (OSError, ValueError, TypeError, KeyError):
+        return {}
 
 
-def _manifest(campaign: Campaign, outputs: list[OutputRecord], failures: dict[str, str]) -> dict:
-    return {
-        "campaign": campaign.spec.campaign,
-        "title": campaign.spec.title,
-        "spec": str(campaign.path),
-        "rekrutt_version": __version__,
-        "outputs": [asdict(o) for o in outputs],
-        "failed": failures,
-    }
+def execute_job(job: OutputJob, loaded: _Loaded | None = None, emit: EventCallback | None = None) -> Outcome:
+    """Make one output (or find it unchanged). Never raises for a failed render; raises Interrupted.
+
+    ``loaded`` is the campaign as the coordinator loaded it; a cluster worker passes none
+    and loads (and validates) the spec itself.
+    """
+    started = time.perf_counter()
+    emit = emit or (lambda e: None)
+    try:
+        if loaded is None:
+            loaded = _worker_loaded(job)
+        loaded.prepare()
+        campaign = loaded.campaign
+        preset = campaign.preset(job.channel)
+        timeline = build_timeline(campaign, preset.rate_for(source_rate(campaign)))
+        emit(Event("start", job.channel, message=f"{float(timeline.duration):.2f} s at {timeline.rate} fps",
+                   campaign=job.campaign))
+        with tempfile.TemporaryDirectory(prefix="rekrutt-") as tmp:
+            record, rendered = _render_one(
+                campaign, loaded, preset, timeline, Path(tmp), job.options.force,
+                lambda f: emit(Event("progress", job.channel, fraction=f, campaign=job.campaign)))
+    except Interrupted:
+        raise
+    except RekruttError as exc:
+        log.error("%s/%s failed: %s", job.campaign, job.channel, exc)
+        emit(Event("failed", job.channel, message=str(exc), campaign=job.campaign))
+        return Outcome(job, "failed", error=str(exc), seconds=time.perf_counter() - started)
+    status = "rendered" if rendered else "unchanged"
+    emit(Event("done", job.channel, fraction=1.0, record=record, message="" if rendered else "unchanged",
+               campaign=job.campaign))
+    return Outcome(job, status, record, seconds=time.perf_counter() - started)
 
 
-def _render_one(campaign: Campaign, preset: Preset, timeline: Timeline, work: Path, out_dir: Path,
-                loudness: _LoudnessCache, captions, progress: ff.ProgressCallback) -> OutputRecord:
-    cards = {seg_card: card_png(campaign, seg_card, preset, work)
-             for seg_card in {s.card_id for s in timeline.segments if hasattr(s, "card_id")}}
-    measured = loudness.get(timeline, preset)
+def _render_one(campaign: Campaign, loaded: _Loaded, preset: Preset, timeline: Timeline, work: Path, force: bool,
+                progress: ff.ProgressCallback) -> tuple[OutputRecord, bool]:
+    out_dir = campaign.out_dir
+    cards = {cid: card_png(campaign, cid, preset, work)
+             for cid in {s.card_id for s in timeline.segments if isinstance(s, CardSegment)}}
+    track = loaded.captions.for_output(preset, timeline) if loaded.captions is not None else None
     final = out_dir / f"{preset.name}.{preset.extension}"
+    fingerprint = key_of(
+        "output", __version__, dataclasses.asdict(preset), edit_signature(campaign, timeline),
+        sorted(p.name for p in cards.values()), campaign.spec.title, campaign.spec.description,
+        campaign.spec.hashtags,
+        track.signature() if track is not None else None,
+    )
+    old = _previous(out_dir).get(preset.name)
+    if (not force and old is not None and old.fingerprint == fingerprint and final.is_file()
+            and final.stat().st_size == old.size and all((out_dir / f).is_file() for f in old.extras.values())):
+        return old, False
+    measured = _measure(campaign, loaded.cache, timeline, preset, work)
     extras: dict[str, str] = {}
-    track = captions.for_output(preset, timeline) if captions is not None else None
     burn = track.burn_in if track is not None else None
     with atomic_path(final) as tmp:
         cmd = render_command(campaign, timeline, preset, cards, tmp, measured, burn_in=burn,
@@ -247,15 +330,34 @@ def _render_one(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
         digest = sha256_file(tmp)
     if track is not None:
         extras.update(track.write_sidecars(out_dir))
+    extras.update(_write_publish_sheet(campaign, preset, final.name, extras, float(info.duration)))
     if preset.max_bytes and size > preset.max_bytes:
         log.warning("%s is %d bytes, over the platform's %d", final.name, size, preset.max_bytes)
-    return OutputRecord(
+    record = OutputRecord(
         channel=preset.name, path=final.name, width=info.width or 0, height=info.height or 0,
         fps=str(timeline.rate), duration=round(float(info.duration), 3), size=size, sha256=digest,
         loudness_lufs=verified.integrated, true_peak_dbtp=verified.true_peak,
         loudness_target_lufs=preset.loudness_lufs, video_codec=info.video_codec or "",
         audio_codec=info.audio_codec or "", audio_channels=info.channels or 0, extras=extras,
+        fingerprint=fingerprint,
     )
+    return record, True
+
+
+def _write_publish_sheet(campaign: Campaign, preset: Preset, video: str, extras: dict[str, str],
+                         duration: float) -> dict[str, str]:
+    from .cta import publish_sheet
+
+    spec = campaign.spec
+    captions = [v for k, v in extras.items() if k.startswith("captions.")]
+    markdown, data = publish_sheet(
+        title=spec.title, description=spec.description or spec.title, hashtags=list(spec.hashtags),
+        link=campaign.link(preset.name), preset=preset, video=video, captions=captions, duration=duration,
+        burned="captions_burned" in extras)
+    md, js = campaign.out_dir / f"{preset.name}.publish.md", campaign.out_dir / f"{preset.name}.publish.json"
+    write_text_atomic(md, markdown)
+    write_text_atomic(js, data)
+    return {"publish_md": md.name, "publish_json": js.name}
 
 
 def _poster_time(timeline: Timeline) -> Fraction:
@@ -264,3 +366,172 @@ def _poster_time(timeline: Timeline) -> Fraction:
         if isinstance(seg, ClipSegment):
             return seg.start + seg.duration / 2
     return timeline.duration / 2
+
+
+# --------------------------------------------------------------------------- batches
+
+def plan_channels(campaign: Campaign, options: RenderOptions) -> list[str]:
+    wanted = list(campaign.spec.channels)
+    if options.channels:
+        unknown = [c for c in options.channels if c not in wanted]
+        if unknown and len(options.channels) == len(unknown):
+            raise RekruttError(f"channel(s) not in {campaign.path.name}: {', '.join(unknown)}; "
+                               f"the spec lists: {', '.join(wanted)}")
+        wanted = [c for c in wanted if c in options.channels]
+    return wanted
+
+
+def plan(campaigns: list[Campaign], options: RenderOptions) -> list[OutputJob]:
+    """Every output of every campaign; two that would write the same file are an input error."""
+    jobs: list[OutputJob] = []
+    owners: dict[Path, tuple[Campaign, str]] = {}
+    problems: list[SpecProblem] = []
+    for campaign in campaigns:
+        for channel in plan_channels(campaign, options):
+            preset = campaign.preset(channel)
+            target = (campaign.out_dir / f"{channel}.{preset.extension}").resolve()
+            if target in owners:
+                other, _ = owners[target]
+                problems.append(SpecProblem(
+                    str(campaign.path), None, None, "campaign",
+                    f"writes {target}, as {other.path} does", "give the campaigns different slugs or outputs"))
+                continue
+            owners[target] = (campaign, channel)
+            jobs.append(OutputJob(campaign.path, campaign.output_root, campaign.spec.campaign, channel, options))
+    if problems:
+        raise SpecError(problems)
+    return jobs
+
+
+def render_batch(campaigns: list[Campaign], options: RenderOptions = RenderOptions(),
+                 on_event: EventCallback | None = None) -> BatchResult:
+    """Render every output of every campaign as one job graph; write each campaign's manifest."""
+    started = time.perf_counter()
+    emit = on_event or (lambda e: None)
+    jobs = plan(campaigns, options)
+    calls_before = _model_calls()
+    loaded = {}
+    for c in campaigns:  # transcribe each distinct clip once, before the outputs fan out
+        if any(j.spec == c.path for j in jobs):
+            loaded[c.path] = _Loaded(c, options, emit)
+            loaded[c.path].prepare()
+    if options.scheduler:
+        outcomes = _run_on_cluster(jobs, options, emit)
+    else:
+        outcomes = _run_locally(jobs, options, loaded, emit)
+    calls = _model_calls() - calls_before
+    results: dict[str, RenderResult] = {}
+    for campaign in campaigns:
+        mine = [o for o in outcomes if o.job.spec == campaign.path]
+        if not mine:
+            continue
+        records = {o.job.channel: o.record for o in mine if o.record is not None}
+        previous = _previous(campaign.out_dir)
+        # keep manifest entries of channels not rendered in this run (e.g. -c youtube)
+        for channel, record in previous.items():
+            if channel in campaign.spec.channels and channel not in records and \
+                    (campaign.out_dir / record.path).is_file():
+                records[channel] = record
+        failures = {o.job.channel: o.error or "skipped after an earlier failure (--fail-fast)"
+                    for o in mine if o.status in ("failed", "skipped")}
+        order = [c for c in campaign.spec.channels if c in records]
+        manifest = campaign.out_dir / "manifest.json"
+        write_text_atomic(manifest, json.dumps(_manifest(campaign, [records[c] for c in order], failures),
+                                               indent=2, ensure_ascii=False) + "\n")
+        mine_records = [o.record for o in mine if o.record is not None]
+        results[campaign.spec.campaign] = RenderResult(mine_records, failures, manifest, calls, mine)
+    return BatchResult(results, calls, time.perf_counter() - started)
+
+
+def render_campaign(campaign: Campaign, options: RenderOptions = RenderOptions(),
+                    on_event: EventCallback | None = None) -> RenderResult:
+    """Render one campaign (a batch of one)."""
+    batch = render_batch([campaign], options, on_event)
+    return batch.campaigns.get(campaign.spec.campaign) or RenderResult([], {}, None, batch.model_calls)
+
+
+def _run_locally(jobs: list[OutputJob], options: RenderOptions, loaded: dict[Path, _Loaded],
+                 emit: EventCallback) -> list[Outcome]:
+    outcomes: dict[int, Outcome] = {}
+    stop = threading.Event()
+
+    def one(i: int, job: OutputJob) -> None:
+        if stop.is_set():
+            outcomes[i] = Outcome(job, "skipped")
+            return
+        outcome = execute_job(job, loaded[job.spec], emit)
+        outcomes[i] = outcome
+        if outcome.status == "failed" and options.fail_fast:
+            stop.set()
+
+    if options.jobs > 1 and len(jobs) > 1:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=options.jobs) as pool:
+            futures = [pool.submit(one, i, j) for i, j in enumerate(jobs)]
+            try:
+                for fut in futures:
+                    fut.result()
+            except BaseException:
+                # Ctrl-C reaches this (main) thread: stop the workers' ffmpeg children too,
+                # and let them clean their temporary files up before we leave.
+                for fut in futures:
+                    fut.cancel()
+                ff.stop_all()
+                concurrent.futures.wait(futures)
+                raise
+    else:
+        for i, job in enumerate(jobs):
+            one(i, job)
+    return [outcomes.get(i, Outcome(j, "skipped")) for i, j in enumerate(jobs)]
+
+
+def _run_on_cluster(jobs: list[OutputJob], options: RenderOptions, emit: EventCallback) -> list[Outcome]:
+    """Run the jobs on a Dask cluster; the workers must see the same specs, library, cache and output paths."""
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise RekruttError("a Dask scheduler was given, but dask[distributed] is not installed: "
+                           "pip install 'dask[distributed]'") from exc
+    try:
+        client = Client(options.scheduler, timeout=30)
+    except OSError as exc:
+        raise RekruttError(f"cannot reach the Dask scheduler at {options.scheduler}: {exc}") from exc
+    try:
+        local_options = dataclasses.replace(options, scheduler=None)
+        futures = {}
+        for job in jobs:
+            job = dataclasses.replace(job, options=local_options)
+            emit(Event("start", job.channel, message="sent to the cluster", campaign=job.campaign))
+            futures[client.submit(execute_job, job, pure=False)] = job
+        outcomes: dict[OutputJob, Outcome] = {}
+        from distributed import as_completed
+
+        for fut in as_completed(list(futures)):
+            job = futures[fut]
+            try:
+                outcome = fut.result()
+            except Exception as exc:  # a worker died, or the job raised something unexpected
+                outcome = Outcome(job, "failed", error=f"cluster job failed: {exc}")
+            outcomes[job] = outcome
+            if outcome.status == "failed":
+                emit(Event("failed", job.channel, message=outcome.error, campaign=job.campaign))
+                if options.fail_fast:
+                    for other in futures:
+                        other.cancel()
+                    break
+            else:
+                emit(Event("done", job.channel, fraction=1.0, record=outcome.record, campaign=job.campaign,
+                           message="" if outcome.status == "rendered" else "unchanged"))
+        return [outcomes.get(dataclasses.replace(j, options=local_options), Outcome(j, "skipped")) for j in jobs]
+    finally:
+        client.close()
+
+
+def _manifest(campaign: Campaign, outputs: list[OutputRecord], failures: dict[str, str]) -> dict:
+    return {
+        "campaign": campaign.spec.campaign,
+        "title": campaign.spec.title,
+        "spec": str(campaign.path),
+        "rekrutt_version": __version__,
+        "outputs": [asdict(o) for o in outputs],
+        "failed": failures,
+    }

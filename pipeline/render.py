@@ -101,7 +101,7 @@ def _segments(campaign: Campaign, timeline: Timeline, preset: Preset, cards: dic
     for seg in timeline.segments:
         if isinstance(seg, ClipSegment):
             info = campaign.media[seg.clip_id]
-            src = safe_path_arg(campaign.resolve(campaign.spec.clips[seg.clip_id].source))
+            src = safe_path_arg(campaign.clip_source(seg.clip_id))
             inp = ffmpeg_python.input(src, ss=to_ffmpeg(seg.source_in), t=to_ffmpeg(seg.duration + margin))
             a = inp.audio if info.has_audio else _silence(seg.duration + margin)
             v = None
@@ -155,16 +155,27 @@ def measure_command(campaign: Campaign, timeline: Timeline, preset: Preset) -> F
     return compile_command(out, [])
 
 
-def _video_codec_args(preset: Preset, rate: Fraction) -> dict[str, object]:
+def video_kbps_cap(preset: Preset, duration: Fraction) -> int | None:
+    """The video bitrate cap: the preset's, lowered so that the file fits the platform's size limit."""
+    cap = preset.max_video_kbps
+    if preset.max_bytes and duration > 0:
+        budget = preset.max_bytes * 8 / 1000 / float(duration) * 0.92  # container overhead and VBV slack
+        budget -= preset.audio_kbps or 0
+        cap = int(budget) if cap is None else min(cap, int(budget))
+    return cap
+
+
+def _video_codec_args(preset: Preset, rate: Fraction, duration: Fraction) -> dict[str, object]:
     if preset.video_codec == "libx264":
         gop = max(1, int(preset.gop_seconds * rate + Fraction(1, 2)))
         args: dict[str, object] = {
             "c:v": "libx264", "preset": preset.x264_preset, "crf": preset.crf, "profile:v": preset.profile,
             "pix_fmt": preset.pix_fmt, "g": gop, "keyint_min": gop, "sc_threshold": 0, "flags": "+cgop",
         }
-        if preset.max_video_kbps:
-            args["maxrate"] = f"{preset.max_video_kbps}k"
-            args["bufsize"] = f"{preset.max_video_kbps * 2}k"
+        cap = video_kbps_cap(preset, duration)
+        if cap:
+            args["maxrate"] = f"{cap}k"
+            args["bufsize"] = f"{cap * 2}k"
         return args
     if preset.video_codec == "prores_ks":
         return {"c:v": "prores_ks", "profile:v": preset.profile, "pix_fmt": preset.pix_fmt, "vendor": "apl0"}
@@ -209,7 +220,7 @@ def render_command(
     container = {"mp4": "mp4", "mov": "mov"}.get(preset.extension, preset.extension)
     kwargs: dict[str, object] = {
         "f": container, "r": str(timeline.rate), "fps_mode": "cfr",
-        **_video_codec_args(preset, timeline.rate), **_audio_codec_args(preset),
+        **_video_codec_args(preset, timeline.rate, timeline.duration), **_audio_codec_args(preset),
         "metadata": f"title={campaign.spec.title}",
     }
     if container == "mp4":

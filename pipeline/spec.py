@@ -10,6 +10,7 @@ before any work starts.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 import types
@@ -35,6 +36,7 @@ from pydantic import (
 
 from . import channels
 from .errors import MediaError, SpecError, SpecProblem
+from .library import LibraryClip, consent_problems, library_dir, load_clip
 from .probe import MediaInfo, probe
 from .timecode import Time, parse_time
 from .yamlpos import Loc, Located, load_file
@@ -67,9 +69,10 @@ class _Model(BaseModel):
 
 
 class ClipSpec(_Model):
-    """A piece of raw material: one interview recording."""
+    """A piece of raw material: one interview recording, as a file or from the clip library."""
 
-    source: Path = Field(description="video file, relative to the spec file")
+    source: Path | None = Field(None, description="video file, relative to the spec file")
+    library: str | None = Field(None, description="clip id in the clip library (instead of source)")
     person: str | None = Field(None, description="who speaks (for lower thirds and publish sheets)")
     role: str | None = Field(None, description="their job and workplace")
     language: str | None = Field(None, description="speech language if it differs from the campaign's")
@@ -119,6 +122,7 @@ class CardSpec(_Model):
     background: str = Field("#003B5C", description="#RRGGBB colour, or an image file relative to the spec")
     color: str = Field("#FFFFFF", description="text colour, #RRGGBB")
     logo: Path | None = Field(None, description="logo image (PNG with transparency), relative to the spec")
+    qr: bool = Field(True, description="with a url: show a QR code of it, tagged per channel (utm_source)")
     fade: SpecTime = Field(Fraction(1, 2), description="fade-in length in seconds")
 
     @field_validator("color")
@@ -177,6 +181,8 @@ class CampaignSpec(_Model):
 
     campaign: str = Field(description="slug naming the output folder (a-z, 0-9, -)")
     title: str = Field(description="campaign title")
+    description: str | None = Field(None, description="text for the platforms' description fields (publish sheets)")
+    hashtags: list[str] = Field([], description="hashtags for the publish sheets")
     language: str = Field("no", description="speech language (Whisper code: no, nb, nn, en, ...)")
     clips: dict[str, ClipSpec] = Field(description="raw material by id")
     sequence: list[SequenceItem] = Field(min_length=1, description="what plays, in order")
@@ -184,6 +190,7 @@ class CampaignSpec(_Model):
     channels: list[str] = Field(min_length=1, description="channel ids (python cli.py channels)")
     overrides: dict[str, ChannelOverride] = Field({}, description="per-channel preset changes")
     subtitles: SubtitleOptions = Field(SubtitleOptions(), description="caption options")
+    library: Path | None = Field(None, description="clip library folder, relative to the spec (or $REKRUTT_LIBRARY)")
     output: Path = Field(Path("out"), description="output folder, relative to the spec")
 
     @field_validator("campaign")
@@ -209,6 +216,7 @@ class Campaign:
     path: Path  #: the spec file
     media: dict[str, MediaInfo] = field(default_factory=dict)  #: clip id -> probe of its source
     output_root: Path = Path("out")  #: resolved output folder (campaign subfolder not included)
+    library: dict[str, LibraryClip] = field(default_factory=dict)  #: clip id -> its library entry
 
     @property
     def base_dir(self) -> Path:
@@ -228,10 +236,31 @@ class Campaign:
         override = self.spec.overrides.get(channel)
         return base.with_overrides(**override.changes()) if override else base
 
+    def clip_source(self, clip_id: str) -> Path:
+        """The video file of a clip: from the library, or the spec's source relative to the spec."""
+        if clip_id in self.library and self.library[clip_id].video is not None:
+            return self.library[clip_id].video
+        source = self.spec.clips[clip_id].source
+        assert source is not None, "validation guarantees a source or a library clip"
+        return self.resolve(source)
+
+    def clip_person(self, clip_id: str) -> tuple[str | None, str | None]:
+        """(person, role) of a clip: the spec's values, else the library's."""
+        clip = self.spec.clips[clip_id]
+        meta = self.library[clip_id].meta if clip_id in self.library else None
+        return clip.person or (meta.person if meta else None), clip.role or (meta.role if meta else None)
+
     def cut_bounds(self, item: ClipItem) -> tuple[Time, Time]:
         """(from, to) of a cut in its clip, with ``to`` defaulting to the clip's end."""
         end = item.end if item.end is not None else self.media[item.clip].duration
         return item.start, end
+
+    def link(self, channel: str) -> str | None:
+        """The campaign address tagged for a channel (from the last card with a url), or None."""
+        from .cta import tracked_url
+
+        urls = [c.url for c in self.spec.cards.values() if c.url]
+        return tracked_url(urls[-1], channel, self.spec.campaign) if urls else None
 
     def transcript_path(self, clip_id: str) -> Path | None:
         """The corrected transcript for a clip: named in the spec, or transcripts/<id>.srt if present."""
@@ -352,7 +381,8 @@ def _strip_tags(loc: tuple) -> tuple:
     return loc
 
 
-def load_campaign(path: str | Path, *, output: Path | None = None, check_media: bool = True) -> Campaign:
+def load_campaign(path: str | Path, *, output: Path | None = None, check_media: bool = True,
+                  today: dt.date | None = None) -> Campaign:
     """Read and validate a campaign spec; raise :class:`SpecError` listing every problem.
 
     ``output`` overrides the spec's output folder. With ``check_media`` (the default)
@@ -385,10 +415,77 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
 
     campaign = Campaign(spec=spec, path=path.resolve(),
                         output_root=output if output is not None else (path.parent / spec.output))
+    library = _check_library(collector, campaign, today or dt.date.today())
+    campaign = Campaign(spec=spec, path=campaign.path, output_root=campaign.output_root, library=library)
     media = _check_references(collector, campaign, check_media)
     if collector.problems:
         raise SpecError(collector.problems)
-    return Campaign(spec=spec, path=campaign.path, media=media, output_root=campaign.output_root)
+    campaign = Campaign(spec=spec, path=campaign.path, media=media, output_root=campaign.output_root,
+                        library=library)
+    if check_media:
+        _check_lengths(collector, campaign)
+        if collector.problems:
+            raise SpecError(collector.problems)
+    return campaign
+
+
+def _check_library(c: _Collector, campaign: Campaign, today: dt.date) -> dict[str, LibraryClip]:
+    """Resolve library clips and check the consent of everyone in them (personvern): no silent override."""
+    spec = campaign.spec
+    wanted = {cid: clip for cid, clip in spec.clips.items() if clip.library is not None}
+    if not wanted:
+        return {}
+    folder = library_dir(spec.library, campaign.base_dir)
+    if folder is None:
+        for cid in wanted:
+            c.add(("clips", cid, "library"), "no clip library is set",
+                  "add 'library: path/to/library' to the spec, or set REKRUTT_LIBRARY")
+        return {}
+    found: dict[str, LibraryClip] = {}
+    used = {item.clip for item in spec.sequence if isinstance(item, ClipItem)}
+    for cid, clip in wanted.items():
+        if clip.source is not None:
+            c.add(("clips", cid, "source"), "give either 'source' or 'library', not both", "remove one")
+            continue
+        try:
+            entry = load_clip(folder, clip.library)
+        except FileNotFoundError:
+            known = [p.stem for p in folder.glob("*.yml")] if folder.is_dir() else []
+            c.add(("clips", cid, "library"), f"no clip '{clip.library}' in the library {folder}",
+                  _did_you_mean(clip.library, known) or "add it with: python cli.py clips add FILE --id ID")
+            continue
+        except SpecError as exc:
+            c.problems.extend(exc.problems)
+            continue
+        if entry.video is None:
+            c.add(("clips", cid, "library"), f"library clip '{clip.library}' has no video file beside "
+                  f"{entry.meta_path}", "put the video there, or fix 'file:' in the metadata")
+            continue
+        if cid in used:
+            for problem in consent_problems(entry, list(spec.channels), today):
+                c.add(("clips", cid, "library"), problem,
+                      "renew the consent, or leave the clip or the channel out of this campaign")
+        found[cid] = entry
+    return found
+
+
+def _check_lengths(c: _Collector, campaign: Campaign) -> None:
+    """Each channel's length limits, against the campaign's length (before any rendering)."""
+    total = Fraction(0)
+    for item in campaign.spec.sequence:
+        if isinstance(item, ClipItem):
+            start, end = campaign.cut_bounds(item)
+            total += end - start
+        else:
+            total += item.duration or campaign.spec.cards[item.card].duration
+    for i, name in enumerate(campaign.spec.channels):
+        preset = campaign.preset(name)
+        if preset.max_duration is not None and total > Fraction(str(preset.max_duration)):
+            c.add(("channels", i), f"the campaign is {float(total):.1f} s long; {preset.label} takes at most "
+                  f"{preset.max_duration:g} s", f"shorten the sequence, or render {name} from a shorter spec")
+        if preset.min_duration is not None and total < Fraction(str(preset.min_duration)):
+            c.add(("channels", i), f"the campaign is {float(total):.1f} s long; {preset.label} needs at least "
+                  f"{preset.min_duration:g} s", "lengthen the sequence or hold the end card longer")
 
 
 def _check_references(c: _Collector, campaign: Campaign, check_media: bool) -> dict[str, MediaInfo]:
@@ -396,7 +493,16 @@ def _check_references(c: _Collector, campaign: Campaign, check_media: bool) -> d
     media: dict[str, MediaInfo] = {}
     used_clips = {item.clip for item in spec.sequence if isinstance(item, ClipItem)}
     for clip_id, clip in spec.clips.items():
-        src = campaign.resolve(clip.source)
+        if clip.library is not None:
+            if clip_id not in campaign.library:
+                continue  # reported by _check_library
+            src = campaign.clip_source(clip_id)
+        elif clip.source is None:
+            c.add(("clips", clip_id), "a clip needs 'source' (a file) or 'library' (a library clip id)",
+                  "add source: path/to/clip.mp4")
+            continue
+        else:
+            src = campaign.resolve(clip.source)
         if not src.is_file():
             c.add(("clips", clip_id, "source"), f"file not found: {src}",
                   "check the path; it is relative to the spec file")

@@ -141,6 +141,14 @@ class CaptionTrack:
     rules: CaptionRules
     fonts_dir: Path | None = None
 
+    def signature(self) -> list:
+        """What these captions are, for the output's fingerprint: cue times and text, burn-in styling, formats."""
+        import hashlib
+
+        cues = [[lang, [[str(c.start), str(c.end), list(c.lines)] for c in cues]] for lang, cues in self.tracks.items()]
+        burned = hashlib.sha256(self.burn_in.read_bytes()).hexdigest() if self.burn_in is not None else None
+        return [cues, burned, list(self.sidecar_formats)]
+
     def write_sidecars(self, out_dir: Path) -> dict[str, str]:
         """Write ``<channel>.<lang>.<fmt>`` files (and the web HTML snippet); return manifest extras."""
         extras: dict[str, str] = {}
@@ -204,8 +212,9 @@ class CaptionMaker:
         calls_before = self.transcriber.model_calls
         for clip_id in self._clip_ids():
             clip = spec.clips[clip_id]
-            source = self.campaign.resolve(clip.source)
-            language = clip.language or spec.language
+            source = self.campaign.clip_source(clip_id)
+            meta = self.campaign.library.get(clip_id)
+            language = clip.language or (meta.meta.language if meta else None) or spec.language
             corrected = self.campaign.transcript_path(clip_id)
             if corrected is not None:
                 cues = read_cues_file(corrected)
@@ -225,8 +234,8 @@ class CaptionMaker:
         """Cues on this output's timeline, and the ASS file to burn if the channel burns captions."""
         style = caption_style(preset)
         rules = CaptionRules.for_rate(timeline.rate, style.max_chars)
-        glossary = tuple(self.options.glossary) + tuple(
-            p for c in self.campaign.spec.clips.values() for p in (c.person,) if p)
+        people = (self.campaign.clip_person(cid)[0] for cid in self.campaign.spec.clips)
+        glossary = tuple(self.options.glossary) + tuple(p for p in people if p)
         tracks = {lang: cues_for_timeline(timeline, by_clip, rules, glossary)
                   for lang, by_clip in self.transcripts.items()}
         report = check(next(iter(tracks.values())), rules)

@@ -31,7 +31,7 @@ sequence:
 cards:
   end:
     lines: ["Vi trenger deg!"]
-    duration: 1
+    duration: 2
 channels: [youtube, tiktok]
 output: out
 """
@@ -77,7 +77,7 @@ def test_good_spec_loads_typed(tmp_path, clip):
     (('    to: "00:02.000"', "    to: 0.2"), ":12:9:", ["sequence[0].to", "must be after 'from'"]),
     (('    to: "00:02.000"', "    to: 30"), ":12:9:", ["past the end of clip 'anne'", "3.0"]),
     (("    from: 0.5", "    from: half"), ":11:11:", ["sequence[0].from", "is not a time"]),
-    (("    duration: 1", "    duration: [1]"), ":17:15:", ["cards.end.duration"]),
+    (("    duration: 2", "    duration: [2]"), ":17:15:", ["cards.end.duration"]),
     (("campaign: test-kampanje", "campaign: Test Kampanje"), ":1:11:", ["campaign", "lowercase"]),
     (("    source: clips/anne.mp4", "    source: clips/nobody.mp4"), ":6:13:",
      ["clips.anne.source", "file not found", "relative to the spec file"]),
@@ -139,3 +139,11 @@ def test_example_campaign_is_valid():
     root = Path(__file__).resolve().parent.parent
     result = CliRunner().invoke(main, ["validate", str(root / "campaigns" / "fjordvik-2026.yml")])
     assert result.exit_code == 0, result.output
+
+
+def test_channel_length_limit_fails_validation_for_that_channel_only(tmp_path, clip):
+    text = GOOD.replace("    duration: 2\n", "    duration: 150\n").replace("[youtube, tiktok]", "[youtube, x]")
+    result = validate(write_spec(tmp_path, clip, text))
+    assert result.exit_code == 2
+    assert "channels[1]" in result.output and "X takes at most 140 s" in result.output
+    assert "channels[0]" not in result.output  # youtube takes 15 minutes

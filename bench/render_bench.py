@@ -1,0 +1,202 @@
+"""Render benchmark: the example campaign against a plain-ffmpeg floor and a MoviePy baseline.
+
+Measured in one run, on this machine:
+
+(a) wall time of ``cli.py render`` (all channels) against the *floor*: the same output files made by
+    one plain ffmpeg command each (scale/crop or pad + the same encoder settings) from a pre-cut
+    master of the edit (the master is made before timing starts);
+(b) on a few channels, against MoviePy doing the same edit (the design card's library, kept as the
+    baseline);
+(c) peak memory: the largest resident set of any process of the render (ffmpeg children included).
+
+Usage: python bench/render_bench.py [--channels youtube,x,...] [--moviepy-channels youtube,x]
+Prints ratios; targets: render <= 1.15x the floor, MoviePy >= 3x slower, peak memory < 1 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline.cards import card_png  # noqa: E402
+from pipeline.ffmpeg import ffmpeg_exe  # noqa: E402
+from pipeline.jobs import source_rate  # noqa: E402
+from pipeline.spec import ClipItem, load_campaign  # noqa: E402
+from pipeline.timeline import CardSegment, build_timeline  # noqa: E402
+
+SPEC = ROOT / "campaigns" / "fjordvik-2026.yml"
+
+
+def run_timed(argv: list[str], env: dict | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of the largest process in the tree."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    subprocess.run(argv, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - t
+    return wall, max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+
+
+def video_args(preset, rate: Fraction) -> list[str]:
+    if preset.video_codec == "libx264":
+        gop = str(max(1, int(preset.gop_seconds * rate + Fraction(1, 2))))
+        args = ["-c:v", "libx264", "-preset", preset.x264_preset, "-crf", str(preset.crf), "-profile:v",
+                preset.profile, "-pix_fmt", preset.pix_fmt, "-g", gop, "-keyint_min", gop, "-sc_threshold", "0",
+                "-flags", "+cgop"]
+        if preset.max_video_kbps:
+            args += ["-maxrate", f"{preset.max_video_kbps}k", "-bufsize", f"{preset.max_video_kbps * 2}k"]
+        return args
+    return ["-c:v", "prores_ks", "-profile:v", preset.profile, "-pix_fmt", preset.pix_fmt, "-vendor", "apl0"]
+
+
+def audio_args(preset) -> list[str]:
+    args = ["-c:a", preset.audio_codec, "-ar", str(preset.sample_rate), "-ac", str(preset.audio_channels)]
+    return args + (["-b:a", f"{preset.audio_kbps}k"] if preset.audio_kbps else [])
+
+
+def fit_filter(preset, rate: Fraction) -> str:
+    w, h = preset.width, preset.height
+    if preset.fit == "crop":
+        f = f"scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h}"
+    else:
+        f = f"scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2"
+    return f"{f},setsar=1,fps={rate}"
+
+
+def make_master(campaign, work: Path) -> Path:
+    """The edit cut once into a lossless-ish 1920x1080 master (not timed: the floor starts from it)."""
+    rate = source_rate(campaign)
+    timeline = build_timeline(campaign, rate)
+    preset = campaign.preset("youtube")
+    parts = []
+    for i, seg in enumerate(timeline.segments):
+        part = work / f"part{i}.mkv"
+        if isinstance(seg, CardSegment):
+            png = card_png(campaign, seg.card_id, preset, work)
+            src = ["-loop", "1", "-framerate", str(rate), "-t", str(float(seg.duration)), "-i", str(png),
+                   "-f", "lavfi", "-t", str(float(seg.duration)), "-i", "anullsrc=r=48000:cl=stereo"]
+        else:
+            clip = campaign.clip_source(seg.clip_id)
+            src = ["-ss", str(float(seg.source_in)), "-t", str(float(seg.duration)), "-i", str(clip)]
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-y", *src, "-vf", fit_filter(preset, rate) + ",format=yuv420p",
+                        "-af", "aresample=48000,aformat=channel_layouts=stereo", "-frames:v", str(seg.frame_count),
+                        "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-c:a", "pcm_s16le", str(part)],
+                       check=True)
+        parts.append(part)
+    listing = work / "parts.txt"
+    listing.write_text("".join(f"file '{p}'\n" for p in parts))
+    master = work / "master.mkv"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy",
+                    str(master)], check=True)
+    return master
+
+
+def floor(campaign, master: Path, channels: list[str], out: Path) -> tuple[float, int]:
+    total, peak = 0.0, 0
+    rate_in = source_rate(campaign)
+    for name in channels:
+        preset = campaign.preset(name)
+        rate = preset.rate_for(rate_in)
+        target = out / f"{name}.{preset.extension}"
+        af = "pan=5.1|FC=0.5*c0+0.5*c1" if preset.audio_channels == 6 else "anull"
+        wall, rss = run_timed([ffmpeg_exe(), "-v", "error", "-y", "-i", str(master), "-vf", fit_filter(preset, rate),
+                               "-af", af, *video_args(preset, rate), *audio_args(preset), "-r", str(rate),
+                               str(target)])
+        total += wall
+        peak = max(peak, rss)
+    return total, peak
+
+
+def moviepy_render(campaign, channels: list[str], out: Path, work: Path) -> float:
+    """The same edit with MoviePy 2: subclips and card images, concatenated, resized and cropped per channel."""
+    from moviepy import AudioClip, ImageClip, VideoFileClip, concatenate_videoclips
+
+    t0 = time.perf_counter()
+    rate_in = source_rate(campaign)
+    for name in channels:
+        preset = campaign.preset(name)
+        rate = preset.rate_for(rate_in)
+        pieces = []
+        sources = []
+        for item in campaign.spec.sequence:
+            if isinstance(item, ClipItem):
+                start, end = campaign.cut_bounds(item)
+                src = VideoFileClip(str(campaign.clip_source(item.clip)))
+                sources.append(src)
+                piece = src.subclipped(float(start), float(end))
+                scale = max(preset.width / piece.w, preset.height / piece.h)
+                piece = piece.resized(scale).cropped(x_center=piece.w * scale / 2, y_center=piece.h * scale / 2,
+                                                     width=preset.width, height=preset.height)
+            else:
+                card = campaign.spec.cards[item.card]
+                png = card_png(campaign, item.card, preset, work)
+                duration = float(item.duration or card.duration)
+                piece = ImageClip(str(png)).with_duration(duration)
+                piece = piece.with_audio(AudioClip(lambda t: [0, 0], duration=duration, fps=48000))
+            pieces.append(piece)
+        edit = concatenate_videoclips(pieces, method="compose")
+        edit.write_videofile(str(out / f"moviepy-{name}.mp4"), fps=float(rate), codec="libx264",
+                             preset=preset.x264_preset, audio_codec="aac", audio_fps=48000,
+                             audio_bitrate=f"{preset.audio_kbps}k",
+                             ffmpeg_params=["-crf", str(preset.crf), "-pix_fmt", preset.pix_fmt],
+                             logger=None, threads=os.cpu_count())
+        for s in sources:
+            s.close()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--channels", help="comma-separated channels (default: all of the example's)")
+    parser.add_argument("--moviepy-channels", default="youtube,instagram-reels,x",
+                        help="channels for the MoviePy comparison ('' to skip)")
+    args = parser.parse_args()
+    campaign = load_campaign(SPEC)
+    channels = args.channels.split(",") if args.channels else list(campaign.spec.channels)
+    mp_channels = [c for c in args.moviepy_channels.split(",") if c]
+    with tempfile.TemporaryDirectory(prefix="rekrutt-bench-") as tmp:
+        work = Path(tmp)
+        cache = work / "cache"
+        env = dict(os.environ, REKRUTT_CACHE_DIR=str(cache))
+        cli = [sys.executable, str(ROOT / "cli.py"), "render", str(SPEC)]
+        chan_args = [a for c in channels for a in ("-c", c)]
+        # warm the transcript cache so caption model time is not counted in the render
+        subprocess.run(cli + ["--out", str(work / "warm"), "-c", "x"], check=True, env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        master = make_master(campaign, work)
+        (work / "floor").mkdir()
+        floor_wall, floor_rss = floor(campaign, master, channels, work / "floor")
+        ours_plain, rss_plain = run_timed(cli + chan_args + ["--out", str(work / "plain"), "--no-captions"], env)
+        ours_capt, rss_capt = run_timed(cli + chan_args + ["--out", str(work / "ours")], env)
+        manifest = json.loads((work / "ours" / campaign.spec.campaign / "manifest.json").read_text())
+        duration = manifest["outputs"][0]["duration"]
+        print(f"example: {duration:.1f} s edit, {len(channels)} channels ({', '.join(channels)}); "
+              f"cpus={os.cpu_count()}")
+        print(f"floor (plain ffmpeg per output from a pre-cut master): {floor_wall:7.1f} s")
+        print(f"rekrutt render, no captions:                            {ours_plain:7.1f} s  "
+              f"= {ours_plain / floor_wall:.2f}x the floor (target <= 1.15x)")
+        print(f"rekrutt render, with captions (transcripts cached):     {ours_capt:7.1f} s  "
+              f"= {ours_capt / floor_wall:.2f}x the floor")
+        print(f"peak memory of one process: render {max(rss_plain, rss_capt) / 1024:.0f} MiB, "
+              f"floor {floor_rss / 1024:.0f} MiB (target < 1024 MiB)")
+        if mp_channels:
+            (work / "mp").mkdir()
+            ours_sub, _ = run_timed(cli + [a for c in mp_channels for a in ("-c", c)] +
+                                    ["--out", str(work / "sub"), "--no-captions"], env)
+            mp_wall = moviepy_render(campaign, mp_channels, work / "mp", work)
+            print(f"MoviePy, same edit on {', '.join(mp_channels)}: {mp_wall:7.1f} s vs rekrutt {ours_sub:.1f} s "
+                  f"= MoviePy {mp_wall / ours_sub:.2f}x slower (target >= 3x)")
+
+
+if __name__ == "__main__":
+    main()

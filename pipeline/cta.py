@@ -1,0 +1,64 @@
+"""Tracked call to action and publish sheets.
+
+Each channel's end card carries the campaign address tagged with
+``utm_source=<channel>`` and ``utm_campaign=<slug>`` (and a QR code of it), so the
+municipality's web statistics show which channel brought each applicant. Each
+channel also gets a publish sheet (title, description, hashtags, the tracked link,
+the files to upload) as Markdown and JSON, for whoever posts the video.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from PIL import Image
+
+from .channels import Preset
+
+
+def tracked_url(url: str, channel: str, campaign: str) -> str:
+    """``url`` with utm_source, utm_medium and utm_campaign set (other query parameters kept)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if k not in ("utm_source", "utm_medium", "utm_campaign")]
+    query += [("utm_source", channel), ("utm_medium", "video"), ("utm_campaign", campaign)]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), parts.fragment))
+
+
+def qr_image(data: str, size: int) -> Image.Image:
+    """A QR code of ``data`` as a black-on-white RGB picture of about ``size`` pixels, quiet zone included."""
+    import qrcode
+    from qrcode.constants import ERROR_CORRECT_M
+
+    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4, box_size=1)
+    qr.add_data(data)
+    qr.make(fit=True)
+    img = qr.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
+    modules = img.width
+    scale = max(2, size // modules)
+    return img.resize((modules * scale, modules * scale), Image.Resampling.NEAREST)
+
+
+def publish_sheet(*, title: str, description: str, hashtags: list[str], link: str | None, preset: Preset,
+                  video: str, captions: list[str], duration: float, burned: bool) -> tuple[str, str]:
+    """(Markdown, JSON) of what to post on one channel."""
+    data = {
+        "channel": preset.name, "platform": preset.label, "title": title, "description": description,
+        "hashtags": hashtags, "link": link, "video": video, "duration_s": round(duration, 2),
+        "captions_to_upload": captions, "captions_burned_in": burned,
+    }
+    tags = " ".join(f"#{t.lstrip('#')}" for t in hashtags)
+    lines = [f"# {title} — {preset.label}", "", f"- Video: `{video}` ({duration:.1f} s)"]
+    if captions:
+        lines.append("- Caption files to upload: " + ", ".join(f"`{c}`" for c in captions))
+    if burned:
+        lines.append("- Captions are burned into the picture (this platform takes no caption upload).")
+    if link:
+        lines.append(f"- Link: {link}")
+    lines += ["", "## Description", "", description.strip()]
+    if tags:
+        lines += ["", tags]
+    if link:
+        lines += ["", link]
+    return "\n".join(lines) + "\n", json.dumps(data, indent=2, ensure_ascii=False) + "\n"

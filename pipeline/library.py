@@ -1,0 +1,152 @@
+"""The clip library: interview recordings kept once, with who is in them and what they consented to.
+
+A library is a folder. Each clip has a metadata file beside it, ``<id>.yml``::
+
+    file: anne-sykepleier.mp4          # default: <id> with a video extension
+    person: Anne Hansen
+    role: Sykepleier
+    workplace: Tunet sykehjem
+    language: no
+    tags: [helse, sykehjem]
+    consent:                           # personvern: what the person signed
+      signed: 2026-01-10
+      expires: 2028-01-10
+      channels: [all]                  # or a list of channel ids
+
+A campaign uses a clip by id (``clips: {anne: {library: anne-sykepleier}}``), with the
+library folder named by the spec's ``library:`` key or ``$REKRUTT_LIBRARY``. Rendering a clip
+whose consent is missing, expired or does not cover a channel is refused at validation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import SpecError, SpecProblem
+from .files import write_text_atomic
+
+#: Environment variable naming the clip library folder.
+LIBRARY_ENV = "REKRUTT_LIBRARY"
+
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".m4v", ".webm", ".avi", ".mxf")
+
+
+class Consent(BaseModel):
+    """What the person in the clip agreed to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    signed: dt.date = Field(description="date the consent form was signed")
+    expires: dt.date = Field(description="last day the clip may be published")
+    channels: list[str] = Field(["all"], description="channel ids the consent covers, or [all]")
+
+    def covers(self, channel: str) -> bool:
+        return "all" in self.channels or channel in self.channels
+
+
+class ClipMeta(BaseModel):
+    """A library clip's metadata file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: str | None = Field(None, description="the video, relative to this file (default: <id>.<video ext>)")
+    person: str | None = None
+    role: str | None = None
+    workplace: str | None = None
+    language: str | None = None
+    tags: list[str] = []
+    consent: Consent | None = None
+
+
+@dataclass(frozen=True)
+class LibraryClip:
+    """A clip found in a library."""
+
+    id: str
+    meta: ClipMeta
+    meta_path: Path
+    video: Path | None  #: None when the file is missing
+
+    def as_dict(self) -> dict:
+        data = self.meta.model_dump(mode="json")
+        return {"id": self.id, "video": str(self.video) if self.video else None, **data}
+
+
+def library_dir(spec_value: Path | None, base_dir: Path) -> Path | None:
+    """The library folder: the spec's ``library:`` (relative to the spec), else ``$REKRUTT_LIBRARY``."""
+    if spec_value is not None:
+        return spec_value if spec_value.is_absolute() else base_dir / spec_value
+    env = os.environ.get(LIBRARY_ENV)
+    return Path(env) if env else None
+
+
+def load_clip(library: Path, clip_id: str) -> LibraryClip:
+    """Read one clip's metadata. Raises FileNotFoundError (no such id) or SpecError (bad metadata)."""
+    meta_path = library / f"{clip_id}.yml"
+    if not meta_path.is_file():
+        raise FileNotFoundError(meta_path)
+    try:
+        data = yaml.safe_load(meta_path.read_text(encoding="utf-8")) or {}
+        meta = ClipMeta.model_validate(data)
+    except yaml.YAMLError as exc:
+        raise SpecError([SpecProblem(str(meta_path), None, None, "", f"YAML syntax error: {exc}",
+                                     "fix the metadata file")]) from None
+    except ValidationError as exc:
+        raise SpecError([SpecProblem(str(meta_path), None, None, ".".join(map(str, e["loc"])), e["msg"],
+                                     "see python cli.py clips add --help for the fields")
+                         for e in exc.errors()]) from None
+    if meta.file:
+        video = library / meta.file
+    else:
+        video = next((library / f"{clip_id}{ext}" for ext in VIDEO_EXTENSIONS
+                      if (library / f"{clip_id}{ext}").is_file()), library / f"{clip_id}.mp4")
+    return LibraryClip(clip_id, meta, meta_path, video if video.is_file() else None)
+
+
+def list_clips(library: Path) -> list[LibraryClip]:
+    """Every clip in a library, by id."""
+    if not library.is_dir():
+        raise FileNotFoundError(library)
+    return [load_clip(library, p.stem) for p in sorted(library.glob("*.yml"))]
+
+
+def consent_problems(clip: LibraryClip, channels: list[str], today: dt.date) -> list[str]:
+    """Why this clip may not be published on these channels today (empty when it may)."""
+    who = clip.meta.person or "the person in it"
+    consent = clip.meta.consent
+    if consent is None:
+        return [f"library clip '{clip.id}' ({who}) has no consent on record in {clip.meta_path.name}"]
+    problems = []
+    if consent.expires < today:
+        problems.append(f"the consent of {who} for library clip '{clip.id}' expired on {consent.expires.isoformat()}")
+    elif consent.signed > today:
+        problems.append(f"the consent of {who} for library clip '{clip.id}' is dated {consent.signed.isoformat()}, "
+                        "in the future")
+    uncovered = [c for c in channels if not consent.covers(c)]
+    if uncovered:
+        problems.append(f"the consent of {who} for library clip '{clip.id}' (signed {consent.signed.isoformat()}) "
+                        f"does not cover {', '.join(uncovered)}")
+    return problems
+
+
+def add_clip(library: Path, video: Path, clip_id: str, meta: ClipMeta, *, move: bool = False) -> LibraryClip:
+    """Put a video into the library with its metadata file. Refuses to replace an existing id."""
+    library.mkdir(parents=True, exist_ok=True)
+    meta_path = library / f"{clip_id}.yml"
+    if meta_path.exists():
+        raise FileExistsError(meta_path)
+    target = library / f"{clip_id}{video.suffix.lower()}"
+    if target.resolve() != video.resolve():
+        tmp = target.with_name(f".{target.name}.partial")
+        (shutil.move if move else shutil.copyfile)(str(video), str(tmp))
+        os.replace(tmp, target)
+    data = meta.model_copy(update={"file": target.name}).model_dump(mode="json", exclude_none=True)
+    write_text_atomic(meta_path, yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    return load_clip(library, clip_id)

@@ -1,0 +1,78 @@
+"""The ffmpeg commands as data: what a plan turns into, without running ffmpeg."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from pipeline.channels import PRESETS
+from pipeline.render import FfmpegCommand, measure_command, render_command, video_kbps_cap
+from pipeline.spec import load_campaign
+from pipeline.timeline import build_timeline
+from tests.test_spec import write_spec
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory):
+    from tests.conftest import make_clip
+
+    root = tmp_path_factory.mktemp("cmd")
+    clip = make_clip(root / "src.mp4", seconds=3.0)
+    return load_campaign(write_spec(root, clip))
+
+
+def option(args: list[str], name: str) -> str:
+    return args[args.index(name) + 1]
+
+
+def test_x264_output_options(campaign, tmp_path):
+    preset = campaign.preset("youtube")
+    timeline = build_timeline(campaign, Fraction(25))
+    cmd = render_command(campaign, timeline, preset, {"end": tmp_path / "end.png"}, tmp_path / "o.mp4", None)
+    a = cmd.args
+    assert option(a, "-c:v") == "libx264" and option(a, "-preset") == "veryfast" and option(a, "-crf") == "21"
+    assert option(a, "-g") == "13" and option(a, "-keyint_min") == "13" and option(a, "-flags") == "+cgop"
+    assert option(a, "-c:a") == "aac" and option(a, "-ar") == "48000" and option(a, "-ac") == "2"
+    assert option(a, "-movflags") == "+faststart" and option(a, "-r") == "25"
+    assert option(a, "-/filter_complex") == FfmpegCommand.SCRIPT
+    assert a[-1] == str(tmp_path / "o.mp4")
+    # two inputs: the cut (seeked, with a two-frame margin) and the card (looped)
+    assert a[a.index("-ss") + 1] == "0.500000" and a[a.index("-t") + 1] == "1.600000"  # 38 frames + 2
+    assert "-loop" in a
+    script = cmd.filter_script
+    assert "concat=a=1:n=2:v=1" in script
+    assert "scale=" in script and "crop=" in script and "fps=fps=25" in script
+    assert "trim=end_frame=38" in script  # 1.5 s at 25 fps
+    assert "afade=" in script  # joins do not click
+    argv = cmd.argv("ffmpeg", Path("/tmp/graph.txt"))
+    assert argv[0] == "ffmpeg" and "/tmp/graph.txt" in argv
+
+
+def test_cinema_is_prores_pcm_51_padded(campaign, tmp_path):
+    preset = campaign.preset("tiktok").with_overrides(**{k: getattr(PRESETS["cinema"], k) for k in (
+        "width", "height", "fit", "fps", "extension", "video_codec", "profile", "pix_fmt", "max_video_kbps",
+        "audio_codec", "audio_kbps", "audio_channels", "loudness_lufs")})
+    timeline = build_timeline(campaign, Fraction(24))
+    cmd = render_command(campaign, timeline, preset, {"end": tmp_path / "e.png"}, tmp_path / "c.mov", None)
+    a = cmd.args
+    assert option(a, "-c:v") == "prores_ks" and option(a, "-profile:v") == "3"
+    assert option(a, "-pix_fmt") == "yuv422p10le" and option(a, "-c:a") == "pcm_s24le" and option(a, "-ac") == "6"
+    assert "-b:a" not in a and "-movflags" not in a
+    assert "pad=" in cmd.filter_script and "pan=args=5.1|FC" in cmd.filter_script
+
+
+def test_measure_pass_is_audio_only(campaign):
+    timeline = build_timeline(campaign, Fraction(25))
+    cmd = measure_command(campaign, timeline, campaign.preset("youtube"))
+    assert "loudnorm=" in cmd.filter_script and "print_format=json" in cmd.filter_script
+    assert "scale" not in cmd.filter_script and cmd.args[-3:] == ["-f", "null", "-"]
+
+
+def test_bitrate_is_capped_to_fit_the_size_limit():
+    x = PRESETS["x"]
+    assert video_kbps_cap(x, Fraction(60)) == 5000  # the platform's own cap is lower
+    small = x.with_overrides(max_bytes=10_000_000)
+    cap = video_kbps_cap(small, Fraction(100))
+    assert cap is not None and (cap + 128) * 100 * 1000 / 8 <= 10_000_000
