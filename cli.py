@@ -184,12 +184,14 @@ def validate(ctx: click.Context, specs: tuple[Path, ...]) -> None:
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failed output.")
 @click.option("--scheduler", envvar="REKRUTT_SCHEDULER",
               help="Dask scheduler address (tcp://host:8786) to render on a cluster [env REKRUTT_SCHEDULER].")
+@click.option("--show-safe-areas", is_flag=True,
+              help="Shade the zones each platform's interface covers (to check a render; not for publishing).")
 @click.option("--report", type=click.Path(path_type=Path), help="Write a JSON report of every output here.")
 @click.option("--junit", type=click.Path(path_type=Path), help="Write a JUnit XML report here (for CI).")
 @click.pass_context
 def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channels: tuple[str, ...], jobs: int,
            no_captions: bool, model: str | None, cache_dir: Path | None, force: bool, fail_fast: bool,
-           scheduler: str | None, report: Path | None, junit: Path | None) -> None:
+           scheduler: str | None, show_safe_areas: bool, report: Path | None, junit: Path | None) -> None:
     """Render every channel's version of the campaign(s) in SPECS, as one batch.
 
     Each distinct clip is transcribed once; outputs whose inputs did not change are kept.
@@ -212,7 +214,8 @@ def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channe
     if problems:
         _fail(SpecError(problems), debug)
     options = RenderOptions(channels=channels or None, jobs=jobs, captions=not no_captions, cache_dir=cache_dir,
-                            model=model, force=force, fail_fast=fail_fast, scheduler=scheduler)
+                            model=model, force=force, fail_fast=fail_fast, scheduler=scheduler,
+                            safe_zones=show_safe_areas)
     reporter = Reporter(multi=len(campaigns) > 1)
     try:
         with reporter:

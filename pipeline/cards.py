@@ -141,7 +141,7 @@ def draw_card(campaign: Campaign, card: CardSpec, preset: Preset) -> Image.Image
         from .cta import qr_image, tracked_url
 
         qr = qr_image(tracked_url(card.url, preset.name, campaign.spec.campaign),
-                      int(min(x1 - x0, y1 - y0) * 0.24))
+                      int(min(x1 - x0, y1 - y0) * 0.3))
         qr_h = qr.height + int(preset.height * 0.03)
     rows, height = _layout(draw, card, x1 - x0, (y1 - y0) - logo_h - qr_h, preset.width, preset.height)
     # the logo, the text and the QR code are centred together in the safe area
@@ -187,3 +187,65 @@ def card_png(campaign: Campaign, card_id: str, preset: Preset, work_dir: Path) -
 def _file_stamp(p: Path) -> list:
     st = p.stat()
     return [str(p), st.st_size, st.st_mtime_ns]
+
+
+def lower_third(person: str, role: str | None, preset: Preset, work_dir: Path,
+                above: int) -> tuple[Path, int, int]:
+    """A name strap (name, and role under it) as an RGBA PNG; returns (path, x, y).
+
+    It sits at the left edge of the channel's safe area, its bottom ``above`` pixels
+    from the frame's bottom (above where burned captions go).
+    """
+    w, h = preset.width, preset.height
+    x0, y0, x1, y1 = preset.safe_area.box(w, h)
+    base = min(h * 0.042, w * 0.05)
+    name_font, role_font = _font(max(12, int(base)), True), _font(max(10, int(base * 0.72)), False)
+    probe = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
+    max_w = int((x1 - x0) * 0.9)
+    while True:
+        pad = int(base * 0.45)
+        name_w = probe.textlength(person, font=name_font)
+        role_w = probe.textlength(role, font=role_font) if role else 0
+        box_w = int(max(name_w, role_w)) + 2 * pad
+        if box_w <= max_w or name_font.size <= 12:
+            break
+        name_font = _font(int(name_font.size * 0.9), True)
+        role_font = _font(max(10, int(role_font.size * 0.9)), False)
+    box_h = _line_height(name_font) + (_line_height(role_font) + pad // 3 if role else 0) + 2 * pad
+    image = Image.new("RGBA", (box_w + pad // 2, box_h), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, pad // 3, box_h), fill=(255, 204, 0, 255))  # accent bar
+    draw.rectangle((pad // 3, 0, image.width, box_h), fill=(0, 0, 0, 170))
+    draw.text((pad, pad), person, font=name_font, fill=(255, 255, 255, 255))
+    if role:
+        draw.text((pad, pad + _line_height(name_font) + pad // 3), role, font=role_font, fill=(230, 230, 230, 255))
+    key = hashlib.sha256(json.dumps([person, role, w, h, above, find_font(True)]).encode()).hexdigest()[:16]
+    out = work_dir / f"lower-third-{key}.png"
+    if not out.exists():
+        work_dir.mkdir(parents=True, exist_ok=True)
+        image.save(out, format="PNG")
+    y = min(y1, h - above) - image.height
+    return out, x0 + int((x1 - x0) * 0.02), max(y0, y)
+
+
+def poster_with_title(frame: Path, title: str, preset: Preset, out: Path) -> None:
+    """A poster: the chosen frame with the campaign title on a dark band low in the safe area (JPEG)."""
+    with Image.open(frame) as im:
+        image = im.convert("RGB")
+    w, h = image.size
+    x0, y0, x1, y1 = preset.safe_area.box(w, h)
+    draw = ImageDraw.Draw(image, "RGBA")
+    font = _font(max(12, int(min(h * 0.06, w * 0.07))), True)
+    lines = _wrap(draw, title, font, int((x1 - x0) * 0.9))
+    while len(lines) > 2 and font.size > 12:
+        font = _font(int(font.size * 0.9), True)
+        lines = _wrap(draw, title, font, int((x1 - x0) * 0.9))
+    line_h = _line_height(font)
+    pad = line_h // 3
+    band_h = line_h * len(lines) + 2 * pad
+    top = y1 - band_h - int(h * 0.02)
+    draw.rectangle((x0, top, x1, top + band_h), fill=(0, 0, 0, 150))
+    for i, line in enumerate(lines):
+        width = draw.textlength(line, font=font)
+        draw.text(((x0 + x1 - width) / 2, top + pad + i * line_h), line, font=font, fill=(255, 255, 255))
+    image.save(out, format="JPEG", quality=88)

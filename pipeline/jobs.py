@@ -28,13 +28,21 @@ from typing import Literal
 from . import __version__
 from . import ffmpeg as ff
 from .cache import Cache, file_digest, key_of
-from .cards import card_png
+from .cards import card_png, poster_with_title
 from .channels import Preset
 from .errors import Interrupted, RekruttError, SpecError, SpecProblem
 from .files import atomic_path, sha256_file, write_text_atomic
 from .loudness import Measured, parse_ebur128, parse_loudnorm
 from .probe import probe
-from .render import FfmpegCommand, measure_command, poster_command, render_command, verify_command
+from .render import (
+    FfmpegCommand,
+    MusicBed,
+    file_loudness_command,
+    measure_command,
+    poster_command,
+    render_command,
+    verify_command,
+)
 from .spec import Campaign, ClipItem, load_campaign
 from .timeline import CardSegment, ClipSegment, Timeline, build_timeline
 
@@ -51,6 +59,7 @@ class RenderOptions:
     cache_dir: Path | None = None  #: cache folder (default: $REKRUTT_CACHE_DIR or the platform's)
     model: str | None = None  #: Whisper model, overriding the spec's
     force: bool = False  #: render even when nothing changed
+    safe_zones: bool = False  #: shade the zones each platform's interface covers (for checking renders)
     fail_fast: bool = False  #: stop at the first failed output
     scheduler: str | None = None  #: Dask scheduler address (tcp://host:8786); None renders locally
 
@@ -240,17 +249,41 @@ def edit_signature(campaign: Campaign, timeline: Timeline) -> list:
     return sig
 
 
-def _measure(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Preset, work: Path) -> Measured:
+def _measure(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Preset, work: Path,
+             music: MusicBed | None = None) -> Measured:
     """The edit's loudness for this layout and target (cached by the edit's content)."""
     key = key_of("loudness", edit_signature(campaign, timeline), preset.audio_channels, preset.loudness_lufs,
-                 preset.true_peak_dbtp)
+                 preset.true_peak_dbtp, _music_signature(music))
 
     def make() -> Measured:
-        stderr = run_command(measure_command(campaign, timeline, preset), work,
+        stderr = run_command(measure_command(campaign, timeline, preset, music), work,
                              what=f"loudness measurement ({preset.name})")
         return parse_loudnorm(stderr)
 
     return cache.get_or_make("loudness", key, make, encode=asdict, decode=lambda d: Measured(**d))
+
+
+def _music_signature(music: MusicBed | None) -> list | None:
+    if music is None:
+        return None
+    return [file_digest(music.source), round(music.gain_db, 2), str(music.fade_in), str(music.fade_out), music.duck]
+
+
+def _music_bed(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Preset, work: Path) -> MusicBed | None:
+    """The spec's music, with the gain that sets it ``level`` LU against the speech (both measured)."""
+    spec = campaign.spec.music
+    if spec is None:
+        return None
+    source = campaign.resolve(spec.source)
+    voice = _measure(campaign, cache, timeline, preset.with_overrides(audio_channels=2), work)
+    key = key_of("music-loudness", file_digest(source))
+    music = cache.get_or_make("loudness", key, lambda: parse_loudnorm(run_command(
+        file_loudness_command(source), work, what="music loudness")), encode=asdict, decode=lambda d: Measured(**d))
+    if voice.is_silent or music.is_silent:
+        gain = spec.level
+    else:
+        gain = (voice.integrated + spec.level) - music.integrated
+    return MusicBed(source, gain, spec.fade_in, spec.fade_out, spec.duck)
 
 
 def _previous(out_dir: Path) -> dict[str, OutputRecord]:
@@ -260,6 +293,52 @@ def _previous(out_dir: Path) -> dict[str, OutputRecord]:
         return {o["channel"]: OutputRecord(**o) for o in data.get("outputs", [])}
     except (OSError, ValueError, TypeError, KeyError):
         return {}
+
+
+def _crops(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Preset) -> dict[int, str]:
+    """Crop x expressions for the cuts that a fill-crop narrows (reframing on the speaker)."""
+    from .reframe import analyse, crop_path, crop_x_expression, needs_reframing
+
+    if preset.fit != "crop":
+        return {}
+    crops: dict[int, str] = {}
+    for i, seg in enumerate(timeline.segments):
+        if not isinstance(seg, ClipSegment):
+            continue
+        info = campaign.media[seg.clip_id]
+        if not needs_reframing(info, preset.width, preset.height):
+            continue
+        focus = campaign.focus(seg.clip_id)
+        analysis = None if focus is not None else analyse(campaign.clip_source(seg.clip_id), info, cache)
+        keys = crop_path(analysis, float(seg.source_in), float(seg.duration), focus)
+        crops[i] = crop_x_expression(keys)
+    return crops
+
+
+def _lower_thirds(campaign: Campaign, timeline: Timeline, preset: Preset, work: Path):
+    """Name straps at the start of each person's first appearance, above the caption zone."""
+    from .cards import lower_third
+    from .render import Overlay
+    from .subtitles import caption_style
+
+    if not campaign.spec.lower_thirds:
+        return []
+    style = caption_style(preset)
+    above = style.margin_v + int(style.size * 2.9)  # clear of two caption lines
+    seen: set[str] = set()
+    overlays = []
+    for seg in timeline.clip_segments():
+        person, role = campaign.clip_person(seg.clip_id)
+        if not person or person in seen:
+            continue
+        seen.add(person)
+        start = seg.start + Fraction(3, 10)
+        duration = min(Fraction(4), seg.duration - Fraction(3, 5))
+        if duration < 1:
+            continue
+        image, x, y = lower_third(person, role, preset, work, above)
+        overlays.append(Overlay(image, x, y, start, duration))
+    return overlays
 
 
 def execute_job(job: OutputJob, loaded: _Loaded | None = None, emit: EventCallback | None = None) -> Outcome:
@@ -281,7 +360,7 @@ def execute_job(job: OutputJob, loaded: _Loaded | None = None, emit: EventCallba
                    campaign=job.campaign))
         with tempfile.TemporaryDirectory(prefix="rekrutt-") as tmp:
             record, rendered = _render_one(
-                campaign, loaded, preset, timeline, Path(tmp), job.options.force,
+                campaign, loaded, preset, timeline, Path(tmp), job.options,
                 lambda f: emit(Event("progress", job.channel, fraction=f, campaign=job.campaign)))
     except Interrupted:
         raise
@@ -295,37 +374,44 @@ def execute_job(job: OutputJob, loaded: _Loaded | None = None, emit: EventCallba
     return Outcome(job, status, record, seconds=time.perf_counter() - started)
 
 
-def _render_one(campaign: Campaign, loaded: _Loaded, preset: Preset, timeline: Timeline, work: Path, force: bool,
-                progress: ff.ProgressCallback) -> tuple[OutputRecord, bool]:
+def _render_one(campaign: Campaign, loaded: _Loaded, preset: Preset, timeline: Timeline, work: Path,
+                options: RenderOptions, progress: ff.ProgressCallback) -> tuple[OutputRecord, bool]:
     out_dir = campaign.out_dir
     cards = {cid: card_png(campaign, cid, preset, work)
              for cid in {s.card_id for s in timeline.segments if isinstance(s, CardSegment)}}
     track = loaded.captions.for_output(preset, timeline) if loaded.captions is not None else None
+    crops = _crops(campaign, loaded.cache, timeline, preset)
+    overlays = _lower_thirds(campaign, timeline, preset, work)
+    music = _music_bed(campaign, loaded.cache, timeline, preset, work)
     final = out_dir / f"{preset.name}.{preset.extension}"
     fingerprint = key_of(
         "output", __version__, dataclasses.asdict(preset), edit_signature(campaign, timeline),
         sorted(p.name for p in cards.values()), campaign.spec.title, campaign.spec.description,
-        campaign.spec.hashtags,
-        track.signature() if track is not None else None,
+        campaign.spec.hashtags, track.signature() if track is not None else None, sorted(crops.items()),
+        [[o.image.name, o.x, o.y, str(o.start), str(o.duration)] for o in overlays], options.safe_zones,
+        _music_signature(music),
     )
     old = _previous(out_dir).get(preset.name)
-    if (not force and old is not None and old.fingerprint == fingerprint and final.is_file()
+    if (not options.force and old is not None and old.fingerprint == fingerprint and final.is_file()
             and final.stat().st_size == old.size and all((out_dir / f).is_file() for f in old.extras.values())):
         return old, False
-    measured = _measure(campaign, loaded.cache, timeline, preset, work)
+    measured = _measure(campaign, loaded.cache, timeline, preset, work, music)
     extras: dict[str, str] = {}
     burn = track.burn_in if track is not None else None
     with atomic_path(final) as tmp:
         cmd = render_command(campaign, timeline, preset, cards, tmp, measured, burn_in=burn,
-                             fonts_dir=track.fonts_dir if track is not None else None)
+                             fonts_dir=track.fonts_dir if track is not None else None, crops=crops,
+                             overlays=overlays, safe_zones=options.safe_zones, music=music)
         run_command(cmd, work, what=f"render {preset.name}", duration=float(timeline.duration), progress=progress)
         info = probe(tmp)
         verified = parse_ebur128(run_command(verify_command(tmp), work, what=f"loudness check ({preset.name})"))
-        if preset.poster:
-            poster = out_dir / f"{preset.name}.poster.jpg"
-            with atomic_path(poster) as ptmp:
-                run_command(poster_command(tmp, _poster_time(timeline), ptmp), work, what="poster")
-            extras["poster"] = poster.name
+        poster = out_dir / f"{preset.name}.poster.jpg"
+        frame = work / "poster-frame.png"
+        run_command(poster_command(tmp, _poster_time(campaign, loaded.cache, timeline), frame, fmt="image2",
+                                   codec="png"), work, what="poster")
+        with atomic_path(poster) as ptmp:
+            poster_with_title(frame, campaign.spec.title, preset, ptmp)
+        extras["poster"] = poster.name
         size = tmp.stat().st_size
         digest = sha256_file(tmp)
     if track is not None:
@@ -360,11 +446,25 @@ def _write_publish_sheet(campaign: Campaign, preset: Preset, video: str, extras:
     return {"publish_md": md.name, "publish_json": js.name}
 
 
-def _poster_time(timeline: Timeline) -> Fraction:
-    """A frame in the middle of the first interview cut (a face, not a card)."""
-    for seg in timeline.segments:
-        if isinstance(seg, ClipSegment):
-            return seg.start + seg.duration / 2
+def _poster_time(campaign: Campaign, cache: Cache, timeline: Timeline) -> Fraction:
+    """The best face in the edit: large, frontal, both eyes found (not mid-blink); else the first cut's middle."""
+    from .reframe import analyse
+
+    best: tuple[float, Fraction] | None = None
+    for seg in timeline.clip_segments():
+        analysis = analyse(campaign.clip_source(seg.clip_id), campaign.media[seg.clip_id], cache)
+        for sample in analysis.samples:
+            face = sample.main
+            t = Fraction(str(sample.t)) - seg.source_in
+            if face is None or not (Fraction(1, 5) <= t <= seg.duration - Fraction(1, 5)):
+                continue
+            score = face.size * (1.0 if face.eyes >= 2 else 0.4) * (1.0 if 0.2 < face.cx < 0.8 else 0.8)
+            if best is None or score > best[0]:
+                best = (score, seg.start + t)
+    if best is not None:
+        return best[1]
+    for seg in timeline.clip_segments():
+        return seg.start + seg.duration / 2
     return timeline.duration / 2
 
 

@@ -34,6 +34,18 @@ SAMPLE_RATE = 48000
 
 
 @dataclass(frozen=True)
+class Overlay:
+    """A picture shown over the video for a while (a lower third), faded in and out."""
+
+    image: Path  #: RGBA PNG
+    x: int  #: position in the frame
+    y: int
+    start: Fraction  #: output time it appears
+    duration: Fraction  #: how long it stays
+    fade: Fraction = Fraction(2, 5)  #: fade in and out, seconds
+
+
+@dataclass(frozen=True)
 class FfmpegCommand:
     """One ffmpeg run as data: arguments, and the filter graph that goes into a script file."""
 
@@ -68,14 +80,17 @@ def _silence(seconds: Fraction):
     return ffmpeg_python.input(f"anullsrc=r={SAMPLE_RATE}:cl=stereo", f="lavfi", t=to_ffmpeg(seconds)).audio
 
 
-def _frame(v, preset: Preset, sample_aspect: Fraction):
-    """Scale a picture to the output frame: crop to fill, or pad to fit; square pixels."""
+def _frame(v, preset: Preset, sample_aspect: Fraction, crop_x: str | None = None):
+    """Scale a picture to the output frame: crop to fill (following ``crop_x``), or pad to fit; square pixels."""
     if sample_aspect != 1:
         v = v.filter("scale", w=f"trunc(iw*{float(sample_aspect):.6f}/2)*2", h="ih")
     w, h = preset.width, preset.height
     if preset.fit == "crop":
         v = v.filter("scale", w=w, h=h, force_original_aspect_ratio="increase", flags="bicubic")
-        v = v.filter("crop", w=w, h=h)
+        if crop_x:
+            v = v.filter("crop", w=w, h=h, x=crop_x, y="(ih-oh)/2", exact=1)
+        else:
+            v = v.filter("crop", w=w, h=h)
     else:
         v = v.filter("scale", w=w, h=h, force_original_aspect_ratio="decrease", flags="bicubic")
         v = v.filter("pad", w=w, h=h, x="(ow-iw)/2", y="(oh-ih)/2", color="black")
@@ -93,12 +108,13 @@ def _segment_audio(a, seg_start: Fraction, duration: Fraction):
     return a.filter("afade", t="out", st=to_ffmpeg(duration - JOIN_FADE), d=fade)
 
 
-def _segments(campaign: Campaign, timeline: Timeline, preset: Preset, cards: dict[str, Path], video: bool):
+def _segments(campaign: Campaign, timeline: Timeline, preset: Preset, cards: dict[str, Path], video: bool,
+              crops: dict[int, str] | None = None):
     """Input streams for every segment, normalised: a list of (video or None, audio)."""
     out = []
     rate = timeline.rate
     margin = Fraction(2) / rate  # read a little past the cut; trim makes it exact
-    for seg in timeline.segments:
+    for index, seg in enumerate(timeline.segments):
         if isinstance(seg, ClipSegment):
             info = campaign.media[seg.clip_id]
             src = safe_path_arg(campaign.clip_source(seg.clip_id))
@@ -107,7 +123,7 @@ def _segments(campaign: Campaign, timeline: Timeline, preset: Preset, cards: dic
             v = None
             if video:
                 v = inp.video.filter("setpts", expr="PTS-STARTPTS").filter("fps", fps=str(rate))
-                v = _frame(v, preset, info.sample_aspect)
+                v = _frame(v, preset, info.sample_aspect, (crops or {}).get(index))
         else:
             assert isinstance(seg, CardSegment)
             a = _silence(seg.duration + margin)
@@ -126,17 +142,63 @@ def _segments(campaign: Campaign, timeline: Timeline, preset: Preset, cards: dic
     return out
 
 
-def _mix_layout(a, preset: Preset):
-    """Stereo as is; 5.1 with the (speech) mix in the centre channel, as cinema wants dialogue."""
+@dataclass(frozen=True)
+class MusicBed:
+    """A music track under the speech: looped or trimmed to length, faded, ducked under the voice."""
+
+    source: Path  #: audio (or video) file
+    gain_db: float  #: level change that puts the music about 14 dB under the speech before ducking
+    fade_in: Fraction = Fraction(1)
+    fade_out: Fraction = Fraction(2)
+    duck: bool = True  #: compress the music whenever the voice speaks (sidechain)
+
+
+def _music(bed: MusicBed, timeline: Timeline):
+    total = timeline.duration
+    m = ffmpeg_python.input(safe_path_arg(bed.source), stream_loop=-1, t=to_ffmpeg(total + 1)).audio
+    m = m.filter("aresample", osr=SAMPLE_RATE)
+    m = m.filter("aformat", sample_fmts="fltp", sample_rates=SAMPLE_RATE, channel_layouts="stereo")
+    m = m.filter("volume", volume=f"{bed.gain_db:.2f}dB")
+    m = m.filter("apad").filter("atrim", end_sample=_samples(total)).filter("asetpts", expr="PTS-STARTPTS")
+    m = m.filter("afade", t="in", st=0, d=to_ffmpeg(min(bed.fade_in, total / 2)))
+    fade_out = min(bed.fade_out, total / 2)
+    return m.filter("afade", t="out", st=to_ffmpeg(total - fade_out), d=to_ffmpeg(fade_out))
+
+
+def _mix_layout(a, preset: Preset, timeline: Timeline | None = None, music: MusicBed | None = None):
+    """Speech (and the music bed, ducked under it) in the channel's layout.
+
+    Stereo mixes both; 5.1 (cinema) puts the speech in the centre channel and the
+    music in left and right, as the sales house asks.
+    """
+    if music is None:
+        if preset.audio_channels == 6:
+            return a.filter("pan", args="5.1|FC=0.5*c0+0.5*c1")
+        if preset.audio_channels == 1:
+            return a.filter("pan", args="mono|c0=0.5*c0+0.5*c1")
+        return a
+    assert timeline is not None
+    voice = a.filter_multi_output("asplit", 2)
+    m = _music(music, timeline)
+    if music.duck:
+        # the voice drives a compressor on the music: about 10 dB less music while someone speaks
+        m = ffmpeg_python.filter([m, voice[1]], "sidechaincompress", threshold=0.008, ratio=12, attack=15,
+                                 release=450, knee=2)
+    else:
+        voice[1].filter("anullsink")
     if preset.audio_channels == 6:
-        return a.filter("pan", args="5.1|FC=0.5*c0+0.5*c1")
+        speech = voice[0].filter("pan", args="mono|c0=0.5*c0+0.5*c1")
+        both = ffmpeg_python.filter([speech, m], "amerge", inputs=2)
+        # amerge orders the channels by layout (FL FR FC): map them by name
+        return both.filter("pan", args="5.1|FL=FL|FR=FR|FC=FC")
+    mixed = ffmpeg_python.filter([voice[0], m], "amix", inputs=2, normalize=0, duration="first")
     if preset.audio_channels == 1:
-        return a.filter("pan", args="mono|c0=0.5*c0+0.5*c1")
-    return a
+        return mixed.filter("pan", args="mono|c0=0.5*c0+0.5*c1")
+    return mixed
 
 
-def _joined(campaign, timeline, preset, cards, video: bool):
-    parts = _segments(campaign, timeline, preset, cards, video)
+def _joined(campaign, timeline, preset, cards, video: bool, crops: dict[int, str] | None = None):
+    parts = _segments(campaign, timeline, preset, cards, video, crops)
     if video:
         flat = [s for pair in parts for s in pair]
         joined = ffmpeg_python.concat(*flat, v=1, a=1).node
@@ -145,10 +207,11 @@ def _joined(campaign, timeline, preset, cards, video: bool):
     return None, joined
 
 
-def measure_command(campaign: Campaign, timeline: Timeline, preset: Preset) -> FfmpegCommand:
-    """The loudness-measuring pass: the edit's audio only, through loudnorm in print mode."""
+def measure_command(campaign: Campaign, timeline: Timeline, preset: Preset,
+                    music: MusicBed | None = None) -> FfmpegCommand:
+    """The loudness-measuring pass: the edit's audio only (with its music), through loudnorm in print mode."""
     _, a = _joined(campaign, timeline, preset, {}, video=False)
-    a = _mix_layout(a, preset).filter(
+    a = _mix_layout(a, preset, timeline, music).filter(
         "loudnorm", I=f"{preset.loudness_lufs:.1f}", TP=f"{preset.true_peak_dbtp:.1f}", LRA="11",
         print_format="json")
     out = ffmpeg_python.output(a, "-", f="null")
@@ -198,22 +261,39 @@ def render_command(
     loudness: Measured | None,
     burn_in: Path | None = None,
     fonts_dir: Path | None = None,
+    crops: dict[int, str] | None = None,
+    overlays: list[Overlay] | None = None,
+    safe_zones: bool = False,
+    music: MusicBed | None = None,
 ) -> FfmpegCommand:
     """The command that renders one channel's version to ``output``.
 
     ``cards`` maps card ids to their PNGs for this preset; ``loudness`` is the first
     pass's measurement (None leaves the level as is); ``burn_in`` is an ASS file of
-    captions to burn into the picture.
+    captions to burn into the picture; ``crops`` maps segment indexes to crop x
+    expressions (reframing); ``overlays`` are pictures shown for a while (lower
+    thirds); ``safe_zones`` shades the zones the platform's interface covers.
     """
-    v, a = _joined(campaign, timeline, preset, cards, video=True)
+    v, a = _joined(campaign, timeline, preset, cards, video=True, crops=crops)
+    for ov in overlays or ():
+        pic = ffmpeg_python.input(safe_path_arg(ov.image), loop=1, framerate=str(timeline.rate),
+                                  t=to_ffmpeg(ov.duration)).video
+        fade = to_ffmpeg(min(ov.fade, ov.duration / 2))
+        pic = pic.filter("format", pix_fmts="rgba").filter("fade", t="in", st=0, d=fade, alpha=1)
+        pic = pic.filter("fade", t="out", st=to_ffmpeg(ov.duration - min(ov.fade, ov.duration / 2)), d=fade, alpha=1)
+        pic = pic.filter("setpts", expr=f"PTS-STARTPTS+{to_ffmpeg(ov.start)}/TB")
+        v = ffmpeg_python.filter([v, pic], "overlay", x=ov.x, y=ov.y, eof_action="pass", format="auto",
+                                 enable=f"between(t,{to_ffmpeg(ov.start)},{to_ffmpeg(ov.start + ov.duration)})")
     if burn_in is not None:
         opts = {"filename": filter_value(burn_in)}
         if fonts_dir is not None:
             opts["fontsdir"] = filter_value(fonts_dir)
         v = v.filter("ass", **opts)
+    if safe_zones:
+        v = _shade_unsafe(v, preset)
     if preset.pix_fmt != "yuv420p":
         v = v.filter("format", pix_fmts=preset.pix_fmt)
-    a = _mix_layout(a, preset)
+    a = _mix_layout(a, preset, timeline, music)
     if loudness is not None and not loudness.is_silent:
         a = a.filter("loudnorm", **loudness.loudnorm_args(preset.loudness_lufs, preset.true_peak_dbtp))
         a = a.filter("aresample", osr=preset.sample_rate)  # loudnorm's dynamic fallback runs at 192 kHz
@@ -229,14 +309,35 @@ def render_command(
     return compile_command(out, [output])
 
 
+def _shade_unsafe(v, preset: Preset):
+    """Shade (red, half transparent) the margins the platform's interface covers, for checking a render."""
+    x0, y0, x1, y1 = preset.safe_area.box(preset.width, preset.height)
+    boxes = [(0, 0, preset.width, y0), (0, y1, preset.width, preset.height - y1),
+             (0, y0, x0, y1 - y0), (x1, y0, preset.width - x1, y1 - y0)]
+    for x, y, w, h in boxes:
+        if w > 0 and h > 0:
+            v = v.filter("drawbox", x=x, y=y, w=w, h=h, color="red@0.35", t="fill")
+    x, y, w, h = x0, y0, x1 - x0, y1 - y0
+    return v.filter("drawbox", x=x, y=y, w=w, h=h, color="yellow@0.8", t=max(2, preset.height // 400))
+
+
+def file_loudness_command(path: Path) -> FfmpegCommand:
+    """Measure a whole audio file's loudness (loudnorm's first pass) as 48 kHz stereo."""
+    a = ffmpeg_python.input(safe_path_arg(path)).audio
+    a = a.filter("aformat", sample_fmts="fltp", sample_rates=SAMPLE_RATE, channel_layouts="stereo")
+    a = a.filter("loudnorm", I="-23", TP="-1", LRA="11", print_format="json")
+    return compile_command(ffmpeg_python.output(a, "-", f="null"), [])
+
+
 def verify_command(path: Path) -> FfmpegCommand:
     """Measure a finished file's loudness (integrated, range, true peak) with ebur128."""
     stream = ffmpeg_python.input(safe_path_arg(path)).audio.filter("ebur128", peak="true", framelog="quiet")
     return compile_command(ffmpeg_python.output(stream, "-", f="null"), [])
 
 
-def poster_command(video: Path, at: Fraction, output: Path, fmt: str = "image2") -> FfmpegCommand:
-    """Take one frame of a rendered video as a JPEG poster."""
+def poster_command(video: Path, at: Fraction, output: Path, fmt: str = "image2", codec: str = "mjpeg"
+                   ) -> FfmpegCommand:
+    """Take one frame of a rendered video as a picture (JPEG, or PNG with ``codec="png"``)."""
     stream = ffmpeg_python.input(safe_path_arg(video), ss=to_ffmpeg(at)).video
-    out = ffmpeg_python.output(stream, safe_path_arg(output), vframes=1, f=fmt, **{"q:v": 3, "c:v": "mjpeg"})
+    out = ffmpeg_python.output(stream, safe_path_arg(output), vframes=1, f=fmt, **{"q:v": 3, "c:v": codec})
     return compile_command(out, [output])

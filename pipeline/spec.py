@@ -79,6 +79,16 @@ class ClipSpec(_Model):
     transcript: Path | None = Field(
         None, description="corrected transcript (SRT) of this clip; default transcripts/<clip id>.srt if it exists"
     )
+    focus: float | Literal["left", "centre", "center", "right"] | None = Field(
+        None, description="fix the framing of narrow crops: 0 (left edge) to 1 (right edge), or left/centre/right; "
+        "default: follow the speaker's face")
+
+    @field_validator("focus")
+    @classmethod
+    def _check_focus(cls, v: object) -> object:
+        if isinstance(v, float) and not 0 <= v <= 1:
+            raise ValueError("focus is a share of the frame width, from 0 (left) to 1 (right)")
+        return v
 
 
 class ClipItem(_Model):
@@ -162,6 +172,16 @@ class ChannelOverride(_Model):
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
+class MusicSpec(_Model):
+    """A music bed under the whole campaign."""
+
+    source: Path = Field(description="music file (any audio ffmpeg reads), relative to the spec")
+    level: float = Field(-14.0, le=0, description="music loudness relative to the speech, LU (before ducking)")
+    fade_in: SpecTime = Field(Fraction(1), description="fade-in at the start, seconds")
+    fade_out: SpecTime = Field(Fraction(2), description="fade-out at the end, seconds")
+    duck: bool = Field(True, description="duck the music under speech (sidechain compression keyed by the voice)")
+
+
 class SubtitleOptions(_Model):
     """How captions are made and delivered."""
 
@@ -190,6 +210,8 @@ class CampaignSpec(_Model):
     channels: list[str] = Field(min_length=1, description="channel ids (python cli.py channels)")
     overrides: dict[str, ChannelOverride] = Field({}, description="per-channel preset changes")
     subtitles: SubtitleOptions = Field(SubtitleOptions(), description="caption options")
+    lower_thirds: bool = Field(True, description="name and role of each person at their first appearance")
+    music: MusicSpec | None = Field(None, description="music bed under the campaign, ducked under speech")
     library: Path | None = Field(None, description="clip library folder, relative to the spec (or $REKRUTT_LIBRARY)")
     output: Path = Field(Path("out"), description="output folder, relative to the spec")
 
@@ -249,6 +271,13 @@ class Campaign:
         clip = self.spec.clips[clip_id]
         meta = self.library[clip_id].meta if clip_id in self.library else None
         return clip.person or (meta.person if meta else None), clip.role or (meta.role if meta else None)
+
+    def focus(self, clip_id: str) -> float | None:
+        """A clip's fixed framing as a share of the width, or None to follow faces."""
+        from .reframe import FOCUS_WORDS
+
+        value = self.spec.clips[clip_id].focus
+        return FOCUS_WORDS[value] if isinstance(value, str) else value
 
     def cut_bounds(self, item: ClipItem) -> tuple[Time, Time]:
         """(from, to) of a cut in its clip, with ``to`` defaulting to the clip's end."""
@@ -548,6 +577,16 @@ def _check_references(c: _Collector, campaign: Campaign, check_media: bool) -> d
             elif item.duration is not None and item.duration <= 0:
                 c.add(("sequence", i, "duration"), "a card's duration must be above 0", "use e.g. 4")
 
+    if spec.music is not None:
+        src = campaign.resolve(spec.music.source)
+        if not src.is_file():
+            c.add(("music", "source"), f"file not found: {src}", "check the path; it is relative to the spec file")
+        elif check_media:
+            try:
+                if not probe(src).has_audio:
+                    c.add(("music", "source"), f"{src} has no audio stream", "use a music file")
+            except MediaError as exc:
+                c.add(("music", "source"), str(exc), "use a WAV, FLAC, MP3 or AAC file")
     for card_id, card in spec.cards.items():
         if card.logo is not None:
             _check_image(c, campaign, ("cards", card_id, "logo"), card.logo, check_media)
