@@ -149,11 +149,14 @@ class CaptionTrack:
         burned = hashlib.sha256(self.burn_in.read_bytes()).hexdigest() if self.burn_in is not None else None
         return [cues, burned, list(self.sidecar_formats)]
 
+    @property
+    def burned_language(self) -> str:
+        """Language tag of the captions burned into the picture ('' when none are)."""
+        return next(iter(self.tracks)) if self.burn_in is not None else ""
+
     def write_sidecars(self, out_dir: Path) -> dict[str, str]:
-        """Write ``<channel>.<lang>.<fmt>`` files (and the web HTML snippet); return manifest extras."""
+        """Write ``<channel>.<lang>.<fmt>`` files (and the web HTML snippet); return the files as manifest extras."""
         extras: dict[str, str] = {}
-        if self.burn_in is not None:
-            extras["captions_burned"] = next(iter(self.tracks))
         for lang, cues in self.tracks.items():
             for fmt in self.sidecar_formats:
                 path = out_dir / f"{self.preset.name}.{lang}.{fmt}"

@@ -160,6 +160,9 @@ def resolve_model(name: str | None, cache: Cache) -> tuple[str, str]:
     if name == DEFAULT_MODEL:
         return f"whisper-base:{BASE_MODEL_SHA256[:16]}", str(assemble_base_model(cache))
     path = Path(name).expanduser()
+    if not path.exists() and name.startswith(("/", "./", "../", "~")):
+        raise ModelError(f"no Whisper model folder at {path}: give the folder of a CTranslate2 conversion "
+                         "(with model.bin, config.json, tokenizer.json), or a model name such as large-v3")
     if path.is_dir():
         if not (path / "model.bin").is_file():
             raise ModelError(f"{path} is not a CTranslate2 Whisper model folder (no model.bin in it)")
@@ -241,8 +244,14 @@ class Transcriber:
             from faster_whisper import WhisperModel
 
             try:
-                self._model = WhisperModel(self._load_arg, device="cpu", compute_type="int8",
-                                           cpu_threads=self.threads)
+                try:  # a named model already in the Hugging Face cache needs no network
+                    self._model = WhisperModel(self._load_arg, device="cpu", compute_type="int8",
+                                               cpu_threads=self.threads, local_files_only=True)
+                except Exception:
+                    if Path(self._load_arg).is_dir():
+                        raise
+                    self._model = WhisperModel(self._load_arg, device="cpu", compute_type="int8",
+                                               cpu_threads=self.threads)
             except Exception as exc:  # huggingface_hub and ctranslate2 raise many kinds
                 raise ModelError(
                     f"cannot load Whisper model {self.model_name or DEFAULT_MODEL!r} ({model_id}): {exc}. "

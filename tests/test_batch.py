@@ -35,10 +35,11 @@ cards:
   end:
     lines: ["{card}"]
     duration: 1
-channels: [x, web]
+channels: [x, web, tiktok]
 overrides:
   x: {{width: 320, height: 180}}
   web: {{width: 320, height: 180, poster: false}}
+  tiktok: {{width: 180, height: 320}}
 output: ../out
 """
 
@@ -96,13 +97,15 @@ def test_batch_transcribes_each_clip_once_renders_incrementally_and_reports(libr
     assert result.exit_code == 0, result.output
     data = json.loads(report.read_text())
     assert data["model_calls"] == 3  # three distinct clips in three campaigns
-    assert [o["status"] for o in data["outputs"]] == ["rendered"] * 6
+    assert [o["status"] for o in data["outputs"]] == ["rendered"] * 9
     suites = ET.parse(junit).getroot()
     assert sorted(s.get("name") for s in suites) == ["k1", "k2", "k3"]
-    assert all(s.get("failures") == "0" and s.get("tests") == "2" for s in suites)
+    assert all(s.get("failures") == "0" and s.get("tests") == "3" for s in suites)
     out = library.parent / "out"
     k1 = json.loads((out / "k1" / "manifest.json").read_text())
-    assert {o["channel"] for o in k1["outputs"]} == {"x", "web"} and all(o["fingerprint"] for o in k1["outputs"])
+    assert {o["channel"] for o in k1["outputs"]} == {"x", "web", "tiktok"}
+    assert all(o["fingerprint"] for o in k1["outputs"])
+    assert [o["captions_burned"] for o in k1["outputs"]] == ["", "", "en"]  # tiktok takes no caption upload
     assert (out / "k1" / "x.en.srt").read_text().strip()  # Kennedy speaks in k1
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*.mp4")}
 
@@ -142,7 +145,7 @@ def test_one_failing_output_does_not_stop_the_others(library, tmp_path, cache_di
     result = run("render", str(spec), "--cache-dir", str(cache_dir), "--no-captions", "--fail-fast", "--force",
                  "--report", str(report))
     outcomes = {o["channel"]: o["status"] for o in json.loads(report.read_text())["outputs"]}
-    assert result.exit_code == 1 and outcomes == {"x": "failed", "web": "skipped"}
+    assert result.exit_code == 1 and outcomes == {"x": "failed", "web": "skipped", "tiktok": "skipped"}
 
 
 def test_two_campaigns_writing_the_same_files_are_refused(library, cache_dir):

@@ -36,7 +36,7 @@ cards:
 channels: [youtube, tiktok, web]
 overrides:
   youtube: {width: 320, height: 180}
-  web: {width: 320, height: 180}
+  web: {width: 320, height: 180, captions: both}
   tiktok: {width: 360, height: 640}
 output: out
 """
@@ -108,9 +108,12 @@ def test_sidecars_follow_the_edited_timeline(campaign, cache_dir, first_render, 
 def test_burn_in_only_where_the_platform_takes_no_upload(campaign, first_render):
     manifest, _ = first_render
     by = {o["channel"]: o["extras"] for o in manifest["outputs"]}
-    assert by["tiktok"].get("captions_burned") == "en"
+    burned = {o["channel"]: o["captions_burned"] for o in manifest["outputs"]}
+    assert burned["tiktok"] == "en"
     assert not any(k.startswith("captions.") for k in by["tiktok"])
-    assert "captions_burned" not in by["youtube"]
+    assert burned["youtube"] == ""
+    # a spec can ask for both per channel
+    assert burned["web"] == "en" and by["web"]["captions.en.vtt"] == "web.en.vtt"
 
 
 def test_burned_captions_sit_in_the_safe_area(campaign, cache_dir, first_render):
@@ -167,7 +170,7 @@ def test_translation_track(tmp_path, cache_dir, erna):
                     .replace("media/jfk.mp4", "media/erna.mp4").replace("from: 2.5", "from: 0")
                     .replace("to: 9.0", "to: 12").replace("[youtube, tiktok, web]", "[youtube]")
                     .replace("  tiktok: {width: 360, height: 640}\n", "")
-                    .replace("  web: {width: 320, height: 180}\n", "")
+                    .replace("  web: {width: 320, height: 180, captions: both}\n", "")
                     + "subtitles:\n  translate: [en]\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["render", str(spec), "--cache-dir", str(cache_dir)])
     assert result.exit_code == 0, result.output

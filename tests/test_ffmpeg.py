@@ -7,7 +7,7 @@ import pytest
 
 from pipeline import ffmpeg as ff
 from pipeline.errors import RenderError
-from pipeline.jobs import run_command
+from pipeline.output import run_command
 from pipeline.render import FfmpegCommand, compile_command
 
 HOSTILE = [

@@ -18,8 +18,8 @@ from click.testing import CliRunner
 from cli import main
 from pipeline.channels import PRESETS
 from pipeline.files import sha256_file
-from pipeline.jobs import run_command
 from pipeline.loudness import parse_ebur128
+from pipeline.output import run_command
 from pipeline.probe import probe
 from pipeline.render import verify_command
 from tests.conftest import ROOT, make_clip

@@ -135,6 +135,13 @@ def test_schema_is_json_schema_with_channels(tmp_path):
     assert schema["additionalProperties"] is False
 
 
+def test_committed_schema_is_current():
+    root = Path(__file__).resolve().parent.parent
+    result = CliRunner().invoke(main, ["schema"])
+    assert json.loads((root / "campaign.schema.json").read_text(encoding="utf-8")) == json.loads(result.output), \
+        "run: python cli.py schema -o campaign.schema.json"
+
+
 def test_example_campaign_is_valid():
     root = Path(__file__).resolve().parent.parent
     result = CliRunner().invoke(main, ["validate", str(root / "campaigns" / "fjordvik-2026.yml")])

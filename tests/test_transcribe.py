@@ -92,6 +92,21 @@ def test_silence_and_music_give_no_words(transcriber, tmp_path, source):
     assert t.words == []
 
 
+def test_missing_model_gives_a_clear_error(tmp_path, jfk, cache_dir, monkeypatch):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    result = CliRunner().invoke(main, ["transcribe", str(jfk), "--model", str(tmp_path / "nowhere"),
+                                       "--cache-dir", str(cache_dir)])
+    assert result.exit_code == 2 and "no Whisper model folder" in result.output
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # as on a machine without a network
+    result = CliRunner().invoke(main, ["transcribe", str(jfk), "--model", "large-v3", "--cache-dir", str(cache_dir)])
+    assert result.exit_code == 2
+    assert "cannot load Whisper model 'large-v3'" in result.output and "CTranslate2 Whisper model folder" in \
+        result.output
+
+
 def test_language_codes():
     assert whisper_language("nb") == "no" and whisper_language("no") == "no" and whisper_language("nn") == "nn"
     assert whisper_language("EN") == "en"
