@@ -68,7 +68,7 @@ def main() -> None:
         fast_all = set()
         for name in campaign.spec.channels:
             preset = campaign.preset(name)
-            timeline = build_timeline(campaign, preset.rate_for(rate_in))
+            timeline = build_timeline(campaign, preset.rate_for(rate_in), name)
             track = maker.for_output(preset, timeline)
             cues = next(iter(track.tracks.values()))
             report = check(cues, track.rules)

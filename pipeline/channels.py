@@ -72,7 +72,8 @@ class Preset:
     safe_area: SafeArea = field(default_factory=SafeArea)  #: zones the platform's interface covers
     captions: Literal["sidecar", "burn", "both"] = "sidecar"  #: how captions reach viewers on this platform
     caption_line_chars: int = 42  #: caption line length limit for this frame
-    poster: bool = False  #: also write a poster JPEG
+    poster: bool = True  #: also write a poster JPEG
+    shorten: bool = False  #: drop optional sequence items until the campaign fits max_duration
 
     @property
     def aspect(self) -> Fraction:
@@ -122,7 +123,7 @@ PRESETS: dict[str, Preset] = {
         Preset("tiktok", "TikTok", 1080, 1920, min_duration=3, max_duration=180,
                safe_area=SafeArea(top=150 / 1920, bottom=440 / 1920, left=0.06, right=150 / 1080),
                captions="burn", caption_line_chars=32),
-        Preset("web", "Career page", 1280, 720, poster=True, max_video_kbps=4000, audio_kbps=128,
+        Preset("web", "Career page", 1280, 720, max_video_kbps=4000, audio_kbps=128,
                safe_area=_WIDE_TITLE_SAFE, min_fps=Fraction(1)),
         Preset("cinema", "Cinema (sales-house master)", 1998, 1080, fit="pad", fps=Fraction(24),
                extension="mov", video_codec="prores_ks", profile="3", pix_fmt="yuv422p10le",

@@ -206,7 +206,7 @@ def execute_job(job: OutputJob, loaded: _Loaded | None = None, emit: EventCallba
         loaded.prepare()
         campaign = loaded.campaign
         preset = campaign.preset(job.channel)
-        timeline = build_timeline(campaign, preset.rate_for(source_rate(campaign)))
+        timeline = build_timeline(campaign, preset.rate_for(source_rate(campaign)), job.channel)
         emit(Event("start", job.channel, message=f"{float(timeline.duration):.2f} s at {timeline.rate} fps",
                    campaign=job.campaign))
         with tempfile.TemporaryDirectory(prefix="rekrutt-") as tmp:

@@ -217,13 +217,14 @@ def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
         run_command(cmd, work, what=f"render {preset.name}", duration=float(timeline.duration), progress=progress)
         info = probe(tmp)
         verified = parse_ebur128(run_command(verify_command(tmp), work, what=f"loudness check ({preset.name})"))
-        poster = out_dir / f"{preset.name}.poster.jpg"
-        frame = work / "poster-frame.png"
-        run_command(poster_command(tmp, _poster_time(campaign, cache, timeline), frame, fmt="image2",
-                                   codec="png"), work, what="poster")
-        with atomic_path(poster) as ptmp:
-            poster_with_title(frame, campaign.spec.title, preset, ptmp)
-        extras["poster"] = poster.name
+        if preset.poster:
+            poster = out_dir / f"{preset.name}.poster.jpg"
+            frame = work / "poster-frame.png"
+            run_command(poster_command(tmp, _poster_time(campaign, cache, timeline), frame, fmt="image2",
+                                       codec="png"), work, what="poster")
+            with atomic_path(poster) as ptmp:
+                poster_with_title(frame, campaign.spec.title, preset, ptmp)
+            extras["poster"] = poster.name
         size = tmp.stat().st_size
         digest = sha256_file(tmp)
     if track is not None:

@@ -97,6 +97,8 @@ class ClipItem(_Model):
     clip: str = Field(description="clip id from `clips`")
     start: SpecTime = Field(Fraction(0), alias="from", description="where the cut starts in the clip")
     end: SpecTime | None = Field(None, alias="to", description="where the cut ends in the clip (default: its end)")
+    optional: bool = Field(False, description="may be left out where a channel is too short for everything "
+                           "(see overrides: shorten)")
 
 
 class CardItem(_Model):
@@ -104,6 +106,7 @@ class CardItem(_Model):
 
     card: str = Field(description="card id from `cards`")
     duration: SpecTime | None = Field(None, description="override the card's own duration")
+    optional: bool = Field(False, description="may be left out where a channel is too short for everything")
 
 
 def _item_kind(value: object) -> str | None:
@@ -167,6 +170,8 @@ class ChannelOverride(_Model):
     captions: Literal["sidecar", "burn", "both"] | None = None
     caption_line_chars: int | None = Field(None, ge=10, le=60)
     poster: bool | None = None
+    shorten: bool | None = Field(None, description="leave out optional sequence items (last first) until the "
+                                 "campaign fits this channel's length limit")
 
     def changes(self) -> dict[str, object]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
@@ -278,6 +283,30 @@ class Campaign:
 
         value = self.spec.clips[clip_id].focus
         return FOCUS_WORDS[value] if isinstance(value, str) else value
+
+    def item_length(self, item: ClipItem | CardItem) -> Time:
+        """A sequence item's length in seconds (before rounding to frames)."""
+        if isinstance(item, ClipItem):
+            start, end = self.cut_bounds(item)
+            return end - start
+        return item.duration or self.spec.cards[item.card].duration
+
+    def sequence_for(self, channel: str | None) -> list[ClipItem | CardItem]:
+        """The sequence as a channel plays it: optional items dropped (last first) where the channel
+        asks to be shortened to fit its length limit."""
+        items = list(self.spec.sequence)
+        if channel is None:
+            return items
+        preset = self.preset(channel)
+        if not preset.shorten or preset.max_duration is None:
+            return items
+        limit = Fraction(str(preset.max_duration))
+        for i in range(len(items) - 1, -1, -1):
+            if sum(self.item_length(it) for it in items) <= limit:
+                break
+            if items[i].optional:
+                del items[i]
+        return items
 
     def cut_bounds(self, item: ClipItem) -> tuple[Time, Time]:
         """(from, to) of a cut in its clip, with ``to`` defaulting to the clip's end."""
@@ -500,18 +529,15 @@ def _check_library(c: _Collector, campaign: Campaign, today: dt.date) -> dict[st
 
 def _check_lengths(c: _Collector, campaign: Campaign) -> None:
     """Each channel's length limits, against the campaign's length (before any rendering)."""
-    total = Fraction(0)
-    for item in campaign.spec.sequence:
-        if isinstance(item, ClipItem):
-            start, end = campaign.cut_bounds(item)
-            total += end - start
-        else:
-            total += item.duration or campaign.spec.cards[item.card].duration
     for i, name in enumerate(campaign.spec.channels):
         preset = campaign.preset(name)
+        total = sum((campaign.item_length(it) for it in campaign.sequence_for(name)), Fraction(0))
         if preset.max_duration is not None and total > Fraction(str(preset.max_duration)):
+            how = ("mark more sequence items 'optional: true'" if preset.shorten else
+                   f"shorten the sequence, or set overrides: {{{name}: {{shorten: true}}}} and mark items "
+                   "'optional: true'")
             c.add(("channels", i), f"the campaign is {float(total):.1f} s long; {preset.label} takes at most "
-                  f"{preset.max_duration:g} s", f"shorten the sequence, or render {name} from a shorter spec")
+                  f"{preset.max_duration:g} s", how)
         if preset.min_duration is not None and total < Fraction(str(preset.min_duration)):
             c.add(("channels", i), f"the campaign is {float(total):.1f} s long; {preset.label} needs at least "
                   f"{preset.min_duration:g} s", "lengthen the sequence or hold the end card longer")

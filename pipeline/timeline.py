@@ -79,15 +79,15 @@ class Timeline:
         return [s for s in self.segments if isinstance(s, ClipSegment)]
 
 
-def build_timeline(campaign: Campaign, rate: Fraction) -> Timeline:
-    """Lay the campaign's sequence out on a frame grid at ``rate``.
+def build_timeline(campaign: Campaign, rate: Fraction, channel: str | None = None) -> Timeline:
+    """Lay the campaign's sequence (as ``channel`` plays it) out on a frame grid at ``rate``.
 
     Each segment's length is its spec length rounded to the nearest frame (at least one).
     """
     spec = campaign.spec
     segments: list[Segment] = []
     position = Fraction(0)
-    for item in spec.sequence:
+    for item in campaign.sequence_for(channel):
         if isinstance(item, ClipItem):
             start, end = campaign.cut_bounds(item)
             n = max(1, frames(end - start, rate))

@@ -148,6 +148,19 @@ def test_example_campaign_is_valid():
     assert result.exit_code == 0, result.output
 
 
+def test_a_shorter_cut_is_chosen_where_the_spec_allows(tmp_path, clip):
+    from pipeline.timeline import build_timeline
+
+    text = GOOD.replace("    duration: 2\n", "    duration: 150\n").replace("[youtube, tiktok]", "[youtube, x]")
+    text = text.replace("  - card: end\n", "  - card: end\n    optional: true\n  - clip: anne\n    to: 1\n")
+    text += "overrides:\n  x: {shorten: true}\n"
+    campaign = load_campaign(write_spec(tmp_path, clip, text))
+    assert [getattr(i, "card", None) for i in campaign.sequence_for("x")] == [None, None]  # the long card left out
+    assert len(campaign.sequence_for("youtube")) == 3
+    assert build_timeline(campaign, Fraction(25), "x").duration < 140
+    assert build_timeline(campaign, Fraction(25), "youtube").duration > 140
+
+
 def test_channel_length_limit_fails_validation_for_that_channel_only(tmp_path, clip):
     text = GOOD.replace("    duration: 2\n", "    duration: 150\n").replace("[youtube, tiktok]", "[youtube, x]")
     result = validate(write_spec(tmp_path, clip, text))
