@@ -161,8 +161,8 @@ def draw_card(campaign: Campaign, card: CardSpec, preset: Preset) -> Image.Image
     return image
 
 
-def card_png(campaign: Campaign, card_id: str, preset: Preset, work_dir: Path) -> Path:
-    """Write the card for one channel as PNG in ``work_dir`` (named by content) and return its path."""
+def card_name(campaign: Campaign, card_id: str, preset: Preset) -> str:
+    """The card's file name for one channel: a hash of everything that shapes it (cheap; nothing is drawn)."""
     card = campaign.spec.cards[card_id]
     key = json.dumps({
         "card": card.model_dump(mode="json"),
@@ -174,8 +174,13 @@ def card_png(campaign: Campaign, card_id: str, preset: Preset, work_dir: Path) -
         "files": [_file_stamp(campaign.resolve(p)) for p in (card.logo, Path(card.background))
                   if p is not None and not str(p).startswith("#")],
     }, sort_keys=True)
-    name = f"card-{card_id}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.png"
-    out = work_dir / name
+    return f"card-{card_id}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.png"
+
+
+def card_png(campaign: Campaign, card_id: str, preset: Preset, work_dir: Path) -> Path:
+    """Write the card for one channel as PNG in ``work_dir`` (named by content) and return its path."""
+    card = campaign.spec.cards[card_id]
+    out = work_dir / card_name(campaign, card_id, preset)
     if not out.exists():
         work_dir.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".tmp.png")

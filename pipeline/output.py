@@ -21,7 +21,7 @@ from pathlib import Path
 from . import __version__
 from . import ffmpeg as ff
 from .cache import Cache, file_digest, key_of
-from .cards import card_png, poster_with_title
+from .cards import card_name, card_png, poster_with_title
 from .channels import Preset
 from .files import atomic_path, sha256_file, write_text_atomic
 from .loudness import Measured, parse_ebur128, parse_loudnorm
@@ -154,10 +154,9 @@ def _crops(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Preset)
     return crops
 
 
-def _lower_thirds(campaign: Campaign, timeline: Timeline, preset: Preset, work: Path):
-    """Name straps at the start of each person's first appearance, above the caption zone."""
-    from .cards import lower_third
-    from .render import Overlay
+def _lower_third_plan(campaign: Campaign, timeline: Timeline, preset: Preset) -> list[tuple]:
+    """(person, role, start, duration, bottom margin) of each name strap: at the start of each
+    person's first appearance, above the caption zone. Cheap: nothing is drawn."""
     from .subtitles import caption_style
 
     if not campaign.spec.lower_thirds:
@@ -165,16 +164,24 @@ def _lower_thirds(campaign: Campaign, timeline: Timeline, preset: Preset, work: 
     style = caption_style(preset)
     above = style.margin_v + int(style.size * 2.9)  # clear of two caption lines
     seen: set[str] = set()
-    overlays = []
+    plan = []
     for seg in timeline.clip_segments():
         person, role = campaign.clip_person(seg.clip_id)
         if not person or person in seen:
             continue
         seen.add(person)
-        start = seg.start + Fraction(3, 10)
         duration = min(Fraction(4), seg.duration - Fraction(3, 5))
-        if duration < 1:
-            continue
+        if duration >= 1:
+            plan.append((person, role, seg.start + Fraction(3, 10), duration, above))
+    return plan
+
+
+def _draw_lower_thirds(plan: list[tuple], preset: Preset, work: Path):
+    from .cards import lower_third
+    from .render import Overlay
+
+    overlays = []
+    for person, role, start, duration, above in plan:
         image, x, y = lower_third(person, role, preset, work, above)
         overlays.append(Overlay(image, x, y, start, duration))
     return overlays
@@ -189,24 +196,26 @@ def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
     Raises :class:`~pipeline.errors.RekruttError` subclasses on failure, leaving no partial file.
     """
     out_dir = campaign.out_dir
-    cards = {cid: card_png(campaign, cid, preset, work)
-             for cid in {s.card_id for s in timeline.segments if isinstance(s, CardSegment)}}
+    card_ids = sorted({s.card_id for s in timeline.segments if isinstance(s, CardSegment)})
     track = captions.for_output(preset, timeline) if captions is not None else None
     crops = _crops(campaign, cache, timeline, preset)
-    overlays = _lower_thirds(campaign, timeline, preset, work)
+    straps = _lower_third_plan(campaign, timeline, preset)
     music = _music_bed(campaign, cache, timeline, preset, work)
     final = out_dir / f"{preset.name}.{preset.extension}"
+    # Everything the output is made from, cheaply (nothing drawn or rendered yet), so an
+    # unchanged output is recognised fast.
     fingerprint = key_of(
         "output", __version__, dataclasses.asdict(preset), edit_signature(campaign, timeline),
-        sorted(p.name for p in cards.values()), campaign.spec.title, campaign.spec.description,
+        [card_name(campaign, cid, preset) for cid in card_ids], campaign.spec.title, campaign.spec.description,
         campaign.spec.hashtags, track.signature() if track is not None else None, sorted(crops.items()),
-        [[o.image.name, o.x, o.y, str(o.start), str(o.duration)] for o in overlays], safe_zones,
-        _music_signature(music),
+        [[p, r, str(s), str(d), a] for p, r, s, d, a in straps], safe_zones, _music_signature(music),
     )
     old = previous_records(out_dir).get(preset.name)
     if (not force and old is not None and old.fingerprint == fingerprint and final.is_file()
             and final.stat().st_size == old.size and all((out_dir / f).is_file() for f in old.extras.values())):
         return old, False
+    cards = {cid: card_png(campaign, cid, preset, work) for cid in card_ids}
+    overlays = _draw_lower_thirds(straps, preset, work)
     measured = _measure(campaign, cache, timeline, preset, work, music)
     extras: dict[str, str] = {}
     burn = track.burn_in if track is not None else None

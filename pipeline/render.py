@@ -80,6 +80,18 @@ def _silence(seconds: Fraction):
     return ffmpeg_python.input(f"anullsrc=r={SAMPLE_RATE}:cl=stereo", f="lavfi", t=to_ffmpeg(seconds)).audio
 
 
+def _still(image: Path, frames: int, rate: Fraction):
+    """A picture held for ``frames`` frames at ``rate``.
+
+    The picture is decoded once and repeated inside the graph (``loop``), rather than
+    looped by the demuxer (``-loop 1``), which decodes it again for every frame and
+    lets its decoder run ahead of the encoder with full frames queued.
+    """
+    v = ffmpeg_python.input(safe_path_arg(image)).video
+    v = v.filter("loop", loop=max(0, frames - 1), size=1, start=0)
+    return v.filter("setpts", expr=f"N/({rate})/TB")
+
+
 def _frame(v, preset: Preset, sample_aspect: Fraction, crop_x: str | None = None):
     """Scale a picture to the output frame: crop to fill (following ``crop_x``), or pad to fit; square pixels."""
     if sample_aspect != 1:
@@ -129,9 +141,7 @@ def _segments(campaign: Campaign, timeline: Timeline, preset: Preset, cards: dic
             a = _silence(seg.duration + margin)
             v = None
             if video:
-                inp = ffmpeg_python.input(safe_path_arg(cards[seg.card_id]), loop=1, framerate=str(rate),
-                                          t=to_ffmpeg(seg.duration + margin))
-                v = inp.video.filter("setsar", sar=1)
+                v = _still(cards[seg.card_id], seg.frame_count + int(margin * rate) + 1, rate).filter("setsar", sar=1)
                 if seg.card.fade > 0:
                     v = v.filter("fade", t="in", st=0, d=to_ffmpeg(min(seg.card.fade, seg.duration)))
         if v is not None:
@@ -276,8 +286,7 @@ def render_command(
     """
     v, a = _joined(campaign, timeline, preset, cards, video=True, crops=crops)
     for ov in overlays or ():
-        pic = ffmpeg_python.input(safe_path_arg(ov.image), loop=1, framerate=str(timeline.rate),
-                                  t=to_ffmpeg(ov.duration)).video
+        pic = _still(ov.image, max(1, int(ov.duration * timeline.rate)), timeline.rate)
         fade = to_ffmpeg(min(ov.fade, ov.duration / 2))
         pic = pic.filter("format", pix_fmts="rgba").filter("fade", t="in", st=0, d=fade, alpha=1)
         pic = pic.filter("fade", t="out", st=to_ffmpeg(ov.duration - min(ov.fade, ov.duration / 2)), d=fade, alpha=1)

@@ -15,8 +15,24 @@ from .spec import Campaign, CardItem, CardSpec, ClipItem
 from .timecode import Time, frames
 
 
+class _Placed:
+    """Length and end of a segment placed on the output's frame grid (shared by both kinds)."""
+
+    frame_count: int
+    start: Time
+    rate: Fraction
+
+    @property
+    def duration(self) -> Time:
+        return Fraction(self.frame_count) / self.rate
+
+    @property
+    def end(self) -> Time:
+        return self.start + self.duration
+
+
 @dataclass(frozen=True)
-class ClipSegment:
+class ClipSegment(_Placed):
     """A cut of a clip, placed on the output timeline."""
 
     clip_id: str  #: which clip
@@ -26,20 +42,12 @@ class ClipSegment:
     rate: Fraction  #: output frame rate
 
     @property
-    def duration(self) -> Time:
-        return Fraction(self.frame_count) / self.rate
-
-    @property
-    def end(self) -> Time:
-        return self.start + self.duration
-
-    @property
     def source_out(self) -> Time:
         return self.source_in + self.duration
 
 
 @dataclass(frozen=True)
-class CardSegment:
+class CardSegment(_Placed):
     """A card, placed on the output timeline."""
 
     card_id: str  #: which card
@@ -47,14 +55,6 @@ class CardSegment:
     frame_count: int  #: length in output frames
     start: Time  #: where it starts on the output timeline
     rate: Fraction  #: output frame rate
-
-    @property
-    def duration(self) -> Time:
-        return Fraction(self.frame_count) / self.rate
-
-    @property
-    def end(self) -> Time:
-        return self.start + self.duration
 
 
 Segment = ClipSegment | CardSegment

@@ -38,10 +38,10 @@ def test_x264_output_options(campaign, tmp_path):
     assert option(a, "-movflags") == "+faststart" and option(a, "-r") == "25"
     assert option(a, "-/filter_complex") == FfmpegCommand.SCRIPT
     assert a[-1] == str(tmp_path / "o.mp4")
-    # two inputs: the cut (seeked, with a two-frame margin) and the card (looped)
+    # two inputs: the cut (seeked, with a two-frame margin) and the card (a still)
     assert a[a.index("-ss") + 1] == "0.500000" and a[a.index("-t") + 1] == "1.600000"  # 38 frames + 2
-    assert "-loop" in a
     script = cmd.filter_script
+    assert "loop=loop=" in script  # the card: decoded once, held in the graph
     assert "concat=a=1:n=2:v=1" in script
     assert "scale=" in script and "crop=" in script and "fps=fps=25" in script
     assert "trim=end_frame=38" in script  # 1.5 s at 25 fps
