@@ -1,10 +1,13 @@
 """Rekrutt's command line: thin wrappers around the pipeline library.
 
-Exit codes: 0 success, 1 a render failed, 2 invalid input (nothing written).
+Exit codes (the contract CI relies on; :func:`pipeline.errors.exit_code` is the one mapping):
+0 success, 1 a render failed (or the cache or another tool could not be used), 2 invalid
+input (nothing rendered), 130 interrupted by Ctrl-C (SIGINT), 143 stopped by SIGTERM.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import signal
@@ -14,7 +17,7 @@ from pathlib import Path
 import click
 
 from pipeline import __version__
-from pipeline.errors import Interrupted, MediaError, ModelError, RekruttError, SpecError
+from pipeline.errors import Interrupted, RekruttError, SpecError, Terminated, exit_code
 
 log = logging.getLogger("rekrutt")
 
@@ -112,30 +115,54 @@ def _setup_logging(verbose: int) -> None:
 
 
 def _sigterm_to_interrupt() -> None:
-    """SIGTERM (CI cancelling a job) stops work the same way Ctrl-C does: children stopped, no partial files."""
+    """SIGTERM (CI cancelling a job) stops work the way Ctrl-C does (children stopped, no partial
+    files), and the process exits 143 rather than Ctrl-C's 130."""
 
     def handler(signum, frame):
-        raise KeyboardInterrupt
+        raise Terminated
 
     signal.signal(signal.SIGTERM, handler)
 
 
-def _fail(exc: RekruttError, debug: bool) -> None:
+def _fail(exc: BaseException, debug: bool) -> None:
+    """Report an error and exit with its code: the one place errors meet the console."""
     if debug:
-        log.exception("failed")
+        log.error("failed", exc_info=exc)
     if isinstance(exc, SpecError):
-        click.echo(f"Invalid campaign: {len(exc.problems)} problem(s); nothing was rendered.", err=True)
+        click.echo(f"Invalid input: {len(exc.problems)} problem(s); nothing was rendered.", err=True)
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
-        sys.exit(2)
-    if isinstance(exc, (MediaError, ModelError)):
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
-    if isinstance(exc, Interrupted):
+    elif isinstance(exc, Interrupted):
         click.echo(f"Interrupted: {exc}", err=True)
-        sys.exit(130)
-    click.echo(f"Error: {exc}", err=True)
-    sys.exit(1)
+    elif isinstance(exc, Terminated):
+        click.echo("Stopped by SIGTERM; nothing partial was kept.", err=True)
+    elif isinstance(exc, KeyboardInterrupt):
+        click.echo("Interrupted by the user; nothing partial was kept.", err=True)
+    else:
+        click.echo(f"Error: {exc}", err=True)
+    sys.exit(exit_code(exc))
+
+
+def _errors(f):
+    """Run a command with the one error path: RekruttError and interruptions become messages and exit codes.
+
+    Anything else is a bug: it propagates with its traceback (Python's exit 1).
+    """
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        debug = bool((click.get_current_context().find_root().obj or {}).get("debug"))
+        try:
+            return f(*args, **kwargs)
+        except (RekruttError, KeyboardInterrupt, Terminated) as exc:
+            _fail(exc, debug)
+
+    return wrapper
+
+
+def _warn(campaign) -> None:
+    for w in campaign.warnings:
+        click.echo(f"warning: {w}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -151,23 +178,23 @@ def main(ctx: click.Context, verbose: int, debug: bool) -> None:
 
 @main.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.pass_context
-def validate(ctx: click.Context, specs: tuple[Path, ...]) -> None:
+@click.option("-c", "--channel", "channels", multiple=True, help="Check only this channel's limits (repeatable).")
+@_errors
+def validate(specs: tuple[Path, ...], channels: tuple[str, ...]) -> None:
     """Check campaign specs (keys, types, files, media, cuts, channels) without rendering."""
     from pipeline.spec import load_campaign
 
     problems = []
     for spec in specs:
         try:
-            campaign = load_campaign(spec)
+            campaign = load_campaign(spec, channels=channels or None)
         except SpecError as exc:
             problems.extend(exc.problems)
             continue
-        except RekruttError as exc:
-            _fail(exc, ctx.obj["debug"])
-        click.echo(f"{spec}: OK ({len(campaign.spec.sequence)} items, channels: {', '.join(campaign.spec.channels)})")
+        _warn(campaign)
+        click.echo(f"{spec}: OK ({len(campaign.spec.sequence)} items, channels: {', '.join(campaign.channels)})")
     if problems:
-        _fail(SpecError(problems), ctx.obj["debug"])
+        raise SpecError(problems)
 
 
 @main.command()
@@ -189,6 +216,7 @@ def validate(ctx: click.Context, specs: tuple[Path, ...]) -> None:
 @click.option("--report", type=click.Path(path_type=Path), help="Write a JSON report of every output here.")
 @click.option("--junit", type=click.Path(path_type=Path), help="Write a JUnit XML report here (for CI).")
 @click.pass_context
+@_errors
 def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channels: tuple[str, ...], jobs: int,
            no_captions: bool, model: str | None, cache_dir: Path | None, force: bool, fail_fast: bool,
            scheduler: str | None, show_safe_areas: bool, report: Path | None, junit: Path | None) -> None:
@@ -201,18 +229,17 @@ def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channe
     from pipeline.spec import load_campaign
 
     _sigterm_to_interrupt()
-    debug = ctx.obj["debug"]
     campaigns = []
     problems = []
     for spec in specs:  # validate everything before rendering anything
         try:
-            campaigns.append(load_campaign(spec, output=out))
+            campaigns.append(load_campaign(spec, output=out, channels=channels or None))
         except SpecError as exc:
             problems.extend(exc.problems)
-        except RekruttError as exc:
-            _fail(exc, debug)
     if problems:
-        _fail(SpecError(problems), debug)
+        raise SpecError(problems)
+    for campaign in campaigns:
+        _warn(campaign)
     options = RenderOptions(channels=channels or None, jobs=jobs, captions=not no_captions, cache_dir=cache_dir,
                             model=model, force=force, fail_fast=fail_fast, scheduler=scheduler,
                             safe_zones=show_safe_areas)
@@ -221,9 +248,9 @@ def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channe
         with reporter:
             result = render_batch(campaigns, options, reporter.event)
     except KeyboardInterrupt:
-        _fail(Interrupted("stopped by the user"), debug)
-    except RekruttError as exc:
-        _fail(exc, debug)
+        raise Interrupted("stopped by the user (Ctrl-C); nothing partial was kept", signal.SIGINT) from None
+    except Terminated:
+        raise Interrupted("stopped by SIGTERM; nothing partial was kept", signal.SIGTERM) from None
     reporter.summary(result)
     from pipeline.files import write_text_atomic
 
@@ -284,22 +311,39 @@ def schema(output: Path | None) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here instead of standard output.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), envvar="REKRUTT_CACHE_DIR",
               help="Cache folder [env REKRUTT_CACHE_DIR].")
-@click.pass_context
-def transcribe(ctx: click.Context, media: tuple[Path, ...], language: str | None, model: str | None, fmt: str,
-               translate: bool, output: Path | None, cache_dir: Path | None) -> None:
-    """Transcribe media files (and warm the cache); word times are on each file's own timeline."""
-    from pipeline.cache import Cache
-    from pipeline.export import transcript_text
-    from pipeline.transcribe import Transcriber
+@click.option("-g", "--glossary", "glossary", multiple=True,
+              help="A name or place Whisper should spell right (repeatable; as a spec's subtitles.glossary).")
+@click.option("--spec", "spec_path", type=click.Path(path_type=Path),
+              help="Take language, glossary and model from this campaign spec, so a render finds the cache warm.")
+@_errors
+def transcribe(media: tuple[Path, ...], language: str | None, model: str | None, fmt: str,
+               translate: bool, output: Path | None, cache_dir: Path | None, glossary: tuple[str, ...],
+               spec_path: Path | None) -> None:
+    """Transcribe media files (and warm the cache); word times are on each file's own timeline.
 
+    A spec's glossary is part of what its transcripts are cached under: give the same
+    glossary (or --spec) for the render to find them.
+    """
+    from pipeline.cache import Cache
+    from pipeline.errors import InputError
+    from pipeline.export import transcript_text
+    from pipeline.transcribe import Transcriber, language_problem
+
+    if spec_path is not None:
+        from pipeline.spec import load_campaign
+
+        campaign = load_campaign(spec_path, check_media=False)
+        language = language or campaign.spec.language
+        glossary = glossary or tuple(campaign.spec.subtitles.glossary)
+        model = model or campaign.spec.subtitles.model
+    if language and language_problem(language):
+        raise InputError(f"--language: {language_problem(language)}")
     transcriber = Transcriber(Cache(cache_dir), model)
     texts = []
-    try:
-        for path in media:
-            t = transcriber.transcribe(path, language, task="translate" if translate else "transcribe")
-            texts.append(transcript_text(t, fmt, path))
-    except RekruttError as exc:
-        _fail(exc, ctx.obj["debug"])
+    for path in media:
+        t = transcriber.transcribe(path, language, task="translate" if translate else "transcribe",
+                                   glossary=tuple(glossary))
+        texts.append(transcript_text(t, fmt, path))
     if fmt == "json":
         text = texts[0] if len(texts) == 1 else "[\n" + ",\n".join(t.rstrip() for t in texts) + "\n]\n"
     else:
@@ -324,8 +368,8 @@ def transcripts() -> None:
 @click.option("--model", help="Whisper model name or CTranslate2 folder (overrides the spec).")
 @click.option("--cache-dir", type=click.Path(path_type=Path), envvar="REKRUTT_CACHE_DIR",
               help="Cache folder [env REKRUTT_CACHE_DIR].")
-@click.pass_context
-def transcripts_export(ctx: click.Context, spec: Path, force: bool, model: str | None, cache_dir: Path | None) -> None:
+@_errors
+def transcripts_export(spec: Path, force: bool, model: str | None, cache_dir: Path | None) -> None:
     """Write transcripts/<clip>.srt beside SPEC for each clip, to correct in Subtitle Edit or Aegisub.
 
     The next render finds them and re-times the corrected text to the audio.
@@ -335,13 +379,10 @@ def transcripts_export(ctx: click.Context, spec: Path, force: bool, model: str |
     from pipeline.spec import load_campaign
     from pipeline.transcribe import Transcriber
 
-    try:
-        campaign = load_campaign(spec)
-        transcriber = Transcriber(Cache(cache_dir), model or campaign.spec.subtitles.model)
-        for clip_id, path, written in export_transcripts(campaign, transcriber, force=force):
-            click.echo(f"{clip_id}: {'wrote' if written else 'kept (already there; --force to replace)'} {path}")
-    except RekruttError as exc:
-        _fail(exc, ctx.obj["debug"])
+    campaign = load_campaign(spec)
+    transcriber = Transcriber(Cache(cache_dir), model or campaign.spec.subtitles.model)
+    for clip_id, path, written in export_transcripts(campaign, transcriber, force=force):
+        click.echo(f"{clip_id}: {'wrote' if written else 'kept (already there; --force to replace)'} {path}")
 
 
 @main.group()
@@ -357,6 +398,7 @@ def _cache_option(f):
 @cache.command("info")
 @_cache_option
 @click.option("--json", "as_json", is_flag=True)
+@_errors
 def cache_info(cache_dir: Path | None, as_json: bool) -> None:
     """What the cache holds."""
     from pipeline.cache import Cache
@@ -378,6 +420,7 @@ def cache_info(cache_dir: Path | None, as_json: bool) -> None:
 @click.option("--older-than", type=float, metavar="DAYS", help="Only entries not used for this many days.")
 @click.option("--kind", "kinds", multiple=True, help="Only this kind (transcripts, alignments, loudness, models).")
 @click.option("--all", "everything", is_flag=True, help="Remove every entry of the chosen kinds.")
+@_errors
 def cache_prune(cache_dir: Path | None, older_than: float | None, kinds: tuple[str, ...], everything: bool) -> None:
     """Remove cache entries (the assembled model stays unless --kind models)."""
     from pipeline.cache import Cache
@@ -401,18 +444,12 @@ def _library_option(f):
 @clips.command("list")
 @_library_option
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
-@click.pass_context
-def clips_list(ctx: click.Context, library: Path, as_json: bool) -> None:
+@_errors
+def clips_list(library: Path, as_json: bool) -> None:
     """Every clip in the library, with its consent."""
     from pipeline.library import list_clips
 
-    try:
-        found = list_clips(library)
-    except FileNotFoundError:
-        click.echo(f"Error: no clip library at {library}", err=True)
-        sys.exit(2)
-    except RekruttError as exc:
-        _fail(exc, ctx.obj["debug"])
+    found = list_clips(library)
     if as_json:
         click.echo(json.dumps([c.as_dict() for c in found], indent=2, ensure_ascii=False, default=str))
         return
@@ -434,15 +471,12 @@ def clips_list(ctx: click.Context, library: Path, as_json: bool) -> None:
 @clips.command("show")
 @_library_option
 @click.argument("clip_id")
+@_errors
 def clips_show(library: Path, clip_id: str) -> None:
     """One clip's metadata (JSON)."""
     from pipeline.library import load_clip
 
-    try:
-        clip = load_clip(library, clip_id)
-    except FileNotFoundError:
-        click.echo(f"Error: no clip '{clip_id}' in {library}", err=True)
-        sys.exit(2)
+    clip = load_clip(library, clip_id)
     click.echo(json.dumps(clip.as_dict(), indent=2, ensure_ascii=False, default=str))
 
 
@@ -460,26 +494,26 @@ def clips_show(library: Path, clip_id: str) -> None:
 @click.option("--consent-channel", "consent_channels", multiple=True,
               help="Channel the consent covers (repeat; default: all).")
 @click.option("--move", is_flag=True, help="Move the file into the library instead of copying it.")
+@_errors
 def clips_add(library: Path, video: Path, clip_id: str, person: str, role: str | None, workplace: str | None,
               language: str, tags: tuple[str, ...], consent_signed, consent_expires,
               consent_channels: tuple[str, ...], move: bool) -> None:
     """Put VIDEO into the library with its metadata and consent."""
+    from pydantic import ValidationError
+
+    from pipeline.errors import InputError
     from pipeline.library import ClipMeta, Consent, add_clip
     from pipeline.probe import probe
 
+    probe(video)
     try:
-        probe(video)
-    except RekruttError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
-    meta = ClipMeta(person=person, role=role, workplace=workplace, language=language, tags=list(tags),
+        meta = ClipMeta(person=person, role=role, workplace=workplace, language=language, tags=list(tags),
                     consent=Consent(signed=consent_signed.date(), expires=consent_expires.date(),
                                     channels=list(consent_channels) or ["all"]))
-    try:
-        clip = add_clip(library, video, clip_id, meta, move=move)
-    except FileExistsError:
-        click.echo(f"Error: '{clip_id}' is already in {library}; choose another id", err=True)
-        sys.exit(2)
+    except ValidationError as exc:
+        raise InputError("; ".join(f"--{'-'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+                                   for e in exc.errors())) from None
+    clip = add_clip(library, video, clip_id, meta, move=move)
     click.echo(f"added {clip.id}: {clip.video}")
 
 

@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from filelock import FileLock
 
+from .errors import CacheError
 from .files import write_text_atomic
 
 log = logging.getLogger("rekrutt")
@@ -72,10 +73,21 @@ def file_digest(path: Path) -> str:
 
 
 class Cache:
-    """JSON entries under ``root/<kind>/<key[:2]>/<key>.json``."""
+    """JSON entries under ``root/<kind>/<key[:2]>/<key>.json``.
+
+    A cache that cannot be written (read-only, full, a file in the way) raises
+    :class:`~pipeline.errors.CacheError` naming the folder; it never leaves a
+    half-written entry (writes are atomic) and reading a damaged entry rebuilds it.
+    """
 
     def __init__(self, root: Path | None = None):
         self.root = Path(root) if root is not None else default_cache_dir()
+
+    def unusable(self, exc: OSError, doing: str) -> CacheError:
+        """The error for a cache folder that cannot be written, naming it and what to do."""
+        reason = exc.strerror or str(exc)
+        return CacheError(f"the cache folder {self.root} cannot be used ({doing}: {reason}); "
+                          f"make it writable, or choose another with --cache-dir or {CACHE_ENV}")
 
     def _path(self, kind: str, key: str) -> Path:
         return self.root / kind / key[:2] / f"{key}.json"
@@ -109,7 +121,10 @@ class Cache:
         path = self._path(kind, key)
         payload_text = json.dumps(payload, sort_keys=True, ensure_ascii=False)
         envelope = {"sha256": hashlib.sha256(payload_text.encode("utf-8")).hexdigest(), "payload": payload}
-        write_text_atomic(path, json.dumps(envelope, ensure_ascii=False))
+        try:
+            write_text_atomic(path, json.dumps(envelope, ensure_ascii=False))
+        except OSError as exc:
+            raise self.unusable(exc, f"writing a {kind} entry") from exc
 
     def get_or_make(self, kind: str, key: str, make: Callable[[], T], *, encode: Callable[[T], object],
                     decode: Callable[[object], T]) -> T:
@@ -118,14 +133,21 @@ class Cache:
         if found is not None:
             return decode(found)
         lock_path = self._path(kind, key).with_suffix(".lock")
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(lock_path)):
+        try:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(str(lock_path))
+            lock.acquire()
+        except OSError as exc:
+            raise self.unusable(exc, f"locking a {kind} entry") from exc
+        try:
             found = self.get(kind, key)  # another process may have made it meanwhile
             if found is not None:
                 return decode(found)
             value = make()
             self.put(kind, key, encode(value))
             return value
+        finally:
+            lock.release()
 
     def info(self) -> dict[str, dict[str, int]]:
         """Entries and bytes per kind (models, transcripts, alignments, loudness, ...)."""
@@ -151,6 +173,7 @@ class Cache:
             return 0, 0
         cutoff = time.time() - older_than_days * 86400 if older_than_days is not None else None
         removed = freed = 0
+        failed: list[OSError] = []
         for kind in self.root.iterdir():
             if not kind.is_dir() or kind.name == "locks" or (kinds and kind.name not in kinds):
                 continue
@@ -160,19 +183,31 @@ class Cache:
                 for model in kind.iterdir():
                     size = sum(f.stat().st_size for f in model.rglob("*") if f.is_file())
                     if cutoff is None or model.stat().st_mtime < cutoff:
-                        shutil.rmtree(model, ignore_errors=True)
-                        removed, freed = removed + 1, freed + size
+                        try:
+                            shutil.rmtree(model)
+                            removed, freed = removed + 1, freed + size
+                        except OSError as exc:
+                            failed.append(exc)
                 continue
             for f in kind.rglob("*.json"):
                 st = f.stat()
                 if cutoff is None or st.st_mtime < cutoff:
-                    with contextlib.suppress(OSError):
+                    try:
                         f.unlink()
                         removed, freed = removed + 1, freed + st.st_size
+                    except OSError as exc:
+                        failed.append(exc)
+        if failed:
+            raise CacheError(f"could not remove {len(failed)} cache entries from {self.root} "
+                             f"({failed[0].strerror or failed[0]}; {removed} removed): make the folder writable "
+                             "and run prune again")
         return removed, freed
 
     def lock(self, name: str) -> FileLock:
         """A named lock in the cache (e.g. for assembling a model once)."""
         path = self.root / "locks" / f"{name}.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self.unusable(exc, "making its lock folder") from exc
         return FileLock(str(path))

@@ -32,7 +32,7 @@ class CaptionRules:
     min_duration: Time = Fraction(5, 6)  #: shortest time on screen
     max_duration: Time = Fraction(7)  #: longest time on screen
     min_gap: Time = Fraction(2, 25)  #: at least two frames between cues
-    max_cps: float = 17.0  #: reading speed (characters per second) above which a cue is reported
+    max_cps: Fraction = Fraction(17)  #: reading speed (characters per second) above which a cue is reported
     pause_break: Time = Fraction(6, 5)  #: a silence this long always ends a cue
 
     @classmethod
@@ -84,7 +84,7 @@ def words_in_cut(transcript: Transcript, seg: ClipSegment) -> list[TimedWord]:
     lo, hi = seg.source_in, seg.source_out
     out: list[TimedWord] = []
     for w in transcript.words:
-        ws, we = Fraction(str(w.start)), Fraction(str(w.end))
+        ws, we = w.start, w.end
         if we <= ws:
             we = ws + Fraction(1, 100)
         overlap = min(we, hi) - max(ws, lo)
@@ -279,7 +279,7 @@ def _time_cues(cues: list[Cue], rules: CaptionRules, window: tuple[Time, Time]) 
     out = list(cues)
     for k, cue in enumerate(out):
         next_start = out[k + 1].start - rules.min_gap if k + 1 < len(out) else hi
-        want = max(rules.min_duration, Fraction(len(cue.text)) / Fraction(str(rules.max_cps)))
+        want = max(rules.min_duration, Fraction(len(cue.text)) / rules.max_cps)
         want = min(want, rules.max_duration)
         end = max(cue.end, min(cue.start + want, next_start, hi))
         out[k] = Cue(cue.start, end, cue.lines, cue.words)

@@ -8,59 +8,33 @@ frame, and kept inside the channel's safe area.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 from PIL import Image, ImageColor, ImageDraw, ImageFont, ImageOps
 
+from . import fonts
 from .channels import Preset
 from .spec import Campaign, CardSpec
 
 log = logging.getLogger("rekrutt")
 
-#: Environment variables naming font files (a brand font) for cards and captions.
-FONT_ENV = "REKRUTT_FONT"
-FONT_BOLD_ENV = "REKRUTT_FONT_BOLD"
+def _font(size: int, bold: bool):
+    return fonts.load(size, bold)
 
 
-@functools.cache
-def find_font(bold: bool = False) -> str | None:
-    """Path of a TrueType font with Norwegian letters: the env override, else fontconfig's sans-serif."""
-    env = os.environ.get(FONT_BOLD_ENV if bold else FONT_ENV)
-    if env and Path(env).is_file():
-        return env
-    if shutil.which("fc-match"):
-        pattern = "sans-serif:bold" if bold else "sans-serif"
-        try:
-            found = subprocess.run(["fc-match", "-f", "%{file}", pattern], capture_output=True, text=True,
-                                   timeout=10).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            found = ""
-        if found and Path(found).is_file():
-            return found
-    for candidate in ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf" if bold
-                      else "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",):
-        if Path(candidate).is_file():
-            return candidate
-    return None
-
-
-def _font(size: int, bold: bool) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    path = find_font(bold)
-    if path:
-        return ImageFont.truetype(path, size)
-    return ImageFont.load_default(size)
-
-
-def _wrap(draw: ImageDraw.ImageDraw, text: str, font, max_width: int) -> list[str]:
-    """Greedy word wrap; a single over-long word stays whole (the caller shrinks the font)."""
-    words = text.split()
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font, max_width: int, break_words: bool = False) -> list[str]:
+    """Greedy word wrap. A word wider than the line stays whole (the caller shrinks the font),
+    unless ``break_words``: then it is broken between letters, with a hyphen."""
+    words: list[str] = []
+    for word in text.split():
+        if break_words and draw.textlength(word, font=font) > max_width:
+            words += _break_word(draw, word, font, max_width)
+        else:
+            words.append(word)
     lines: list[str] = []
     current = ""
     for word in words:
@@ -75,6 +49,21 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font, max_width: int) -> list[st
     return lines
 
 
+def _break_word(draw: ImageDraw.ImageDraw, word: str, font, max_width: int) -> list[str]:
+    """A word too long for any line, in pieces that fit (each but the last ends in a hyphen)."""
+    pieces: list[str] = []
+    current = ""
+    for ch in word:
+        if current and draw.textlength(current + ch + "-", font=font) > max_width:
+            pieces.append(current + "-")
+            current = ch
+        else:
+            current += ch
+    pieces.append(current)
+    log.warning("a word of %d letters is too long for a line of the card; it was broken: %s...", len(word), word[:20])
+    return pieces
+
+
 def _layout(draw, card: CardSpec, box_w: int, box_h: int, frame_w: int, frame_h: int):
     """Choose font sizes so that every line fits the safe box; returns (rows, block height).
 
@@ -82,7 +71,7 @@ def _layout(draw, card: CardSpec, box_w: int, box_h: int, frame_w: int, frame_h:
     then is it wrapped at word boundaries.
     """
     base = min(frame_h * 0.085, frame_w * 0.11)
-    for wrap in (False, True):
+    for wrap, break_words in ((False, False), (True, False), (True, True)):
         scale = 1.0
         while True:
             main = _font(max(12, int(base * scale)), True)
@@ -90,18 +79,19 @@ def _layout(draw, card: CardSpec, box_w: int, box_h: int, frame_w: int, frame_h:
             small = _font(max(9, int(base * 0.38 * scale)), False)
             rows: list[tuple[str, object, float]] = []
             for line in card.lines:
-                parts = _wrap(draw, line, main, box_w) if wrap else [line]
+                parts = _wrap(draw, line, main, box_w, break_words) if wrap else [line]
                 rows += [(t, main, 0.15) for t in parts]
             if card.subline:
-                parts = _wrap(draw, card.subline, sub, box_w) if wrap else [card.subline]
+                parts = _wrap(draw, card.subline, sub, box_w, break_words) if wrap else [card.subline]
                 rows += [(t, sub, 0.5 if i == 0 else 0.15) for i, t in enumerate(parts)]
             if card.url:
-                rows += [(card.url, small, 0.9)]
+                parts = _wrap(draw, card.url, small, box_w, True) if break_words else [card.url]
+                rows += [(t, small, 0.9 if i == 0 else 0.1) for i, t in enumerate(parts)]
             widest = max(draw.textlength(t, font=f) for t, f, _ in rows)
             height = sum(_line_height(f) * (1 + g) for _, f, g in rows)
             if widest <= box_w and height <= box_h:
                 return rows, height
-            if (not wrap and scale < 0.7) or scale < 0.2:
+            if (not wrap and scale < 0.7) or (not break_words and scale < 0.2) or scale < 0.35:
                 break
             scale *= 0.92
     return rows, height
@@ -161,20 +151,31 @@ def draw_card(campaign: Campaign, card: CardSpec, preset: Preset) -> Image.Image
     return image
 
 
-def card_name(campaign: Campaign, card_id: str, preset: Preset) -> str:
-    """The card's file name for one channel: a hash of everything that shapes it (cheap; nothing is drawn)."""
+def card_inputs(campaign: Campaign, card_id: str, preset: Preset) -> str:
+    """A digest of everything a card's picture for one channel is drawn from, files by content.
+
+    Cheap (nothing is drawn): it goes into the output's fingerprint and names the PNG.
+    """
+    from .cache import file_digest
+
     card = campaign.spec.cards[card_id]
+    images = [campaign.resolve(p) for p in (card.logo, Path(card.background))
+              if p is not None and not str(p).startswith("#")]
     key = json.dumps({
         "card": card.model_dump(mode="json"),
         "size": [preset.width, preset.height],
         "channel": preset.name,
         "campaign": campaign.spec.campaign,
         "safe": [preset.safe_area.top, preset.safe_area.bottom, preset.safe_area.left, preset.safe_area.right],
-        "fonts": [find_font(True), find_font(False)],
-        "files": [_file_stamp(campaign.resolve(p)) for p in (card.logo, Path(card.background))
-                  if p is not None and not str(p).startswith("#")],
+        "fonts": [file_digest(p) for p in fonts.font_files()],
+        "files": [file_digest(p) for p in images if p.is_file()],
     }, sort_keys=True)
-    return f"card-{card_id}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.png"
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def card_name(campaign: Campaign, card_id: str, preset: Preset) -> str:
+    """The card's file name for one channel, named by what it is drawn from."""
+    return f"card-{card_id}-{card_inputs(campaign, card_id, preset)[:16]}.png"
 
 
 def card_png(campaign: Campaign, card_id: str, preset: Preset, work_dir: Path) -> Path:
@@ -187,11 +188,6 @@ def card_png(campaign: Campaign, card_id: str, preset: Preset, work_dir: Path) -
         draw_card(campaign, card, preset).save(tmp, format="PNG")
         os.replace(tmp, out)
     return out
-
-
-def _file_stamp(p: Path) -> list:
-    st = p.stat()
-    return [str(p), st.st_size, st.st_mtime_ns]
 
 
 def lower_third(person: str, role: str | None, preset: Preset, work_dir: Path,
@@ -224,33 +220,13 @@ def lower_third(person: str, role: str | None, preset: Preset, work_dir: Path,
     draw.text((pad, pad), person, font=name_font, fill=(255, 255, 255, 255))
     if role:
         draw.text((pad, pad + _line_height(name_font) + pad // 3), role, font=role_font, fill=(230, 230, 230, 255))
-    key = hashlib.sha256(json.dumps([person, role, w, h, above, find_font(True)]).encode()).hexdigest()[:16]
+    key = hashlib.sha256(json.dumps([person, role, w, h, above, [str(p) for p in fonts.font_files()]]
+                                    ).encode()).hexdigest()[:16]
     out = work_dir / f"lower-third-{key}.png"
     if not out.exists():
         work_dir.mkdir(parents=True, exist_ok=True)
-        image.save(out, format="PNG")
+        tmp = out.with_suffix(".tmp.png")
+        image.save(tmp, format="PNG")
+        os.replace(tmp, out)
     y = min(y1, h - above) - image.height
     return out, x0 + int((x1 - x0) * 0.02), max(y0, y)
-
-
-def poster_with_title(frame: Path, title: str, preset: Preset, out: Path) -> None:
-    """A poster: the chosen frame with the campaign title on a dark band low in the safe area (JPEG)."""
-    with Image.open(frame) as im:
-        image = im.convert("RGB")
-    w, h = image.size
-    x0, y0, x1, y1 = preset.safe_area.box(w, h)
-    draw = ImageDraw.Draw(image, "RGBA")
-    font = _font(max(12, int(min(h * 0.06, w * 0.07))), True)
-    lines = _wrap(draw, title, font, int((x1 - x0) * 0.9))
-    while len(lines) > 2 and font.size > 12:
-        font = _font(int(font.size * 0.9), True)
-        lines = _wrap(draw, title, font, int((x1 - x0) * 0.9))
-    line_h = _line_height(font)
-    pad = line_h // 3
-    band_h = line_h * len(lines) + 2 * pad
-    top = y1 - band_h - int(h * 0.02)
-    draw.rectangle((x0, top, x1, top + band_h), fill=(0, 0, 0, 150))
-    for i, line in enumerate(lines):
-        width = draw.textlength(line, font=font)
-        draw.text(((x0 + x1 - width) / 2, top + pad + i * line_h), line, font=font, fill=(255, 255, 255))
-    image.save(out, format="JPEG", quality=88)

@@ -48,7 +48,8 @@ class Preset:
     label: str  #: human name
     width: int  #: output frame width in pixels
     height: int  #: output frame height in pixels
-    fit: Literal["crop", "pad"] = "crop"  #: crop to fill the frame, or pad (letterbox/pillarbox)
+    #: crop to fill the frame, pad (letterbox/pillarbox in black), or pad-blur (over a blurred fill of the picture)
+    fit: Literal["crop", "pad", "pad-blur"] = "crop"
     fps: Fraction | None = None  #: fixed output rate; None: the source's rate snapped to a standard one
     min_fps: Fraction = Fraction(23)  #: lowest rate the platform accepts
     max_fps: Fraction = Fraction(60)  #: highest rate the platform accepts
@@ -91,9 +92,13 @@ class Preset:
         """A copy of this preset with some fields changed."""
         if "safe_area" in changes and isinstance(changes["safe_area"], dict):
             changes["safe_area"] = SafeArea(**changes["safe_area"])
-        for key in ("fps", "min_fps", "max_fps", "gop_seconds"):
+        from .timecode import parse_rate, seconds
+
+        for key in ("fps", "min_fps", "max_fps"):
             if key in changes and changes[key] is not None:
-                changes[key] = Fraction(str(changes[key]))
+                changes[key] = parse_rate(changes[key])
+        if changes.get("gop_seconds") is not None:
+            changes["gop_seconds"] = seconds(changes["gop_seconds"])
         return dataclasses.replace(self, **changes)
 
 

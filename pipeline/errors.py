@@ -1,17 +1,19 @@
 """The project's one exception hierarchy.
 
 Every failure a user can act on is a :class:`RekruttError`. The CLI maps the
-subclasses to exit codes (2 for bad input, 1 for a failed render); the library
-never exits or prints.
+classes to exit codes in one place (:data:`EXIT_CODES` via :func:`exit_code`):
+2 for bad input (nothing was rendered), 1 for a failed render or an environment
+problem, 130/143 for an interruption by SIGINT/SIGTERM. The library never exits or prints.
 """
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 
 
 class RekruttError(Exception):
-    """Base of every error raised on purpose by the pipeline."""
+    """Base of every error raised on purpose by the pipeline (exit 1 unless a subclass says otherwise)."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,11 @@ class SpecProblem:
         return text
 
 
-class SpecError(RekruttError):
+class InputError(RekruttError):
+    """Bad input from the user (a spec, a file, an option): exit 2, and nothing was rendered."""
+
+
+class SpecError(InputError):
     """The campaign spec is invalid; carries every problem found, not just the first."""
 
     def __init__(self, problems: list[SpecProblem]):
@@ -45,7 +51,7 @@ class SpecError(RekruttError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-class MediaError(RekruttError):
+class MediaError(InputError):
     """A media file is missing, unreadable or not what it must be."""
 
     def __init__(self, path: str, message: str):
@@ -53,8 +59,25 @@ class MediaError(RekruttError):
         super().__init__(f"{path}: {message}")
 
 
+class ClipNotFound(InputError):
+    """No clip (or no library) by that name."""
+
+    def __init__(self, message: str, library: str, clip_id: str | None = None):
+        self.library = library
+        self.clip_id = clip_id
+        super().__init__(message)
+
+
+class ModelError(InputError):
+    """A speech model cannot be found, assembled or loaded."""
+
+
 class RenderError(RekruttError):
-    """ffmpeg (or another tool) failed; carries its command and the end of its stderr."""
+    """ffmpeg (or another tool) failed; carries its command and the end of its stderr.
+
+    The message leads with the reason (ffmpeg's last meaningful line); the full command
+    is kept in :attr:`argv` and logged at ``-v`` rather than pasted in front of the reason.
+    """
 
     def __init__(self, message: str, argv: list[str] | None = None, stderr_tail: str = ""):
         self.argv = list(argv or [])
@@ -65,9 +88,33 @@ class RenderError(RekruttError):
         super().__init__(text)
 
 
-class ModelError(RekruttError):
-    """A speech model cannot be found, assembled or loaded."""
+class CacheError(RekruttError):
+    """The cache folder cannot be used (read-only, full, not a folder): exit 1, naming the folder."""
 
 
 class Interrupted(RekruttError):
     """The run was interrupted (SIGINT/SIGTERM); children were stopped and nothing partial kept."""
+
+    def __init__(self, message: str, signum: int = signal.SIGINT):
+        self.signum = signum
+        super().__init__(message)
+
+
+class Terminated(BaseException):
+    """Raised in the main thread by the SIGTERM handler (a CI cancelling the job).
+
+    A BaseException, like KeyboardInterrupt, so no ``except Exception`` swallows it.
+    """
+
+
+def exit_code(exc: BaseException) -> int:
+    """The process exit code for an error: the CLI's contract (see the README's table)."""
+    if isinstance(exc, Interrupted):
+        return 128 + int(exc.signum)
+    if isinstance(exc, Terminated):
+        return 128 + int(signal.SIGTERM)
+    if isinstance(exc, KeyboardInterrupt):
+        return 128 + int(signal.SIGINT)
+    if isinstance(exc, InputError):
+        return 2
+    return 1

@@ -16,8 +16,8 @@ from .transcribe import Transcriber, Transcript
 
 def transcript_cues(t: Transcript, rules: CaptionRules = CaptionRules()):
     """Readable cues over a whole file, on its own timeline, by the caption rules."""
-    words = [TimedWord(w.text, Fraction(str(w.start)), Fraction(str(w.end))) for w in t.words]
-    end = max([Fraction(str(t.duration))] + [w.end for w in words])
+    words = [TimedWord(w.text, w.start, w.end) for w in t.words]
+    end = max([t.duration] + [w.end for w in words])
     return enforce_gaps(segment_words(words, rules, (Fraction(0), end)), rules)
 
 

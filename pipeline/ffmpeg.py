@@ -12,6 +12,7 @@ import collections
 import functools
 import logging
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -21,7 +22,7 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path, PurePath
 
-from .errors import Interrupted, RenderError
+from .errors import Interrupted, RenderError, Terminated
 from .timecode import to_ffmpeg
 
 log = logging.getLogger("rekrutt")
@@ -92,10 +93,12 @@ _live_lock = threading.Lock()
 
 #: Set while the run is being stopped, so that workers report their killed children as an interruption.
 stopping = threading.Event()
+_stop_signal = [signal.SIGINT]
 
 
-def stop_all() -> None:
+def stop_all(signum: int = signal.SIGINT) -> None:
     """Stop every child process the runner has running (on Ctrl-C or SIGTERM, from the main thread)."""
+    _stop_signal[0] = signum
     stopping.set()
     with _live_lock:
         procs = list(_live)
@@ -157,23 +160,54 @@ def run(
                     continue
                 progress(max(0.0, min(1.0, done / duration)))
         proc.wait()
-    except BaseException:
+    except (KeyboardInterrupt, Terminated) as exc:
+        # Only Ctrl-C and SIGTERM are interruptions.
         stop(proc)
         reader.join(timeout=5)
-        raise Interrupted(f"{what}: interrupted; ffmpeg was stopped") from None
+        signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+        raise Interrupted(f"{what}: interrupted; ffmpeg was stopped", signum) from None
+    except BaseException:
+        # Anything else (a bug in a progress callback, say) is not an interruption: stop the
+        # child so nothing keeps writing, and let the real error surface with its traceback.
+        stop(proc)
+        reader.join(timeout=5)
+        raise
     finally:
         with _live_lock:
             _live.discard(proc)
     reader.join(timeout=5)
     if proc.returncode in (-signal.SIGTERM, -signal.SIGKILL) and stopping.is_set():
-        raise Interrupted(f"{what}: interrupted; ffmpeg was stopped")
+        raise Interrupted(f"{what}: interrupted; ffmpeg was stopped", _stop_signal[0])
     stderr = "\n".join(tail)
     if proc.returncode != 0:
         last = "\n".join(list(tail)[-STDERR_TAIL_LINES:])
-        raise RenderError(f"{what} failed (exit {proc.returncode}); command: {shlex.join(argv)}", argv, last)
+        log.info("%s failed; the command was: %s", what, shlex.join(argv))
+        raise RenderError(f"{what} failed (exit {proc.returncode}): {failure_reason(list(tail))}", argv, last)
     if progress:
         progress(1.0)
     return stderr
+
+
+_NOISE = re.compile(r"^(\s*(Input|Output|Stream|Duration|Metadata|Press|frame=|size=|video:|\[out#)|\s{2,})")
+
+
+def failure_reason(lines: list[str]) -> str:
+    """ffmpeg's reason for failing, in one line: the last error-looking line of its stderr.
+
+    ffmpeg ends with generic lines ("Conversion failed!", "Error opening output files");
+    the specific one (``No space left on device``, ``Invalid data found``) comes before them.
+    """
+    generic = ("conversion failed", "error opening output file", "error while filtering", "exiting normally",
+               "error closing", "terminating thread")
+    candidates = [ln.strip() for ln in lines if ln.strip() and not _NOISE.match(ln)]
+    specific = [ln for ln in candidates if not ln.lower().startswith(generic)
+                and not any(g in ln.lower() for g in generic[:2])]
+    for pool in (specific, candidates):
+        for line in reversed(pool):
+            if any(w in line.lower() for w in ("error", "no space", "invalid", "not ", "cannot", "failed",
+                                               "denied", "unable", "no such")):
+                return line[:300]
+    return (candidates[-1] if candidates else "no message")[:300]
 
 
 def stop(proc: subprocess.Popen) -> None:

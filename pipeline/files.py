@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,26 +15,31 @@ def atomic_path(final: Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``final``; rename it into place on success, delete it on failure.
 
     The temporary name starts with a dot and ends in ``.partial``, so a reader never
-    mistakes it for a finished file.
+    mistakes it for a finished file. It is created with mode 0666 and the kernel applies
+    the process umask, as for any new file: the umask itself is never read or changed
+    (changing it, even briefly, races with other threads creating files).
     """
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=suffix or ".partial", dir=final.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = _create_unique(final.parent, f".{final.name}.", suffix or ".partial")
     try:
         yield tmp
-        if tmp.exists():
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a finished file gets the usual mode
         os.replace(tmp, final)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _create_unique(folder: Path, prefix: str, suffix: str) -> Path:
+    """Create an empty file with a fresh name (O_EXCL, mode 0666 less the umask) and return its path."""
+    for _ in range(100):
+        path = folder / f"{prefix}{secrets.token_hex(5)}{suffix}"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return path
+    raise FileExistsError(f"no free temporary name in {folder}")
 
 
 def write_text_atomic(final: Path, text: str) -> None:

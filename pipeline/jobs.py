@@ -14,25 +14,24 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import json
 import logging
+import signal
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from fractions import Fraction
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from . import __version__
 from . import ffmpeg as ff
+from . import manifest
 from .cache import Cache
-from .errors import Interrupted, RekruttError, SpecError, SpecProblem
-from .files import write_text_atomic
-from .output import OutputRecord, make_output, previous_records
-from .spec import Campaign, ClipItem, load_campaign
-from .timeline import build_timeline
+from .errors import InputError, Interrupted, RekruttError, SpecError, SpecProblem, Terminated
+from .manifest import OutputRecord
+from .output import make_output
+from .spec import Campaign, load_campaign
+from .timeline import build_timeline, source_rate
 
 __all__ = ["RenderOptions", "OutputRecord", "Event", "OutputJob", "Outcome", "RenderResult", "BatchResult",
            "render_batch", "render_campaign", "execute_job", "plan", "source_rate"]
@@ -124,14 +123,6 @@ class BatchResult:
 EventCallback = Callable[[Event], None]
 
 
-def source_rate(campaign: Campaign) -> Fraction | None:
-    """The frame rate of the first clip in the sequence (outputs follow the source)."""
-    for item in campaign.spec.sequence:
-        if isinstance(item, ClipItem):
-            return campaign.media[item.clip].fps
-    return None
-
-
 # --------------------------------------------------------------------------- per-process state
 
 class _Loaded:
@@ -149,12 +140,16 @@ class _Loaded:
             from .subtitles import CaptionMaker
 
             transcriber = _shared_transcriber(self.cache, options.model or campaign.spec.subtitles.model)
-            self.captions = CaptionMaker(campaign, Path(self._workdir.name), emit, transcriber)
+            self.captions = CaptionMaker(campaign, Path(self._workdir.name), transcriber)
 
     def prepare(self) -> None:
         with self._lock:
             if not self._prepared and self.captions is not None:
-                self.captions.prepare()
+                done = self.captions.prepare()
+                if self._emit is not None:
+                    how = "all from cache" if done.model_runs == 0 else "cached for next time"
+                    self._emit(Event("info", "", message=f"captions: {done.clips} clip(s), {done.model_runs} "
+                                     f"model run(s) ({how})", campaign=self.campaign.spec.campaign))
             self._prepared = True
 
 
@@ -186,7 +181,7 @@ def _worker_loaded(job: OutputJob) -> _Loaded:
     with _memo_lock:
         found = _memo.get(key)
     if found is None:
-        found = _Loaded(load_campaign(job.spec, output=job.output_root), job.options)
+        found = _Loaded(load_campaign(job.spec, output=job.output_root, channels=job.options.channels), job.options)
         with _memo_lock:
             found = _memo.setdefault(key, found)
     return found
@@ -229,12 +224,17 @@ def execute_job(job: OutputJob, loaded: _Loaded | None = None, emit: EventCallba
 # --------------------------------------------------------------------------- batches
 
 def plan_channels(campaign: Campaign, options: RenderOptions) -> list[str]:
+    """The channels to render for a campaign: the spec's, or those of them asked for.
+
+    Load the campaign with ``channels=`` (as the CLI does) to have unknown names reported
+    with their position; here an unknown name is still an input error, never dropped silently.
+    """
     wanted = list(campaign.spec.channels)
     if options.channels:
         unknown = [c for c in options.channels if c not in wanted]
-        if unknown and len(options.channels) == len(unknown):
-            raise RekruttError(f"channel(s) not in {campaign.path.name}: {', '.join(unknown)}; "
-                               f"the spec lists: {', '.join(wanted)}")
+        if unknown:
+            raise InputError(f"channel(s) not in {campaign.path.name}: {', '.join(unknown)}; "
+                             f"the spec lists: {', '.join(wanted)}")
         wanted = [c for c in wanted if c in options.channels]
     return wanted
 
@@ -283,21 +283,16 @@ def render_batch(campaigns: list[Campaign], options: RenderOptions = RenderOptio
         mine = [o for o in outcomes if o.job.spec == campaign.path]
         if not mine:
             continue
-        records = {o.job.channel: o.record for o in mine if o.record is not None}
-        previous = previous_records(campaign.out_dir)
-        # keep manifest entries of channels not rendered in this run (e.g. -c youtube)
-        for channel, record in previous.items():
-            if channel in campaign.spec.channels and channel not in records and \
-                    (campaign.out_dir / record.path).is_file():
-                records[channel] = record
+        # each output recorded itself as it finished; what is left is the run's failures (and an
+        # unchanged output's entry, for a manifest written by an older version)
         failures = {o.job.channel: o.error or "skipped after an earlier failure (--fail-fast)"
                     for o in mine if o.status in ("failed", "skipped")}
-        order = [c for c in campaign.spec.channels if c in records]
-        manifest = campaign.out_dir / "manifest.json"
-        write_text_atomic(manifest, json.dumps(_manifest(campaign, [records[c] for c in order], failures),
-                                               indent=2, ensure_ascii=False) + "\n")
+        for o in mine:
+            if o.status == "unchanged" and o.record is not None:
+                manifest.update(campaign, record=o.record)
+        path = manifest.update(campaign, failures=failures)
         mine_records = [o.record for o in mine if o.record is not None]
-        results[campaign.spec.campaign] = RenderResult(mine_records, failures, manifest, calls, mine)
+        results[campaign.spec.campaign] = RenderResult(mine_records, failures, path, calls, mine)
     return BatchResult(results, calls, time.perf_counter() - started)
 
 
@@ -328,12 +323,12 @@ def _run_locally(jobs: list[OutputJob], options: RenderOptions, loaded: dict[Pat
             try:
                 for fut in futures:
                     fut.result()
-            except BaseException:
-                # Ctrl-C reaches this (main) thread: stop the workers' ffmpeg children too,
-                # and let them clean their temporary files up before we leave.
+            except BaseException as exc:
+                # Ctrl-C or SIGTERM reaches this (main) thread: stop the workers' ffmpeg children
+                # too, and let them clean their temporary files up before we leave.
                 for fut in futures:
                     fut.cancel()
-                ff.stop_all()
+                ff.stop_all(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
                 concurrent.futures.wait(futures)
                 raise
     else:
@@ -382,14 +377,3 @@ def _run_on_cluster(jobs: list[OutputJob], options: RenderOptions, emit: EventCa
         return [outcomes.get(dataclasses.replace(j, options=local_options), Outcome(j, "skipped")) for j in jobs]
     finally:
         client.close()
-
-
-def _manifest(campaign: Campaign, outputs: list[OutputRecord], failures: dict[str, str]) -> dict:
-    return {
-        "campaign": campaign.spec.campaign,
-        "title": campaign.spec.title,
-        "spec": str(campaign.path),
-        "rekrutt_version": __version__,
-        "outputs": [asdict(o) for o in outputs],
-        "failed": failures,
-    }

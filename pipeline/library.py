@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import SpecError, SpecProblem
+from . import yamlpos
+from .errors import ClipNotFound, InputError, SpecError, SpecProblem
 from .files import write_text_atomic
 
 #: Environment variable naming the clip library folder.
@@ -64,6 +65,16 @@ class ClipMeta(BaseModel):
     tags: list[str] = []
     consent: Consent | None = None
 
+    @field_validator("language")
+    @classmethod
+    def _check_language(cls, v: str | None) -> str | None:
+        from .transcribe import language_problem
+
+        problem = language_problem(v) if isinstance(v, str) else None
+        if problem:
+            raise ValueError(problem)
+        return v
+
 
 @dataclass(frozen=True)
 class LibraryClip:
@@ -88,20 +99,43 @@ def library_dir(spec_value: Path | None, base_dir: Path) -> Path | None:
 
 
 def load_clip(library: Path, clip_id: str) -> LibraryClip:
-    """Read one clip's metadata. Raises FileNotFoundError (no such id) or SpecError (bad metadata)."""
+    """Read one clip's metadata. Raises ClipNotFound (no such id) or SpecError (bad metadata, with positions)."""
     meta_path = library / f"{clip_id}.yml"
     if not meta_path.is_file():
-        raise FileNotFoundError(meta_path)
+        if not library.is_dir():
+            raise ClipNotFound(f"no clip library at {library}", str(library))
+        raise ClipNotFound(f"no clip '{clip_id}' in the library {library}", str(library), clip_id)
+    # the project's one YAML loader: YAML 1.2 booleans (language: no stays Norwegian), positions
     try:
-        data = yaml.safe_load(meta_path.read_text(encoding="utf-8")) or {}
-        meta = ClipMeta.model_validate(data)
-    except yaml.YAMLError as exc:
-        raise SpecError([SpecProblem(str(meta_path), None, None, "", f"YAML syntax error: {exc}",
+        located = yamlpos.load_file(meta_path)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise SpecError([SpecProblem(str(meta_path), mark.line + 1 if mark else None,
+                                     mark.column + 1 if mark else None, "", f"YAML syntax error: {exc.problem}",
                                      "fix the metadata file")]) from None
+    except (yaml.YAMLError, yamlpos.YamlLimitError, UnicodeDecodeError, OSError) as exc:
+        raise SpecError([SpecProblem(str(meta_path), None, None, "", f"cannot read the metadata ({exc})",
+                                     "save it as UTF-8 YAML")]) from None
+    problems = []
+    for dup in located.duplicates:
+        problems.append(SpecProblem(str(meta_path), dup.again.line, dup.again.column, ".".join(map(str, dup.loc)),
+                                    f"'{dup.loc[-1]}' is given twice (line {dup.first.line} and "
+                                    f"line {dup.again.line})", "remove one"))
+    data = located.data if located.data is not None else {}
+    try:
+        if not isinstance(data, dict):
+            raise SpecError([SpecProblem(str(meta_path), 1, 1, "", "the metadata must be a mapping (person:, "
+                                         "consent:, ...)", "see python cli.py clips add --help for the fields")])
+        meta = ClipMeta.model_validate(data)
     except ValidationError as exc:
-        raise SpecError([SpecProblem(str(meta_path), None, None, ".".join(map(str, e["loc"])), e["msg"],
-                                     "see python cli.py clips add --help for the fields")
-                         for e in exc.errors()]) from None
+        for e in exc.errors():
+            loc = tuple(e["loc"])
+            mark = located.mark(loc, at_key=e["type"] == "extra_forbidden")
+            problems.append(SpecProblem(str(meta_path), mark.line if mark else None, mark.column if mark else None,
+                                        ".".join(map(str, loc)), e["msg"].removeprefix("Value error, "),
+                                        "see python cli.py clips add --help for the fields"))
+    if problems:
+        raise SpecError(problems)
     if meta.file:
         video = library / meta.file
     else:
@@ -111,9 +145,9 @@ def load_clip(library: Path, clip_id: str) -> LibraryClip:
 
 
 def list_clips(library: Path) -> list[LibraryClip]:
-    """Every clip in a library, by id."""
+    """Every clip in a library, by id. Raises ClipNotFound when the folder is missing."""
     if not library.is_dir():
-        raise FileNotFoundError(library)
+        raise ClipNotFound(f"no clip library at {library}", str(library))
     return [load_clip(library, p.stem) for p in sorted(library.glob("*.yml"))]
 
 
@@ -141,7 +175,7 @@ def add_clip(library: Path, video: Path, clip_id: str, meta: ClipMeta, *, move: 
     library.mkdir(parents=True, exist_ok=True)
     meta_path = library / f"{clip_id}.yml"
     if meta_path.exists():
-        raise FileExistsError(meta_path)
+        raise InputError(f"'{clip_id}' is already in the library {library}; choose another id")
     target = library / f"{clip_id}{video.suffix.lower()}"
     if target.resolve() != video.resolve():
         tmp = target.with_name(f".{target.name}.partial")

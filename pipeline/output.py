@@ -1,37 +1,40 @@
-"""Making one output: a channel's version of a campaign, from its timeline to a verified file.
+"""Making one output: a channel's version of a campaign, from its plan to a verified file.
 
-:func:`make_output` draws the cards, builds the captions, reframing crops, lower
-thirds and music bed, and checks the output's fingerprint against the last
-manifest: an output whose inputs did not change is not made again. Otherwise it
-measures loudness (cached), renders into a temporary file, verifies it (probe and
-ebur128), takes the poster, writes caption sidecars and the publish sheet, and
-renames the file into place. :mod:`pipeline.jobs` runs many of these.
+:func:`plan_output` gathers everything the output is made from into a
+:class:`~pipeline.plan.RenderPlan` (cheap: cards are not drawn yet); its hash is the
+output's fingerprint, checked against the manifest so that an output whose inputs did
+not change is not made again. :func:`make_output` then draws the cards, measures
+loudness (cached), renders into a temporary file, verifies it (stream lengths,
+ebur128 loudness and true peak), takes the poster, writes caption sidecars and the
+publish sheet, renames the file into place and records it in the manifest at once.
+:mod:`pipeline.jobs` runs many of these.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from fractions import Fraction
 from pathlib import Path
 
-from . import __version__
 from . import ffmpeg as ff
+from . import fonts, manifest
 from .cache import Cache, file_digest, key_of
-from .cards import card_name, card_png, poster_with_title
+from .cards import card_inputs, card_name, card_png
 from .channels import Preset
+from .errors import RenderError
 from .files import atomic_path, sha256_file, write_text_atomic
 from .loudness import Measured, parse_ebur128, parse_loudnorm
+from .manifest import OutputRecord, previous_records
+from .plan import Burn, ClipSource, MusicBed, Overlay, RenderPlan, Still, describe, fingerprint
 from .probe import probe
 from .render import (
     FfmpegCommand,
-    MusicBed,
     file_loudness_command,
     measure_command,
-    poster_command,
+    poster_frame_command,
     render_command,
     verify_command,
 )
@@ -40,28 +43,10 @@ from .timeline import CardSegment, ClipSegment, Timeline
 
 log = logging.getLogger("rekrutt")
 
+__all__ = ["OutputRecord", "make_output", "plan_output", "previous_records", "run_command"]
 
-@dataclass(frozen=True)
-class OutputRecord:
-    """One finished output, as the manifest lists it."""
-
-    channel: str
-    path: str  #: relative to the campaign's output folder
-    width: int
-    height: int
-    fps: str  #: exact rate, e.g. "25" or "30000/1001"
-    duration: float  #: seconds
-    size: int  #: bytes
-    sha256: str
-    loudness_lufs: float  #: measured integrated loudness of the file
-    true_peak_dbtp: float  #: measured true peak
-    loudness_target_lufs: float
-    video_codec: str
-    audio_codec: str
-    audio_channels: int
-    extras: dict[str, str] = field(default_factory=dict)  #: other files made for this channel (poster, captions)
-    captions_burned: str = ""  #: language tag of the captions burned into the picture ('' for none)
-    fingerprint: str = ""  #: hash of everything the output was made from
+#: How far (dB) a file's measured true peak may sit over the ceiling before the output fails its check.
+TRUE_PEAK_TOLERANCE = 0.05
 
 
 def run_command(cmd: FfmpegCommand, work: Path, *, what: str, duration: float | None = None,
@@ -76,45 +61,27 @@ def run_command(cmd: FfmpegCommand, work: Path, *, what: str, duration: float | 
     return ff.run(cmd.argv(ff.ffmpeg_exe(), script), what=what, duration=duration, progress=progress)
 
 
-def edit_signature(campaign: Campaign, timeline: Timeline) -> list:
-    """What the edit is made of, by content: clip digests, cut points and frame counts, card specs."""
-    sig: list = [str(timeline.rate)]
-    for seg in timeline.segments:
-        if isinstance(seg, ClipSegment):
-            sig.append(["clip", file_digest(campaign.clip_source(seg.clip_id)), str(seg.source_in), seg.frame_count])
-        else:
-            assert isinstance(seg, CardSegment)
-            sig.append(["card", seg.card.model_dump(mode="json"), seg.frame_count])
-    return sig
-
-
-def _measure(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Preset, work: Path,
-             music: MusicBed | None = None) -> Measured:
-    """The edit's loudness for this layout and target (cached by the edit's content)."""
-    key = key_of("loudness", edit_signature(campaign, timeline), preset.audio_channels, preset.loudness_lufs,
-                 preset.true_peak_dbtp, _music_signature(music))
+def _measure(plan: RenderPlan, cache: Cache, work: Path, music: MusicBed | None) -> Measured:
+    """The loudness of the plan's mix (with ``music``) for its layout and target, cached by what makes it."""
+    preset = plan.preset
+    key = key_of("loudness", describe(plan.timeline), describe(plan.clips), preset.audio_channels,
+                 preset.loudness_lufs, preset.true_peak_dbtp, describe(music))
 
     def make() -> Measured:
-        stderr = run_command(measure_command(campaign, timeline, preset, music), work,
-                             what=f"loudness measurement ({preset.name})")
+        stderr = run_command(measure_command(plan, music), work, what=f"loudness measurement ({preset.name})")
         return parse_loudnorm(stderr)
 
     return cache.get_or_make("loudness", key, make, encode=asdict, decode=lambda d: Measured(**d))
 
 
-def _music_signature(music: MusicBed | None) -> list | None:
-    if music is None:
-        return None
-    return [file_digest(music.source), round(music.gain_db, 2), str(music.fade_in), str(music.fade_out), music.duck]
-
-
-def _music_bed(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Preset, work: Path) -> MusicBed | None:
+def _music_bed(campaign: Campaign, cache: Cache, plan: RenderPlan, work: Path) -> MusicBed | None:
     """The spec's music, with the gain that sets it ``level`` LU against the speech (both measured)."""
     spec = campaign.spec.music
     if spec is None:
         return None
     source = campaign.resolve(spec.source)
-    voice = _measure(campaign, cache, timeline, preset.with_overrides(audio_channels=2), work)
+    stereo = dataclasses.replace(plan, preset=plan.preset.with_overrides(audio_channels=2))
+    voice = _measure(stereo, cache, work, None)
     key = key_of("music-loudness", file_digest(source))
     music = cache.get_or_make("loudness", key, lambda: parse_loudnorm(run_command(
         file_loudness_command(source), work, what="music loudness")), encode=asdict, decode=lambda d: Measured(**d))
@@ -122,49 +89,47 @@ def _music_bed(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Pre
         gain = spec.level
     else:
         gain = (voice.integrated + spec.level) - music.integrated
-    return MusicBed(source, gain, spec.fade_in, spec.fade_out, spec.duck)
+    return MusicBed(source, round(gain, 2), spec.fade_in, spec.fade_out, spec.duck)
 
 
-def previous_records(out_dir: Path) -> dict[str, OutputRecord]:
-    manifest = out_dir / "manifest.json"
-    try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-        return {o["channel"]: OutputRecord(**o) for o in data.get("outputs", [])}
-    except (OSError, ValueError, TypeError, KeyError):
-        return {}
+def _crops(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Preset
+           ) -> tuple[dict[int, str], dict[int, str]]:
+    """Crop x and y expressions for the cuts that a fill-crop narrows or shortens (reframing on the speaker)."""
+    from .reframe import analyse, crop_path, crop_x_expression, needs_reframing, vertical_window
 
-
-def _crops(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Preset) -> dict[int, str]:
-    """Crop x expressions for the cuts that a fill-crop narrows (reframing on the speaker)."""
-    from .reframe import analyse, crop_path, crop_x_expression, needs_reframing
-
+    xs: dict[int, str] = {}
+    ys: dict[int, str] = {}
     if preset.fit != "crop":
-        return {}
-    crops: dict[int, str] = {}
+        return xs, ys
     for i, seg in enumerate(timeline.segments):
         if not isinstance(seg, ClipSegment):
             continue
         info = campaign.media[seg.clip_id]
-        if not needs_reframing(info, preset.width, preset.height):
+        window = vertical_window(info, preset.width, preset.height)
+        if not needs_reframing(info, preset.width, preset.height) and window is None:
             continue
         focus = campaign.focus(seg.clip_id)
-        analysis = None if focus is not None else analyse(campaign.clip_source(seg.clip_id), info, cache)
-        keys = crop_path(analysis, float(seg.source_in), float(seg.duration), focus)
-        crops[i] = crop_x_expression(keys)
-    return crops
+        analysis = analyse(campaign.clip_source(seg.clip_id), info, cache)
+        if needs_reframing(info, preset.width, preset.height):
+            xs[i] = crop_x_expression(crop_path(analysis if focus is None else None, seg.source_in, seg.duration,
+                                                focus))
+        if window is not None:
+            ys[i] = crop_x_expression(crop_path(analysis, seg.source_in, seg.duration, None, "y", window), "y")
+    return xs, ys
 
 
-def _lower_third_plan(campaign: Campaign, timeline: Timeline, preset: Preset) -> list[tuple]:
-    """(person, role, start, duration, bottom margin) of each name strap: at the start of each
-    person's first appearance, above the caption zone. Cheap: nothing is drawn."""
+def _lower_thirds(campaign: Campaign, timeline: Timeline, preset: Preset, work: Path) -> tuple[Overlay, ...]:
+    """A name strap at the start of each person's first appearance, above the caption zone
+    (small pictures: drawn here, and hashed by content)."""
+    from .cards import lower_third
     from .subtitles import caption_style
 
     if not campaign.spec.lower_thirds:
-        return []
+        return ()
     style = caption_style(preset)
     above = style.margin_v + int(style.size * 2.9)  # clear of two caption lines
     seen: set[str] = set()
-    plan = []
+    overlays = []
     for seg in timeline.clip_segments():
         person, role = campaign.clip_person(seg.clip_id)
         if not person or person in seen:
@@ -172,19 +137,54 @@ def _lower_third_plan(campaign: Campaign, timeline: Timeline, preset: Preset) ->
         seen.add(person)
         duration = min(Fraction(4), seg.duration - Fraction(3, 5))
         if duration >= 1:
-            plan.append((person, role, seg.start + Fraction(3, 10), duration, above))
-    return plan
+            image, x, y = lower_third(person, role, preset, work, above)
+            overlays.append(Overlay(Still(image, file_digest(image)), x, y, seg.start + Fraction(3, 10), duration))
+    return tuple(overlays)
 
 
-def _draw_lower_thirds(plan: list[tuple], preset: Preset, work: Path):
-    from .cards import lower_third
-    from .render import Overlay
+def _texts(campaign: Campaign, preset: Preset) -> tuple[tuple[str, str], ...]:
+    spec = campaign.spec
+    return (("title", spec.title), ("description", spec.description or ""), ("hashtags", " ".join(spec.hashtags)),
+            ("link", campaign.link(preset.name) or ""))
 
-    overlays = []
-    for person, role, start, duration, above in plan:
-        image, x, y = lower_third(person, role, preset, work, above)
-        overlays.append(Overlay(image, x, y, start, duration))
-    return overlays
+
+def plan_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Path, *, cache: Cache,
+                captions=None, safe_zones: bool = False):
+    """Everything one output is made from, as a :class:`RenderPlan` (and its caption track, or None).
+
+    Cheap enough to run for an unchanged output: cards are named by what they are drawn from,
+    not drawn; captions and lower thirds are small files written into ``work``.
+    """
+    card_ids = sorted({s.card_id for s in timeline.segments if isinstance(s, CardSegment)})
+    track = captions.for_output(preset, timeline, work) if captions is not None else None
+    xs, ys = _crops(campaign, cache, timeline, preset)
+    clips = tuple(ClipSource(cid, campaign.clip_source(cid), campaign.media[cid].sample_aspect,
+                             campaign.media[cid].has_audio)
+                  for cid in dict.fromkeys(s.clip_id for s in timeline.clip_segments()))
+    burn = None
+    if track is not None and track.burn_in is not None:
+        fonts_dir, font_files = fonts.caption_fonts()
+        burn = Burn(track.burn_in, fonts_dir, font_files, track.burned_language)
+    plan = RenderPlan(
+        channel=preset.name, preset=preset, timeline=timeline, title=campaign.spec.title, clips=clips,
+        cards={cid: Still(work / card_name(campaign, cid, preset), card_inputs(campaign, cid, preset))
+               for cid in card_ids},
+        fonts=fonts.font_files(), overlays=_lower_thirds(campaign, timeline, preset, work), burn=burn,
+        sidecars=(track.signature(),) if track is not None else (), crops=tuple(sorted(xs.items())),
+        crop_ys=tuple(sorted(ys.items())), safe_zones=safe_zones, texts=_texts(campaign, preset),
+    )
+    music = _music_bed(campaign, cache, plan, work)
+    poster_at = None
+    if preset.poster:
+        from .posters import poster_time
+
+        poster_at = poster_time(campaign, cache, timeline)
+    return dataclasses.replace(plan, music=music, poster_at=poster_at), track
+
+
+def _unchanged(out_dir: Path, final: Path, old: OutputRecord | None, fp: str) -> bool:
+    return (old is not None and old.fingerprint == fp and final.is_file() and final.stat().st_size == old.size
+            and all((out_dir / f).is_file() for f in old.extras.values()))
 
 
 def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Path, *, cache: Cache,
@@ -193,64 +193,82 @@ def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
     """Make one channel's output (or find it unchanged); returns (record, whether it was rendered).
 
     ``captions`` is the campaign's prepared :class:`~pipeline.subtitles.CaptionMaker` (None: no captions).
-    Raises :class:`~pipeline.errors.RekruttError` subclasses on failure, leaving no partial file.
+    Raises :class:`~pipeline.errors.RekruttError` subclasses on failure, leaving no partial file;
+    the manifest is updated as soon as the output is in place.
     """
     out_dir = campaign.out_dir
-    card_ids = sorted({s.card_id for s in timeline.segments if isinstance(s, CardSegment)})
-    track = captions.for_output(preset, timeline) if captions is not None else None
-    crops = _crops(campaign, cache, timeline, preset)
-    straps = _lower_third_plan(campaign, timeline, preset)
-    music = _music_bed(campaign, cache, timeline, preset, work)
+    plan, track = plan_output(campaign, preset, timeline, work, cache=cache, captions=captions,
+                              safe_zones=safe_zones)
+    fp = fingerprint(plan)
     final = out_dir / f"{preset.name}.{preset.extension}"
-    # Everything the output is made from, cheaply (nothing drawn or rendered yet), so an
-    # unchanged output is recognised fast.
-    fingerprint = key_of(
-        "output", __version__, dataclasses.asdict(preset), edit_signature(campaign, timeline),
-        [card_name(campaign, cid, preset) for cid in card_ids], campaign.spec.title, campaign.spec.description,
-        campaign.spec.hashtags, track.signature() if track is not None else None, sorted(crops.items()),
-        [[p, r, str(s), str(d), a] for p, r, s, d, a in straps], safe_zones, _music_signature(music),
-    )
     old = previous_records(out_dir).get(preset.name)
-    if (not force and old is not None and old.fingerprint == fingerprint and final.is_file()
-            and final.stat().st_size == old.size and all((out_dir / f).is_file() for f in old.extras.values())):
+    if not force and _unchanged(out_dir, final, old, fp):
         return old, False
-    cards = {cid: card_png(campaign, cid, preset, work) for cid in card_ids}
-    overlays = _draw_lower_thirds(straps, preset, work)
-    measured = _measure(campaign, cache, timeline, preset, work, music)
+    for card_id in plan.cards:
+        card_png(campaign, card_id, preset, work)
+    measured = _measure(plan, cache, work, plan.music)
     extras: dict[str, str] = {}
-    burn = track.burn_in if track is not None else None
+    warnings: list[str] = list(track.warnings) if track is not None else []
     with atomic_path(final) as tmp:
-        cmd = render_command(campaign, timeline, preset, cards, tmp, measured, burn_in=burn,
-                             fonts_dir=track.fonts_dir if track is not None else None, crops=crops,
-                             overlays=overlays, safe_zones=safe_zones, music=music)
-        run_command(cmd, work, what=f"render {preset.name}", duration=float(timeline.duration), progress=progress)
+        run_command(render_command(plan, tmp, measured), work, what=f"render {preset.name}",
+                    duration=float(timeline.duration), progress=progress)
         info = probe(tmp)
+        _check_streams(preset, timeline, info)
         verified = parse_ebur128(run_command(verify_command(tmp), work, what=f"loudness check ({preset.name})"))
-        if preset.poster:
-            poster = out_dir / f"{preset.name}.poster.jpg"
-            frame = work / "poster-frame.png"
-            run_command(poster_command(tmp, _poster_time(campaign, cache, timeline), frame, fmt="image2",
-                                       codec="png"), work, what="poster")
-            with atomic_path(poster) as ptmp:
-                poster_with_title(frame, campaign.spec.title, preset, ptmp)
-            extras["poster"] = poster.name
+        if not measured.is_silent and verified.true_peak > preset.true_peak_dbtp + TRUE_PEAK_TOLERANCE:
+            raise RenderError(f"{preset.name}: the true peak is {verified.true_peak:.2f} dBTP, over the "
+                              f"{preset.true_peak_dbtp:g} dBTP ceiling; the output was not kept (report this: the "
+                              "limiter should hold it)")
+        if plan.poster_at is not None:
+            extras["poster"] = _poster(campaign, plan, work, out_dir)
         size = tmp.stat().st_size
         digest = sha256_file(tmp)
+        if preset.max_bytes and size > preset.max_bytes:
+            warnings.append(f"{final.name} is {size / 1e6:.1f} MB, over the platform's {preset.max_bytes / 1e6:g} MB")
+            log.warning("%s", warnings[-1])
+        # the old entry goes before the file is replaced: an interrupt now leaves no stale checksum
+        manifest.update(campaign, forget=preset.name)
     if track is not None:
         extras.update(track.write_sidecars(out_dir))
-    burned = track.burned_language if track is not None else ""
+    burned = plan.burn.language if plan.burn is not None else ""
     extras.update(_write_publish_sheet(campaign, preset, final.name, extras, float(info.duration), bool(burned)))
-    if preset.max_bytes and size > preset.max_bytes:
-        log.warning("%s is %d bytes, over the platform's %d", final.name, size, preset.max_bytes)
     record = OutputRecord(
         channel=preset.name, path=final.name, width=info.width or 0, height=info.height or 0,
-        fps=str(timeline.rate), duration=round(float(info.duration), 3), size=size, sha256=digest,
+        fps=str(timeline.rate), duration=round(float(info.video_end or info.duration), 3), size=size, sha256=digest,
         loudness_lufs=verified.integrated, true_peak_dbtp=verified.true_peak,
         loudness_target_lufs=preset.loudness_lufs, video_codec=info.video_codec or "",
         audio_codec=info.audio_codec or "", audio_channels=info.channels or 0, extras=extras,
-        captions_burned=burned, fingerprint=fingerprint,
+        captions_burned=burned, fingerprint=fp, audio_duration=round(float(info.audio_end or 0), 3),
+        true_peak_limit_dbtp=preset.true_peak_dbtp, warnings=warnings,
     )
+    manifest.update(campaign, record=record)
     return record, True
+
+
+def _check_streams(preset: Preset, timeline: Timeline, info) -> None:
+    """The picture and sound of a finished file must be as long as the edit, within a frame."""
+    frame = max(Fraction(1) / timeline.rate, Fraction(1024, preset.sample_rate))  # one frame, or one AAC packet
+    for name, end in (("picture", info.video_end), ("sound", info.audio_end)):
+        if end is not None and abs(end - timeline.duration) > frame + Fraction(1, 1000):
+            raise RenderError(f"{preset.name}: the {name} is {float(end):.3f} s long, the edit "
+                              f"{float(timeline.duration):.3f} s; the output was not kept")
+
+
+def _poster(campaign: Campaign, plan: RenderPlan, work: Path, out_dir: Path) -> str:
+    """The poster: an uncaptioned frame of the edit with the title clear of faces; returns its file name."""
+    from .posters import poster_with_title
+
+    frame = work / "poster-frame.png"
+    cmd = poster_frame_command(plan, plan.poster_at, frame)
+    if cmd is None:  # on a card: its own picture
+        seg = next(s for s in plan.timeline.segments if isinstance(s, CardSegment) and s.start <= plan.poster_at)
+        frame = plan.cards[seg.card_id].path
+    else:
+        run_command(cmd, work, what="poster")
+    poster = out_dir / f"{plan.preset.name}.poster.jpg"
+    with atomic_path(poster) as ptmp:
+        poster_with_title(frame, campaign.spec.title, plan.preset, ptmp)
+    return poster.name
 
 
 def _write_publish_sheet(campaign: Campaign, preset: Preset, video: str, extras: dict[str, str],
@@ -267,25 +285,3 @@ def _write_publish_sheet(campaign: Campaign, preset: Preset, video: str, extras:
     write_text_atomic(md, markdown)
     write_text_atomic(js, data)
     return {"publish_md": md.name, "publish_json": js.name}
-
-
-def _poster_time(campaign: Campaign, cache: Cache, timeline: Timeline) -> Fraction:
-    """The best face in the edit: large, frontal, both eyes found (not mid-blink); else the first cut's middle."""
-    from .reframe import analyse
-
-    best: tuple[float, Fraction] | None = None
-    for seg in timeline.clip_segments():
-        analysis = analyse(campaign.clip_source(seg.clip_id), campaign.media[seg.clip_id], cache)
-        for sample in analysis.samples:
-            face = sample.main
-            t = Fraction(str(sample.t)) - seg.source_in
-            if face is None or not (Fraction(1, 5) <= t <= seg.duration - Fraction(1, 5)):
-                continue
-            score = face.size * (1.0 if face.eyes >= 2 else 0.4) * (1.0 if 0.2 < face.cx < 0.8 else 0.8)
-            if best is None or score > best[0]:
-                best = (score, seg.start + t)
-    if best is not None:
-        return best[1]
-    for seg in timeline.clip_segments():
-        return seg.start + seg.duration / 2
-    return timeline.duration / 2

@@ -18,7 +18,7 @@ class MediaInfo:
     """What the pipeline needs to know about one media file."""
 
     path: Path  #: the file probed
-    duration: Time  #: container duration in seconds
+    duration: Time  #: playable length in seconds: where the shorter of the picture and sound really ends
     width: int | None  #: display width after rotation (None: no video)
     height: int | None  #: display height after rotation
     fps: Fraction | None  #: average frame rate
@@ -30,10 +30,58 @@ class MediaInfo:
     video_codec: str | None  #: codec name of the first video stream
     audio_codec: str | None  #: codec name of the first audio stream
     is_image: bool = False  #: a still picture (PNG, JPEG)
+    container_duration: Time | None = None  #: what the file's index says (may overstate a damaged file)
+    video_end: Time | None = None  #: end of the last video packet that can be read
+    audio_end: Time | None = None  #: end of the last audio packet that can be read
 
     @property
     def has_video(self) -> bool:
         return self.width is not None
+
+    @property
+    def streams_disagree(self) -> bool:
+        """The picture and sound end more than half a second apart, or well before the file's index says."""
+        ends = [e for e in (self.video_end, self.audio_end) if e is not None]
+        if len(ends) == 2 and abs(ends[0] - ends[1]) > Fraction(1, 2):
+            return True
+        return bool(ends) and self.container_duration is not None and \
+            min(ends) < self.container_duration - Fraction(1, 2)
+
+
+#: How far before the indexed end the quick end check starts reading, seconds.
+_TAIL = 3
+
+
+def stream_ends(path: Path, container_duration: Time | None) -> dict[str, Time]:
+    """Where each stream's readable packets end (demuxed, not decoded), by stream type.
+
+    A damaged file whose index is intact (the end of the data cut off) says it is longer
+    than it plays; only reading the packets tells. The last few seconds are read first
+    (cheap for a whole file); if they cannot be read, the whole file is demuxed.
+    """
+    import av
+
+    def scan(seek_to: Time | None) -> dict[str, Time]:
+        ends: dict[str, Time] = {}
+        with av.open(str(path)) as container:
+            if seek_to is not None and seek_to > 0:
+                container.seek(int(seek_to * 1_000_000), backward=True, any_frame=False)
+            try:
+                for pkt in container.demux():
+                    if pkt.pts is None or pkt.size == 0 or pkt.stream.type not in ("video", "audio"):
+                        continue
+                    end = (pkt.pts + (pkt.duration or 0)) * pkt.stream.time_base
+                    start = pkt.stream.start_time * pkt.stream.time_base if pkt.stream.start_time else 0
+                    ends[pkt.stream.type] = max(ends.get(pkt.stream.type, Fraction(0)), Fraction(end - start))
+            except (av.error.FFmpegError, OSError) as exc:  # a cut-off file ends in a read error
+                log.debug("%s: reading stopped: %s", path, exc)
+        return ends
+
+    if container_duration is not None and container_duration > 2 * _TAIL:
+        quick = scan(container_duration - _TAIL)
+        if quick and min(quick.values()) >= container_duration - Fraction(1, 2):
+            return quick
+    return scan(None)
 
 
 _IMAGE_CODECS = {"png", "mjpeg", "bmp", "tiff", "webp", "gif"}
@@ -53,6 +101,7 @@ def probe(path: str | Path) -> MediaInfo:
             if video is None and audio is None:
                 raise MediaError(str(path), "has neither video nor audio")
             duration = Fraction(0)
+            container_len = Fraction(container.duration, 1_000_000) if container.duration is not None else None
             if container.duration is not None:
                 duration = Fraction(container.duration, 1_000_000)
             elif video is not None and video.duration is not None and video.time_base:
@@ -76,21 +125,22 @@ def probe(path: str | Path) -> MediaInfo:
                     break
                 if rotation in (90, 270):
                     width, height = height, width
-            return MediaInfo(
-                path=path,
-                duration=duration,
-                width=width,
-                height=height,
-                fps=fps,
-                rotation=rotation,
-                sample_aspect=sar,
-                has_audio=audio is not None,
-                sample_rate=audio.codec_context.sample_rate if audio else None,
-                channels=audio.codec_context.channels if audio else None,
-                video_codec=vcodec,
-                audio_codec=audio.codec_context.name if audio else None,
-                is_image=is_image,
-            )
+            has_audio = audio is not None
+            sample_rate = audio.codec_context.sample_rate if audio else None
+            channels = audio.codec_context.channels if audio else None
+            acodec = audio.codec_context.name if audio else None
+        ends = {} if is_image else stream_ends(path, container_len)
+        playable = [e for e in (ends.get("video") if width is not None else None,
+                                ends.get("audio") if has_audio else None) if e is not None]
+        if playable:
+            duration = min([duration, *playable]) if duration else min(playable)
+        return MediaInfo(
+            path=path, duration=duration, width=width, height=height, fps=fps, rotation=rotation,
+            sample_aspect=sar, has_audio=has_audio, sample_rate=sample_rate, channels=channels,
+            video_codec=vcodec, audio_codec=acodec, is_image=is_image,
+            container_duration=(Fraction(container_len) if container_len else None),
+            video_end=ends.get("video"), audio_end=ends.get("audio"),
+        )
     except MediaError:
         raise
     except (av.error.FFmpegError, OSError, ValueError, StopIteration) as exc:

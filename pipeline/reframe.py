@@ -20,15 +20,19 @@ from pathlib import Path
 from .cache import Cache, file_digest, key_of
 from .errors import MediaError
 from .probe import MediaInfo
+from .timecode import Time, seconds
 
 log = logging.getLogger("rekrutt")
 
-DETECTOR_VERSION = 2
+DETECTOR_VERSION = 3
 SAMPLES_PER_SECOND = 2
 ANALYSIS_WIDTH = 640  #: frames are scaled to this width for detection
 DEAD_ZONE = 0.06  #: a face moving less than this share of the frame width does not move the crop
 MAX_SPEED = 0.2  #: crop centre speed limit, frame widths per second
 MIN_PAN = 0.8  #: shortest pan, seconds
+SHOT_THUMB = (64, 36)  #: every frame is compared with the one before at this size to find camera cuts
+SHOT_CHANGE = 0.25  #: mean absolute difference (0..1) between consecutive thumbnails that marks a cut
+EYE_LINE = 1 / 3  #: where the eyes sit in a vertically reframed picture, from the top
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ class Face:
 
 @dataclass(frozen=True)
 class Sample:
-    t: float  #: seconds on the clip's own timeline
+    t: Time  #: seconds on the clip's own timeline
     faces: tuple[Face, ...]
 
     @property
@@ -54,16 +58,20 @@ class Sample:
 
 @dataclass(frozen=True)
 class Analysis:
-    """Faces over a whole clip."""
+    """Faces over a whole clip, and where its camera cuts are."""
 
     samples: tuple[Sample, ...]
+    shots: tuple[Time, ...] = ()  #: times of camera cuts (shot changes) inside the clip
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return {"samples": [{"t": float(s.t), "faces": [asdict(f) for f in s.faces]} for s in self.samples],
+                "shots": [float(t) for t in self.shots]}
 
     @classmethod
     def from_json(cls, data: dict) -> Analysis:
-        return cls(tuple(Sample(s["t"], tuple(Face(**f) for f in s["faces"])) for s in data["samples"]))
+        # floats from JSON become the project's time type here, once
+        return cls(tuple(Sample(seconds(s["t"]), tuple(Face(**f) for f in s["faces"])) for s in data["samples"]),
+                   tuple(seconds(t) for t in data.get("shots", ())))
 
 
 def _cascades():
@@ -106,12 +114,23 @@ def _analyse(path: Path, info: MediaInfo) -> Analysis:
 
     face_cascade, eye_cascade = _cascades()
     samples: list[Sample] = []
+    shots: list[Time] = []
     next_t = 0.0
+    previous = None
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         for frame in container.decode(stream):
-            if frame.time is None or frame.time + 1e-6 < next_t:
+            if frame.time is None:
+                continue
+            # a cheap shot-change score on every frame: a camera cut changes most of a tiny thumbnail
+            thumb = frame.reformat(width=SHOT_THUMB[0], height=SHOT_THUMB[1], format="gray").to_ndarray()
+            thumb = thumb.astype(np.int16)
+            if previous is not None and float(np.abs(thumb - previous).mean()) / 255 > SHOT_CHANGE:
+                shots.append(seconds(round(frame.time, 3)))
+                next_t = min(next_t, frame.time)  # sample the new shot at once
+            previous = thumb
+            if frame.time + 1e-6 < next_t:
                 continue
             scale = ANALYSIS_WIDTH / max(frame.width, frame.height)
             gray = frame.reformat(width=max(2, int(frame.width * scale)), height=max(2, int(frame.height * scale)),
@@ -120,10 +139,11 @@ def _analyse(path: Path, info: MediaInfo) -> Analysis:
             turns = {90: 1, 180: 2, 270: 3}.get(info.rotation, 0)
             if turns:
                 gray = np.ascontiguousarray(np.rot90(gray, k=turns))
-            samples.append(Sample(round(frame.time, 3), _detect(gray, face_cascade, eye_cascade)))
-            next_t += 1 / SAMPLES_PER_SECOND
-    log.info("%s: faces on %d of %d sampled frames", path.name, sum(1 for s in samples if s.faces), len(samples))
-    return Analysis(tuple(samples))
+            samples.append(Sample(seconds(round(frame.time, 3)), _detect(gray, face_cascade, eye_cascade)))
+            next_t = frame.time + 1 / SAMPLES_PER_SECOND
+    log.info("%s: faces on %d of %d sampled frames, %d camera cut(s)", path.name,
+             sum(1 for s in samples if s.faces), len(samples), len(shots))
+    return Analysis(tuple(samples), tuple(shots))
 
 
 FOCUS_WORDS = {"left": 1 / 3, "centre": 0.5, "center": 0.5, "right": 2 / 3}
@@ -131,32 +151,75 @@ FOCUS_WORDS = {"left": 1 / 3, "centre": 0.5, "center": 0.5, "right": 2 / 3}
 Keyframes = list[tuple[float, float]]  #: (seconds from the cut's start, crop centre as a share of the width)
 
 
-def crop_path(analysis: Analysis | None, source_in: float, duration: float, focus: float | None = None) -> Keyframes:
-    """Keyframes of the crop centre for one cut: steady, eased pans at bounded speed, centre without faces."""
+def _face_value(face: Face, axis: str, window: float) -> float:
+    """Where the crop window's centre should be for this face, as a share of the (scaled) frame.
+
+    Horizontally, on the face. Vertically, so that the eyes (a little above the face
+    box's centre) sit ``EYE_LINE`` from the top of a window ``window`` high.
+    """
+    if axis == "x":
+        return face.cx
+    eyes = face.cy - face.size * 0.12
+    return eyes + window / 2 - window * EYE_LINE
+
+
+def crop_path(analysis: Analysis | None, source_in: Time, duration: Time, focus: float | None = None,
+              axis: str = "x", window: float = 0.0) -> Keyframes:
+    """Keyframes of the crop centre for one cut: steady, eased pans at bounded speed, centre without faces.
+
+    Across a camera cut inside the clip the crop jumps (two keyframes at the same time)
+    rather than panning, so the speaker is not half out of frame while the pan catches up.
+    ``axis`` "y" follows the face vertically (``window``: the crop height as a share of the picture).
+    """
     if focus is not None:
         return [(0.0, focus)]
     if analysis is None:
         return [(0.0, 0.5)]
-    inside = [s for s in analysis.samples if source_in - 0.25 <= s.t <= source_in + duration + 0.25]
-    values = [(s.t - source_in, s.main.cx if s.main else None) for s in inside]
+    start, end = source_in - Fraction(1, 4), source_in + duration + Fraction(1, 4)
+    inside = [s for s in analysis.samples if start <= s.t <= end]
+    cuts = [float(t - source_in) for t in analysis.shots if source_in < t < source_in + duration]
+    bounds = [-1.0, *cuts, float(duration) + 1]
+    keys: Keyframes = []
+    for shot, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False)):
+        values = [(float(s.t - source_in), _face_value(s.main, axis, window) if s.main else None) for s in inside
+                  if lo <= float(s.t - source_in) < hi]
+        if not values and shot > 0:
+            continue  # no sample inside this shot: keep the framing
+        shot_keys = _shot_path(values)
+        if shot == 0:
+            keys = shot_keys
+            continue
+        cut = lo
+        current = centre_at(keys, cut)
+        if not shot_keys:
+            continue
+        # a jump at the cut, then the new shot's own path
+        keys += [(cut, current), (cut, shot_keys[0][1])]
+        keys += [(max(t, cut), v) for t, v in shot_keys[1:]]
+    return keys or [(0.0, 0.5)]
+
+
+def _shot_path(values: list[tuple[float, float | None]]) -> Keyframes:
+    """Keyframes inside one shot (no camera cut) from (time, face value or None) samples."""
     known = [(t, v) for t, v in values if v is not None]
     if not known:
-        return [(0.0, 0.5)]
+        return [(max(0.0, values[0][0]) if values else 0.0, 0.5)]
     # fill gaps from the nearest sample with a face, then a median of 5 against single false detections
     filled = [(t, v if v is not None else min(known, key=lambda k: abs(k[0] - t))[1]) for t, v in values]
     smooth = []
     for i, (t, _) in enumerate(filled):
         window = sorted(v for _, v in filled[max(0, i - 2):i + 3])
         smooth.append((t, window[len(window) // 2]))
-    keys: Keyframes = [(0.0, smooth[0][1])]
-    current, busy_until = smooth[0][1], 0.0
+    first_t = max(0.0, smooth[0][0]) if smooth[0][0] > 0 else 0.0
+    keys: Keyframes = [(first_t, smooth[0][1])]
+    current, busy_until = smooth[0][1], first_t
     for t, v in smooth[1:]:
         if t < busy_until or abs(v - current) <= DEAD_ZONE:
             continue
-        start = max(t, busy_until, 0.0)
+        begin = max(t, busy_until, 0.0)
         length = max(MIN_PAN, abs(v - current) / MAX_SPEED)
-        keys += [(start, current), (start + length, v)]
-        current, busy_until = v, start + length
+        keys += [(begin, current), (begin + length, v)]
+        current, busy_until = v, begin + length
     return keys
 
 
@@ -175,8 +238,8 @@ def centre_at(keys: Keyframes, t: float) -> float:
     return keys[-1][1]
 
 
-def crop_x_expression(keys: Keyframes) -> str:
-    """An ffmpeg ``crop`` x expression following the keyframes (``t`` in seconds from the cut's start)."""
+def crop_x_expression(keys: Keyframes, axis: str = "x") -> str:
+    """An ffmpeg ``crop`` x (or y) expression following the keyframes (``t`` in seconds from the cut's start)."""
     def piece(i: int) -> str:
         if i >= len(keys) - 1:
             return f"{keys[-1][1]:.4f}"
@@ -189,6 +252,8 @@ def crop_x_expression(keys: Keyframes) -> str:
         return f"if(lt(t,{t1:.3f}),{segment},{piece(i + 1)})"
 
     centre = piece(0) if len(keys) > 1 else f"{keys[0][1]:.4f}"
+    if axis == "y":
+        return f"clip({centre}*ih-oh/2,0,ih-oh)"
     return f"clip({centre}*iw-ow/2,0,iw-ow)"
 
 
@@ -207,3 +272,14 @@ def needs_reframing(info: MediaInfo, width: int, height: int) -> bool:
     if not info.width or not info.height:
         return False
     return Fraction(width, height) < Fraction(info.width, info.height) * info.sample_aspect * Fraction(99, 100)
+
+
+def vertical_window(info: MediaInfo, width: int, height: int) -> float | None:
+    """The crop's height as a share of the picture where a crop to fill cuts the top and bottom off
+    (the output is wider than the source: a square or portrait clip going to 16:9); else None."""
+    if not info.width or not info.height:
+        return None
+    source = Fraction(info.width, info.height) * info.sample_aspect
+    if Fraction(width, height) <= source * Fraction(101, 100):
+        return None
+    return float(source / Fraction(width, height))

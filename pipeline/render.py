@@ -1,9 +1,9 @@
 """Filter graphs: the edit as one ffmpeg command per output, built as data.
 
 :func:`render_command` and :func:`measure_command` are pure: they turn a
-:class:`~pipeline.timeline.Timeline`, a preset and a few file paths into an
-:class:`FfmpegCommand` (argv plus filter script) without touching the disk or
-starting ffmpeg, so tests can read them. :mod:`pipeline.campaign_render` runs them.
+:class:`~pipeline.plan.RenderPlan` into an :class:`FfmpegCommand` (argv plus
+filter script) without touching the disk or starting ffmpeg, so tests can read
+them. :mod:`pipeline.output` runs them.
 
 Every segment is normalised on the way in (display size, square pixels, the
 output frame rate, 48 kHz stereo, a short audio fade at each join so cuts do
@@ -22,9 +22,12 @@ import ffmpeg as ffmpeg_python
 from .channels import Preset
 from .ffmpeg import filter_value, safe_path_arg
 from .loudness import Measured
-from .spec import Campaign
+from .plan import MusicBed, Overlay, RenderPlan
 from .timecode import to_ffmpeg
 from .timeline import CardSegment, ClipSegment, Timeline
+
+__all__ = ["FfmpegCommand", "MusicBed", "Overlay", "compile_command", "file_loudness_command", "measure_command",
+           "poster_command", "render_command", "verify_command", "video_kbps_cap", "TRUE_PEAK_MARGIN"]
 
 #: Length of the audio fade at each join, seconds.
 JOIN_FADE = Fraction(1, 100)
@@ -33,16 +36,12 @@ JOIN_FADE = Fraction(1, 100)
 SAMPLE_RATE = 48000
 
 
-@dataclass(frozen=True)
-class Overlay:
-    """A picture shown over the video for a while (a lower third), faded in and out."""
+#: The limiter after the loudness gain holds the peaks this far (dB) under the preset's true-peak
+#: ceiling, so that the lossy encoder's overshoot still leaves the file under it.
+TRUE_PEAK_MARGIN = 0.5
 
-    image: Path  #: RGBA PNG
-    x: int  #: position in the frame
-    y: int
-    start: Fraction  #: output time it appears
-    duration: Fraction  #: how long it stays
-    fade: Fraction = Fraction(2, 5)  #: fade in and out, seconds
+#: Rate the true-peak limiter runs at: 4x oversampling, as BS.1770's true-peak meter does.
+LIMITER_RATE = 192000
 
 
 @dataclass(frozen=True)
@@ -92,17 +91,27 @@ def _still(image: Path, frames: int, rate: Fraction):
     return v.filter("setpts", expr=f"N/({rate})/TB")
 
 
-def _frame(v, preset: Preset, sample_aspect: Fraction, crop_x: str | None = None):
-    """Scale a picture to the output frame: crop to fill (following ``crop_x``), or pad to fit; square pixels."""
+def _frame(v, preset: Preset, sample_aspect: Fraction, crop_x: str | None = None, crop_y: str | None = None):
+    """Scale a picture to the output frame: crop to fill (following ``crop_x``/``crop_y``), pad to fit,
+    or fit over a blurred fill of the same picture (``pad-blur``); square pixels."""
     if sample_aspect != 1:
         v = v.filter("scale", w=f"trunc(iw*{float(sample_aspect):.6f}/2)*2", h="ih")
     w, h = preset.width, preset.height
     if preset.fit == "crop":
         v = v.filter("scale", w=w, h=h, force_original_aspect_ratio="increase", flags="bicubic")
-        if crop_x:
-            v = v.filter("crop", w=w, h=h, x=crop_x, y="(ih-oh)/2", exact=1)
+        if crop_x or crop_y:
+            v = v.filter("crop", w=w, h=h, x=crop_x or "(iw-ow)/2", y=crop_y or "(ih-oh)/2", exact=1)
         else:
             v = v.filter("crop", w=w, h=h)
+    elif preset.fit == "pad-blur":
+        both = v.filter_multi_output("split", 2)
+        # the fill: the same picture cropped to fill, small and blurred (cheap at a quarter size), then enlarged
+        fill = both[0].filter("scale", w=w // 4, h=h // 4, force_original_aspect_ratio="increase")
+        fill = fill.filter("crop", w=w // 4, h=h // 4).filter("boxblur", luma_radius=12, luma_power=2)
+        fill = fill.filter("eq", brightness=-0.08).filter("scale", w=w, h=h, flags="bilinear").filter("setsar", sar=1)
+        front = both[1].filter("scale", w=w, h=h, force_original_aspect_ratio="decrease", flags="bicubic")
+        front = front.filter("setsar", sar=1)
+        v = ffmpeg_python.filter([fill, front], "overlay", x="(W-w)/2", y="(H-h)/2")
     else:
         v = v.filter("scale", w=w, h=h, force_original_aspect_ratio="decrease", flags="bicubic")
         v = v.filter("pad", w=w, h=h, x="(ow-iw)/2", y="(oh-ih)/2", color="black")
@@ -120,28 +129,30 @@ def _segment_audio(a, seg_start: Fraction, duration: Fraction):
     return a.filter("afade", t="out", st=to_ffmpeg(duration - JOIN_FADE), d=fade)
 
 
-def _segments(campaign: Campaign, timeline: Timeline, preset: Preset, cards: dict[str, Path], video: bool,
-              crops: dict[int, str] | None = None):
+def _segments(plan: RenderPlan, video: bool):
     """Input streams for every segment, normalised: a list of (video or None, audio)."""
     out = []
+    timeline, preset = plan.timeline, plan.preset
     rate = timeline.rate
     margin = Fraction(2) / rate  # read a little past the cut; trim makes it exact
+    crop_x, crop_y = plan.crop_x, plan.crop_y
     for index, seg in enumerate(timeline.segments):
         if isinstance(seg, ClipSegment):
-            info = campaign.media[seg.clip_id]
-            src = safe_path_arg(campaign.clip_source(seg.clip_id))
-            inp = ffmpeg_python.input(src, ss=to_ffmpeg(seg.source_in), t=to_ffmpeg(seg.duration + margin))
-            a = inp.audio if info.has_audio else _silence(seg.duration + margin)
+            clip = plan.clip(seg.clip_id)
+            inp = ffmpeg_python.input(safe_path_arg(clip.path), ss=to_ffmpeg(seg.source_in),
+                                      t=to_ffmpeg(seg.duration + margin))
+            a = inp.audio if clip.has_audio else _silence(seg.duration + margin)
             v = None
             if video:
                 v = inp.video.filter("setpts", expr="PTS-STARTPTS").filter("fps", fps=str(rate))
-                v = _frame(v, preset, info.sample_aspect, (crops or {}).get(index))
+                v = _frame(v, preset, clip.sample_aspect, crop_x.get(index), crop_y.get(index))
         else:
             assert isinstance(seg, CardSegment)
             a = _silence(seg.duration + margin)
             v = None
             if video:
-                v = _still(cards[seg.card_id], seg.frame_count + int(margin * rate) + 1, rate).filter("setsar", sar=1)
+                v = _still(plan.cards[seg.card_id].path, seg.frame_count + int(margin * rate) + 1, rate)
+                v = v.filter("setsar", sar=1)
                 if seg.card.fade > 0:
                     v = v.filter("fade", t="in", st=0, d=to_ffmpeg(min(seg.card.fade, seg.duration)))
         if v is not None:
@@ -150,17 +161,6 @@ def _segments(campaign: Campaign, timeline: Timeline, preset: Preset, cards: dic
             v = v.filter("trim", end_frame=seg.frame_count).filter("setpts", expr="PTS-STARTPTS")
         out.append((v, _segment_audio(a, seg.start, seg.duration)))
     return out
-
-
-@dataclass(frozen=True)
-class MusicBed:
-    """A music track under the speech: looped or trimmed to length, faded, ducked under the voice."""
-
-    source: Path  #: audio (or video) file
-    gain_db: float  #: level change that puts the music about 14 dB under the speech before ducking
-    fade_in: Fraction = Fraction(1)
-    fade_out: Fraction = Fraction(2)
-    duck: bool = True  #: compress the music whenever the voice speaks (sidechain)
 
 
 def _music(bed: MusicBed, timeline: Timeline):
@@ -207,8 +207,8 @@ def _mix_layout(a, preset: Preset, timeline: Timeline | None = None, music: Musi
     return mixed
 
 
-def _joined(campaign, timeline, preset, cards, video: bool, crops: dict[int, str] | None = None):
-    parts = _segments(campaign, timeline, preset, cards, video, crops)
+def _joined(plan: RenderPlan, video: bool):
+    parts = _segments(plan, video)
     if video:
         flat = [s for pair in parts for s in pair]
         joined = ffmpeg_python.concat(*flat, v=1, a=1).node
@@ -217,11 +217,11 @@ def _joined(campaign, timeline, preset, cards, video: bool, crops: dict[int, str
     return None, joined
 
 
-def measure_command(campaign: Campaign, timeline: Timeline, preset: Preset,
-                    music: MusicBed | None = None) -> FfmpegCommand:
-    """The loudness-measuring pass: the edit's audio only (with its music), through loudnorm in print mode."""
-    _, a = _joined(campaign, timeline, preset, {}, video=False)
-    a = _mix_layout(a, preset, timeline, music).filter(
+def measure_command(plan: RenderPlan, music: MusicBed | None = None) -> FfmpegCommand:
+    """The loudness-measuring pass: the edit's audio only (with ``music``), through loudnorm in print mode."""
+    preset = plan.preset
+    _, a = _joined(plan, video=False)
+    a = _mix_layout(a, preset, plan.timeline, music).filter(
         "loudnorm", I=f"{preset.loudness_lufs:.1f}", TP=f"{preset.true_peak_dbtp:.1f}", LRA="11",
         print_format="json")
     out = ffmpeg_python.output(a, "-", f="null")
@@ -262,55 +262,48 @@ def _audio_codec_args(preset: Preset) -> dict[str, object]:
     return args
 
 
-def render_command(
-    campaign: Campaign,
-    timeline: Timeline,
-    preset: Preset,
-    cards: dict[str, Path],
-    output: Path,
-    loudness: Measured | None,
-    burn_in: Path | None = None,
-    fonts_dir: Path | None = None,
-    crops: dict[int, str] | None = None,
-    overlays: list[Overlay] | None = None,
-    safe_zones: bool = False,
-    music: MusicBed | None = None,
-) -> FfmpegCommand:
-    """The command that renders one channel's version to ``output``.
+def render_command(plan: RenderPlan, output: Path, loudness: Measured | None) -> FfmpegCommand:
+    """The command that renders one channel's version (everything it reads is in ``plan``) to ``output``.
 
-    ``cards`` maps card ids to their PNGs for this preset; ``loudness`` is the first
-    pass's measurement (None leaves the level as is); ``burn_in`` is an ASS file of
-    captions to burn into the picture; ``crops`` maps segment indexes to crop x
-    expressions (reframing); ``overlays`` are pictures shown for a while (lower
-    thirds); ``safe_zones`` shades the zones the platform's interface covers.
+    ``loudness`` is the first pass's measurement of the plan's mix (None leaves the level as is).
+    After the loudness gain a limiter, oversampled 4x, holds the true-peak ceiling, and the
+    sound is cut to the picture's exact length.
     """
-    v, a = _joined(campaign, timeline, preset, cards, video=True, crops=crops)
-    for ov in overlays or ():
-        pic = _still(ov.image, max(1, int(ov.duration * timeline.rate)), timeline.rate)
+    timeline, preset = plan.timeline, plan.preset
+    v, a = _joined(plan, video=True)
+    for ov in plan.overlays:
+        pic = _still(ov.image.path, max(1, int(ov.duration * timeline.rate)), timeline.rate)
         fade = to_ffmpeg(min(ov.fade, ov.duration / 2))
         pic = pic.filter("format", pix_fmts="rgba").filter("fade", t="in", st=0, d=fade, alpha=1)
         pic = pic.filter("fade", t="out", st=to_ffmpeg(ov.duration - min(ov.fade, ov.duration / 2)), d=fade, alpha=1)
         pic = pic.filter("setpts", expr=f"PTS-STARTPTS+{to_ffmpeg(ov.start)}/TB")
         v = ffmpeg_python.filter([v, pic], "overlay", x=ov.x, y=ov.y, eof_action="pass", format="auto",
                                  enable=f"between(t,{to_ffmpeg(ov.start)},{to_ffmpeg(ov.start + ov.duration)})")
-    if burn_in is not None:
-        opts = {"filename": filter_value(burn_in)}
-        if fonts_dir is not None:
-            opts["fontsdir"] = filter_value(fonts_dir)
+    if plan.burn is not None:
+        opts = {"filename": filter_value(plan.burn.ass)}
+        if plan.burn.fonts_dir is not None:
+            opts["fontsdir"] = filter_value(plan.burn.fonts_dir)
         v = v.filter("ass", **opts)
-    if safe_zones:
+    if plan.safe_zones:
         v = _shade_unsafe(v, preset)
     if preset.pix_fmt != "yuv420p":
         v = v.filter("format", pix_fmts=preset.pix_fmt)
-    a = _mix_layout(a, preset, timeline, music)
+    a = _mix_layout(a, preset, timeline, plan.music)
     if loudness is not None and not loudness.is_silent:
         a = a.filter("loudnorm", **loudness.loudnorm_args(preset.loudness_lufs, preset.true_peak_dbtp))
-        a = a.filter("aresample", osr=preset.sample_rate)  # loudnorm's dynamic fallback runs at 192 kHz
+        # loudnorm's linear gain can put peaks between samples over the ceiling (and its dynamic
+        # fallback runs at 192 kHz): limit at 4x the rate, where inter-sample peaks show.
+        ceiling = 10 ** ((preset.true_peak_dbtp - TRUE_PEAK_MARGIN) / 20)
+        a = a.filter("aresample", osr=LIMITER_RATE)
+        a = a.filter("alimiter", limit=f"{ceiling:.5f}", attack=1, release=60, level=0, latency=1)
+    a = a.filter("aresample", osr=preset.sample_rate)
+    # exactly as long as the picture: no tail of sound after the last frame
+    a = a.filter("apad").filter("atrim", end_sample=int(timeline.duration * preset.sample_rate + Fraction(1, 2)))
     container = {"mp4": "mp4", "mov": "mov"}.get(preset.extension, preset.extension)
     kwargs: dict[str, object] = {
         "f": container, "r": str(timeline.rate), "fps_mode": "cfr",
         **_video_codec_args(preset, timeline.rate, timeline.duration), **_audio_codec_args(preset),
-        "metadata": f"title={campaign.spec.title}",
+        "metadata": f"title={plan.title}",
     }
     if container == "mp4":
         kwargs["movflags"] = "+faststart"
@@ -350,3 +343,21 @@ def poster_command(video: Path, at: Fraction, output: Path, fmt: str = "image2",
     stream = ffmpeg_python.input(safe_path_arg(video), ss=to_ffmpeg(at)).video
     out = ffmpeg_python.output(stream, safe_path_arg(output), vframes=1, f=fmt, **{"q:v": 3, "c:v": codec})
     return compile_command(out, [output])
+
+
+def poster_frame_command(plan: RenderPlan, at: Fraction, output: Path) -> FfmpegCommand | None:
+    """One frame of the edit at output time ``at``, framed as the output frames it but without
+    burned captions or lower thirds (PNG). None when ``at`` falls on a card (use the card's picture)."""
+    timeline, preset = plan.timeline, plan.preset
+    for index, seg in enumerate(timeline.segments):
+        if not (seg.start <= at < seg.end) or not isinstance(seg, ClipSegment):
+            continue
+        clip = plan.clip(seg.clip_id)
+        offset = at - seg.start
+        inp = ffmpeg_python.input(safe_path_arg(clip.path), ss=to_ffmpeg(seg.source_in + offset))
+        # t inside the crop expressions counts from the cut's start, as in the render
+        v = inp.video.filter("setpts", expr=f"PTS-STARTPTS+{to_ffmpeg(offset)}/TB")
+        v = _frame(v, preset, clip.sample_aspect, plan.crop_x.get(index), plan.crop_y.get(index))
+        out = ffmpeg_python.output(v, safe_path_arg(output), vframes=1, f="image2", **{"c:v": "png"})
+        return compile_command(out, [output])
+    return None

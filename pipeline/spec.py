@@ -10,6 +10,7 @@ before any work starts.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import re
@@ -35,15 +36,51 @@ from pydantic import (
 )
 
 from . import channels
-from .errors import MediaError, SpecError, SpecProblem
+from .errors import ClipNotFound, MediaError, SpecError, SpecProblem
 from .library import LibraryClip, consent_problems, library_dir, load_clip
 from .probe import MediaInfo, probe
-from .timecode import Time, parse_time
-from .yamlpos import Loc, Located, load_file
+from .timecode import Time, parse_rate, parse_time, seconds
+from .yamlpos import Loc, Located, YamlLimitError, load_file
 
 
 def _time(value: object) -> Fraction:
-    return parse_time(value)
+    t = parse_time(value)
+    if t < 0:
+        raise ValueError(f"a time cannot be negative ({float(t):g} s): times count from the start of the clip")
+    return t
+
+
+def _rate(value: object) -> Fraction:
+    return parse_rate(value)
+
+
+#: A frame rate in a spec: 25, 29.97 (read as 30000/1001), "30000/1001".
+SpecRate = Annotated[
+    Fraction,
+    BeforeValidator(_rate),
+    PlainSerializer(lambda r: str(r), return_type=str),
+    WithJsonSchema({
+        "anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "pattern": r"^\d+(/\d+)?$"}],
+        "description": "frames per second: 25, 30, or an NTSC rate written 23.976, 29.97 or 59.94 "
+                       "(read exactly as 24000/1001, 30000/1001, 60000/1001), or a fraction '30000/1001'",
+    }),
+]
+
+
+def _language(value: object) -> object:
+    if isinstance(value, bool):  # only reachable from non-YAML input
+        raise ValueError("write the language code as text, e.g. 'no'")
+    if isinstance(value, str):
+        from .transcribe import language_problem
+
+        problem = language_problem(value)
+        if problem:
+            raise ValueError(problem)
+    return value
+
+
+#: A speech language: a Whisper code (no, nn, en, ar, so, ...) or an alias (nb, nob, nno).
+SpecLanguage = Annotated[str, BeforeValidator(_language)]
 
 
 #: A time in a spec: seconds (2.5) or "MM:SS.mmm" / "HH:MM:SS.mmm"; held as an exact Fraction.
@@ -75,7 +112,7 @@ class ClipSpec(_Model):
     library: str | None = Field(None, description="clip id in the clip library (instead of source)")
     person: str | None = Field(None, description="who speaks (for lower thirds and publish sheets)")
     role: str | None = Field(None, description="their job and workplace")
-    language: str | None = Field(None, description="speech language if it differs from the campaign's")
+    language: SpecLanguage | None = Field(None, description="speech language if it differs from the campaign's")
     transcript: Path | None = Field(
         None, description="corrected transcript (SRT) of this clip; default transcripts/<clip id>.srt if it exists"
     )
@@ -128,9 +165,35 @@ SequenceItem = Annotated[
 class CardSpec(_Model):
     """A full-frame card: text centred in the channel's safe area over a colour or picture."""
 
-    lines: list[str] = Field(min_length=1, description="main text, one entry per line")
-    subline: str | None = Field(None, description="smaller line under the main text")
+    lines: list[str] = Field(min_length=1, description="main text, one entry per line (a line break inside an "
+                             "entry starts a new line)")
+    subline: str | None = Field(None, description="smaller line under the main text (one line; it wraps to fit)")
     url: str | None = Field(None, description="address shown at the bottom of the card")
+
+    @field_validator("lines")
+    @classmethod
+    def _split_lines(cls, v: list[str]) -> list[str]:
+        # A YAML block scalar (|) or a "\n" in a line means more lines: lines are lines.
+        out = [part.strip() for line in v for part in line.splitlines()]
+        out = [line for line in out if line]
+        if not out:
+            raise ValueError("a card needs at least one line of text")
+        return out
+
+    @field_validator("subline")
+    @classmethod
+    def _one_subline(cls, v: str | None) -> str | None:
+        if v is not None and ("\n" in v.strip() or "\r" in v.strip()):
+            raise ValueError("the subline is one line (it wraps by itself); put the line break's text in 'lines' "
+                             "or join the two parts with a space")
+        return v.strip() if v is not None else v
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, v: str | None) -> str | None:
+        if v is not None and (not v.strip() or any(ch.isspace() for ch in v.strip())):
+            raise ValueError("an address has no spaces or line breaks, e.g. https://www.kommune.no/jobb")
+        return v.strip() if v is not None else v
     duration: SpecTime = Field(Fraction(4), description="seconds on screen")
     background: str = Field("#003B5C", description="#RRGGBB colour, or an image file relative to the spec")
     color: str = Field("#FFFFFF", description="text colour, #RRGGBB")
@@ -158,8 +221,9 @@ class ChannelOverride(_Model):
 
     width: int | None = Field(None, gt=0)
     height: int | None = Field(None, gt=0)
-    fit: Literal["crop", "pad"] | None = None
-    fps: float | None = Field(None, gt=0)
+    fit: Literal["crop", "pad", "pad-blur"] | None = Field(
+        None, description="crop to fill the frame, pad with black, or pad over a blurred fill of the same picture")
+    fps: SpecRate | None = Field(None, description="fixed output frame rate (29.97 is read as 30000/1001)")
     crf: int | None = Field(None, ge=0, le=51)
     x264_preset: str | None = None
     max_video_kbps: int | None = Field(None, gt=0)
@@ -208,7 +272,7 @@ class CampaignSpec(_Model):
     title: str = Field(description="campaign title")
     description: str | None = Field(None, description="text for the platforms' description fields (publish sheets)")
     hashtags: list[str] = Field([], description="hashtags for the publish sheets")
-    language: str = Field("no", description="speech language (Whisper code: no, nb, nn, en, ...)")
+    language: SpecLanguage = Field("no", description="speech language (Whisper code: no, nb, nn, en, ...)")
     clips: dict[str, ClipSpec] = Field(description="raw material by id")
     sequence: list[SequenceItem] = Field(min_length=1, description="what plays, in order")
     cards: dict[str, CardSpec] = Field({}, description="cards by id")
@@ -227,12 +291,6 @@ class CampaignSpec(_Model):
             raise ValueError("use lowercase letters, digits and dashes, e.g. sykepleiere-2026")
         return v
 
-    @field_validator("language", mode="before")
-    @classmethod
-    def _check_language(cls, v: object) -> object:
-        if isinstance(v, bool):  # only reachable from non-YAML input
-            raise ValueError("write the language code as text, e.g. 'no'")
-        return v
 
 
 @dataclass(frozen=True)
@@ -244,6 +302,14 @@ class Campaign:
     media: dict[str, MediaInfo] = field(default_factory=dict)  #: clip id -> probe of its source
     output_root: Path = Path("out")  #: resolved output folder (campaign subfolder not included)
     library: dict[str, LibraryClip] = field(default_factory=dict)  #: clip id -> its library entry
+    warnings: tuple[SpecProblem, ...] = ()  #: things that render but a user should look at
+    selected: tuple[str, ...] | None = None  #: the channels asked for (render -c), None for all
+
+    @property
+    def channels(self) -> list[str]:
+        """The channels to make: the spec's, or those of them selected on the command line."""
+        wanted = list(self.spec.channels)
+        return [c for c in wanted if c in self.selected] if self.selected else wanted
 
     @property
     def base_dir(self) -> Path:
@@ -300,7 +366,7 @@ class Campaign:
         preset = self.preset(channel)
         if not preset.shorten or preset.max_duration is None:
             return items
-        limit = Fraction(str(preset.max_duration))
+        limit = seconds(preset.max_duration)
         for i in range(len(items) - 1, -1, -1):
             if sum(self.item_length(it) for it in items) <= limit:
                 break
@@ -439,17 +505,8 @@ def _strip_tags(loc: tuple) -> tuple:
     return loc
 
 
-def load_campaign(path: str | Path, *, output: Path | None = None, check_media: bool = True,
-                  today: dt.date | None = None) -> Campaign:
-    """Read and validate a campaign spec; raise :class:`SpecError` listing every problem.
-
-    ``output`` overrides the spec's output folder. With ``check_media`` (the default)
-    every media file is probed and cuts are checked against clip lengths.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise SpecError([SpecProblem(str(path), None, None, "", "spec file not found",
-                                     "check the path (python cli.py validate campaigns/<name>.yml)")])
+def _read(path: Path) -> tuple[Located, _Collector]:
+    """The spec's YAML with positions; syntax errors, alias bombs and duplicate keys as problems."""
     try:
         located = load_file(path)
     except yaml.MarkedYAMLError as exc:
@@ -457,34 +514,176 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
         raise SpecError([SpecProblem(
             str(path), mark.line + 1 if mark else None, mark.column + 1 if mark else None, "",
             f"YAML syntax error: {exc.problem or exc}", "fix the indentation or quoting at this place")]) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except YamlLimitError as exc:
+        raise SpecError([SpecProblem(
+            str(path), exc.mark.line if exc.mark else None, exc.mark.column if exc.mark else None, "", str(exc),
+            "write the values out, or use fewer nested aliases (&name / *name)")]) from None
+    except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
         raise SpecError([SpecProblem(str(path), None, None, "", f"cannot read YAML: {exc}",
                                      "save the file as UTF-8 YAML")]) from None
     collector = _Collector(path, located)
+    for dup in located.duplicates:
+        what = "clip id" if dup.loc[:1] == ("clips",) and len(dup.loc) == 2 else \
+            "card id" if dup.loc[:1] == ("cards",) and len(dup.loc) == 2 else "key"
+        collector.problems.append(SpecProblem(
+            str(path), dup.again.line, dup.again.column, _display_path(dup.loc),
+            f"{what} '{dup.loc[-1]}' is given twice (line {dup.first.line} and line {dup.again.line}); "
+            "only one can count", "remove one, or give the second another name"))
+    return located, collector
+
+
+#: Placeholders that let reference checks run on a spec whose top-level values failed the shape check.
+_PLACEHOLDERS: dict[str, object] = {"campaign": "x", "title": "x", "clips": {}, "sequence": [{"card": "_"}],
+                                    "channels": ["youtube"]}
+
+
+def _salvage(data: dict, error: ValidationError) -> tuple[CampaignSpec | None, set[tuple]]:
+    """The spec without the entries that failed the shape check (so the reference checks can still run).
+
+    Returns the salvaged spec (None when nothing sensible is left) and the (collection, id) pairs
+    that were dropped, so that references to them are not reported as unknown.
+    """
+    data = dict(data)
+    dropped: set[tuple] = set()
+    for _ in range(4):
+        for err in error.errors():
+            loc = _strip_tags(tuple(err["loc"]))
+            if not loc:
+                return None, dropped
+            top = loc[0]
+            if len(loc) >= 2 and top in ("clips", "cards", "overrides") and isinstance(data.get(top), dict):
+                data[top] = {k: v for k, v in data[top].items() if k != loc[1]}
+                dropped.add((top, loc[1]))
+            elif len(loc) >= 2 and top in ("sequence", "channels", "hashtags") and isinstance(data.get(top), list) \
+                    and isinstance(loc[1], int):
+                items = list(data[top])
+                if loc[1] < len(items):
+                    items[loc[1]] = None
+                data[top] = items
+                dropped.add((top, loc[1]))
+            elif top in _PLACEHOLDERS:
+                data[top] = _PLACEHOLDERS[top]
+                dropped.add((top, None))
+            else:
+                data.pop(top, None)
+                dropped.add((top, None))
+        for top in ("sequence", "channels", "hashtags"):
+            if isinstance(data.get(top), list):
+                data[top] = [x for x in data[top] if x is not None] or _PLACEHOLDERS.get(top, [])
+        try:
+            return CampaignSpec.model_validate(data), dropped
+        except ValidationError as again:
+            error = again
+    return None, dropped
+
+
+def load_campaign(path: str | Path, *, output: Path | None = None, check_media: bool = True,
+                  today: dt.date | None = None, channels: tuple[str, ...] | list[str] | None = None) -> Campaign:
+    """Read and validate a campaign spec; raise :class:`SpecError` listing every problem.
+
+    ``output`` overrides the spec's output folder. With ``check_media`` (the default)
+    every media file is probed and cuts are checked against clip lengths. ``channels``
+    selects some of the spec's channels (``render -c``): unknown ones are problems, and
+    only the selected channels' limits are checked. Problems of the shape (types, keys)
+    and of the references (files, ids, cuts) are reported together where the rest of the
+    spec allows it. Things worth a look that do not stop a render are in ``warnings``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError([SpecProblem(str(path), None, None, "", "spec file not found",
+                                     "check the path (python cli.py validate campaigns/<name>.yml)")])
+    located, collector = _read(path)
     if not isinstance(located.data, dict):
         collector.add((), "the spec must be a mapping of keys (campaign:, title:, clips:, ...)",
                       "see campaigns/ for an example, or python cli.py schema")
         raise SpecError(collector.problems)
     try:
         spec = CampaignSpec.model_validate(located.data)
+        dropped: set[tuple] = set()
     except ValidationError as exc:
         _shape_problems(collector, exc)
-        raise SpecError(collector.problems) from None
+        spec, dropped = _salvage(located.data, exc)
+        if spec is None:
+            raise SpecError(collector.problems) from None
 
-    campaign = Campaign(spec=spec, path=path.resolve(),
+    selected = tuple(channels) if channels else None
+    campaign = Campaign(spec=spec, path=path.resolve(), selected=selected,
                         output_root=output if output is not None else (path.parent / spec.output))
+    if selected and not any(top == "channels" for top, _ in dropped):
+        _check_selected(collector, campaign)
     library = _check_library(collector, campaign, today or dt.date.today())
-    campaign = Campaign(spec=spec, path=campaign.path, output_root=campaign.output_root, library=library)
-    media = _check_references(collector, campaign, check_media)
-    if collector.problems:
+    campaign = dataclasses.replace(campaign, library=library)
+    shape_failed = bool(collector.problems) or bool(dropped)
+    before = len(collector.problems)
+    media = _check_references(collector, campaign, check_media, dropped)
+    if dropped:
+        # a reference to an entry that failed its shape check is not a second problem
+        collector.problems[before:] = [p for p in collector.problems[before:]
+                                       if not any(f"'{ident}'" in p.message for _, ident in dropped if ident)]
+    if collector.problems or shape_failed:
         raise SpecError(collector.problems)
-    campaign = Campaign(spec=spec, path=campaign.path, media=media, output_root=campaign.output_root,
-                        library=library)
+    warnings = _Collector(path, located)
+    campaign = dataclasses.replace(campaign, media=media)
     if check_media:
         _check_lengths(collector, campaign)
         if collector.problems:
             raise SpecError(collector.problems)
-    return campaign
+        _media_warnings(warnings, campaign)
+    return dataclasses.replace(campaign, warnings=tuple(warnings.problems))
+
+
+def _check_selected(c: _Collector, campaign: Campaign) -> None:
+    """Channels asked for on the command line: each must be one of the spec's channels."""
+    listed = list(campaign.spec.channels)
+    for name in campaign.selected or ():
+        if name in listed:
+            continue
+        if name in channels.PRESETS:
+            c.add(("channels",), f"channel '{name}' (asked for with -c) is not one of this campaign's channels",
+                  f"add it to 'channels', or choose from: {', '.join(listed)}")
+        else:
+            c.add(("channels",), f"unknown channel '{name}' (asked for with -c)",
+                  _did_you_mean(name, list(channels.PRESETS)))
+
+
+#: A fill-crop that enlarges the picture more than this looks soft and blocky.
+MAX_UPSCALE = 2.5
+#: A fill-crop that keeps less than this share of the source's height (a square or portrait clip
+#: in a wide frame) turns a talking head into a forehead-to-chin close-up. Narrowing the width
+#: (16:9 to 9:16) is the normal case the face-following crop is made for, and is not warned about.
+MIN_KEPT_HEIGHT = 0.7
+
+
+def _media_warnings(w: _Collector, campaign: Campaign) -> None:
+    """Things that render, but that a user should hear about before publishing."""
+    used: dict[str, int] = {}
+    for i, item in enumerate(campaign.spec.sequence):
+        if isinstance(item, ClipItem):
+            used.setdefault(item.clip, i)
+    for clip_id, index in used.items():
+        info = campaign.media.get(clip_id)
+        if info is None:
+            continue
+        loc = ("clips", clip_id)
+        if not info.has_audio:
+            w.add(loc, f"clip '{clip_id}' has no sound: its cuts play silence and get no captions",
+                  "use the recording with its sound, or mark the speech in the cards")
+        if info.streams_disagree:
+            w.add(loc, f"{info.path.name}: the picture ends at {float(info.video_end or 0):.2f} s but the sound "
+                  f"at {float(info.audio_end or 0):.2f} s (a damaged or cut-off file?); the clip is treated as "
+                  f"{float(info.duration):.2f} s long", "re-export or copy the file again")
+        for name in campaign.channels:
+            preset = campaign.preset(name)
+            if preset.fit != "crop" or not info.width or not info.height:
+                continue
+            src_w = info.width * info.sample_aspect
+            scale = max(Fraction(preset.width) / src_w, Fraction(preset.height, info.height))
+            kept_height = min(Fraction(1), Fraction(preset.height) / scale / info.height)
+            if scale > MAX_UPSCALE or kept_height < MIN_KEPT_HEIGHT:
+                w.add(loc, f"on {preset.label} ({preset.width}x{preset.height}) clip '{clip_id}' "
+                      f"({info.width}x{info.height}) is enlarged {float(scale):.1f}x and keeps "
+                      f"{float(kept_height) * 100:.0f}% of its height",
+                      f"to show all of it, set overrides: {{{name}: {{fit: pad-blur}}}}")
 
 
 def _check_library(c: _Collector, campaign: Campaign, today: dt.date) -> dict[str, LibraryClip]:
@@ -507,7 +706,7 @@ def _check_library(c: _Collector, campaign: Campaign, today: dt.date) -> dict[st
             continue
         try:
             entry = load_clip(folder, clip.library)
-        except FileNotFoundError:
+        except ClipNotFound:
             known = [p.stem for p in folder.glob("*.yml")] if folder.is_dir() else []
             c.add(("clips", cid, "library"), f"no clip '{clip.library}' in the library {folder}",
                   _did_you_mean(clip.library, known) or "add it with: python cli.py clips add FILE --id ID")
@@ -520,7 +719,7 @@ def _check_library(c: _Collector, campaign: Campaign, today: dt.date) -> dict[st
                   f"{entry.meta_path}", "put the video there, or fix 'file:' in the metadata")
             continue
         if cid in used:
-            for problem in consent_problems(entry, list(spec.channels), today):
+            for problem in consent_problems(entry, campaign.channels, today):
                 c.add(("clips", cid, "library"), problem,
                       "renew the consent, or leave the clip or the channel out of this campaign")
         found[cid] = entry
@@ -530,20 +729,23 @@ def _check_library(c: _Collector, campaign: Campaign, today: dt.date) -> dict[st
 def _check_lengths(c: _Collector, campaign: Campaign) -> None:
     """Each channel's length limits, against the campaign's length (before any rendering)."""
     for i, name in enumerate(campaign.spec.channels):
+        if name not in campaign.channels:
+            continue  # not asked for in this run (render -c)
         preset = campaign.preset(name)
         total = sum((campaign.item_length(it) for it in campaign.sequence_for(name)), Fraction(0))
-        if preset.max_duration is not None and total > Fraction(str(preset.max_duration)):
+        if preset.max_duration is not None and total > seconds(preset.max_duration):
             how = ("mark more sequence items 'optional: true'" if preset.shorten else
                    f"shorten the sequence, or set overrides: {{{name}: {{shorten: true}}}} and mark items "
                    "'optional: true'")
             c.add(("channels", i), f"the campaign is {float(total):.1f} s long; {preset.label} takes at most "
                   f"{preset.max_duration:g} s", how)
-        if preset.min_duration is not None and total < Fraction(str(preset.min_duration)):
+        if preset.min_duration is not None and total < seconds(preset.min_duration):
             c.add(("channels", i), f"the campaign is {float(total):.1f} s long; {preset.label} needs at least "
                   f"{preset.min_duration:g} s", "lengthen the sequence or hold the end card longer")
 
 
-def _check_references(c: _Collector, campaign: Campaign, check_media: bool) -> dict[str, MediaInfo]:
+def _check_references(c: _Collector, campaign: Campaign, check_media: bool,
+                      dropped: set[tuple] = frozenset()) -> dict[str, MediaInfo]:
     spec = campaign.spec
     media: dict[str, MediaInfo] = {}
     used_clips = {item.clip for item in spec.sequence if isinstance(item, ClipItem)}
@@ -622,6 +824,8 @@ def _check_references(c: _Collector, campaign: Campaign, check_media: bool) -> d
 
     known = list(channels.PRESETS)
     seen: set[str] = set()
+    if any(top == "channels" for top, _ in dropped):
+        return media
     for i, name in enumerate(spec.channels):
         if name not in channels.PRESETS:
             c.add(("channels", i), f"unknown channel '{name}'", _did_you_mean(name, known))

@@ -9,10 +9,12 @@ sidecar SRT and WebVTT files, through pysubs2's writers.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import pysubs2
@@ -52,14 +54,14 @@ def write_format(cues: list[Cue], fmt: str, path: Path) -> None:
     write_text_atomic(path, to_ssa(cues).to_string(FORMATS[fmt]))
 
 
-def read_cues_file(path: Path) -> list[tuple[float, float, str]]:
+def read_cues_file(path: Path) -> list[tuple[Fraction, Fraction, str]]:
     """(start, end, text) of each cue of an edited SRT/VTT/ASS file (styling tags dropped)."""
     try:
         subs = pysubs2.load(str(path), encoding="utf-8")
     except Exception as exc:  # pysubs2 raises format-specific errors
         raise SpecError([SpecProblem(str(path), None, None, "", f"cannot read subtitles ({exc})",
                                      "save it as UTF-8 SRT, e.g. from Subtitle Edit or Aegisub")]) from exc
-    return [(e.start / 1000, e.end / 1000, e.plaintext.replace("\n", " ").strip())
+    return [(Fraction(e.start, 1000), Fraction(e.end, 1000), " ".join(e.plaintext.split()))
             for e in subs.events if not e.is_comment and e.plaintext.strip()]
 
 
@@ -79,7 +81,7 @@ def caption_style(preset: Preset) -> CaptionStyle:
     """Style for a channel: size relative to the frame, margins from its safe area, line length to fit."""
     from PIL import ImageFont
 
-    from .cards import find_font
+    from .fonts import find_font
 
     w, h = preset.width, preset.height
     size = max(16, round(min(h * 0.05, w * 0.04)))
@@ -139,15 +141,14 @@ class CaptionTrack:
     burn_in: Path | None  #: ASS file to burn, if this channel burns captions
     sidecar_formats: tuple[str, ...]  #: formats to write beside the video
     rules: CaptionRules
-    fonts_dir: Path | None = None
+    warnings: tuple[str, ...] = ()  #: cues that read too fast (each reported once per campaign)
 
-    def signature(self) -> list:
-        """What these captions are, for the output's fingerprint: cue times and text, burn-in styling, formats."""
-        import hashlib
-
+    def signature(self) -> str:
+        """What these captions are, for the output's plan: cue times and text of every track, and the formats.
+        (The burned ASS file is in the plan by content.)"""
         cues = [[lang, [[str(c.start), str(c.end), list(c.lines)] for c in cues]] for lang, cues in self.tracks.items()]
-        burned = hashlib.sha256(self.burn_in.read_bytes()).hexdigest() if self.burn_in is not None else None
-        return [cues, burned, list(self.sidecar_formats)]
+        text = repr([cues, list(self.sidecar_formats)])
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     @property
     def burned_language(self) -> str:
@@ -158,11 +159,13 @@ class CaptionTrack:
         """Write ``<channel>.<lang>.<fmt>`` files (and the web HTML snippet); return the files as manifest extras."""
         extras: dict[str, str] = {}
         for lang, cues in self.tracks.items():
+            if not cues:
+                continue  # nothing said (a clip without sound): no empty caption files to upload
             for fmt in self.sidecar_formats:
                 path = out_dir / f"{self.preset.name}.{lang}.{fmt}"
                 write_format(cues, fmt, path)
                 extras[f"captions.{lang}.{fmt}"] = path.name
-        if self.preset.name == "web" and "vtt" in self.sidecar_formats:
+        if self.preset.name == "web" and "vtt" in self.sidecar_formats and extras:
             page = out_dir / "web.html"
             write_text_atomic(page, web_snippet(self))
             extras["html"] = page.name
@@ -187,14 +190,15 @@ def web_snippet(track: CaptionTrack) -> str:
 class CaptionMaker:
     """Transcripts for a campaign's clips, and caption tracks for each of its outputs."""
 
-    def __init__(self, campaign: Campaign, work: Path, emit: Callable | None = None,
-                 transcriber: Transcriber | None = None, cache: Cache | None = None):
+    def __init__(self, campaign: Campaign, work: Path, transcriber: Transcriber | None = None,
+                 cache: Cache | None = None):
         self.campaign = campaign
         self.work = work
-        self.emit = emit or (lambda e: None)
         self.options = campaign.spec.subtitles
         self.transcriber = transcriber or Transcriber(cache or Cache(), self.options.model)
         self.transcripts: dict[str, dict[str, Transcript]] = {}  #: lang tag -> clip id -> transcript
+        self._warned: set[str] = set()  #: fast cues already reported (once per campaign, not per channel)
+        self._warn_lock = threading.Lock()
 
     def _clip_ids(self) -> list[str]:
         seen: list[str] = []
@@ -203,10 +207,11 @@ class CaptionMaker:
                 seen.append(item.clip)
         return seen
 
-    def prepare(self) -> None:
-        """Get every clip's transcript (and translations) once, from the cache where possible."""
-        from .jobs import Event
+    def prepare(self) -> PrepareResult:
+        """Get every clip's transcript (and translations) once, from the cache where possible.
 
+        Returns what it took; the runner decides what to announce.
+        """
         spec = self.campaign.spec
         main_lang = file_language(spec.language)
         self.transcripts = {main_lang: {}}
@@ -229,11 +234,9 @@ class CaptionMaker:
             for lang in self.options.translate:
                 self.transcripts[file_language(lang)][clip_id] = self.transcriber.transcribe(
                     source, language, task="translate", glossary=tuple(self.options.glossary))
-        ran = self.transcriber.model_calls - calls_before
-        self.emit(Event("info", "", message=f"captions: {len(self._clip_ids())} clip(s), "
-                        f"{ran} model run(s) ({'all from cache' if ran == 0 else 'cached for next time'})"))
+        return PrepareResult(len(self._clip_ids()), self.transcriber.model_calls - calls_before)
 
-    def for_output(self, preset: Preset, timeline: Timeline) -> CaptionTrack:
+    def for_output(self, preset: Preset, timeline: Timeline, work: Path | None = None) -> CaptionTrack:
         """Cues on this output's timeline, and the ASS file to burn if the channel burns captions."""
         style = caption_style(preset)
         rules = CaptionRules.for_rate(timeline.rate, style.max_chars)
@@ -242,16 +245,32 @@ class CaptionMaker:
         tracks = {lang: cues_for_timeline(timeline, by_clip, rules, glossary)
                   for lang, by_clip in self.transcripts.items()}
         report = check(next(iter(tracks.values())), rules)
+        warnings = []
         for text, cps in report.fast:
-            log.warning("%s: caption reads fast (%.1f characters/s > %g): %s", preset.name, cps, rules.max_cps, text)
+            message = f"caption reads fast ({cps:.1f} characters/s > {float(rules.max_cps):g}): {text}"
+            warnings.append(message)
+            with self._warn_lock:
+                first = text not in self._warned
+                self._warned.add(text)
+            if first:
+                log.warning("%s", message)
         mode = self.options.burn_in
         burn = mode == "always" or (mode == "auto" and preset.captions in ("burn", "both"))
         sidecar = mode == "never" or preset.captions in ("sidecar", "both")
         ass = None
-        if burn:
-            ass = self.work / f"captions-{preset.name}.ass"
+        if burn and any(tracks.values()):
+            ass = (work or self.work) / f"captions-{preset.name}.ass"
             langs = list(tracks)
             second = tracks[langs[1]] if self.options.burn_translation and len(langs) > 1 else None
             write_ass(tracks[langs[0]], preset, style, ass, second)
         formats = tuple(self.options.sidecar) if sidecar else ()
-        return CaptionTrack(preset, tracks, ass, formats, rules)
+        return CaptionTrack(preset, tracks, ass, formats, rules, tuple(warnings))
+
+
+@dataclass(frozen=True)
+class PrepareResult:
+    """What getting a campaign's transcripts took."""
+
+    clips: int  #: clips with speech captions
+    model_runs: int  #: times the speech model ran (0: everything came from the cache)
+    notes: list[str] = field(default_factory=list)

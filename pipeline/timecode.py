@@ -46,6 +46,63 @@ def parse_time(value: object) -> Time:
     raise ValueError(f"expected a time in seconds or MM:SS.mmm, got {type(value).__name__}")
 
 
+#: NTSC rates people write as decimals, and the exact rates they mean (as PySceneDetect's
+#: ``framerate_to_fraction`` snaps them).
+_NTSC = {Fraction(24000, 1001): ("23.976", "23.98"), Fraction(30000, 1001): ("29.97",),
+         Fraction(60000, 1001): ("59.94",), Fraction(48000, 1001): ("47.952",),
+         Fraction(120000, 1001): ("119.88",)}
+
+
+def parse_rate(value: object) -> Fraction:
+    """A frame rate as an exact fraction: 25 -> 25, 29.97 -> 30000/1001, "24000/1001" -> 24000/1001.
+
+    A decimal within 0.01 of an NTSC rate (N*1000/1001) is that rate; other decimals are taken as written.
+    Raises ValueError with a message fit for a user.
+    """
+    if isinstance(value, bool):
+        raise ValueError("a frame rate is a number, e.g. 25 or 29.97")
+    if isinstance(value, Fraction):
+        rate = value
+    elif isinstance(value, int):
+        rate = Fraction(value)
+    elif isinstance(value, (float, str)):
+        text = str(value).strip()
+        try:
+            if "/" in text:
+                num, den = text.split("/", 1)
+                rate = Fraction(int(num), int(den))
+            else:
+                rate = Fraction(repr(float(text)) if isinstance(value, float) else text)
+        except (ValueError, ZeroDivisionError):
+            raise ValueError(f"{value!r} is not a frame rate: write 25, 29.97 or 30000/1001") from None
+    else:
+        raise ValueError(f"a frame rate is a number, e.g. 25 or 29.97, not {type(value).__name__}")
+    if rate <= 0 or rate > 1000:
+        raise ValueError(f"{value!r} is not a usable frame rate (above 0, at most 1000)")
+    if rate.denominator != 1 and rate.denominator != 1001:
+        for exact in _NTSC:
+            if abs(rate - exact) < Fraction(1, 100):
+                return exact
+    return rate
+
+
+def seconds(value: float | int | str) -> Time:
+    """Seconds from outside the pipeline (Whisper, OpenCV, JSON) as a Time, exactly as printed.
+
+    The one conversion at the edge: a float goes in by its shortest decimal (0.1 -> 1/10),
+    so cut and caption maths never see binary floats.
+    """
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("a time must be a finite number")
+        return Fraction(repr(value))
+    return Fraction(str(value))
+
+
 def to_ffmpeg(t: Time) -> str:
     """Seconds as ffmpeg reads them: a plain decimal with microsecond precision."""
     return f"{float(t):.6f}"

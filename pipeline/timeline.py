@@ -100,3 +100,28 @@ def build_timeline(campaign: Campaign, rate: Fraction, channel: str | None = Non
         segments.append(seg)
         position += seg.duration
     return Timeline(rate, tuple(segments))
+
+
+def source_rate(campaign: Campaign) -> Fraction | None:
+    """The frame rate the edit is made at, from all its clips (not the first alone).
+
+    Each clip's rate is snapped to the nearest broadcast rate (23.976, 24, 25, 29.97, 30,
+    50, 59.94, 60); the rate that covers the most edit time wins (ties: the higher rate, so
+    no clip loses frames it has). Channels with a fixed rate (cinema: 24) still use theirs.
+    None when the sequence has no clips.
+    """
+    from .channels import STANDARD_RATES
+
+    time_at: dict[Fraction, Fraction] = {}
+    for item in campaign.spec.sequence:
+        if not isinstance(item, ClipItem):
+            continue
+        fps = campaign.media[item.clip].fps if item.clip in campaign.media else None
+        if not fps:
+            continue
+        nearest = min(STANDARD_RATES, key=lambda r: (abs(r - fps), -r))
+        start, end = campaign.cut_bounds(item)
+        time_at[nearest] = time_at.get(nearest, Fraction(0)) + (end - start)
+    if not time_at:
+        return None
+    return max(time_at, key=lambda r: (time_at[r], r))

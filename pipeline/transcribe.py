@@ -19,11 +19,13 @@ import logging
 import os
 import shutil
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from fractions import Fraction
 from pathlib import Path
 
 from .cache import Cache, file_digest, key_of
 from .errors import MediaError, ModelError
+from .timecode import Time, seconds
 
 log = logging.getLogger("rekrutt")
 
@@ -36,14 +38,49 @@ BASE_MODEL_SIZE = 145_217_532
 #: Campaign language codes -> Whisper's. Whisper knows Norwegian as "no" (bokmål) and "nn" (nynorsk).
 LANGUAGE_CODES = {"no": "no", "nb": "no", "nob": "no", "nn": "nn", "nno": "nn", "en": "en", "se": "no"}
 
-#: Word timings and text options that go into the cache key.
-TRANSCRIBE_OPTIONS = {"beam_size": 5, "vad_filter": True, "word_timestamps": True, "compute_type": "int8",
-                      "condition_on_previous_text": False, "glossary_as": "initial_prompt"}
+#: How the model is loaded (part of every cache key too).
+COMPUTE_TYPE = "int8"
+
+
+@dataclass(frozen=True)
+class WhisperOptions:
+    """The arguments of one faster-whisper ``transcribe`` call, and the transcript's cache key.
+
+    One frozen object is both, so a cached transcript cannot come from other settings
+    (as faster-whisper's own ``TranscriptionOptions`` drive its call).
+    """
+
+    language: str | None = None  #: Whisper code; None lets Whisper detect it
+    task: str = "transcribe"  #: or "translate" (into English)
+    beam_size: int = 5
+    vad_filter: bool = True  #: silence and music give no invented text
+    word_timestamps: bool = True
+    condition_on_previous_text: bool = False  #: no runaway repetition across segments
+    #: the glossary, as Whisper's prompt: faster-whisper's ``hotwords`` appended the glossary as
+    #: invented text after the speech on these machines
+    initial_prompt: str | None = None
+
+    @classmethod
+    def make(cls, language: str | None, task: str = "transcribe", glossary: tuple[str, ...] = ()) -> WhisperOptions:
+        prompt = (", ".join(sorted(glossary)) + ".") if glossary and task == "transcribe" else None
+        return cls(language=language, task=task, initial_prompt=prompt)
+
+    def kwargs(self) -> dict:
+        """Keyword arguments for ``WhisperModel.transcribe``."""
+        return asdict(self)
 
 SAMPLE_RATE = 16000
 
 #: Bump when the alignment method changes (it is part of the alignment cache key).
 ALIGN_VERSION = 3
+
+
+#: Every language Whisper knows, by its code (faster_whisper.tokenizer._LANGUAGE_CODES; a test keeps them equal).
+WHISPER_LANGUAGES = frozenset("""
+af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id
+is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si
+sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh yue
+""".split())
 
 
 def whisper_language(code: str) -> str:
@@ -52,13 +89,30 @@ def whisper_language(code: str) -> str:
     return LANGUAGE_CODES.get(code, code)
 
 
+def language_problem(code: str) -> str | None:
+    """Why ``code`` is not a speech language Whisper knows (None when it is), with a did-you-mean."""
+    import difflib
+
+    if whisper_language(code) in WHISPER_LANGUAGES:
+        return None
+    known = sorted(WHISPER_LANGUAGES | set(LANGUAGE_CODES))
+    close = difflib.get_close_matches(code.strip().lower(), known, n=3, cutoff=0.5)
+    hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "use a code such as no, nn, en, ar, so"
+    return f"unknown speech language {code!r}: {hint}"
+
+
+def _ms(value: float) -> Time:
+    """Seconds from the model (a float) as the project's time type, to the millisecond: the one edge."""
+    return seconds(round(float(value), 3))
+
+
 @dataclass(frozen=True)
 class Word:
-    """One word with its time on the media file's own timeline (seconds)."""
+    """One word with its time on the media file's own timeline."""
 
     text: str
-    start: float
-    end: float
+    start: Time
+    end: Time
     probability: float = 1.0
 
 
@@ -66,8 +120,8 @@ class Word:
 class Segment:
     """A stretch of speech as Whisper returned it."""
 
-    start: float
-    end: float
+    start: Time
+    end: Time
     text: str
     words: tuple[Word, ...] = ()
 
@@ -78,7 +132,7 @@ class Transcript:
 
     language: str  #: Whisper language code
     language_probability: float
-    duration: float  #: seconds of audio
+    duration: Time  #: length of the audio
     segments: tuple[Segment, ...] = ()
     model: str = ""  #: model id it came from
     task: str = "transcribe"  #: or "translate" (into English)
@@ -93,15 +147,24 @@ class Transcript:
         return " ".join(s.text.strip() for s in self.segments).strip()
 
     def to_json(self) -> dict:
-        return asdict(self)
+        """JSON-able form: times as seconds (floats, to the millisecond)."""
+        return {
+            "language": self.language, "language_probability": self.language_probability,
+            "duration": float(self.duration), "model": self.model, "task": self.task, "source": self.source,
+            "segments": [{"start": float(s.start), "end": float(s.end), "text": s.text,
+                          "words": [{"text": w.text, "start": float(w.start), "end": float(w.end),
+                                     "probability": w.probability} for w in s.words]} for s in self.segments],
+        }
 
     @classmethod
     def from_json(cls, data: dict) -> Transcript:
         segments = tuple(
-            Segment(s["start"], s["end"], s["text"], tuple(Word(**w) for w in s.get("words", ())))
+            Segment(_ms(s["start"]), _ms(s["end"]), s["text"],
+                    tuple(Word(w["text"], _ms(w["start"]), _ms(w["end"]), w.get("probability", 1.0))
+                          for w in s.get("words", ())))
             for s in data.get("segments", ())
         )
-        return cls(data["language"], data["language_probability"], data["duration"], segments,
+        return cls(data["language"], data["language_probability"], _ms(data["duration"]), segments,
                    data.get("model", ""), data.get("task", "transcribe"), data.get("source", "whisper"))
 
 
@@ -171,28 +234,7 @@ def resolve_model(name: str | None, cache: Cache) -> tuple[str, str]:
     return f"name:{name}", name
 
 
-_OPENING = "\"'“«¿([{-"
-
-
-def merge_punctuation(words: list[Word]) -> tuple[Word, ...]:
-    """Attach tokens that are only punctuation to their word ("Americans" + "," -> "Americans,")."""
-    out: list[Word] = []
-    pending = ""
-    for w in words:
-        if not any(ch.isalnum() for ch in w.text):
-            if all(ch in _OPENING for ch in w.text):
-                pending += w.text
-            elif out:
-                out[-1] = Word(out[-1].text + w.text, out[-1].start, out[-1].end, out[-1].probability)
-            else:
-                pending += w.text
-            continue
-        out.append(Word(pending + w.text, w.start, w.end, w.probability))
-        pending = ""
-    return tuple(out)
-
-
-def snap_to_speech(words: tuple[Word, ...], speech: list[tuple[float, float]]) -> tuple[Word, ...]:
+def snap_to_speech(words: tuple[Word, ...], speech: list[tuple[Time, Time]]) -> tuple[Word, ...]:
     """Move word edges that fall in silence onto the nearest speech (VAD) boundary inside the word.
 
     Cross-attention alignment tends to stretch a cue's first word back into the
@@ -212,7 +254,37 @@ def snap_to_speech(words: tuple[Word, ...], speech: list[tuple[float, float]]) -
             earlier = [b for _, b in speech if start < b < end]
             if earlier:
                 end = earlier[-1]
-        out.append(Word(w.text, round(start, 3), round(end, 3), w.probability))
+        out.append(Word(w.text, start, end, w.probability))
+    return tuple(out)
+
+
+def words_as_written(text: str, aligned: tuple[Word, ...]) -> tuple[Word, ...]:
+    """The corrected text's own words (split at its spaces, exactly as written: hyphens, punctuation,
+    casing), each timed by the aligned tokens it covers.
+
+    The aligner's tokens do not follow the writer's word boundaries ("self-starter" may come back
+    as "self" + "-starter"); their characters, spaces left out, are the same, so each written word
+    takes the start of the token holding its first character and the end of the one holding its last.
+    """
+    written = text.split()
+    if not aligned or not written:
+        return ()
+    owner: list[int] = []  # token index of each non-space character of the aligned text
+    for i, w in enumerate(aligned):
+        owner += [i] * len("".join(w.text.split()))
+    total = sum(len(w) for w in written)
+    out: list[Word] = []
+    pos = 0
+    for word in written:
+        if len(owner) == total:
+            first, last = owner[pos], owner[pos + len(word) - 1]
+        else:  # the tokenizer changed the characters (rare): place by share of the text
+            first = min(len(aligned) - 1, pos * len(aligned) // max(1, total))
+            last = min(len(aligned) - 1, max(first, (pos + len(word) - 1) * len(aligned) // max(1, total)))
+        span = aligned[first:last + 1]
+        out.append(Word(word, aligned[first].start, max(aligned[last].end, aligned[first].start),
+                        min(w.probability for w in span)))
+        pos += len(word)
     return tuple(out)
 
 
@@ -265,19 +337,20 @@ class Transcriber:
         """What is said in ``media`` (cached). ``language`` None lets Whisper detect it."""
         if not media.is_file():
             raise MediaError(str(media), "file not found")
-        lang = whisper_language(language) if language else None
-        key = key_of("transcript", file_digest(media), self.model_id, lang, task, sorted(glossary),
-                     TRANSCRIBE_OPTIONS)
-        return self.cache.get_or_make("transcripts", key, lambda: self._run(media, lang, task, glossary),
+        if language and language_problem(language):
+            raise ModelError(f"{media}: {language_problem(language)}")
+        options = WhisperOptions.make(whisper_language(language) if language else None, task, glossary)
+        key = key_of("transcript", file_digest(media), self.model_id, COMPUTE_TYPE, asdict(options))
+        return self.cache.get_or_make("transcripts", key, lambda: self._run(media, options),
                                       encode=Transcript.to_json, decode=Transcript.from_json)
 
-    def _run(self, media: Path, language: str | None, task: str, glossary: tuple[str, ...]) -> Transcript:
+    def _run(self, media: Path, options: WhisperOptions) -> Transcript:
         from faster_whisper import decode_audio
 
         from .probe import probe
 
         if not probe(media).has_audio:
-            return Transcript(language or "", 0.0, 0.0, (), self.model_id, task)
+            return Transcript(options.language or "", 0.0, Fraction(0), (), self.model_id, options.task)
         try:
             audio = decode_audio(str(media), sampling_rate=SAMPLE_RATE)
         except Exception as exc:
@@ -285,37 +358,30 @@ class Transcriber:
         with self._lock:
             model = self._whisper()
             self.model_calls += 1
-            log.info("transcribing %s (%s, %s)", media.name, language or "detect", task)
-            # The glossary goes in as a prompt, not as faster-whisper's `hotwords`: on these
-            # machines hotwords were appended as invented text after the speech ended.
-            prompt = (", ".join(glossary) + ".") if glossary and task == "transcribe" else None
-            segments, info = model.transcribe(
-                audio, language=language, task=task, beam_size=TRANSCRIBE_OPTIONS["beam_size"],
-                vad_filter=True, word_timestamps=True, initial_prompt=prompt,
-                condition_on_previous_text=False,
-            )
+            log.info("transcribing %s (%s, %s)", media.name, options.language or "detect", options.task)
+            segments, info = model.transcribe(audio, **options.kwargs())
             out = []
             for s in segments:
-                words = tuple(Word(w.word.strip(), round(float(w.start), 3), round(float(w.end), 3),
-                                   round(float(w.probability), 3))
+                words = tuple(Word(w.word.strip(), _ms(w.start), _ms(w.end), round(float(w.probability), 3))
                               for w in (s.words or ()) if w.word.strip())
                 if words:
-                    out.append(Segment(round(s.start, 3), round(s.end, 3), s.text.strip(), words))
-        return Transcript(info.language, round(info.language_probability, 3), round(len(audio) / SAMPLE_RATE, 3),
-                          tuple(out), self.model_id, task)
+                    out.append(Segment(_ms(s.start), _ms(s.end), s.text.strip(), words))
+        return Transcript(info.language, round(info.language_probability, 3), _ms(len(audio) / SAMPLE_RATE),
+                          tuple(out), self.model_id, options.task)
 
-    def align(self, media: Path, language: str, cues: list[tuple[float, float, str]]) -> Transcript:
+    def align(self, media: Path, language: str, cues: list[tuple[Time, Time, str]]) -> Transcript:
         """Time every word of corrected text: ``cues`` are (start, end, text) on the media's timeline.
 
         Each cue is aligned inside its own window (widened by half a second) with
         Whisper's cross-attention alignment (CTranslate2 ``align``), cached by content.
         """
         lang = whisper_language(language)
-        key = key_of("alignment", ALIGN_VERSION, file_digest(media), self.model_id, lang, cues)
+        key = key_of("alignment", ALIGN_VERSION, file_digest(media), self.model_id, COMPUTE_TYPE, lang,
+                     [[str(a), str(b), text] for a, b, text in cues])
         return self.cache.get_or_make("alignments", key, lambda: self._align(media, lang, cues),
                                       encode=Transcript.to_json, decode=Transcript.from_json)
 
-    def _align(self, media: Path, language: str, cues: list[tuple[float, float, str]]) -> Transcript:
+    def _align(self, media: Path, language: str, cues: list[tuple[Time, Time, str]]) -> Transcript:
         from faster_whisper import decode_audio
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.tokenizer import Tokenizer
@@ -323,7 +389,7 @@ class Transcriber:
 
         audio = decode_audio(str(media), sampling_rate=SAMPLE_RATE)
         total = len(audio) / SAMPLE_RATE
-        speech = [(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE)
+        speech = [(Fraction(c["start"], SAMPLE_RATE), Fraction(c["end"], SAMPLE_RATE))
                   for c in get_speech_timestamps(audio, VadOptions(speech_pad_ms=100, min_silence_duration_ms=300))]
         segments = []
         with self._lock:
@@ -334,20 +400,20 @@ class Transcriber:
                 text = " ".join(text.split())
                 if not text:
                     continue
-                w0 = max(0.0, start - 0.5)
-                w1 = min(total, end + 0.5, w0 + 29.5)
+                w0 = max(0.0, float(start) - 0.5)
+                w1 = min(total, float(end) + 0.5, w0 + 29.5)
                 chunk = audio[int(w0 * SAMPLE_RATE):int(w1 * SAMPLE_RATE)]
                 features = model.feature_extractor(chunk)
                 content_frames = features.shape[-1] - 1
                 encoder_output = model.encode(pad_or_trim(features[:, :content_frames]))
                 tokens = tokenizer.encode(" " + text)
                 aligned = model.find_alignment(tokenizer, [tokens], encoder_output, content_frames)[0]
-                words = merge_punctuation([
-                    Word(a["word"].strip(), round(w0 + float(a["start"]), 3), round(w0 + float(a["end"]), 3),
+                tokens = tuple(
+                    Word(a["word"].strip(), _ms(w0 + float(a["start"])), _ms(w0 + float(a["end"])),
                          round(float(a["probability"]), 3))
                     for a in aligned if a["word"].strip()
-                ])
-                words = snap_to_speech(words, speech)
+                )
+                words = snap_to_speech(words_as_written(text, tokens), speech)
                 if words:
                     segments.append(Segment(words[0].start, words[-1].end, text, words))
-        return Transcript(language, 1.0, round(total, 3), tuple(segments), self.model_id, "transcribe", "corrected")
+        return Transcript(language, 1.0, _ms(total), tuple(segments), self.model_id, "transcribe", "corrected")

@@ -7,11 +7,20 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.cache import Cache
 from pipeline.channels import PRESETS
+from pipeline.output import plan_output
 from pipeline.render import FfmpegCommand, measure_command, render_command, video_kbps_cap
 from pipeline.spec import load_campaign
 from pipeline.timeline import build_timeline
 from tests.test_spec import write_spec
+
+
+def plan_for(campaign, preset, rate, tmp_path):
+    """The real plan of an output (nothing rendered)."""
+    timeline = build_timeline(campaign, Fraction(rate))
+    plan, _ = plan_output(campaign, preset, timeline, tmp_path, cache=Cache(tmp_path / "cache"))
+    return plan
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +37,8 @@ def option(args: list[str], name: str) -> str:
 
 
 def test_x264_output_options(campaign, tmp_path):
-    preset = campaign.preset("youtube")
-    timeline = build_timeline(campaign, Fraction(25))
-    cmd = render_command(campaign, timeline, preset, {"end": tmp_path / "end.png"}, tmp_path / "o.mp4", None)
+    plan = plan_for(campaign, campaign.preset("youtube"), 25, tmp_path)
+    cmd = render_command(plan, tmp_path / "o.mp4", None)
     a = cmd.args
     assert option(a, "-c:v") == "libx264" and option(a, "-preset") == "veryfast" and option(a, "-crf") == "21"
     assert option(a, "-g") == "13" and option(a, "-keyint_min") == "13" and option(a, "-flags") == "+cgop"
@@ -54,8 +62,7 @@ def test_cinema_is_prores_pcm_51_padded(campaign, tmp_path):
     preset = campaign.preset("tiktok").with_overrides(**{k: getattr(PRESETS["cinema"], k) for k in (
         "width", "height", "fit", "fps", "extension", "video_codec", "profile", "pix_fmt", "max_video_kbps",
         "audio_codec", "audio_kbps", "audio_channels", "loudness_lufs")})
-    timeline = build_timeline(campaign, Fraction(24))
-    cmd = render_command(campaign, timeline, preset, {"end": tmp_path / "e.png"}, tmp_path / "c.mov", None)
+    cmd = render_command(plan_for(campaign, preset, 24, tmp_path), tmp_path / "c.mov", None)
     a = cmd.args
     assert option(a, "-c:v") == "prores_ks" and option(a, "-profile:v") == "3"
     assert option(a, "-pix_fmt") == "yuv422p10le" and option(a, "-c:a") == "pcm_s24le" and option(a, "-ac") == "6"
@@ -63,9 +70,8 @@ def test_cinema_is_prores_pcm_51_padded(campaign, tmp_path):
     assert "pad=" in cmd.filter_script and "pan=args=5.1|FC" in cmd.filter_script
 
 
-def test_measure_pass_is_audio_only(campaign):
-    timeline = build_timeline(campaign, Fraction(25))
-    cmd = measure_command(campaign, timeline, campaign.preset("youtube"))
+def test_measure_pass_is_audio_only(campaign, tmp_path):
+    cmd = measure_command(plan_for(campaign, campaign.preset("youtube"), 25, tmp_path))
     assert "loudnorm=" in cmd.filter_script and "print_format=json" in cmd.filter_script
     assert "scale" not in cmd.filter_script and cmd.args[-3:] == ["-f", "null", "-"]
 

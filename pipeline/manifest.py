@@ -1,0 +1,108 @@
+"""``manifest.json``: what each campaign's output folder holds, kept true after every output.
+
+The manifest is updated (atomically, under a file lock, since threads and cluster
+workers finish outputs at once) as each output is replaced and again when it is
+finished, so an interrupted run leaves a manifest that describes exactly the files
+that are there: never an old checksum beside a new file. Paths in it are relative
+to the manifest, so the folder can be shared or moved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from filelock import FileLock
+
+from . import __version__
+from .files import write_text_atomic
+from .spec import Campaign
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class OutputRecord:
+    """One finished output, as the manifest lists it."""
+
+    channel: str
+    path: str  #: relative to the campaign's output folder
+    width: int
+    height: int
+    fps: str  #: exact rate, e.g. "25" or "30000/1001"
+    duration: float  #: seconds of picture (the video stream's length)
+    size: int  #: bytes
+    sha256: str
+    loudness_lufs: float  #: measured integrated loudness of the file
+    true_peak_dbtp: float  #: measured true peak
+    loudness_target_lufs: float
+    video_codec: str
+    audio_codec: str
+    audio_channels: int
+    extras: dict[str, str] = field(default_factory=dict)  #: other files made for this channel (poster, captions)
+    captions_burned: str = ""  #: language tag of the captions burned into the picture ('' for none)
+    fingerprint: str = ""  #: hash of everything the output was made from (its RenderPlan)
+    audio_duration: float = 0.0  #: seconds of sound (the audio stream's length)
+    true_peak_limit_dbtp: float = -1.0  #: the ceiling the true peak was held under
+    warnings: list[str] = field(default_factory=list)  #: things to look at (fast cues, size)
+
+
+def path(out_dir: Path) -> Path:
+    return out_dir / MANIFEST
+
+
+def _read(out_dir: Path) -> dict:
+    try:
+        data = json.loads(path(out_dir).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def previous_records(out_dir: Path) -> dict[str, OutputRecord]:
+    """The outputs the manifest lists, by channel (empty when there is none or it cannot be read)."""
+    out: dict[str, OutputRecord] = {}
+    for o in _read(out_dir).get("outputs", []):
+        try:
+            out[o["channel"]] = OutputRecord(**o)
+        except (TypeError, KeyError):
+            continue  # written by another version: treated as not there, so the output is made again
+    return out
+
+
+def _lock(out_dir: Path) -> FileLock:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(out_dir / f".{MANIFEST}.lock"))
+
+
+def update(campaign: Campaign, *, record: OutputRecord | None = None, forget: str | None = None,
+           failures: dict[str, str] | None = None) -> Path:
+    """Change the manifest atomically: add or replace ``record``, drop ``forget``'s entry, set ``failures``.
+
+    Entries whose files are gone, or whose channel the spec no longer lists, are dropped.
+    """
+    out_dir = campaign.out_dir
+    with _lock(out_dir):
+        data = _read(out_dir)
+        records = previous_records(out_dir)
+        if forget is not None:
+            records.pop(forget, None)
+        if record is not None:
+            records[record.channel] = record
+        order = [c for c in campaign.spec.channels if c in records and (out_dir / records[c].path).is_file()]
+        failed = dict(data.get("failed", {})) if failures is None else dict(failures)
+        if record is not None:
+            failed.pop(record.channel, None)
+        manifest = {
+            "campaign": campaign.spec.campaign,
+            "title": campaign.spec.title,
+            "spec": Path(os.path.relpath(campaign.path, out_dir.resolve())).as_posix(),
+            "rekrutt_version": __version__,
+            "outputs": [asdict(records[c]) for c in order],
+            "failed": failed,
+        }
+        target = path(out_dir)
+        write_text_atomic(target, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    return target

@@ -1,0 +1,111 @@
+"""Posters: a frame of the edit with the campaign title, for every channel.
+
+The frame is taken from the edit's picture without burned captions or lower thirds
+(the poster is not a frame of the finished video, where a caption box would sit under
+the title), at the moment with the best face, and the title band goes where it covers
+no face: low in the safe area, or high when the face is low.
+"""
+
+from __future__ import annotations
+
+import logging
+from fractions import Fraction
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from . import fonts
+from .cache import Cache
+from .channels import Preset
+from .spec import Campaign
+from .timecode import seconds
+from .timeline import Timeline
+
+log = logging.getLogger("rekrutt")
+
+
+def poster_time(campaign: Campaign, cache: Cache, timeline: Timeline) -> Fraction:
+    """The best face in the edit: large, frontal, both eyes found (not mid-blink); else the first cut's middle."""
+    from .reframe import analyse
+
+    best: tuple[float, Fraction] | None = None
+    for seg in timeline.clip_segments():
+        analysis = analyse(campaign.clip_source(seg.clip_id), campaign.media[seg.clip_id], cache)
+        for sample in analysis.samples:
+            face = sample.main
+            t = seconds(sample.t) - seg.source_in
+            if face is None or not (Fraction(1, 5) <= t <= seg.duration - Fraction(1, 5)):
+                continue
+            score = face.size * (1.0 if face.eyes >= 2 else 0.4) * (1.0 if 0.2 < face.cx < 0.8 else 0.8)
+            if best is None or score > best[0]:
+                best = (score, seg.start + t)
+    if best is not None:
+        return best[1]
+    for seg in timeline.clip_segments():
+        return seg.start + seg.duration / 2
+    return timeline.duration / 2
+
+
+def faces_in(image: Image.Image) -> list[tuple[int, int, int, int]]:
+    """Face boxes (x0, y0, x1, y1) in a picture, by the same detector the reframing uses."""
+    import numpy as np
+
+    from .reframe import _cascades, _detect
+
+    face_cascade, eye_cascade = _cascades()
+    w, h = image.size
+    scale = 640 / max(w, h)
+    small = image.convert("L").resize((max(2, int(w * scale)), max(2, int(h * scale))))
+    found = _detect(np.asarray(small), face_cascade, eye_cascade)
+    boxes = []
+    for f in found:
+        fw = f.size * w
+        fh = fw * 1.3  # the detector's box is square on the face; take the chin and hair in
+        boxes.append((int(f.cx * w - fw / 2), int(f.cy * h - fh / 2), int(f.cx * w + fw / 2), int(f.cy * h + fh / 2)))
+    return boxes
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return max(0, w) * max(0, h)
+
+
+def title_band(size: tuple[int, int], preset: Preset, band_h: int,
+               faces: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    """Where the title band goes: low in the safe area unless that covers a face, then high;
+    of the two, the one that covers less face."""
+    w, h = size
+    x0, y0, x1, y1 = preset.safe_area.box(w, h)
+    low = (x0, y1 - band_h - int(h * 0.02), x1, y1 - int(h * 0.02))
+    high = (x0, y0 + int(h * 0.02), x1, y0 + int(h * 0.02) + band_h)
+    cover = {box: sum(_overlap(box, f) for f in faces) for box in (low, high)}
+    return low if cover[low] <= cover[high] else high
+
+
+def poster_with_title(frame: Path, title: str, preset: Preset, out: Path) -> tuple[int, int, int, int]:
+    """A poster: the frame with the campaign title on a dark band in the safe area, clear of faces (JPEG).
+
+    Returns the band's box (x0, y0, x1, y1).
+    """
+    with Image.open(frame) as im:
+        image = im.convert("RGB")
+    w, h = image.size
+    x0, _, x1, _ = preset.safe_area.box(w, h)
+    draw = ImageDraw.Draw(image, "RGBA")
+    from .cards import _line_height, _wrap
+
+    font = fonts.load(max(12, int(min(h * 0.06, w * 0.07))), True)
+    lines = _wrap(draw, title, font, int((x1 - x0) * 0.9))
+    while len(lines) > 2 and font.size > 12:
+        font = fonts.load(int(font.size * 0.9), True)
+        lines = _wrap(draw, title, font, int((x1 - x0) * 0.9))
+    line_h = _line_height(font)
+    pad = line_h // 3
+    band = title_band((w, h), preset, line_h * len(lines) + 2 * pad, faces_in(image))
+    draw.rectangle(band, fill=(0, 0, 0, 150))
+    for i, line in enumerate(lines):
+        width = draw.textlength(line, font=font)
+        draw.text(((band[0] + band[2] - width) / 2, band[1] + pad + i * line_h), line, font=font, fill=(255, 255, 255))
+    image.save(out, format="JPEG", quality=88)
+    return band
