@@ -274,19 +274,33 @@ def channels(as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2))
         return
     from rich.console import Console
-    from rich.table import Table
 
-    table = Table(title=f"Channel presets (facts checked {CHECKED})")
-    for col in ("channel", "frame", "fit", "fps", "codec", "audio", "loudness", "length", "size", "captions"):
-        table.add_column(col)
+    console = Console()
+    rows = []
     for p in PRESETS.values():
-        length = "-" if p.max_duration is None else f"{p.min_duration or 0:g}-{p.max_duration:g} s"
-        size = "-" if p.max_bytes is None else f"{p.max_bytes / 1e6:g} MB"
-        fps = str(p.fps) if p.fps else f"source ({p.min_fps}-{p.max_fps})"
+        length = "any" if p.max_duration is None else f"{p.min_duration or 0:g}-{p.max_duration:g} s"
+        size = "" if p.max_bytes is None else f", at most {p.max_bytes / 1e6:g} MB"
+        fps = f"{p.fps} fps" if p.fps else f"source fps ({p.min_fps}-{p.max_fps})"
         audio = f"{p.audio_codec} {p.audio_channels}ch {p.sample_rate // 1000} kHz"
-        table.add_row(p.name, f"{p.width}x{p.height}", p.fit, fps, f"{p.video_codec}.{p.extension}", audio,
-                      f"{p.loudness_lufs:g} LUFS / {p.true_peak_dbtp:g} dBTP", length, size, p.captions)
-    Console().print(table)
+        rows.append((p, f"{p.width}x{p.height} {p.fit}", fps, f"{p.video_codec}.{p.extension}", audio,
+                     f"{p.loudness_lufs:g} LUFS / {p.true_peak_dbtp:g} dBTP", length + size, p.captions))
+    if console.is_terminal and console.width >= 120:
+        from rich.table import Table
+
+        table = Table(title=f"Channel presets (facts checked {CHECKED})")
+        for col in ("channel", "frame", "fps", "codec", "audio", "loudness", "length", "captions"):
+            table.add_column(col)
+        for p, *cells in rows:
+            table.add_row(p.name, *cells)
+        console.print(table)
+        return
+    # a narrow terminal, a file or a pipe: two short lines a channel, readable at 80 columns
+    click.echo(f"Channel presets (facts checked {CHECKED})")
+    for p, frame, fps, codec, audio, loudness, length, captions in rows:
+        click.echo(f"{p.name:<17} {p.label}")
+        click.echo(f"{'':<17} {frame}, {fps}, {codec}")
+        click.echo(f"{'':<17} {audio}, {loudness}")
+        click.echo(f"{'':<17} length {length}, captions {captions}")
 
 
 @main.command()

@@ -51,7 +51,8 @@ def main() -> None:
             t = time.perf_counter()
             result = transcriber.transcribe(path, lang)
             wall = time.perf_counter() - t
-            print(f"{path.name}: {result.duration:.1f} s audio in {wall:.2f} s = {result.duration / wall:.1f}x "
+            seconds = float(result.duration)
+            print(f"{path.name}: {seconds:.1f} s audio in {wall:.2f} s = {seconds / wall:.1f}x "
                   f"real time (target >= 5x), {len(result.words)} words")
 
         campaign = load_campaign(SPEC)

@@ -14,7 +14,7 @@ import logging
 import os
 from pathlib import Path
 
-from PIL import Image, ImageColor, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageColor, ImageDraw, ImageOps
 
 from . import fonts
 from .channels import Preset

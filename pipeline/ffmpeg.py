@@ -188,7 +188,7 @@ def run(
     return stderr
 
 
-_NOISE = re.compile(r"^(\s*(Input|Output|Stream|Duration|Metadata|Press|frame=|size=|video:|\[out#)|\s{2,})")
+_NOISE = re.compile(r"^(\s*(Input|Output|Stream|Duration|Metadata|Press|frame=|size=|video:)|\s{2,}|.*muxing overhead)")
 
 
 def failure_reason(lines: list[str]) -> str:

@@ -31,7 +31,7 @@ DEAD_ZONE = 0.06  #: a face moving less than this share of the frame width does 
 MAX_SPEED = 0.2  #: crop centre speed limit, frame widths per second
 MIN_PAN = 0.8  #: shortest pan, seconds
 SHOT_THUMB = (64, 36)  #: every frame is compared with the one before at this size to find camera cuts
-SHOT_CHANGE = 0.25  #: mean absolute difference (0..1) between consecutive thumbnails that marks a cut
+SHOT_CHANGE = 0.12  #: mean absolute difference (0..1) between consecutive thumbnails that marks a cut
 EYE_LINE = 1 / 3  #: where the eyes sit in a vertically reframed picture, from the top
 
 

@@ -656,11 +656,8 @@ MIN_KEPT_HEIGHT = 0.7
 
 def _media_warnings(w: _Collector, campaign: Campaign) -> None:
     """Things that render, but that a user should hear about before publishing."""
-    used: dict[str, int] = {}
-    for i, item in enumerate(campaign.spec.sequence):
-        if isinstance(item, ClipItem):
-            used.setdefault(item.clip, i)
-    for clip_id, index in used.items():
+    used = dict.fromkeys(item.clip for item in campaign.spec.sequence if isinstance(item, ClipItem))
+    for clip_id in used:
         info = campaign.media.get(clip_id)
         if info is None:
             continue

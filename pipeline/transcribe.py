@@ -19,7 +19,7 @@ import logging
 import os
 import shutil
 import threading
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -96,7 +96,10 @@ def language_problem(code: str) -> str | None:
     if whisper_language(code) in WHISPER_LANGUAGES:
         return None
     known = sorted(WHISPER_LANGUAGES | set(LANGUAGE_CODES))
-    close = difflib.get_close_matches(code.strip().lower(), known, n=3, cutoff=0.5)
+    close = difflib.get_close_matches(code.strip().lower(), known, n=12, cutoff=0.5)
+    # among equally close codes, the languages Norwegian municipalities recruit in come first
+    common = ("no", "nb", "nn", "en", "sv", "da", "ar", "so", "pl", "uk", "de", "fr")
+    close = sorted(close, key=lambda c: (c not in common, common.index(c) if c in common else 0))[:3]
     hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "use a code such as no, nn, en, ar, so"
     return f"unknown speech language {code!r}: {hint}"
 

@@ -49,6 +49,16 @@ def cache_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def model_dir(cache_dir) -> Path:
+    """The bundled Whisper model, assembled once into the session's cache."""
+    from pipeline.cache import Cache
+    from pipeline.transcribe import assemble_base_model
+
+    assemble_base_model(Cache(cache_dir))
+    return cache_dir / "models"
+
+
+@pytest.fixture(scope="session")
 def media_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("media")
 

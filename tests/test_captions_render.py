@@ -142,9 +142,9 @@ def test_corrected_transcript_changes_text_without_transcribing(campaign, cache_
     transcripts = campaign.parent / "transcripts"
     transcripts.mkdir(exist_ok=True)
     (transcripts / "jfk.srt").write_text(
-        "1\n00:00:00,000 --> 00:00:03,000\nAnd so my fellow Americans,\n\n"
-        "2\n00:00:03,000 --> 00:00:11,000\nask not what your municipality can do for you,\n"
-        "ask what you can do for your town.\n", encoding="utf-8")
+        "1\n00:00:00,000 --> 00:00:03,000\nAnd so my fellow-Americans,\n\n"
+        "2\n00:00:03,000 --> 00:00:11,000\nask not what your municipality can-do for you,\n"
+        "ask what you can do for your home-town.\n", encoding="utf-8")
     made = entries(cache_dir, "transcripts"), entries(cache_dir, "alignments")
     render(campaign, cache_dir)
     assert entries(cache_dir, "transcripts") == made[0]  # nothing transcribed again
@@ -152,6 +152,8 @@ def test_corrected_transcript_changes_text_without_transcribing(campaign, cache_
     out = campaign.parent / "out" / "tale"
     text = " ".join(e.plaintext for e in pysubs2.load(str(out / "youtube.en.srt")).events)
     assert "municipality" in text and "country" not in text
+    # the corrected text exactly as written: no space comes back into a hyphenated word
+    assert "can-do for you," in text and "can -do" not in text
     after = frame_at(out / "tiktok.mp4", CARD + 3.0)
     assert (np.abs(after - before) > 40).sum() > 100  # the burned words changed
     # a third render runs no model at all
