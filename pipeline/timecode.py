@@ -23,24 +23,17 @@ def parse_time(value: object) -> Time:
     """
     if isinstance(value, bool):
         raise ValueError("expected a time in seconds or MM:SS.mmm, got a boolean")
-    if isinstance(value, Fraction):
-        return value
-    if isinstance(value, int):
-        return Fraction(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError("a time must be a finite number")
-        # repr() gives the shortest decimal that round-trips: 9.5 -> "9.5", exact.
-        return Fraction(repr(value))
+    if isinstance(value, (Fraction, int, float)):
+        return seconds(value)
     if isinstance(value, str):
         text = value.strip()
         m = _CLOCK.match(text)
         if not m:
             raise ValueError(f"{value!r} is not a time: use seconds (12.5) or MM:SS.mmm (00:12.500)")
-        hours, minutes, seconds = m.groups()
-        if minutes is not None and Fraction(seconds.replace(",", ".")) >= 60:
+        hours, minutes, secs = m.groups()
+        if minutes is not None and Fraction(secs.replace(",", ".")) >= 60:
             raise ValueError(f"{value!r}: seconds must be below 60 in MM:SS form")
-        total = Fraction(seconds.replace(",", "."))
+        total = Fraction(secs.replace(",", "."))
         total += 60 * int(minutes or 0) + 3600 * int(hours or 0)
         return total
     raise ValueError(f"expected a time in seconds or MM:SS.mmm, got {type(value).__name__}")
@@ -99,6 +92,7 @@ def seconds(value: float | int | str) -> Time:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError("a time must be a finite number")
+        # repr() gives the shortest decimal that round-trips: 9.5 -> "9.5", exact.
         return Fraction(repr(value))
     return Fraction(str(value))
 
