@@ -179,20 +179,34 @@ def main(ctx: click.Context, verbose: int, debug: bool) -> None:
 @main.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-c", "--channel", "channels", multiple=True, help="Check only this channel's limits (repeatable).")
+@click.option("-V", "--version", "versions", multiple=True, help="Check only this version ('main': the main film).")
+@click.option("--model", help="Whisper model for finding quotes (overrides the spec).")
+@click.option("--cache-dir", type=click.Path(path_type=Path), envvar="REKRUTT_CACHE_DIR",
+              help="Cache folder [env REKRUTT_CACHE_DIR].")
 @_errors
-def validate(specs: tuple[Path, ...], channels: tuple[str, ...]) -> None:
-    """Check campaign specs (keys, types, files, media, cuts, channels) without rendering."""
+def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple[str, ...], model: str | None,
+             cache_dir: Path | None) -> None:
+    """Check campaign specs (keys, types, files, media, cuts, quotes, versions, channels) without rendering.
+
+    Quotes (says:) are found in the clips' transcripts, transcribing through the cache where needed.
+    """
     from pipeline.spec import load_campaign
 
     problems = []
     for spec in specs:
         try:
-            campaign = load_campaign(spec, channels=channels or None)
+            campaign = load_campaign(spec, channels=channels or None, versions=versions or None,
+                                     cache_dir=cache_dir, model=model)
         except SpecError as exc:
             problems.extend(exc.problems)
             continue
         _warn(campaign)
         click.echo(f"{spec}: OK ({len(campaign.spec.sequence)} items, channels: {', '.join(campaign.channels)})")
+        for edition in campaign.editions():
+            if edition.version:
+                length = float(campaign.version_cuts[edition.version][1])
+                click.echo(f"  version {edition.version}: {len(edition.spec.sequence)} items, {length:.2f} s, "
+                           f"channels: {', '.join(edition.channels)}")
     if problems:
         raise SpecError(problems)
 
@@ -201,6 +215,8 @@ def validate(specs: tuple[Path, ...], channels: tuple[str, ...]) -> None:
 @click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--out", type=click.Path(path_type=Path), help="Output folder (overrides the spec's 'output').")
 @click.option("-c", "--channel", "channels", multiple=True, help="Render only this channel (repeatable).")
+@click.option("-V", "--version", "versions", multiple=True,
+              help="Render only this version (repeatable; 'main' is the main film) [default: all].")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Outputs rendered at once.")
 @click.option("--no-captions", is_flag=True, help="Skip captions (drafts only: captions are a legal duty).")
@@ -217,7 +233,8 @@ def validate(specs: tuple[Path, ...], channels: tuple[str, ...]) -> None:
 @click.option("--junit", type=click.Path(path_type=Path), help="Write a JUnit XML report here (for CI).")
 @click.pass_context
 @_errors
-def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channels: tuple[str, ...], jobs: int,
+def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channels: tuple[str, ...],
+           versions: tuple[str, ...], jobs: int,
            no_captions: bool, model: str | None, cache_dir: Path | None, force: bool, fail_fast: bool,
            scheduler: str | None, show_safe_areas: bool, report: Path | None, junit: Path | None) -> None:
     """Render every channel's version of the campaign(s) in SPECS, as one batch.
@@ -233,17 +250,19 @@ def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channe
     problems = []
     for spec in specs:  # validate everything before rendering anything
         try:
-            campaigns.append(load_campaign(spec, output=out, channels=channels or None))
+            campaigns.append(load_campaign(spec, output=out, channels=channels or None, versions=versions or None,
+                                           cache_dir=cache_dir, model=model))
         except SpecError as exc:
             problems.extend(exc.problems)
     if problems:
         raise SpecError(problems)
     for campaign in campaigns:
         _warn(campaign)
-    options = RenderOptions(channels=channels or None, jobs=jobs, captions=not no_captions, cache_dir=cache_dir,
+    options = RenderOptions(channels=channels or None, versions=versions or None, jobs=jobs,
+                            captions=not no_captions, cache_dir=cache_dir,
                             model=model, force=force, fail_fast=fail_fast, scheduler=scheduler,
                             safe_zones=show_safe_areas)
-    reporter = Reporter(multi=len(campaigns) > 1)
+    reporter = Reporter(multi=len(campaigns) > 1 or any(c.spec.versions for c in campaigns))
     try:
         with reporter:
             result = render_batch(campaigns, options, reporter.event)
@@ -397,6 +416,80 @@ def transcripts_export(spec: Path, force: bool, model: str | None, cache_dir: Pa
     transcriber = Transcriber(Cache(cache_dir), model or campaign.spec.subtitles.model)
     for clip_id, path, written in export_transcripts(campaign, transcriber, force=force):
         click.echo(f"{clip_id}: {'wrote' if written else 'kept (already there; --force to replace)'} {path}")
+
+
+@transcripts.command("show")
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option("--clip", "clips", multiple=True, help="Only this clip (repeatable).")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "md"]), default="text", show_default=True,
+              help="md: a paper edit to mark up and paste quotes from.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to a file instead of standard output.")
+@click.option("--model", help="Whisper model name or CTranslate2 folder (overrides the spec).")
+@click.option("--cache-dir", type=click.Path(path_type=Path), envvar="REKRUTT_CACHE_DIR",
+              help="Cache folder [env REKRUTT_CACHE_DIR].")
+@_errors
+def transcripts_show(spec: Path, clips: tuple[str, ...], fmt: str, output: Path | None, model: str | None,
+                     cache_dir: Path | None) -> None:
+    """The paper edit: each clip's sentences with times, who speaks, and which ones the spec uses.
+
+    Copy a sentence into a sequence item as says: "..." to cut by it.
+    """
+    from pipeline.cache import Cache
+    from pipeline.edit import paper_edit
+    from pipeline.errors import InputError
+    from pipeline.spec import load_campaign
+    from pipeline.transcribe import shared_transcriber
+
+    campaign = load_campaign(spec, cache_dir=cache_dir, model=model)
+    unknown = [c for c in clips if c not in campaign.spec.clips]
+    if unknown:
+        raise InputError(f"--clip: no clip {', '.join(unknown)} in {spec}; the spec has: "
+                         f"{', '.join(campaign.spec.clips)}")
+    transcriber = shared_transcriber(Cache(cache_dir), model or campaign.spec.subtitles.model)
+    text = paper_edit(campaign, transcriber, list(clips) or None, fmt)
+    if output:
+        from pipeline.files import write_text_atomic
+
+        write_text_atomic(output, text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command("export")
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option("-V", "--version", "version", default="main", show_default=True, help="Which version's edit.")
+@click.option("-c", "--channel", help="As this channel plays it (its frame rate and shortening) [default: the first].")
+@click.option("-f", "--format", "fmt", type=click.Choice(["otio", "fcpxml", "xml", "edl"]), default="otio",
+              show_default=True, help="otio (OpenTimelineIO), fcpxml (Final Cut Pro X, Resolve), xml (FCP 7, "
+              "Premiere, Resolve), edl (CMX 3600).")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="File to write [default: <version>.<format extension> in the current folder].")
+@click.option("--cache-dir", type=click.Path(path_type=Path), envvar="REKRUTT_CACHE_DIR",
+              help="Cache folder [env REKRUTT_CACHE_DIR].")
+@click.option("--model", help="Whisper model name or CTranslate2 folder (overrides the spec).")
+@_errors
+def export_edit(spec: Path, version: str, channel: str | None, fmt: str, output: Path | None,
+                cache_dir: Path | None, model: str | None) -> None:
+    """Write the edit for an editor (Final Cut, Resolve, Premiere, Avid) through OpenTimelineIO's adapters.
+
+    The cards' pictures go in <file>.cards/ beside the file; captions become markers (OTIO, FCP XML).
+    """
+    from pipeline.errors import InputError
+    from pipeline.interchange import FORMATS
+    from pipeline.jobs import RenderOptions, _Loaded, write_edit
+    from pipeline.spec import load_campaign
+
+    campaign = load_campaign(spec, versions=(version,), cache_dir=cache_dir, model=model)
+    edition = campaign if version == "main" else campaign.for_version(version)
+    channel = channel or edition.spec.channels[0]
+    if channel not in edition.spec.channels:
+        raise InputError(f"--channel: '{channel}' is not a channel of {edition.label}: "
+                         f"{', '.join(edition.spec.channels)}")
+    loaded = _Loaded(edition, RenderOptions(cache_dir=cache_dir, model=model))
+    loaded.prepare()
+    written = write_edit(edition, channel, loaded, output or Path(f"{version}.{FORMATS[fmt][1]}"), fmt)
+    click.echo(f"wrote {written}")
 
 
 @main.group()

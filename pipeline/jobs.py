@@ -44,6 +44,7 @@ class RenderOptions:
     """What to render and how."""
 
     channels: tuple[str, ...] | None = None  #: a subset of the specs' channels (None: all)
+    versions: tuple[str, ...] | None = None  #: a subset of the specs' versions, "main" for the main film (None: all)
     jobs: int = 1  #: outputs rendered at once (local threads)
     captions: bool = True  #: make captions (the spec can still turn them off)
     cache_dir: Path | None = None  #: cache folder (default: $REKRUTT_CACHE_DIR or the platform's)
@@ -72,9 +73,10 @@ class OutputJob:
 
     spec: Path  #: the campaign spec
     output_root: Path  #: resolved output folder
-    campaign: str  #: campaign slug (for messages)
+    campaign: str  #: campaign slug, with "/version" for a version (for messages and reports)
     channel: str
     options: RenderOptions
+    version: str | None = None  #: which version (None: the main film)
 
 
 @dataclass(frozen=True)
@@ -149,39 +151,37 @@ class _Loaded:
                 if self._emit is not None:
                     how = "all from cache" if done.model_runs == 0 else "cached for next time"
                     self._emit(Event("info", "", message=f"captions: {done.clips} clip(s), {done.model_runs} "
-                                     f"model run(s) ({how})", campaign=self.campaign.spec.campaign))
+                                     f"model run(s) ({how})", campaign=self.campaign.label))
             self._prepared = True
 
 
 _memo: dict[tuple, _Loaded] = {}
-_transcribers: dict[tuple, object] = {}
 _memo_lock = threading.Lock()
 
 
 def _shared_transcriber(cache: Cache, model: str | None):
-    """One Transcriber (one loaded model) per cache and model in this process."""
-    from .transcribe import Transcriber
+    from .transcribe import shared_transcriber
 
-    with _memo_lock:
-        key = (str(cache.root), model)
-        if key not in _transcribers:
-            _transcribers[key] = Transcriber(cache, model)
-        return _transcribers[key]
+    return shared_transcriber(cache, model)
 
 
 def _model_calls() -> int:
-    with _memo_lock:
-        return sum(t.model_calls for t in _transcribers.values())
+    from .transcribe import model_calls_total
+
+    return model_calls_total()
 
 
 def _worker_loaded(job: OutputJob) -> _Loaded:
     """On a cluster worker: the job's campaign, loaded once per worker process and spec version."""
-    key = (str(job.spec), str(job.output_root), job.options.cache_dir, job.options.model, job.options.captions,
-           job.spec.stat().st_mtime_ns if job.spec.exists() else 0)
+    key = (str(job.spec), job.version, str(job.output_root), job.options.cache_dir, job.options.model,
+           job.options.captions, job.spec.stat().st_mtime_ns if job.spec.exists() else 0)
     with _memo_lock:
         found = _memo.get(key)
     if found is None:
-        found = _Loaded(load_campaign(job.spec, output=job.output_root, channels=job.options.channels), job.options)
+        campaign = load_campaign(job.spec, output=job.output_root, channels=job.options.channels,
+                                 versions=job.options.versions, cache_dir=job.options.cache_dir,
+                                 model=job.options.model)
+        found = _Loaded(campaign.for_version(job.version) if job.version else campaign, job.options)
         with _memo_lock:
             found = _memo.setdefault(key, found)
     return found
@@ -224,38 +224,42 @@ def execute_job(job: OutputJob, loaded: _Loaded | None = None, emit: EventCallba
 # --------------------------------------------------------------------------- batches
 
 def plan_channels(campaign: Campaign, options: RenderOptions) -> list[str]:
-    """The channels to render for a campaign: the spec's, or those of them asked for.
-
-    Load the campaign with ``channels=`` (as the CLI does) to have unknown names reported
-    with their position; here an unknown name is still an input error, never dropped silently.
-    """
+    """The channels to render for a campaign (or one of its versions): its own, or those of them asked for."""
     wanted = list(campaign.spec.channels)
-    if options.channels:
-        unknown = [c for c in options.channels if c not in wanted]
-        if unknown:
-            raise InputError(f"channel(s) not in {campaign.path.name}: {', '.join(unknown)}; "
-                             f"the spec lists: {', '.join(wanted)}")
-        wanted = [c for c in wanted if c in options.channels]
-    return wanted
+    return [c for c in wanted if c in options.channels] if options.channels else wanted
 
 
 def plan(campaigns: list[Campaign], options: RenderOptions) -> list[OutputJob]:
-    """Every output of every campaign; two that would write the same file are an input error."""
+    """Every output of every campaign and version; two that would write the same file are an input error.
+
+    Load the campaigns with ``channels=``/``versions=`` (as the CLI does) to have unknown names
+    reported with their position; here an unknown name is still an input error, never dropped silently.
+    """
     jobs: list[OutputJob] = []
     owners: dict[Path, tuple[Campaign, str]] = {}
     problems: list[SpecProblem] = []
     for campaign in campaigns:
-        for channel in plan_channels(campaign, options):
-            preset = campaign.preset(channel)
-            target = (campaign.out_dir / f"{channel}.{preset.extension}").resolve()
-            if target in owners:
-                other, _ = owners[target]
-                problems.append(SpecProblem(
-                    str(campaign.path), None, None, "campaign",
-                    f"writes {target}, as {other.path} does", "give the campaigns different slugs or outputs"))
-                continue
-            owners[target] = (campaign, channel)
-            jobs.append(OutputJob(campaign.path, campaign.output_root, campaign.spec.campaign, channel, options))
+        editions = campaign.editions()
+        if options.channels:
+            known = {c for e in [campaign, *editions] for c in e.spec.channels} | \
+                {c for v in campaign.spec.versions.values() for c in (v.channels or ())}
+            unknown = [c for c in options.channels if c not in known]
+            if unknown:
+                raise InputError(f"channel(s) not in {campaign.path.name}: {', '.join(unknown)}; "
+                                 f"the spec lists: {', '.join(sorted(known))}")
+        for edition in editions:
+            for channel in plan_channels(edition, options):
+                preset = edition.preset(channel)
+                target = (edition.out_dir / f"{channel}.{preset.extension}").resolve()
+                if target in owners:
+                    other, _ = owners[target]
+                    problems.append(SpecProblem(
+                        str(campaign.path), None, None, "campaign",
+                        f"writes {target}, as {other.path} does", "give the campaigns different slugs or outputs"))
+                    continue
+                owners[target] = (campaign, channel)
+                jobs.append(OutputJob(campaign.path, campaign.output_root, edition.label, channel, options,
+                                      edition.version))
     if problems:
         raise SpecError(problems)
     return jobs
@@ -268,19 +272,23 @@ def render_batch(campaigns: list[Campaign], options: RenderOptions = RenderOptio
     emit = on_event or (lambda e: None)
     jobs = plan(campaigns, options)
     calls_before = _model_calls()
-    loaded = {}
-    for c in campaigns:  # transcribe each distinct clip once, before the outputs fan out
-        if any(j.spec == c.path for j in jobs):
-            loaded[c.path] = _Loaded(c, options, emit)
-            loaded[c.path].prepare()
+    loaded: dict[tuple, _Loaded] = {}
+    editions: dict[tuple, Campaign] = {}
+    for c in campaigns:  # transcribe each distinct clip once (the cache serves the rest), before the fan-out
+        for edition in c.editions():
+            key = (c.path, edition.version)
+            editions[key] = edition
+            if any((j.spec, j.version) == key for j in jobs):
+                loaded[key] = _Loaded(edition, options, emit)
+                loaded[key].prepare()
     if options.scheduler:
         outcomes = _run_on_cluster(jobs, options, emit)
     else:
         outcomes = _run_locally(jobs, options, loaded, emit)
     calls = _model_calls() - calls_before
     results: dict[str, RenderResult] = {}
-    for campaign in campaigns:
-        mine = [o for o in outcomes if o.job.spec == campaign.path]
+    for (spec_path, version), campaign in editions.items():
+        mine = [o for o in outcomes if (o.job.spec, o.job.version) == (spec_path, version)]
         if not mine:
             continue
         # each output recorded itself as it finished; what is left is the run's failures (and an
@@ -291,9 +299,34 @@ def render_batch(campaigns: list[Campaign], options: RenderOptions = RenderOptio
             if o.status == "unchanged" and o.record is not None:
                 manifest.update(campaign, record=o.record)
         path = manifest.update(campaign, failures=failures)
+        done = [o.job.channel for o in mine if o.status in ("rendered", "unchanged")]
+        if done and (spec_path, version) in loaded:
+            try:
+                write_edit(campaign, done[0], loaded[(spec_path, version)])
+            except RekruttError as exc:
+                log.warning("%s: the edit file (OTIO) was not written: %s", campaign.label, exc)
+        if version is not None:
+            manifest.link_version(campaign, path)
         mine_records = [o.record for o in mine if o.record is not None]
-        results[campaign.spec.campaign] = RenderResult(mine_records, failures, path, calls, mine)
+        results[campaign.label] = RenderResult(mine_records, failures, path, calls, mine)
     return BatchResult(results, calls, time.perf_counter() - started)
+
+
+def write_edit(campaign: Campaign, channel: str, loaded: _Loaded | None = None, path: Path | None = None,
+               fmt: str = "otio") -> Path:
+    """The edit as ``channel`` plays it, with captions as markers, in ``fmt`` (default:
+    ``<version or main>.otio`` beside the outputs)."""
+    from .interchange import export
+
+    preset = campaign.preset(channel)
+    timeline = build_timeline(campaign, preset.rate_for(source_rate(campaign)), channel)
+    cues = []
+    if loaded is not None and loaded.captions is not None and loaded.captions.transcripts:
+        from .captions import CaptionRules, cues_for_timeline
+
+        by_clip = next(iter(loaded.captions.transcripts.values()))
+        cues = cues_for_timeline(timeline, by_clip, CaptionRules.for_rate(timeline.rate))
+    return export(campaign, timeline, path or campaign.out_dir / f"{campaign.version or 'main'}.otio", fmt, cues)
 
 
 def render_campaign(campaign: Campaign, options: RenderOptions = RenderOptions(),
@@ -312,7 +345,7 @@ def _run_locally(jobs: list[OutputJob], options: RenderOptions, loaded: dict[Pat
         if stop.is_set():
             outcomes[i] = Outcome(job, "skipped")
             return
-        outcome = execute_job(job, loaded[job.spec], emit)
+        outcome = execute_job(job, loaded[(job.spec, job.version)], emit)
         outcomes[i] = outcome
         if outcome.status == "failed" and options.fail_fast:
             stop.set()

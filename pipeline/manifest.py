@@ -47,6 +47,9 @@ class OutputRecord:
     audio_duration: float = 0.0  #: seconds of sound (the audio stream's length)
     true_peak_limit_dbtp: float = -1.0  #: the ceiling the true peak was held under
     warnings: list[str] = field(default_factory=list)  #: things to look at (fast cues, size)
+    #: what plays, in order: each cut's clip and source in/out (and the quote it was cut by), each card
+    items: list[dict] = field(default_factory=list)
+    version: str = ""  #: the version this output belongs to ('' for the main film)
 
 
 def path(out_dir: Path) -> Path:
@@ -97,12 +100,36 @@ def update(campaign: Campaign, *, record: OutputRecord | None = None, forget: st
             failed.pop(record.channel, None)
         manifest = {
             "campaign": campaign.spec.campaign,
+            "version": campaign.version or "",
             "title": campaign.spec.title,
             "spec": Path(os.path.relpath(campaign.path, out_dir.resolve())).as_posix(),
             "rekrutt_version": __version__,
             "outputs": [asdict(records[c]) for c in order],
             "failed": failed,
         }
+        if data.get("versions"):
+            manifest["versions"] = data["versions"]
         target = path(out_dir)
         write_text_atomic(target, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return target
+
+
+def link_version(version: Campaign, version_manifest: Path) -> None:
+    """List a version's outputs in the main manifest (``versions``), beside the main film's."""
+    main_dir = version.out_dir.parent
+    with _lock(main_dir):
+        data = _read(main_dir)
+        if not data:
+            data = {"campaign": version.spec.campaign, "version": "", "title": "",
+                    "spec": Path(os.path.relpath(version.path, main_dir.resolve())).as_posix(),
+                    "rekrutt_version": __version__, "outputs": [], "failed": {}}
+        records = previous_records(version.out_dir)
+        versions = dict(data.get("versions", {}))
+        versions[version.version] = {
+            "title": version.spec.title,
+            "manifest": Path(os.path.relpath(version_manifest, main_dir)).as_posix(),
+            "outputs": {ch: f"{version.version}/{r.path}" for ch, r in records.items()},
+            "duration": max((r.duration for r in records.values()), default=0.0),
+        }
+        data["versions"] = {k: versions[k] for k in sorted(versions)}
+        write_text_atomic(path(main_dir), json.dumps(data, indent=2, ensure_ascii=False) + "\n")

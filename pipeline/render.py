@@ -262,10 +262,12 @@ def _audio_codec_args(preset: Preset) -> dict[str, object]:
     return args
 
 
-def render_command(plan: RenderPlan, output: Path, loudness: Measured | None) -> FfmpegCommand:
+def render_command(plan: RenderPlan, output: Path, loudness: Measured | None,
+                   peak_margin: float = TRUE_PEAK_MARGIN) -> FfmpegCommand:
     """The command that renders one channel's version (everything it reads is in ``plan``) to ``output``.
 
-    ``loudness`` is the first pass's measurement of the plan's mix (None leaves the level as is).
+    ``loudness`` is the first pass's measurement of the plan's mix (None leaves the level as is);
+    ``peak_margin`` how far (dB) under the true-peak ceiling the limiter holds the peaks.
     After the loudness gain a limiter, oversampled 4x, holds the true-peak ceiling, and the
     sound is cut to the picture's exact length.
     """
@@ -293,12 +295,14 @@ def render_command(plan: RenderPlan, output: Path, loudness: Measured | None) ->
         a = a.filter("loudnorm", **loudness.loudnorm_args(preset.loudness_lufs, preset.true_peak_dbtp))
         # loudnorm's linear gain can put peaks between samples over the ceiling (and its dynamic
         # fallback runs at 192 kHz): limit at 4x the rate, where inter-sample peaks show.
-        ceiling = 10 ** ((preset.true_peak_dbtp - TRUE_PEAK_MARGIN) / 20)
+        ceiling = 10 ** ((preset.true_peak_dbtp - peak_margin) / 20)
         a = a.filter("aresample", osr=LIMITER_RATE)
         a = a.filter("alimiter", limit=f"{ceiling:.5f}", attack=1, release=60, level=0, latency=1)
     a = a.filter("aresample", osr=preset.sample_rate)
-    # exactly as long as the picture: no tail of sound after the last frame
-    a = a.filter("apad").filter("atrim", end_sample=int(timeline.duration * preset.sample_rate + Fraction(1, 2)))
+    # exactly as long as the picture: no tail of sound after the last frame. The limiter's delay
+    # compensation leaves the first timestamps below zero, and atrim counts by timestamp: renumber first.
+    a = a.filter("asetpts", expr="N/SR/TB").filter("apad")
+    a = a.filter("atrim", end_sample=int(timeline.duration * preset.sample_rate + Fraction(1, 2)))
     container = {"mp4": "mp4", "mov": "mov"}.get(preset.extension, preset.extension)
     kwargs: dict[str, object] = {
         "f": container, "r": str(timeline.rate), "fps_mode": "cfr",

@@ -17,8 +17,10 @@ def report_json(batch: BatchResult) -> str:
         "model_calls": batch.model_calls,
         "outputs": [
             {
-                "campaign": o.job.campaign,
+                "campaign": o.job.campaign.split("/")[0],
+                "version": o.job.version or "",
                 "channel": o.job.channel,
+                "output": f"{o.job.campaign}/{o.job.channel}",
                 "spec": str(o.job.spec),
                 "status": o.status,
                 "seconds": round(o.seconds, 3),
@@ -42,7 +44,8 @@ def junit_xml(batch: BatchResult) -> str:
             skipped=str(sum(o.status == "skipped" for o in outcomes)),
             time=f"{sum(o.seconds for o in outcomes):.3f}")
         for o in outcomes:
-            case = ET.SubElement(suite, "testcase", classname=name, name=o.job.channel, time=f"{o.seconds:.3f}")
+            case = ET.SubElement(suite, "testcase", classname=name, name=f"{name}/{o.job.channel}",
+                                 time=f"{o.seconds:.3f}")
             if o.status == "failed":
                 failure = ET.SubElement(case, "failure", message=o.error.splitlines()[0] if o.error else "failed")
                 failure.text = o.error

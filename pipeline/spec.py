@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import logging
 import re
 import types
 import typing
@@ -33,6 +34,7 @@ from pydantic import (
     ValidationError,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from . import channels
@@ -41,6 +43,8 @@ from .library import LibraryClip, consent_problems, library_dir, load_clip
 from .probe import MediaInfo, probe
 from .timecode import Time, parse_rate, parse_time, seconds
 from .yamlpos import Loc, Located, YamlLimitError, load_file
+
+log = logging.getLogger("rekrutt")
 
 
 def _time(value: object) -> Fraction:
@@ -129,13 +133,41 @@ class ClipSpec(_Model):
 
 
 class ClipItem(_Model):
-    """A cut of a clip in the sequence."""
+    """A cut of a clip in the sequence: by times (from/to), or by what is said (says)."""
 
     clip: str = Field(description="clip id from `clips`")
     start: SpecTime = Field(Fraction(0), alias="from", description="where the cut starts in the clip")
     end: SpecTime | None = Field(None, alias="to", description="where the cut ends in the clip (default: its end)")
+    says: str | None = Field(None, description="cut by what is said: the passage from the clip's transcript "
+                             "(case, punctuation and spacing ignored); '…' or '...' stands for everything between")
+    occurrence: int | None = Field(None, ge=1, description="with says: the Nth place the passage is said")
+    pad: SpecTime | list[SpecTime] | None = Field(
+        None, description="with says: seconds of air before and after the words, or [before, after] "
+        "(default 0.15 before, 0.3 after, never into the next word)")
     optional: bool = Field(False, description="may be left out where a channel is too short for everything "
                            "(see overrides: shorten)")
+    priority: int | None = Field(None, ge=1, description="for cut-downs (versions with max_duration): 1 is kept "
+                                 "longest; items without a priority go first")
+
+    @model_validator(mode="after")
+    def _times_or_quote(self) -> ClipItem:
+        if self.says is not None:
+            if "start" in self.model_fields_set or "end" in self.model_fields_set:
+                raise ValueError("give either 'says' (what is said) or 'from'/'to' (times), not both")
+            if not self.says.replace("…", "").replace("...", "").strip():
+                raise ValueError("'says' is empty: write the words of the passage, e.g. says: \"Hver dag ...\"")
+        elif self.occurrence is not None or self.pad is not None:
+            raise ValueError("'occurrence' and 'pad' go with 'says'")
+        if isinstance(self.pad, list) and len(self.pad) != 2:
+            raise ValueError("pad is one number (both sides) or [before, after]")
+        return self
+
+    @property
+    def pads(self) -> tuple[Fraction, Fraction] | None:
+        """(before, after) air around a quote's words, if the spec set it."""
+        if self.pad is None:
+            return None
+        return (self.pad[0], self.pad[1]) if isinstance(self.pad, list) else (self.pad, self.pad)
 
 
 class CardItem(_Model):
@@ -144,6 +176,9 @@ class CardItem(_Model):
     card: str = Field(description="card id from `cards`")
     duration: SpecTime | None = Field(None, description="override the card's own duration")
     optional: bool = Field(False, description="may be left out where a channel is too short for everything")
+    priority: int | None = Field(None, ge=1, description="for cut-downs: 1 is kept longest")
+    keep: bool | None = Field(None, description="for cut-downs: always keep this card (default: true for the "
+                              "last card of the sequence, the end card)")
 
 
 def _item_kind(value: object) -> str | None:
@@ -265,6 +300,26 @@ class SubtitleOptions(_Model):
     model: str | None = Field(None, description="Whisper model: a name (base, large-v3) or a CTranslate2 model folder")
 
 
+class VersionSpec(_Model):
+    """Another edit of the campaign: its own sequence, or the main one cut down to a length."""
+
+    title: str | None = Field(None, description="title of this version (publish sheets, posters)")
+    sequence: list[SequenceItem] | None = Field(None, min_length=1, description="what plays (default: the main "
+                                                "sequence)")
+    max_duration: SpecTime | None = Field(None, description="cut the sequence down to at most this many seconds: "
+                                          "kept cards first, then items by priority, in their original order")
+    channels: list[str] | None = Field(None, min_length=1, description="channels of this version (default: the "
+                                       "campaign's)")
+    cards: dict[str, CardSpec] = Field({}, description="cards that differ in this version, by id")
+
+    @field_validator("max_duration")
+    @classmethod
+    def _positive(cls, v: Fraction | None) -> Fraction | None:
+        if v is not None and v <= 0:
+            raise ValueError("max_duration must be above 0 seconds")
+        return v
+
+
 class CampaignSpec(_Model):
     """A recruitment video campaign: what plays, and on which channels."""
 
@@ -283,6 +338,16 @@ class CampaignSpec(_Model):
     music: MusicSpec | None = Field(None, description="music bed under the campaign, ducked under speech")
     library: Path | None = Field(None, description="clip library folder, relative to the spec (or $REKRUTT_LIBRARY)")
     output: Path = Field(Path("out"), description="output folder, relative to the spec")
+    versions: dict[str, VersionSpec] = Field({}, description="further edits of the same campaign (episodes, "
+                                             "cut-downs), each rendered to <output>/<campaign>/<version>/")
+
+    @field_validator("versions")
+    @classmethod
+    def _check_versions(cls, v: dict[str, VersionSpec]) -> dict[str, VersionSpec]:
+        for name in v:
+            if not _SLUG.match(name) or name == "main":
+                raise ValueError(f"version name '{name}': use lowercase letters, digits and dashes (not 'main')")
+        return v
 
     @field_validator("campaign")
     @classmethod
@@ -304,6 +369,13 @@ class Campaign:
     library: dict[str, LibraryClip] = field(default_factory=dict)  #: clip id -> its library entry
     warnings: tuple[SpecProblem, ...] = ()  #: things that render but a user should look at
     selected: tuple[str, ...] | None = None  #: the channels asked for (render -c), None for all
+    version: str | None = None  #: which version this is (None: the main film)
+    #: the versions' sequences after cut-downs: name -> (items, length); filled by load_campaign
+    version_cuts: dict = field(default_factory=dict, compare=False, repr=False)
+    quotes: dict = field(default_factory=dict, compare=False, repr=False)  #: key path -> edit.Resolved
+    transcripts: dict = field(default_factory=dict, compare=False, repr=False)  #: clip id -> Transcript used
+    located: Located | None = field(default=None, compare=False, repr=False)  #: where each value was written
+    selected_versions: tuple[str, ...] | None = None  #: the versions asked for (render -V), None for all
 
     @property
     def channels(self) -> list[str]:
@@ -321,7 +393,41 @@ class Campaign:
 
     @property
     def out_dir(self) -> Path:
-        return self.output_root / self.spec.campaign
+        """``<output>/<campaign>`` for the main film, ``<output>/<campaign>/<version>`` for a version."""
+        base = self.output_root / self.spec.campaign
+        return base / self.version if self.version else base
+
+    @property
+    def label(self) -> str:
+        """``campaign`` or ``campaign/version``, for reports."""
+        return f"{self.spec.campaign}/{self.version}" if self.version else self.spec.campaign
+
+    def problem(self, loc: Loc, message: str, hint: str = "") -> SpecProblem:
+        """A problem at a key path of the spec, with its line and column."""
+        mark = self.located.mark(loc) if self.located else None
+        return SpecProblem(str(self.path), mark.line if mark else None, mark.column if mark else None,
+                           _display_path(loc), message, hint)
+
+    def version_names(self) -> list[str]:
+        """The versions to make: the spec's, or those asked for (render -V)."""
+        names = list(self.spec.versions)
+        return [n for n in names if n in self.selected_versions] if self.selected_versions else names
+
+    def for_version(self, name: str) -> Campaign:
+        """The campaign as one of its versions plays it: its sequence (cut down), cards, channels and title."""
+        version = self.spec.versions[name]
+        items, _ = self.version_cuts[name]
+        spec = self.spec.model_copy(update={
+            "sequence": list(items), "cards": {**self.spec.cards, **version.cards},
+            "channels": list(version.channels or self.spec.channels), "title": version.title or self.spec.title,
+            "versions": {},
+        })
+        return dataclasses.replace(self, spec=spec, version=name, version_cuts={})
+
+    def editions(self) -> list[Campaign]:
+        """The main film and every selected version, each as a campaign of its own."""
+        main = [] if self.selected_versions and "main" not in self.selected_versions else [self]
+        return main + [self.for_version(n) for n in self.version_names()]
 
     def preset(self, channel: str) -> channels.Preset:
         """The channel's preset with this campaign's overrides applied."""
@@ -342,6 +448,12 @@ class Campaign:
         clip = self.spec.clips[clip_id]
         meta = self.library[clip_id].meta if clip_id in self.library else None
         return clip.person or (meta.person if meta else None), clip.role or (meta.role if meta else None)
+
+    def clip_language(self, clip_id: str) -> str:
+        """The speech language of a clip: the clip's, its library entry's, else the campaign's."""
+        clip = self.spec.clips[clip_id]
+        meta = self.library.get(clip_id)
+        return clip.language or (meta.meta.language if meta else None) or self.spec.language
 
     def focus(self, clip_id: str) -> float | None:
         """A clip's fixed framing as a share of the width, or None to follow faces."""
@@ -495,13 +607,17 @@ def _shape_problems(collector: _Collector, error: ValidationError) -> None:
             collector.add(loc, "this key is required", _HINTS["missing"])
         else:
             message = err["msg"].removeprefix("Value error, ")
+            if collector.located is not None and loc + ("says",) in collector.located.values:
+                loc = loc + ("says",)  # an item-level rule about a quote: point at the quote
             collector.add(loc, message, _HINTS.get(kind, ""))
 
 
 def _strip_tags(loc: tuple) -> tuple:
-    """Drop the union tag pydantic puts after ``sequence[i]`` (it is not a key the user wrote)."""
-    if len(loc) > 3 and loc[0] == "sequence" and loc[2] in ("clip", "card"):
-        return loc[:2] + loc[3:]
+    """Drop the union tag pydantic puts after ``sequence[i]`` (it is not a key the user wrote),
+    in the main sequence and in versions' sequences."""
+    for at in range(len(loc) - 2):
+        if loc[at] == "sequence" and isinstance(loc[at + 1], int) and loc[at + 2] in ("clip", "card"):
+            return loc[:at + 2] + loc[at + 3:]
     return loc
 
 
@@ -564,12 +680,16 @@ def _salvage(data: dict, error: ValidationError) -> tuple[CampaignSpec | None, s
             elif top in _PLACEHOLDERS:
                 data[top] = _PLACEHOLDERS[top]
                 dropped.add((top, None))
+                dropped.add(("placeholder", "_"))
             else:
                 data.pop(top, None)
                 dropped.add((top, None))
         for top in ("sequence", "channels", "hashtags"):
             if isinstance(data.get(top), list):
-                data[top] = [x for x in data[top] if x is not None] or _PLACEHOLDERS.get(top, [])
+                data[top] = [x for x in data[top] if x is not None]
+                if not data[top] and top in _PLACEHOLDERS:
+                    data[top] = _PLACEHOLDERS[top]
+                    dropped.add(("placeholder", "_"))
         try:
             return CampaignSpec.model_validate(data), dropped
         except ValidationError as again:
@@ -578,14 +698,18 @@ def _salvage(data: dict, error: ValidationError) -> tuple[CampaignSpec | None, s
 
 
 def load_campaign(path: str | Path, *, output: Path | None = None, check_media: bool = True,
-                  today: dt.date | None = None, channels: tuple[str, ...] | list[str] | None = None) -> Campaign:
+                  today: dt.date | None = None, channels: tuple[str, ...] | list[str] | None = None,
+                  versions: tuple[str, ...] | list[str] | None = None, cache_dir: Path | None = None,
+                  model: str | None = None) -> Campaign:
     """Read and validate a campaign spec; raise :class:`SpecError` listing every problem.
 
     ``output`` overrides the spec's output folder. With ``check_media`` (the default)
     every media file is probed and cuts are checked against clip lengths. ``channels``
     selects some of the spec's channels (``render -c``): unknown ones are problems, and
-    only the selected channels' limits are checked. Problems of the shape (types, keys)
-    and of the references (files, ids, cuts) are reported together where the rest of the
+    only the selected channels' limits are checked; ``versions`` selects versions (``render -V``;
+    "main" is the main film). Quotes (``says:``) are found in the clips' transcripts, transcribing
+    through the cache in ``cache_dir`` with ``model`` where needed. Problems of the shape (types,
+    keys) and of the references (files, ids, cuts) are reported together where the rest of the
     spec allows it. Things worth a look that do not stop a render are in ``warnings``.
     """
     path = Path(path)
@@ -607,10 +731,16 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
             raise SpecError(collector.problems) from None
 
     selected = tuple(channels) if channels else None
-    campaign = Campaign(spec=spec, path=path.resolve(), selected=selected,
+    campaign = Campaign(spec=spec, path=path.resolve(), selected=selected, located=located,
+                        selected_versions=tuple(versions) if versions else None,
                         output_root=output if output is not None else (path.parent / spec.output))
     if selected and not any(top == "channels" for top, _ in dropped):
         _check_selected(collector, campaign)
+    if versions:
+        for name in versions:
+            if name != "main" and name not in spec.versions:
+                collector.add(("versions",), f"unknown version '{name}' (asked for with -V)",
+                              _did_you_mean(name, ["main", *spec.versions]))
     library = _check_library(collector, campaign, today or dt.date.today())
     campaign = dataclasses.replace(campaign, library=library)
     shape_failed = bool(collector.problems) or bool(dropped)
@@ -625,11 +755,48 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
     warnings = _Collector(path, located)
     campaign = dataclasses.replace(campaign, media=media)
     if check_media:
+        from .cache import Cache
+        from .edit import quote_items, resolve_quotes
+
+        cache = Cache(cache_dir)
+        if quote_items(spec):
+            from .transcribe import shared_transcriber
+
+            log.info("finding the quoted passages in the clips' transcripts (cached after the first time)")
+            campaign, problems = resolve_quotes(campaign, shared_transcriber(cache, model or spec.subtitles.model))
+            if problems:
+                raise SpecError(problems)
+        campaign = _cut_versions(collector, campaign, cache)
+        if collector.problems:
+            raise SpecError(collector.problems)
         _check_lengths(collector, campaign)
+        for name in campaign.version_names():
+            _check_lengths(collector, campaign.for_version(name), ("versions", name))
         if collector.problems:
             raise SpecError(collector.problems)
         _media_warnings(warnings, campaign)
     return dataclasses.replace(campaign, warnings=tuple(warnings.problems))
+
+
+def _cut_versions(c: _Collector, campaign: Campaign, cache) -> Campaign:
+    """Each version's sequence: its own or the main one, cut down to its max_duration."""
+    from .edit import cut_down
+
+    cuts: dict[str, tuple] = {}
+    for name, version in campaign.spec.versions.items():
+        items = list(version.sequence or campaign.spec.sequence)
+        length = sum((campaign.item_length(it) for it in items), Fraction(0))
+        if version.max_duration is not None and length > version.max_duration:
+            made = cut_down(campaign, items, version.max_duration, cache)
+            if isinstance(made, str):
+                c.add(("versions", name, "max_duration"), made,
+                      "raise max_duration, shorten the kept cards, or set keep: false on one")
+                continue
+            items, length = made
+            log.info("version %s: %.2f s (of at most %g s), %d item(s)", name, float(length),
+                     float(version.max_duration), len(items))
+        cuts[name] = (tuple(items), length)
+    return dataclasses.replace(campaign, version_cuts=cuts)
 
 
 def _check_selected(c: _Collector, campaign: Campaign) -> None:
@@ -669,7 +836,8 @@ def _media_warnings(w: _Collector, campaign: Campaign) -> None:
             w.add(loc, f"{info.path.name}: the picture ends at {float(info.video_end or 0):.2f} s but the sound "
                   f"at {float(info.audio_end or 0):.2f} s (a damaged or cut-off file?); the clip is treated as "
                   f"{float(info.duration):.2f} s long", "re-export or copy the file again")
-        for name in campaign.channels:
+        enlarged: dict[str, tuple[Fraction, Fraction]] = {}
+        for name in _all_channels(campaign):
             preset = campaign.preset(name)
             if preset.fit != "crop" or not info.width or not info.height:
                 continue
@@ -677,10 +845,23 @@ def _media_warnings(w: _Collector, campaign: Campaign) -> None:
             scale = max(Fraction(preset.width) / src_w, Fraction(preset.height, info.height))
             kept_height = min(Fraction(1), Fraction(preset.height) / scale / info.height)
             if scale > MAX_UPSCALE or kept_height < MIN_KEPT_HEIGHT:
-                w.add(loc, f"on {preset.label} ({preset.width}x{preset.height}) clip '{clip_id}' "
-                      f"({info.width}x{info.height}) is enlarged {float(scale):.1f}x and keeps "
-                      f"{float(kept_height) * 100:.0f}% of its height",
-                      f"to show all of it, set overrides: {{{name}: {{fit: pad-blur}}}}")
+                enlarged[name] = (scale, kept_height)
+        if enlarged:
+            worst = max(s for s, _ in enlarged.values())
+            least = min(k for _, k in enlarged.values())
+            names = ", ".join(enlarged)
+            w.add(loc, f"clip '{clip_id}' ({info.width}x{info.height}) is enlarged up to {float(worst):.1f}x and keeps "
+                  f"{float(least) * 100:.0f}% of its height on {names}",
+                  "use a sharper recording, or show all of it with overrides: {CHANNEL: {fit: pad-blur}} for "
+                  f"{names}")
+
+
+def _all_channels(campaign: Campaign) -> list[str]:
+    """The channels made in this run, the main film's and the versions'."""
+    names = list(campaign.channels)
+    for edition in campaign.editions():
+        names += [c for c in edition.channels if c not in names]
+    return names
 
 
 def _check_library(c: _Collector, campaign: Campaign, today: dt.date) -> dict[str, LibraryClip]:
@@ -723,21 +904,22 @@ def _check_library(c: _Collector, campaign: Campaign, today: dt.date) -> dict[st
     return found
 
 
-def _check_lengths(c: _Collector, campaign: Campaign) -> None:
-    """Each channel's length limits, against the campaign's length (before any rendering)."""
+def _check_lengths(c: _Collector, campaign: Campaign, prefix: Loc = ()) -> None:
+    """Each channel's length limits, against the campaign's (or a version's) length, before any rendering."""
     for i, name in enumerate(campaign.spec.channels):
         if name not in campaign.channels:
             continue  # not asked for in this run (render -c)
         preset = campaign.preset(name)
+        what = f"version '{campaign.version}'" if campaign.version else "campaign"
         total = sum((campaign.item_length(it) for it in campaign.sequence_for(name)), Fraction(0))
         if preset.max_duration is not None and total > seconds(preset.max_duration):
             how = ("mark more sequence items 'optional: true'" if preset.shorten else
                    f"shorten the sequence, or set overrides: {{{name}: {{shorten: true}}}} and mark items "
                    "'optional: true'")
-            c.add(("channels", i), f"the campaign is {float(total):.1f} s long; {preset.label} takes at most "
+            c.add(prefix + ("channels", i), f"the {what} is {float(total):.1f} s long; {preset.label} takes at most "
                   f"{preset.max_duration:g} s", how)
         if preset.min_duration is not None and total < seconds(preset.min_duration):
-            c.add(("channels", i), f"the campaign is {float(total):.1f} s long; {preset.label} needs at least "
+            c.add(prefix + ("channels", i), f"the {what} is {float(total):.1f} s long; {preset.label} needs at least "
                   f"{preset.min_duration:g} s", "lengthen the sequence or hold the end card longer")
 
 
@@ -745,7 +927,11 @@ def _check_references(c: _Collector, campaign: Campaign, check_media: bool,
                       dropped: set[tuple] = frozenset()) -> dict[str, MediaInfo]:
     spec = campaign.spec
     media: dict[str, MediaInfo] = {}
-    used_clips = {item.clip for item in spec.sequence if isinstance(item, ClipItem)}
+    sequences: list[tuple[Loc, list, dict]] = [(("sequence",), spec.sequence, spec.cards)]
+    for name, version in spec.versions.items():
+        if version.sequence:
+            sequences.append((("versions", name, "sequence"), version.sequence, {**spec.cards, **version.cards}))
+    used_clips = {item.clip for _, items, _ in sequences for item in items if isinstance(item, ClipItem)}
     for clip_id, clip in spec.clips.items():
         if clip.library is not None:
             if clip_id not in campaign.library:
@@ -775,32 +961,8 @@ def _check_references(c: _Collector, campaign: Campaign, check_media: bool,
             c.add(("clips", clip_id, "transcript"), f"file not found: {campaign.resolve(clip.transcript)}",
                   "export one with: python cli.py transcripts export SPEC")
 
-    for i, item in enumerate(spec.sequence):
-        if isinstance(item, ClipItem):
-            if item.clip not in spec.clips:
-                c.add(("sequence", i, "clip"), f"unknown clip '{item.clip}'",
-                      _did_you_mean(item.clip, list(spec.clips)))
-                continue
-            if item.end is not None and item.end <= item.start:
-                c.add(("sequence", i, "to"), f"'to' ({float(item.end):g} s) must be after 'from' "
-                      f"({float(item.start):g} s)", "swap them or fix the times")
-                continue
-            info = media.get(item.clip)
-            if info is None:
-                continue
-            if item.start >= info.duration:
-                c.add(("sequence", i, "from"), f"'from' ({float(item.start):g} s) is past the end of clip "
-                      f"'{item.clip}' ({float(info.duration):.3f} s long)", "use a time inside the clip")
-            elif item.end is not None and item.end > info.duration + Fraction(1, 100):
-                c.add(("sequence", i, "to"), f"'to' ({float(item.end):g} s) is past the end of clip "
-                      f"'{item.clip}' ({float(info.duration):.3f} s long)",
-                      f"use {float(info.duration):.2f} or less, or leave 'to' out to play to the end")
-        else:
-            if item.card not in spec.cards:
-                c.add(("sequence", i, "card"), f"unknown card '{item.card}'",
-                      _did_you_mean(item.card, list(spec.cards)) or "define it under 'cards:'")
-            elif item.duration is not None and item.duration <= 0:
-                c.add(("sequence", i, "duration"), "a card's duration must be above 0", "use e.g. 4")
+    for prefix, items, cards in sequences:
+        _check_sequence(c, prefix, items, cards, spec, media)
 
     if spec.music is not None:
         src = campaign.resolve(spec.music.source)
@@ -829,13 +991,49 @@ def _check_references(c: _Collector, campaign: Campaign, check_media: bool,
         elif name in seen:
             c.add(("channels", i), f"channel '{name}' is listed twice", "list each channel once")
         seen.add(name)
+    all_channels = set(spec.channels) | {ch for v in spec.versions.values() for ch in (v.channels or ())}
+    for vname, version in spec.versions.items():
+        for i, name in enumerate(version.channels or ()):
+            if name not in channels.PRESETS:
+                c.add(("versions", vname, "channels", i), f"unknown channel '{name}'", _did_you_mean(name, known))
+        if version.sequence is None and version.max_duration is None and not version.cards:
+            c.add(("versions", vname), f"version '{vname}' changes nothing",
+                  "give it a sequence, a max_duration or cards of its own")
     for name in spec.overrides:
         if name not in channels.PRESETS:
             c.add(("overrides", name), f"unknown channel '{name}'", _did_you_mean(name, known))
-        elif name not in spec.channels:
+        elif name not in all_channels:
             c.add(("overrides", name), f"channel '{name}' is overridden but not in 'channels'",
                   "add it to channels or remove the override")
     return media
+
+
+def _check_sequence(c: _Collector, prefix: Loc, items: list, cards: dict, spec: CampaignSpec,
+                    media: dict[str, MediaInfo]) -> None:
+    """Ids and cut times of one sequence (the main one, or a version's)."""
+    for i, item in enumerate(items):
+        at = prefix + (i,)
+        if isinstance(item, ClipItem):
+            if item.clip not in spec.clips:
+                c.add(at + ("clip",), f"unknown clip '{item.clip}'", _did_you_mean(item.clip, list(spec.clips)))
+                continue
+            if item.end is not None and item.end <= item.start:
+                c.add(at + ("to",), f"'to' ({float(item.end):g} s) must be after 'from' "
+                      f"({float(item.start):g} s)", "swap them or fix the times")
+                continue
+            info = media.get(item.clip)
+            if info is None or item.says is not None:
+                continue
+            if item.start >= info.duration:
+                c.add(at + ("from",), f"'from' ({float(item.start):g} s) is past the end of clip "
+                      f"'{item.clip}' ({float(info.duration):.3f} s long)", "use a time inside the clip")
+            elif item.end is not None and item.end > info.duration + Fraction(1, 100):
+                c.add(at + ("to",), f"'to' ({float(item.end):g} s) is past the end of clip "
+                      f"'{item.clip}' ({float(info.duration):.3f} s long)",
+                      f"use {float(info.duration):.2f} or less, or leave 'to' out to play to the end")
+        elif item.card not in cards:
+            c.add(at + ("card",), f"unknown card '{item.card}'",
+                  _did_you_mean(item.card, list(cards)) or "define it under 'cards:'")
 
 
 def _check_image(c: _Collector, campaign: Campaign, loc: Loc, rel: Path, check_media: bool, hint: str = "") -> None:

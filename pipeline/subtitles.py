@@ -187,6 +187,18 @@ def web_snippet(track: CaptionTrack) -> str:
             + "\n".join(rows) + "\n</video>\n")
 
 
+def clip_transcript(campaign: Campaign, clip_id: str, transcriber: Transcriber) -> Transcript:
+    """What is said in a clip: the corrected transcript re-timed by forced alignment where staff made
+    one (``transcripts/<clip>.srt``), else Whisper's (both cached)."""
+    source = campaign.clip_source(clip_id)
+    language = campaign.clip_language(clip_id)
+    corrected = campaign.transcript_path(clip_id)
+    if corrected is not None:
+        log.info("%s: using corrected transcript %s", clip_id, corrected)
+        return transcriber.align(source, language, read_cues_file(corrected))
+    return transcriber.transcribe(source, language, glossary=tuple(campaign.spec.subtitles.glossary))
+
+
 class CaptionMaker:
     """Transcripts for a campaign's clips, and caption tracks for each of its outputs."""
 
@@ -219,18 +231,9 @@ class CaptionMaker:
             self.transcripts.setdefault(file_language(lang), {})
         calls_before = self.transcriber.model_calls
         for clip_id in self._clip_ids():
-            clip = spec.clips[clip_id]
             source = self.campaign.clip_source(clip_id)
-            meta = self.campaign.library.get(clip_id)
-            language = clip.language or (meta.meta.language if meta else None) or spec.language
-            corrected = self.campaign.transcript_path(clip_id)
-            if corrected is not None:
-                cues = read_cues_file(corrected)
-                transcript = self.transcriber.align(source, language, cues)
-                log.info("%s: using corrected transcript %s", clip_id, corrected)
-            else:
-                transcript = self.transcriber.transcribe(source, language, glossary=tuple(self.options.glossary))
-            self.transcripts[main_lang][clip_id] = transcript
+            language = self.campaign.clip_language(clip_id)
+            self.transcripts[main_lang][clip_id] = clip_transcript(self.campaign, clip_id, self.transcriber)
             for lang in self.options.translate:
                 self.transcripts[file_language(lang)][clip_id] = self.transcriber.transcribe(
                     source, language, task="translate", glossary=tuple(self.options.glossary))

@@ -420,3 +420,22 @@ class Transcriber:
                 if words:
                     segments.append(Segment(words[0].start, words[-1].end, text, words))
         return Transcript(language, 1.0, _ms(total), tuple(segments), self.model_id, "transcribe", "corrected")
+
+
+_shared: dict[tuple, Transcriber] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_transcriber(cache: Cache, model: str | None) -> Transcriber:
+    """One Transcriber (one loaded model) per cache folder and model in this process."""
+    with _shared_lock:
+        key = (str(cache.root), model)
+        if key not in _shared:
+            _shared[key] = Transcriber(cache, model)
+        return _shared[key]
+
+
+def model_calls_total() -> int:
+    """Times any shared transcriber's model ran in this process (quotes, captions, alignments)."""
+    with _shared_lock:
+        return sum(t.model_calls for t in _shared.values())

@@ -132,7 +132,7 @@ def test_portrait_phone_clip_on_x_warns_and_pads_over_a_blur(tmp_path, astronaut
     spec = write(tmp_path, {"eileen": phone}, "  - clip: eileen\n    to: 3", "x", "  x: {width: 1280, height: 720}")
     result = CliRunner().invoke(main, ["validate", str(spec)])
     assert result.exit_code == 0
-    assert "enlarged 4.4x" in result.output and "fit: pad-blur" in result.output
+    assert "enlarged up to 4.4x" in result.output and "fit: pad-blur" in result.output
     spec.write_text(spec.read_text().replace("{width: 1280, height: 720}", "{width: 640, height: 360, "
                                              "fit: pad-blur}"), encoding="utf-8")
     render(spec, cache_dir, "--no-captions")
