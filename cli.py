@@ -492,6 +492,42 @@ def export_edit(spec: Path, version: str, channel: str | None, fmt: str, output:
     click.echo(f"wrote {written}")
 
 
+@main.command()
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option("--open", "open_page", is_flag=True, help="Open the page in the default browser.")
+@click.option("--lang", type=click.Choice(["nb", "en"]), help="The page's language [default: the spec's, nb].")
+@click.option("--notes", "notes_file", type=click.Path(path_type=Path),
+              help="A review-notes.json from the page: print its notes and record its approvals.")
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Output folder (as given to render).")
+@click.option("--cache-dir", type=click.Path(path_type=Path), envvar="REKRUTT_CACHE_DIR",
+              help="Cache folder [env REKRUTT_CACHE_DIR].")
+@_errors
+def review(spec: Path, open_page: bool, lang: str | None, notes_file: Path | None, out: Path | None,
+           cache_dir: Path | None) -> None:
+    """Rebuild the review page (index.html) from the manifests, without rendering; read reviewers' notes.
+
+    The page works from the output folder in any browser (file://) or on any static web host.
+    """
+    from pipeline.cache import Cache
+    from pipeline.review import notes_text, read_notes, record_approvals, write_review
+    from pipeline.spec import load_campaign
+    from pipeline.transcribe import shared_transcriber
+
+    campaign = load_campaign(spec, output=out, cache_dir=cache_dir)
+    if notes_file is not None:
+        notes, approvals = read_notes(notes_file)
+        click.echo(notes_text(notes, campaign), nl=False)
+        for name in record_approvals(campaign, approvals):
+            click.echo(f"approved: {name}")
+    transcriber = shared_transcriber(Cache(cache_dir), campaign.spec.subtitles.model)
+    page = write_review(campaign, transcriber if campaign.spec.subtitles.enabled else None, lang)
+    click.echo(f"review page: {page}")
+    if open_page:
+        import webbrowser
+
+        webbrowser.open(page.resolve().as_uri())
+
+
 @main.group()
 def cache() -> None:
     """The cache of models, transcripts, alignments and loudness measurements."""

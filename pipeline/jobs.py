@@ -309,7 +309,23 @@ def render_batch(campaigns: list[Campaign], options: RenderOptions = RenderOptio
             manifest.link_version(campaign, path)
         mine_records = [o.record for o in mine if o.record is not None]
         results[campaign.label] = RenderResult(mine_records, failures, path, calls, mine)
+    for campaign in campaigns:  # the review page, from the manifests just written
+        if any(j.spec == campaign.path for j in jobs):
+            write_review_page(campaign, options)
     return BatchResult(results, calls, time.perf_counter() - started)
+
+
+def write_review_page(campaign: Campaign, options: RenderOptions = RenderOptions()) -> Path | None:
+    """``index.html`` and ``contact-sheet.png`` in the campaign's output folder (a failure is only a warning:
+    the outputs are made)."""
+    from .review import write_review
+
+    try:
+        transcriber = _shared_transcriber(Cache(options.cache_dir), options.model or campaign.spec.subtitles.model)
+        return write_review(campaign, transcriber if campaign.spec.subtitles.enabled else None)
+    except (RekruttError, OSError) as exc:
+        log.warning("%s: the review page was not written: %s", campaign.label, exc)
+        return None
 
 
 def write_edit(campaign: Campaign, channel: str, loaded: _Loaded | None = None, path: Path | None = None,

@@ -9,6 +9,7 @@ to the manifest, so the folder can be shared or moved.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -50,6 +51,8 @@ class OutputRecord:
     #: what plays, in order: each cut's clip and source in/out (and the quote it was cut by), each card
     items: list[dict] = field(default_factory=list)
     version: str = ""  #: the version this output belongs to ('' for the main film)
+    #: who approved this output and when, with the fingerprint they saw (kept while it is unchanged)
+    approved: dict[str, str] = field(default_factory=dict)
 
 
 def path(out_dir: Path) -> Path:
@@ -93,6 +96,10 @@ def update(campaign: Campaign, *, record: OutputRecord | None = None, forget: st
         if forget is not None:
             records.pop(forget, None)
         if record is not None:
+            old = records.get(record.channel)
+            if old is not None and old.approved and not record.approved and \
+                    old.approved.get("fingerprint") == record.fingerprint:
+                record = dataclasses.replace(record, approved=old.approved)  # the same output: still approved
             records[record.channel] = record
         order = [c for c in campaign.spec.channels if c in records and (out_dir / records[c].path).is_file()]
         failed = dict(data.get("failed", {})) if failures is None else dict(failures)
@@ -133,3 +140,10 @@ def link_version(version: Campaign, version_manifest: Path) -> None:
         }
         data["versions"] = {k: versions[k] for k in sorted(versions)}
         write_text_atomic(path(main_dir), json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def approve(campaign: Campaign, channel: str, approval: dict[str, str]) -> None:
+    """Record an approval on an output's manifest entry (the caller checked its fingerprint)."""
+    records = previous_records(campaign.out_dir)
+    if channel in records:
+        update(campaign, record=dataclasses.replace(records[channel], approved=dict(approval)))

@@ -210,6 +210,9 @@ def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
     measured = _measure(plan, cache, work, plan.music)
     extras: dict[str, str] = {}
     warnings: list[str] = list(track.warnings) if track is not None else []
+    left_out = len(campaign.spec.sequence) - len(campaign.sequence_for(preset.name))
+    if left_out:
+        warnings.append(f"shortened for {preset.label}: {left_out} optional item(s) left out")
     with atomic_path(final) as tmp:
         margin = TRUE_PEAK_MARGIN
         for attempt in (1, 2):

@@ -338,6 +338,7 @@ class CampaignSpec(_Model):
     music: MusicSpec | None = Field(None, description="music bed under the campaign, ducked under speech")
     library: Path | None = Field(None, description="clip library folder, relative to the spec (or $REKRUTT_LIBRARY)")
     output: Path = Field(Path("out"), description="output folder, relative to the spec")
+    review_language: Literal["nb", "en"] = Field("nb", description="language of the review page's own words")
     versions: dict[str, VersionSpec] = Field({}, description="further edits of the same campaign (episodes, "
                                              "cut-downs), each rendered to <output>/<campaign>/<version>/")
 

@@ -1,0 +1,260 @@
+"use strict";
+// The review page. All text on it comes from data people typed: it is set with textContent and
+// attributes only, never as markup.
+(function () {
+  const data = JSON.parse(document.getElementById("review-data").textContent);
+  const W = data.words;
+  const notes = [];
+  const approvals = {};
+  const videos = {};
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "text") node.textContent = v;
+      else if (k === "className") node.className = v;
+      else node.setAttribute(k, v === true ? "" : String(v));
+    }
+    for (const c of children) if (c) node.append(c);
+    return node;
+  }
+  const fmtTime = (t) => {
+    const ms = Math.round(t * 1000), h = Math.floor(ms / 3600000), m = Math.floor(ms / 60000) % 60;
+    const s = Math.floor(ms / 1000) % 60, r = ms % 1000;
+    return (h ? String(h).padStart(2, "0") + ":" : "") + String(m).padStart(2, "0") + ":" +
+      String(s).padStart(2, "0") + "." + String(r).padStart(3, "0");
+  };
+  const srtTime = (t) => {
+    const ms = Math.round(t * 1000), h = Math.floor(ms / 3600000), m = Math.floor(ms / 60000) % 60;
+    const s = Math.floor(ms / 1000) % 60, r = ms % 1000;
+    return [h, m, s].map((x) => String(x).padStart(2, "0")).join(":") + "," + String(r).padStart(3, "0");
+  };
+  function download(name, text, type) {
+    const blob = new Blob([text], { type: type || "text/plain;charset=utf-8" });
+    const a = el("a", { href: URL.createObjectURL(blob), download: name });
+    document.body.append(a);
+    a.click();
+    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  }
+  function copyButton(text) {
+    const b = el("button", { type: "button", className: "secondary", text: W.copy });
+    b.addEventListener("click", async () => {
+      try { await navigator.clipboard.writeText(text); } catch (e) {
+        const t = el("textarea", {}); t.value = text; document.body.append(t); t.select();
+        document.execCommand("copy"); t.remove();
+      }
+      b.textContent = W.copied;
+      setTimeout(() => { b.textContent = W.copy; }, 1500);
+    });
+    return b;
+  }
+  function verdict(ok, text) {
+    return el("span", { className: ok ? "pass" : "fail", text: text + " — " + (ok ? W.pass : W.fail) });
+  }
+
+  function tile(o) {
+    const phone = o.height > o.width;
+    const frame = el("div", { className: "frame" + (phone ? " phone" : "") });
+    frame.style.aspectRatio = o.width + " / " + o.height;
+    const video = el("video", { controls: true, preload: "metadata", src: o.video, poster: o.poster || null,
+      "aria-label": o.label + " (" + (o.version || W.main) + ")", id: "video-" + o.id });
+    o.tracks.forEach((t, i) => {
+      video.append(el("track", { kind: "captions", src: "data:text/vtt;charset=utf-8," + encodeURIComponent(t.vtt),
+        srclang: t.lang, label: t.label, "data-file": t.src, default: i === 0 }));
+    });
+    videos[o.id] = video;
+    const zones = el("div", { className: "zones", "aria-hidden": "true" });
+    const s = o.safe;
+    for (const [k, v] of Object.entries({ top: s.top, bottom: s.bottom, left: s.left, right: s.right })) {
+      if (!v) continue;
+      const z = el("div", { className: "zone zone-" + k });
+      if (k === "top" || k === "bottom") { z.style.left = "0"; z.style.right = "0"; z.style[k] = "0";
+        z.style.height = (v * 100) + "%"; } else { z.style.top = "0"; z.style.bottom = "0"; z.style[k] = "0";
+        z.style.width = (v * 100) + "%"; }
+      zones.append(z);
+    }
+    frame.append(video, zones);
+    const shade = el("button", { type: "button", className: "secondary shade", "aria-pressed": "false",
+      text: W.shade });
+    shade.addEventListener("click", () => {
+      const on = frame.classList.toggle("shaded");
+      shade.setAttribute("aria-pressed", on ? "true" : "false");
+    });
+    const facts = el("dl", { className: "facts" });
+    const fact = (k, v) => facts.append(el("dt", { text: k }), el("dd", {}, v));
+    fact(W.duration, document.createTextNode(o.duration.toFixed(2) + " " + W.seconds + " (" + o.fps + " fps)"));
+    const mb = (o.size / 1e6).toFixed(1) + " MB";
+    fact(W.size, o.max_bytes ? verdict(o.size <= o.max_bytes, mb + " / " + W.limit + " " +
+      (o.max_bytes / 1e6) + " MB") : document.createTextNode(mb));
+    fact(W.loudness, verdict(Math.abs(o.loudness - o.loudness_target) <= 1,
+      o.loudness.toFixed(1) + " LUFS (" + W.target + " " + o.loudness_target + ")"));
+    fact(W.peak, verdict(o.true_peak <= o.true_peak_limit,
+      o.true_peak.toFixed(1) + " dBTP (" + W.limit + " " + o.true_peak_limit + ")"));
+    fact(W.captions, document.createTextNode(o.burned ? W.burned : (o.tracks.length ? W.sidecar : W.none)));
+    const body = el("article", { className: "tile", id: "tile-" + o.id },
+      el("h3", { text: o.label + (o.version ? " — " + o.version : "") }), frame, el("div", { className: "bar" }, shade),
+      facts);
+    if (o.warnings.length) {
+      const ul = el("ul", { className: "warn", "aria-label": W.warnings });
+      for (const w of o.warnings) ul.append(el("li", { text: w }));
+      body.append(el("h4", { text: W.warnings }), ul);
+    }
+    const pub = el("details", { className: "publish" }, el("summary", { text: W.publish }));
+    for (const [k, v] of [[W.title, o.publish.title], [W.description, o.publish.description],
+      [W.hashtags, o.publish.hashtags], [W.link, o.publish.link]]) {
+      if (!v) continue;
+      pub.append(el("p", {}, el("strong", { text: k + ": " }), el("span", { text: v }), document.createTextNode(" "),
+        copyButton(v)));
+    }
+    if (o.qr) pub.append(el("img", { className: "qr", src: o.qr, alt: "QR: " + o.publish.link }));
+    body.append(pub);
+    // notes and approval
+    const noteId = "note-" + o.id;
+    const noteLabel = el("label", { for: noteId, text: W.note + " 00:00.000" });
+    const noteText = el("textarea", { id: noteId, rows: "2" });
+    const list = el("ul", { className: "notes-list" });
+    const add = el("button", { type: "button", text: W.add_note });
+    video.addEventListener("timeupdate", () => { noteLabel.textContent = W.note + " " + fmtTime(video.currentTime); });
+    add.addEventListener("click", () => {
+      const text = noteText.value.trim();
+      if (!text) return;
+      const n = { version: o.version || "main", channel: o.channel, at: Math.round(video.currentTime * 1000) / 1000,
+        text: text };
+      notes.push(n);
+      list.append(el("li", { text: fmtTime(n.at) + ": " + text }));
+      noteText.value = "";
+    });
+    const byId = "by-" + o.id, dateId = "date-" + o.id;
+    const by = el("input", { type: "text", id: byId, autocomplete: "name" });
+    const date = el("input", { type: "date", id: dateId });
+    date.value = data.generated;
+    const approve = el("button", { type: "button", className: "secondary", text: W.approve });
+    const approvedText = el("p", { className: "pass", role: "status" });
+    if (o.approved && o.approved.by) approvedText.textContent = W.unchanged_approval + ": " + o.approved.by + " " +
+      (o.approved.date || "");
+    approve.addEventListener("click", () => {
+      if (!by.value.trim()) { by.focus(); return; }
+      approvals[o.id] = { by: by.value.trim(), date: date.value, fingerprint: o.fingerprint, channel: o.channel,
+        version: o.version || "main" };
+      approvedText.textContent = W.unchanged_approval + ": " + by.value.trim() + " " + date.value;
+    });
+    body.append(el("details", {}, el("summary", { text: W.notes }), noteLabel, noteText,
+      el("div", { className: "bar" }, add), list, el("label", { for: byId, text: W.approved_by }), by,
+      el("label", { for: dateId, text: W.date }), date, el("div", { className: "bar" }, approve), approvedText));
+    return body;
+  }
+
+  function highlight(text) {
+    const frag = document.createDocumentFragment();
+    const words = (data.glossary || []).filter((w) => w && w.length > 1);
+    if (!words.length) { frag.append(document.createTextNode(text)); return frag; }
+    const escaped = words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).sort((a, b) => b.length - a.length);
+    const re = new RegExp("(" + escaped.join("|") + ")", "gi");
+    let last = 0;
+    for (const m of text.matchAll(re)) {
+      frag.append(document.createTextNode(text.slice(last, m.index)), el("mark", { text: m[0] }));
+      last = m.index + m[0].length;
+    }
+    frag.append(document.createTextNode(text.slice(last)));
+    return frag;
+  }
+
+  function playClipMoment(clip, t) {
+    for (const ed of data.editions) {
+      for (const o of ed.outputs) {
+        for (const it of o.items || []) {
+          if (it.clip === clip && t >= it.from && t < it.to) {
+            const v = videos[o.id];
+            v.currentTime = it.at + (t - it.from);
+            v.scrollIntoView({ block: "center" });
+            v.play().catch(() => {});
+            return true;
+          }
+        }
+      }
+    }
+    return false;
+  }
+
+  function transcripts() {
+    const sec = el("section", { id: "transcripts", "aria-labelledby": "transcripts-title" },
+      el("h2", { id: "transcripts-title", text: W.transcripts }),
+      el("p", { text: W.transcript_help.replace("{folder}", data.transcripts_folder) }),
+      el("p", { text: W.glossary }));
+    for (const t of data.transcripts) {
+      const box = el("article", { className: "tile transcript", id: "transcript-" + t.clip },
+        el("h3", { text: W.clip + " " + t.clip + (t.person ? " — " + t.person : "") }));
+      const fields = [];
+      t.cues.forEach((c, i) => {
+        const id = "cue-" + t.clip + "-" + i;
+        const play = el("button", { type: "button", className: "secondary time",
+          text: fmtTime(c.start) + " " + W.play, "aria-label": W.play + " " + fmtTime(c.start) });
+        const status = el("span", { role: "status" });
+        play.addEventListener("click", () => { if (!playClipMoment(t.clip, c.start + 0.01)) status.textContent = W.not_in_edit; });
+        const area = el("textarea", { id: id, rows: "2", "aria-label": W.clip + " " + t.clip + " " + fmtTime(c.start) });
+        area.value = c.text;
+        const preview = el("div", { className: "preview" });
+        const refresh = () => { preview.replaceChildren(highlight(area.value)); };
+        area.addEventListener("input", refresh);
+        refresh();
+        fields.push({ cue: c, area: area });
+        box.append(el("div", { className: "cue" }, el("div", {}, play, status), area, preview));
+      });
+      const dl = el("button", { type: "button", text: W.download_srt, "data-clip": t.clip });
+      dl.addEventListener("click", () => {
+        const blocks = fields.map((f, i) => (i + 1) + "\n" + srtTime(f.cue.start) + " --> " + srtTime(f.cue.end) + "\n" +
+          f.area.value.trim().replace(/\r/g, "") + "\n");
+        download(t.clip + ".srt", blocks.join("\n"), "application/x-subrip;charset=utf-8");
+      });
+      box.append(el("div", { className: "bar" }, dl));
+      sec.append(box);
+    }
+    return sec;
+  }
+
+  function notesPanel() {
+    const dl = el("button", { type: "button", text: W.download_notes, id: "download-notes" });
+    dl.addEventListener("click", () => {
+      const doc = { campaign: data.campaign, generated: new Date().toISOString(), notes: notes, approvals: approvals };
+      download("review-notes.json", JSON.stringify(doc, null, 2), "application/json");
+      const md = ["# " + data.title, ""].concat(notes.map((n) => "- " + n.version + "/" + n.channel + " " +
+        fmtTime(n.at) + ": " + n.text)).concat(Object.values(approvals).map((a) => "- " + a.version + "/" +
+        a.channel + ": " + W.approved_by + " " + a.by + " " + a.date));
+      download("review-notes.md", md.join("\n") + "\n", "text/markdown;charset=utf-8");
+    });
+    return el("section", { id: "notes", "aria-labelledby": "notes-title" }, el("h2", { id: "notes-title", text: W.notes }),
+      el("p", { text: W.notes_help }), dl);
+  }
+
+  function main() {
+    const app = document.getElementById("app");
+    app.replaceChildren();
+    const nav = document.getElementById("edition-nav");
+    for (const ed of data.editions) {
+      const id = "edition-" + (ed.version || "main");
+      nav.append(el("a", { href: "#" + id, text: ed.version ? ed.version : W.main }));
+      const sec = el("section", { className: "edition", id: id, "aria-labelledby": id + "-title" },
+        el("h2", { id: id + "-title", text: (ed.version ? ed.version + ": " : W.main + ": ") + ed.title }));
+      const tiles = el("div", { className: "tiles" });
+      if (!ed.outputs.length) tiles.append(el("p", { text: W.no_outputs }));
+      for (const o of ed.outputs) tiles.append(tile(o));
+      sec.append(tiles);
+      app.append(sec);
+    }
+    const people = el("ul", { className: "people" });
+    for (const p of data.people) {
+      const consent = p.consent_expires ? W.consent + " " + p.consent_expires + (p.consent_soon ? " — " + W.consent_soon : "")
+        : (p.library ? W.consent_none : "");
+      people.append(el("li", { className: p.consent_soon ? "soon" : "", text: p.person + (p.role ? ", " + p.role : "") +
+        (consent ? " (" + consent + ")" : "") }));
+    }
+    app.append(el("section", { id: "people" }, el("h2", { text: W.people }), people));
+    if (data.contact_sheet) {
+      app.append(el("section", { className: "contact" }, el("h2", { text: W.contact }),
+        el("a", { href: data.contact_sheet }, el("img", { src: data.contact_sheet, alt: W.contact }))));
+    }
+    app.append(transcripts(), notesPanel());
+  }
+  main();
+}());
