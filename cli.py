@@ -183,9 +183,12 @@ def main(ctx: click.Context, verbose: int, debug: bool) -> None:
 @click.option("--model", help="Whisper model for finding quotes (overrides the spec).")
 @click.option("--cache-dir", type=click.Path(path_type=Path), envvar="REKRUTT_CACHE_DIR",
               help="Cache folder [env REKRUTT_CACHE_DIR].")
+@click.option("--format", "fmt", type=click.Choice(["text", "github", "gitlab"]), default="text", show_default=True,
+              help="How problems are reported: text, GitHub ::error annotations, or a GitLab code-quality report "
+              "(JSON on standard output).")
 @_errors
 def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple[str, ...], model: str | None,
-             cache_dir: Path | None) -> None:
+             cache_dir: Path | None, fmt: str) -> None:
     """Check campaign specs (keys, types, files, media, cuts, quotes, versions, channels) without rendering.
 
     Quotes (says:) are found in the clips' transcripts, transcribing through the cache where needed.
@@ -201,12 +204,21 @@ def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple
             problems.extend(exc.problems)
             continue
         _warn(campaign)
-        click.echo(f"{spec}: OK ({len(campaign.spec.sequence)} items, channels: {', '.join(campaign.channels)})")
+        say = (lambda text: click.echo(text, err=True)) if fmt == "gitlab" else click.echo
+        say(f"{spec}: OK ({len(campaign.spec.sequence)} items, channels: {', '.join(campaign.channels)})")
         for edition in campaign.editions():
             if edition.version:
                 length = float(campaign.version_cuts[edition.version][1])
-                click.echo(f"  version {edition.version}: {len(edition.spec.sequence)} items, {length:.2f} s, "
-                           f"channels: {', '.join(edition.channels)}")
+                say(f"  version {edition.version}: {len(edition.spec.sequence)} items, {length:.2f} s, "
+                    f"channels: {', '.join(edition.channels)}")
+    if fmt != "text":
+        from pipeline.ci import annotations
+
+        click.echo(annotations(problems, fmt), nl=False)
+        if problems:
+            click.echo(f"Invalid input: {len(problems)} problem(s); nothing was rendered.", err=True)
+            sys.exit(2)
+        return
     if problems:
         raise SpecError(problems)
 
@@ -526,6 +538,28 @@ def review(spec: Path, open_page: bool, lang: str | None, notes_file: Path | Non
         import webbrowser
 
         webbrowser.open(page.resolve().as_uri())
+
+
+@main.group("ci")
+def ci_group() -> None:
+    """Rendering in CI: workflow templates for a campaigns repository."""
+
+
+@ci_group.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--github", "kind", flag_value="github", help="A GitHub Actions workflow.")
+@click.option("--gitlab", "kind", flag_value="gitlab", help="A GitLab CI file.")
+@click.option("--force", is_flag=True, help="Replace files that are there already.")
+@_errors
+def ci_init(directory: Path, kind: str | None, force: bool) -> None:
+    """Write a CI workflow and ci/render.sh (the one script it runs) into a campaigns repository."""
+    from pipeline.ci import init
+
+    if kind is None:
+        raise click.UsageError("say --github or --gitlab")
+    for path in init(kind, directory, force):
+        click.echo(f"wrote {path}")
+    click.echo("Put the campaign specs in campaigns/; set REKRUTT_PACKAGE (and REKRUTT_LIBRARY) as CI variables.")
 
 
 @main.group()

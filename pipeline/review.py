@@ -212,26 +212,44 @@ def render_page(data: dict) -> str:
 
 
 def contact_sheet(campaign: Campaign, work: Path, frames: int = 6, height: int = 120) -> Path | None:
-    """``contact-sheet.png``: a row of frames per output, labelled, for e-mail or chat."""
+    """``contact-sheet.png``: a row of frames per output, labelled, for e-mail or chat.
+
+    Made again only when an output changed (the outputs' checksums are kept beside it); each
+    frame is reached by seeking, so a long master is not decoded whole.
+    """
     from PIL import Image, ImageDraw
 
     from . import ffmpeg as ff
     from . import fonts
 
-    rows = []
+    outputs = []
     for e in [campaign, *[campaign.for_version(n) for n in campaign.spec.versions]]:
         for channel, record in manifest.previous_records(e.out_dir).items():
             video = e.out_dir / record.path
-            if not video.is_file() or record.duration <= 0:
-                continue
-            tile = work / f"row-{e.version or 'main'}-{channel}.png"
-            rate = frames / max(record.duration, 0.1)
-            ff.run([ff.ffmpeg_exe(), "-i", str(video), "-vf",
-                    f"fps={rate:.6f},scale=-2:{height},tile={frames}x1:padding=4:color=white", "-frames:v", "1",
-                    str(tile)], what=f"contact sheet ({channel})")
-            rows.append((f"{e.version or 'main'} / {record.channel}", tile))
-    if not rows:
+            if video.is_file() and record.duration > 0:
+                outputs.append((f"{e.version or 'main'} / {channel}", video, record))
+    if not outputs:
         return None
+    target = campaign.out_dir / "contact-sheet.png"
+    key = hashlib.sha256(json.dumps([[label, r.sha256] for label, _, r in outputs]).encode()).hexdigest()
+    if target.is_file():
+        try:
+            with Image.open(target) as old:
+                if old.text.get("rekrutt-outputs") == key:  # the outputs it shows did not change
+                    return target
+        except OSError:
+            pass
+    rows = []
+    for i, (label, video, record) in enumerate(outputs):
+        tile = work / f"row-{i}.png"
+        args = [ff.ffmpeg_exe()]
+        for k in range(frames):
+            args += ["-ss", f"{record.duration * (k + 0.5) / frames:.3f}", "-i", str(video)]
+        graph = ";".join(f"[{k}:v]scale=-2:{height},setsar=1,format=rgb24[f{k}]" for k in range(frames))
+        graph += ";" + "".join(f"[f{k}]" for k in range(frames)) + f"hstack=inputs={frames}[row]"
+        ff.run([*args, "-filter_complex", graph, "-map", "[row]", "-frames:v", "1", str(tile)],
+               what=f"contact sheet ({label})")
+        rows.append((label, tile))
     pictures = [(label, Image.open(p).convert("RGB")) for label, p in rows]
     label_w = 260
     width = label_w + max(im.width for _, im in pictures)
@@ -243,9 +261,12 @@ def contact_sheet(campaign: Campaign, work: Path, frames: int = 6, height: int =
         draw.text((10, y + im.height // 2 - 10), label, font=font, fill=(20, 20, 20))
         sheet.paste(im, (label_w, y))
         y += im.height + 8
-    target = campaign.out_dir / "contact-sheet.png"
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("rekrutt-outputs", key)
     with atomic_path(target, suffix=".partial.png") as tmp:
-        sheet.save(tmp, format="PNG", optimize=True)
+        sheet.save(tmp, format="PNG", optimize=True, pnginfo=info)
     return target
 
 
