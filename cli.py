@@ -206,6 +206,9 @@ def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple
         _warn(campaign)
         say = (lambda text: click.echo(text, err=True)) if fmt == "gitlab" else click.echo
         say(f"{spec}: OK ({len(campaign.spec.sequence)} items, channels: {', '.join(campaign.channels)})")
+        if campaign.quotes:
+            say(f"  quotes: {len(campaign.quotes)} found in the transcripts of "
+                f"{len({q.clip for q in campaign.quotes.values()})} clip(s) (transcribed through the cache)")
         for edition in campaign.editions():
             if edition.version:
                 length = float(campaign.version_cuts[edition.version][1])
