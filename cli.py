@@ -232,8 +232,10 @@ def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple
 @click.option("-c", "--channel", "channels", multiple=True, help="Render only this channel (repeatable).")
 @click.option("-V", "--version", "versions", multiple=True,
               help="Render only this version (repeatable; 'main' is the main film) [default: all].")
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Outputs rendered at once.")
+@click.option("-j", "--jobs", default="1", show_default=True,
+              help="Outputs rendered at once, or 'auto' (the cores, at most one per 1.5 GB of free memory).")
+@click.option("--draft", is_flag=True, help="Quick looks: a third of the size, fastest settings, 'UTKAST' burned "
+              "in, written to <output>/<campaign>/draft/ and never listed as final outputs.")
 @click.option("--no-captions", is_flag=True, help="Skip captions (drafts only: captions are a legal duty).")
 @click.option("--model", help="Whisper model name or CTranslate2 folder (overrides the spec).")
 @click.option("--cache-dir", type=click.Path(path_type=Path), envvar="REKRUTT_CACHE_DIR",
@@ -249,7 +251,7 @@ def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple
 @click.pass_context
 @_errors
 def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channels: tuple[str, ...],
-           versions: tuple[str, ...], jobs: int,
+           versions: tuple[str, ...], jobs: str, draft: bool,
            no_captions: bool, model: str | None, cache_dir: Path | None, force: bool, fail_fast: bool,
            scheduler: str | None, show_safe_areas: bool, report: Path | None, junit: Path | None) -> None:
     """Render every channel's version of the campaign(s) in SPECS, as one batch.
@@ -273,7 +275,15 @@ def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channe
         raise SpecError(problems)
     for campaign in campaigns:
         _warn(campaign)
-    options = RenderOptions(channels=channels or None, versions=versions or None, jobs=jobs,
+    from pipeline.jobs import auto_jobs
+
+    if jobs == "auto":
+        count = auto_jobs()
+    elif jobs.isdigit() and 1 <= int(jobs) <= 64:
+        count = int(jobs)
+    else:
+        raise click.BadParameter("a number from 1 to 64, or auto", param_hint="--jobs")
+    options = RenderOptions(channels=channels or None, versions=versions or None, jobs=count, draft=draft,
                             captions=not no_captions, cache_dir=cache_dir,
                             model=model, force=force, fail_fast=fail_fast, scheduler=scheduler,
                             safe_zones=show_safe_areas)

@@ -230,3 +230,19 @@ def lower_third(person: str, role: str | None, preset: Preset, work_dir: Path,
         os.replace(tmp, out)
     y = min(y1, h - above) - image.height
     return out, x0 + int((x1 - x0) * 0.02), max(y0, y)
+
+
+def draft_mark(preset: Preset, work_dir: Path) -> tuple[Path, int, int]:
+    """The draft watermark: "UTKAST" (draft) on a red box, for the top-left of the safe area; (path, x, y)."""
+    w, h = preset.width, preset.height
+    x0, y0, _, _ = preset.safe_area.box(w, h)
+    font = _font(max(10, int(min(w, h) * 0.07)), True)
+    probe = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
+    text_w = int(probe.textlength("UTKAST", font=font))
+    pad = max(2, font.size // 4)
+    image = Image.new("RGBA", (text_w + 2 * pad, _line_height(font) + 2 * pad), (200, 0, 0, 220))
+    ImageDraw.Draw(image).text((pad, pad), "UTKAST", font=font, fill=(255, 255, 255, 255))
+    out = work_dir / f"draft-{w}x{h}.png"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    image.save(out, format="PNG")
+    return out, x0 + pad, y0 + pad

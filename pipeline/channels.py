@@ -88,6 +88,17 @@ class Preset:
         allowed = [r for r in STANDARD_RATES if self.min_fps <= r <= self.max_fps] or [Fraction(25)]
         return min(allowed, key=lambda r: (abs(r - source), -r))
 
+    def draft(self) -> Preset:
+        """A quick look: a third of the size, x264's fastest settings, no poster, no size or rate caps.
+
+        Drafts are never published (they carry "UTKAST" in the picture) and never listed as final outputs.
+        """
+        return dataclasses.replace(
+            self, width=max(2, self.width // 3 // 2 * 2), height=max(2, self.height // 3 // 2 * 2),
+            video_codec="libx264", extension="mp4", x264_preset="ultrafast", crf=30, profile="high",
+            pix_fmt="yuv420p", max_video_kbps=None, max_bytes=None, audio_codec="aac", audio_kbps=96,
+            poster=False)
+
     def with_overrides(self, **changes: object) -> Preset:
         """A copy of this preset with some fields changed."""
         if "safe_area" in changes and isinstance(changes["safe_area"], dict):

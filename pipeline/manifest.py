@@ -108,6 +108,7 @@ def update(campaign: Campaign, *, record: OutputRecord | None = None, forget: st
         manifest = {
             "campaign": campaign.spec.campaign,
             "version": campaign.version or "",
+            "draft": campaign.draft,  # drafts are quick looks, never final outputs
             "title": campaign.spec.title,
             "spec": Path(os.path.relpath(campaign.path, out_dir.resolve())).as_posix(),
             "rekrutt_version": __version__,

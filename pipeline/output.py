@@ -150,7 +150,7 @@ def _texts(campaign: Campaign, preset: Preset) -> tuple[tuple[str, str], ...]:
 
 
 def plan_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Path, *, cache: Cache,
-                captions=None, safe_zones: bool = False):
+                captions=None, safe_zones: bool = False, draft: bool = False):
     """Everything one output is made from, as a :class:`RenderPlan` (and its caption track, or None).
 
     Cheap enough to run for an unchanged output: cards are named by what they are drawn from,
@@ -174,6 +174,12 @@ def plan_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
         sidecars=(track.signature(),) if track is not None else (), crops=tuple(sorted(xs.items())),
         crop_ys=tuple(sorted(ys.items())), safe_zones=safe_zones, texts=_texts(campaign, preset),
     )
+    if draft:  # "UTKAST" in a corner for the whole film, so a draft can never be published by mistake
+        from .cards import draft_mark
+
+        image, x, y = draft_mark(preset, work)
+        plan = dataclasses.replace(plan, overlays=plan.overlays + (
+            Overlay(Still(image, file_digest(image)), x, y, Fraction(0), timeline.duration, Fraction(0)),))
     music = _music_bed(campaign, cache, plan, work)
     poster_at = None
     if preset.poster:
@@ -189,7 +195,7 @@ def _unchanged(out_dir: Path, final: Path, old: OutputRecord | None, fp: str) ->
 
 
 def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Path, *, cache: Cache,
-                captions=None, force: bool = False, safe_zones: bool = False,
+                captions=None, force: bool = False, safe_zones: bool = False, draft: bool = False,
                 progress: ff.ProgressCallback | None = None) -> tuple[OutputRecord, bool]:
     """Make one channel's output (or find it unchanged); returns (record, whether it was rendered).
 
@@ -199,7 +205,7 @@ def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
     """
     out_dir = campaign.out_dir
     plan, track = plan_output(campaign, preset, timeline, work, cache=cache, captions=captions,
-                              safe_zones=safe_zones)
+                              safe_zones=safe_zones, draft=draft)
     fp = fingerprint(plan)
     final = out_dir / f"{preset.name}.{preset.extension}"
     old = previous_records(out_dir).get(preset.name)
@@ -222,7 +228,7 @@ def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
             _check_streams(preset, timeline, info)
             verified = parse_ebur128(run_command(verify_command(tmp), work, what=f"loudness check ({preset.name})"))
             excess = verified.true_peak - preset.true_peak_dbtp
-            if measured.is_silent or excess <= TRUE_PEAK_TOLERANCE:
+            if measured.is_silent or excess <= TRUE_PEAK_TOLERANCE or draft:
                 break
             if attempt == 2:
                 raise RenderError(f"{preset.name}: the true peak is {verified.true_peak:.2f} dBTP, over the "

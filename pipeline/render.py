@@ -275,9 +275,12 @@ def render_command(plan: RenderPlan, output: Path, loudness: Measured | None,
     v, a = _joined(plan, video=True)
     for ov in plan.overlays:
         pic = _still(ov.image.path, max(1, int(ov.duration * timeline.rate)), timeline.rate)
-        fade = to_ffmpeg(min(ov.fade, ov.duration / 2))
-        pic = pic.filter("format", pix_fmts="rgba").filter("fade", t="in", st=0, d=fade, alpha=1)
-        pic = pic.filter("fade", t="out", st=to_ffmpeg(ov.duration - min(ov.fade, ov.duration / 2)), d=fade, alpha=1)
+        pic = pic.filter("format", pix_fmts="rgba")
+        if ov.fade > 0:
+            fade = to_ffmpeg(min(ov.fade, ov.duration / 2))
+            pic = pic.filter("fade", t="in", st=0, d=fade, alpha=1)
+            pic = pic.filter("fade", t="out", st=to_ffmpeg(ov.duration - min(ov.fade, ov.duration / 2)), d=fade,
+                             alpha=1)
         pic = pic.filter("setpts", expr=f"PTS-STARTPTS+{to_ffmpeg(ov.start)}/TB")
         v = ffmpeg_python.filter([v, pic], "overlay", x=ov.x, y=ov.y, eof_action="pass", format="auto",
                                  enable=f"between(t,{to_ffmpeg(ov.start)},{to_ffmpeg(ov.start + ov.duration)})")

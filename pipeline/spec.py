@@ -377,6 +377,7 @@ class Campaign:
     transcripts: dict = field(default_factory=dict, compare=False, repr=False)  #: clip id -> Transcript used
     located: Located | None = field(default=None, compare=False, repr=False)  #: where each value was written
     selected_versions: tuple[str, ...] | None = None  #: the versions asked for (render -V), None for all
+    draft: bool = False  #: quick-look renders go to <output>/<campaign>/draft/ and are never final outputs
 
     @property
     def channels(self) -> list[str]:
@@ -396,6 +397,8 @@ class Campaign:
     def out_dir(self) -> Path:
         """``<output>/<campaign>`` for the main film, ``<output>/<campaign>/<version>`` for a version."""
         base = self.output_root / self.spec.campaign
+        if self.draft:
+            base = base / "draft"
         return base / self.version if self.version else base
 
     @property
