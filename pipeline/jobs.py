@@ -330,7 +330,10 @@ def render_batch(campaigns: list[Campaign], options: RenderOptions = RenderOptio
         mine_records = [o.record for o in mine if o.record is not None]
         results[campaign.label] = RenderResult(mine_records, failures, path, calls, mine)
     for campaign in campaigns:  # the review page, from the manifests just written
-        if any(j.spec == campaign.path for j in jobs) and not options.draft:
+        mine = [o for o in outcomes if o.job.spec == campaign.path]
+        page = campaign.out_dir / "index.html"
+        unchanged = mine and all(o.status == "unchanged" for o in mine) and page.is_file()
+        if mine and not options.draft and not unchanged:  # (`review SPEC` rebuilds it on demand)
             write_review_page(campaign, options)
     return BatchResult(results, calls, time.perf_counter() - started)
 

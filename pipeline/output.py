@@ -26,7 +26,7 @@ from .cards import card_inputs, card_name, card_png
 from .channels import Preset
 from .errors import RenderError
 from .files import atomic_path, sha256_file, write_text_atomic
-from .loudness import Measured, parse_ebur128, parse_loudnorm
+from .loudness import Measured, Verified, parse_ebur128, parse_loudnorm
 from .manifest import OutputRecord, previous_records
 from .plan import Burn, ClipSource, MusicBed, Overlay, RenderPlan, Still, describe, fingerprint
 from .probe import probe
@@ -160,7 +160,7 @@ def plan_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
     track = captions.for_output(preset, timeline, work) if captions is not None else None
     xs, ys = _crops(campaign, cache, timeline, preset)
     clips = tuple(ClipSource(cid, campaign.clip_source(cid), campaign.media[cid].sample_aspect,
-                             campaign.media[cid].has_audio)
+                             campaign.media[cid].has_audio, _aspect(campaign.media[cid]))
                   for cid in dict.fromkeys(s.clip_id for s in timeline.clip_segments()))
     burn = None
     if track is not None and track.burn_in is not None:
@@ -187,6 +187,12 @@ def plan_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
 
         poster_at = poster_time(campaign, cache, timeline)
     return dataclasses.replace(plan, music=music, poster_at=poster_at), track
+
+
+def _aspect(info) -> Fraction | None:
+    if not info.width or not info.height:
+        return None
+    return Fraction(info.width, info.height) * info.sample_aspect
 
 
 def _unchanged(out_dir: Path, final: Path, old: OutputRecord | None, fp: str) -> bool:
@@ -226,6 +232,10 @@ def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
                         duration=float(timeline.duration), progress=progress)
             info = probe(tmp)
             _check_streams(preset, timeline, info)
+            if draft:  # a quick look: one loudness pass (the cached measurement), no check of the file
+                verified = Verified(preset.loudness_lufs, preset.true_peak_dbtp, measured.lra)
+                warnings.append("draft: loudness applied from the measurement, not checked on the file")
+                break
             verified = parse_ebur128(run_command(verify_command(tmp), work, what=f"loudness check ({preset.name})"))
             excess = verified.true_peak - preset.true_peak_dbtp
             if measured.is_silent or excess <= TRUE_PEAK_TOLERANCE or draft:

@@ -38,6 +38,7 @@ class ClipSource:
     path: Path  #: the video file (hashed by content)
     sample_aspect: Fraction  #: pixel aspect ratio of its coded frames
     has_audio: bool
+    aspect: Fraction | None = None  #: displayed width / height (None: unknown)
 
 
 @dataclass(frozen=True)

@@ -91,19 +91,23 @@ def _still(image: Path, frames: int, rate: Fraction):
     return v.filter("setpts", expr=f"N/({rate})/TB")
 
 
-def _frame(v, preset: Preset, sample_aspect: Fraction, crop_x: str | None = None, crop_y: str | None = None):
+def _frame(v, preset: Preset, sample_aspect: Fraction, crop_x: str | None = None, crop_y: str | None = None,
+           aspect: Fraction | None = None):
     """Scale a picture to the output frame: crop to fill (following ``crop_x``/``crop_y``), pad to fit,
     or fit over a blurred fill of the same picture (``pad-blur``); square pixels."""
     if sample_aspect != 1:
         v = v.filter("scale", w=f"trunc(iw*{float(sample_aspect):.6f}/2)*2", h="ih")
     w, h = preset.width, preset.height
-    if preset.fit == "crop":
+    fit = preset.fit
+    if fit == "pad-blur" and aspect is not None and abs(aspect / Fraction(w, h) - 1) < Fraction(1, 100):
+        fit = "crop"  # the picture fills the frame already: nothing to pad, nothing to blur
+    if fit == "crop":
         v = v.filter("scale", w=w, h=h, force_original_aspect_ratio="increase", flags="bicubic")
         if crop_x or crop_y:
             v = v.filter("crop", w=w, h=h, x=crop_x or "(iw-ow)/2", y=crop_y or "(ih-oh)/2", exact=1)
         else:
             v = v.filter("crop", w=w, h=h)
-    elif preset.fit == "pad-blur":
+    elif fit == "pad-blur":
         both = v.filter_multi_output("split", 2)
         # the fill: the same picture cropped to fill, small and blurred (cheap at a quarter size), then enlarged
         fill = both[0].filter("scale", w=w // 4, h=h // 4, force_original_aspect_ratio="increase")
@@ -145,7 +149,7 @@ def _segments(plan: RenderPlan, video: bool):
             v = None
             if video:
                 v = inp.video.filter("setpts", expr="PTS-STARTPTS").filter("fps", fps=str(rate))
-                v = _frame(v, preset, clip.sample_aspect, crop_x.get(index), crop_y.get(index))
+                v = _frame(v, preset, clip.sample_aspect, crop_x.get(index), crop_y.get(index), clip.aspect)
         else:
             assert isinstance(seg, CardSegment)
             a = _silence(seg.duration + margin)
@@ -364,7 +368,7 @@ def poster_frame_command(plan: RenderPlan, at: Fraction, output: Path) -> Ffmpeg
         inp = ffmpeg_python.input(safe_path_arg(clip.path), ss=to_ffmpeg(seg.source_in + offset))
         # t inside the crop expressions counts from the cut's start, as in the render
         v = inp.video.filter("setpts", expr=f"PTS-STARTPTS+{to_ffmpeg(offset)}/TB")
-        v = _frame(v, preset, clip.sample_aspect, plan.crop_x.get(index), plan.crop_y.get(index))
+        v = _frame(v, preset, clip.sample_aspect, plan.crop_x.get(index), plan.crop_y.get(index), clip.aspect)
         out = ffmpeg_python.output(v, safe_path_arg(output), vframes=1, f="image2", **{"c:v": "png"})
         return compile_command(out, [output])
     return None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
@@ -89,6 +90,7 @@ def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
 
 
+@functools.lru_cache(maxsize=256)
 def _qr_data_uri(url: str) -> str:
     from .cta import qr_image
 

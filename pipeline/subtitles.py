@@ -211,6 +211,7 @@ class CaptionMaker:
         self.transcripts: dict[str, dict[str, Transcript]] = {}  #: lang tag -> clip id -> transcript
         self._warned: set[str] = set()  #: fast cues already reported (once per campaign, not per channel)
         self._warn_lock = threading.Lock()
+        self._cues: dict[tuple, dict[str, list[Cue]]] = {}
 
     def _clip_ids(self) -> list[str]:
         seen: list[str] = []
@@ -245,8 +246,16 @@ class CaptionMaker:
         rules = CaptionRules.for_rate(timeline.rate, style.max_chars)
         people = (self.campaign.clip_person(cid)[0] for cid in self.campaign.spec.clips)
         glossary = tuple(self.options.glossary) + tuple(p for p in people if p)
-        tracks = {lang: cues_for_timeline(timeline, by_clip, rules, glossary)
-                  for lang, by_clip in self.transcripts.items()}
+        # channels that share a frame rate and line length share their cues: made once
+        key = (timeline.rate, tuple((s.clip_id, s.source_in, s.frame_count, s.start)
+                                    for s in timeline.clip_segments()), rules, glossary)
+        with self._warn_lock:
+            tracks = self._cues.get(key)
+        if tracks is None:
+            tracks = {lang: cues_for_timeline(timeline, by_clip, rules, glossary)
+                      for lang, by_clip in self.transcripts.items()}
+            with self._warn_lock:
+                self._cues[key] = tracks
         report = check(next(iter(tracks.values())), rules)
         warnings = []
         for text, cps in report.fast:

@@ -18,7 +18,7 @@ from pipeline.cache import Cache
 from pipeline.errors import Interrupted, RenderError
 from pipeline.ffmpeg import failure_reason, ffmpeg_exe, run
 from pipeline.output import plan_output
-from pipeline.plan import Burn, ClipSource, MusicBed, Overlay, Still, fingerprint
+from pipeline.plan import Burn, MusicBed, Overlay, Still, fingerprint
 from pipeline.render import render_command
 from pipeline.spec import load_campaign
 from pipeline.timecode import parse_rate
@@ -107,7 +107,7 @@ def test_clip_content_not_name_counts(plan, tmp_path):
     clip = plan.clips[0]
     copy = tmp_path / "copy.mp4"
     shutil.copyfile(clip.path, copy)
-    moved = dataclasses.replace(plan, clips=(ClipSource(clip.clip_id, copy, clip.sample_aspect, clip.has_audio),))
+    moved = dataclasses.replace(plan, clips=(dataclasses.replace(clip, path=copy),))
     assert fingerprint(moved) == fingerprint(plan)
 
 
