@@ -131,7 +131,7 @@ def _outputs(edition: Campaign) -> list[dict]:
             "publish": {"title": edition.spec.title, "description": edition.spec.description or edition.spec.title,
                         "hashtags": " ".join(f"#{h.lstrip('#')}" for h in edition.spec.hashtags), "link": link},
             "qr": _qr_data_uri(link) if link else "",
-            "approved": record.approved if hasattr(record, "approved") else {},
+            "approved": record.approved,
         })
     return out
 
