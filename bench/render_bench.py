@@ -168,7 +168,8 @@ def main() -> None:
         work = Path(tmp)
         cache = work / "cache"
         env = dict(os.environ, REKRUTT_CACHE_DIR=str(cache))
-        cli = [sys.executable, str(ROOT / "cli.py"), "render", str(SPEC), "-V", "main"]  # the main film: what the floor makes
+        # the main film: what the floor makes
+        cli = [sys.executable, str(ROOT / "cli.py"), "render", str(SPEC), "-V", "main"]
         chan_args = [a for c in channels for a in ("-c", c)]
         # warm the transcript cache so caption model time is not counted in the render
         subprocess.run(cli + ["--out", str(work / "warm"), "-c", "x"], check=True, env=env,

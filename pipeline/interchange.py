@@ -152,14 +152,12 @@ def read(path: Path, fmt: str, rate: Fraction = Fraction(25)):
     return otio.adapters.read_from_file(str(path), adapter_name=adapter, **kwargs)
 
 
-def export(campaign: Campaign, timeline: Timeline, path: Path, fmt: str, cues=()) -> Path:
-    """Write the edit to ``path`` in ``fmt``, with the cards' pictures in ``<path stem>.cards/`` beside it."""
+def export(campaign: Campaign, timeline: Timeline, preset, path: Path, fmt: str, cues=()) -> Path:
+    """Write the edit (as ``preset``'s channel plays it) to ``path`` in ``fmt``, with the cards' pictures
+    in ``<path stem>.cards/`` beside it."""
     from .cards import card_png
 
     folder = path.with_name(f"{path.stem}.cards")
-    channel = campaign.preset(campaign.channels[0]) if campaign.channels else None
-    preset = next((campaign.preset(c) for c in campaign.channels
-                   if campaign.preset(c).rate_for(timeline.rate) == timeline.rate), channel)
     pictures = {}
     for seg in timeline.segments:
         if isinstance(seg, CardSegment) and seg.card_id not in pictures:

@@ -259,8 +259,7 @@ def plan(campaigns: list[Campaign], options: RenderOptions) -> list[OutputJob]:
     for campaign in campaigns:
         editions = campaign.editions()
         if options.channels:
-            known = {c for e in [campaign, *editions] for c in e.spec.channels} | \
-                {c for v in campaign.spec.versions.values() for c in (v.channels or ())}
+            known = campaign.all_channels
             unknown = [c for c in options.channels if c not in known]
             if unknown:
                 raise InputError(f"channel(s) not in {campaign.path.name}: {', '.join(unknown)}; "
@@ -315,10 +314,8 @@ def render_batch(campaigns: list[Campaign], options: RenderOptions = RenderOptio
         # unchanged output's entry, for a manifest written by an older version)
         failures = {o.job.channel: o.error or "skipped after an earlier failure (--fail-fast)"
                     for o in mine if o.status in ("failed", "skipped")}
-        for o in mine:
-            if o.status == "unchanged" and o.record is not None:
-                manifest.update(campaign, record=o.record)
-        path = manifest.update(campaign, failures=failures)
+        unchanged = [o.record for o in mine if o.status == "unchanged" and o.record is not None]
+        path = manifest.update(campaign, records=unchanged, failures=failures)
         done = [o.job.channel for o in mine if o.status in ("rendered", "unchanged")]
         if done and (spec_path, version) in loaded and not options.draft:
             try:
@@ -365,7 +362,8 @@ def write_edit(campaign: Campaign, channel: str, loaded: _Loaded | None = None, 
 
         by_clip = next(iter(loaded.captions.transcripts.values()))
         cues = cues_for_timeline(timeline, by_clip, CaptionRules.for_rate(timeline.rate))
-    return export(campaign, timeline, path or campaign.out_dir / f"{campaign.version or 'main'}.otio", fmt, cues)
+    return export(campaign, timeline, preset, path or campaign.out_dir / f"{campaign.version or 'main'}.otio", fmt,
+                  cues)
 
 
 def render_campaign(campaign: Campaign, options: RenderOptions = RenderOptions(),

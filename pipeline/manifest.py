@@ -84,27 +84,29 @@ def _lock(out_dir: Path) -> FileLock:
 
 
 def update(campaign: Campaign, *, record: OutputRecord | None = None, forget: str | None = None,
-           failures: dict[str, str] | None = None) -> Path:
-    """Change the manifest atomically: add or replace ``record``, drop ``forget``'s entry, set ``failures``.
+           failures: dict[str, str] | None = None, records: list[OutputRecord] = ()) -> Path:
+    """Change the manifest atomically, in one write: add or replace ``record`` (and ``records``), drop
+    ``forget``'s entry, set ``failures``.
 
     Entries whose files are gone, or whose channel the spec no longer lists, are dropped.
     """
     out_dir = campaign.out_dir
     with _lock(out_dir):
         data = _read(out_dir)
-        records = previous_records(out_dir)
+        current = previous_records(out_dir)
         if forget is not None:
-            records.pop(forget, None)
-        if record is not None:
-            old = records.get(record.channel)
-            if old is not None and old.approved and not record.approved and \
-                    old.approved.get("fingerprint") == record.fingerprint:
-                record = dataclasses.replace(record, approved=old.approved)  # the same output: still approved
-            records[record.channel] = record
-        order = [c for c in campaign.spec.channels if c in records and (out_dir / records[c].path).is_file()]
+            current.pop(forget, None)
+        new = [*records, *([record] if record is not None else [])]
+        for rec in new:
+            old = current.get(rec.channel)
+            if old is not None and old.approved and not rec.approved and \
+                    old.approved.get("fingerprint") == rec.fingerprint:
+                rec = dataclasses.replace(rec, approved=old.approved)  # the same output: still approved
+            current[rec.channel] = rec
+        order = [c for c in campaign.spec.channels if c in current and (out_dir / current[c].path).is_file()]
         failed = dict(data.get("failed", {})) if failures is None else dict(failures)
-        if record is not None:
-            failed.pop(record.channel, None)
+        for rec in new:
+            failed.pop(rec.channel, None)
         manifest = {
             "campaign": campaign.spec.campaign,
             "version": campaign.version or "",
@@ -112,7 +114,7 @@ def update(campaign: Campaign, *, record: OutputRecord | None = None, forget: st
             "title": campaign.spec.title,
             "spec": Path(os.path.relpath(campaign.path, out_dir.resolve())).as_posix(),
             "rekrutt_version": __version__,
-            "outputs": [asdict(records[c]) for c in order],
+            "outputs": [asdict(current[c]) for c in order],
             "failed": failed,
         }
         if data.get("versions"):

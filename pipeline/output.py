@@ -107,11 +107,12 @@ def _crops(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Preset
             continue
         info = campaign.media[seg.clip_id]
         window = vertical_window(info, preset.width, preset.height)
-        if not needs_reframing(info, preset.width, preset.height) and window is None:
+        sideways = needs_reframing(info, preset.width, preset.height)
+        if not sideways and window is None:
             continue
         focus = campaign.focus(seg.clip_id)
         analysis = analyse(campaign.clip_source(seg.clip_id), info, cache)
-        if needs_reframing(info, preset.width, preset.height):
+        if sideways:
             xs[i] = crop_x_expression(crop_path(analysis if focus is None else None, seg.source_in, seg.duration,
                                                 focus))
         if window is not None:

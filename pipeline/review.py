@@ -184,7 +184,7 @@ def review_data(campaign: Campaign, transcriber=None, lang: str = "nb", today: d
     today = today or dt.date.today()
     editions = []
     main_dir = campaign.out_dir
-    for e in [campaign, *[campaign.for_version(n) for n in campaign.spec.versions]]:
+    for e in campaign.editions(every=True):
         editions.append({"version": e.version or "", "title": e.spec.title, "outputs": _outputs(e)})
     glossary = list(campaign.spec.subtitles.glossary) + [p for cid in campaign.spec.clips
                                                          for p in [campaign.clip_person(cid)[0]] if p]
@@ -225,7 +225,7 @@ def contact_sheet(campaign: Campaign, work: Path, frames: int = 6, height: int =
     from . import fonts
 
     outputs = []
-    for e in [campaign, *[campaign.for_version(n) for n in campaign.spec.versions]]:
+    for e in campaign.editions(every=True):
         for channel, record in manifest.previous_records(e.out_dir).items():
             video = e.out_dir / record.path
             if video.is_file() and record.duration > 0:
@@ -323,7 +323,7 @@ def record_approvals(campaign: Campaign, approvals: dict[str, dict]) -> list[str
     """Put approvals into the manifests where the output is still the one that was approved (same
     fingerprint); returns the outputs approved."""
     done = []
-    for e in [campaign, *[campaign.for_version(n) for n in campaign.spec.versions]]:
+    for e in campaign.editions(every=True):
         for channel, record in manifest.previous_records(e.out_dir).items():
             a = approvals.get(f"{e.version or 'main'}--{channel}")
             if not a or not a.get("by") or a.get("fingerprint") != record.fingerprint:

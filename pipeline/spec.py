@@ -428,10 +428,17 @@ class Campaign:
         })
         return dataclasses.replace(self, spec=spec, version=name, version_cuts={})
 
-    def editions(self) -> list[Campaign]:
-        """The main film and every selected version, each as a campaign of its own."""
+    def editions(self, every: bool = False) -> list[Campaign]:
+        """The main film and every selected version (``every``: all of them), each as a campaign of its own."""
+        if every:
+            return [self] + [self.for_version(n) for n in self.spec.versions]
         main = [] if self.selected_versions and "main" not in self.selected_versions else [self]
         return main + [self.for_version(n) for n in self.version_names()]
+
+    @property
+    def all_channels(self) -> set[str]:
+        """Every channel the spec names, the main film's and the versions'."""
+        return set(self.spec.channels) | {c for v in self.spec.versions.values() for c in (v.channels or ())}
 
     def preset(self, channel: str) -> channels.Preset:
         """The channel's preset with this campaign's overrides applied."""
