@@ -186,12 +186,15 @@ def main(ctx: click.Context, verbose: int, debug: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "github", "gitlab"]), default="text", show_default=True,
               help="How problems are reported: text, GitHub ::error annotations, or a GitLab code-quality report "
               "(JSON on standard output).")
+@click.option("-v", "--verbose", "sound", is_flag=True,
+              help="Also measure each clip's sound and say what the clean-up does (noise, hum, SNR before and after).")
 @_errors
 def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple[str, ...], model: str | None,
-             cache_dir: Path | None, fmt: str) -> None:
+             cache_dir: Path | None, fmt: str, sound: bool) -> None:
     """Check campaign specs (keys, types, files, media, cuts, quotes, versions, channels) without rendering.
 
     Quotes (says:) are found in the clips' transcripts, transcribing through the cache where needed.
+    With -v, each clip's sound is measured and cleaned through the cache (what the render will use).
     """
     from pipeline.spec import load_campaign
 
@@ -214,6 +217,8 @@ def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple
                 length = float(campaign.version_cuts[edition.version][1])
                 say(f"  version {edition.version}: {len(edition.spec.sequence)} items, {length:.2f} s, "
                     f"channels: {', '.join(edition.channels)}")
+        if sound:
+            _say_sound(campaign, cache_dir, say)
     if fmt != "text":
         from pipeline.ci import annotations
 
@@ -224,6 +229,33 @@ def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple
         return
     if problems:
         raise SpecError(problems)
+
+
+def _say_sound(campaign, cache_dir: Path | None, say) -> None:
+    """Per clip: the sound as recorded, and what the clean-up does to it."""
+    from pipeline.cache import Cache
+    from pipeline.sound import clip_sound
+
+    cache = Cache(cache_dir)
+    used = sorted({i.clip for e in campaign.editions(every=True) for i in e.spec.sequence if hasattr(i, "clip")})
+    for clip_id in used:
+        cleaned = clip_sound(campaign, clip_id, cache)
+        if cleaned is None:
+            say(f"  sound {clip_id}: as recorded (audio: off, or no sound)")
+            continue
+        r = cleaned.report()
+        hum = f", hum {r['hum_hz']} Hz" if r["hum_hz"] else ""
+        say(f"  sound {clip_id}: SNR {_snr(r['snr_before_db'])} -> {_snr(r['snr_after_db'])} "
+            f"(noise {_floor(r['noise_before_dbfs'])} -> {_floor(r['noise_after_dbfs'])}{hum}); "
+            f"{', '.join(r['applied'])}; gain {r['gain_db']:+.1f} dB")
+
+
+def _snr(db: float) -> str:
+    return "over 90 dB" if db > 90 else f"{db:.0f} dB"
+
+
+def _floor(dbfs: float) -> str:
+    return "silent" if dbfs <= -100 else f"{dbfs:.0f} dBFS"
 
 
 @main.command()

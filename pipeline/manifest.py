@@ -53,6 +53,8 @@ class OutputRecord:
     version: str = ""  #: the version this output belongs to ('' for the main film)
     #: who approved this output and when, with the fingerprint they saw (kept while it is unchanged)
     approved: dict[str, str] = field(default_factory=dict)
+    #: per clip, what the sound clean-up measured and did (SNR before and after, what was applied, gain)
+    sound: dict[str, dict] = field(default_factory=dict)
 
 
 def path(out_dir: Path) -> Path:

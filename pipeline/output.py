@@ -28,7 +28,7 @@ from .errors import RenderError
 from .files import atomic_path, sha256_file, write_text_atomic
 from .loudness import Measured, Verified, parse_ebur128, parse_loudnorm
 from .manifest import OutputRecord, previous_records
-from .plan import Burn, ClipSource, MusicBed, Overlay, RenderPlan, Still, describe, fingerprint
+from .plan import Burn, CleanSound, ClipSource, MusicBed, Overlay, RenderPlan, Still, describe, fingerprint
 from .probe import probe
 from .render import (
     TRUE_PEAK_MARGIN,
@@ -161,7 +161,7 @@ def plan_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
     track = captions.for_output(preset, timeline, work) if captions is not None else None
     xs, ys = _crops(campaign, cache, timeline, preset)
     clips = tuple(ClipSource(cid, campaign.clip_source(cid), campaign.media[cid].sample_aspect,
-                             campaign.media[cid].has_audio, _aspect(campaign.media[cid]))
+                             campaign.media[cid].has_audio, _aspect(campaign.media[cid]), _sound(campaign, cid, cache))
                   for cid in dict.fromkeys(s.clip_id for s in timeline.clip_segments()))
     burn = None
     if track is not None and track.burn_in is not None:
@@ -188,6 +188,17 @@ def plan_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
 
         poster_at = poster_time(campaign, cache, timeline)
     return dataclasses.replace(plan, music=music, poster_at=poster_at), track
+
+
+def _sound(campaign: Campaign, clip_id: str, cache: Cache) -> CleanSound | None:
+    """The clip's cleaned sound for the render (None: as recorded)."""
+    from .sound import clip_sound
+
+    cleaned = clip_sound(campaign, clip_id, cache)
+    if cleaned is None:
+        return None
+    return CleanSound(cleaned.path, cleaned.key, cleaned.gain_db,
+                      cleaned.quiet_at if cleaned.treatment.room_tone else None)
 
 
 def _aspect(info) -> Fraction | None:
@@ -270,9 +281,16 @@ def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
         captions_burned=burned, fingerprint=fp, audio_duration=round(float(info.audio_end or 0), 3),
         true_peak_limit_dbtp=preset.true_peak_dbtp, warnings=warnings,
         items=edit_items(campaign, timeline, preset.name), version=campaign.version or "",
+        sound=_sound_report(campaign, plan, cache),
     )
     manifest.update(campaign, record=record)
     return record, True
+
+
+def _sound_report(campaign: Campaign, plan: RenderPlan, cache: Cache) -> dict[str, dict]:
+    from .sound import report
+
+    return report(campaign, [c.clip_id for c in plan.clips if c.sound is not None], cache)
 
 
 def edit_items(campaign: Campaign, timeline: Timeline, channel: str) -> list[dict]:

@@ -31,6 +31,16 @@ NOT_HASHED = {"fingerprint": False}
 
 
 @dataclass(frozen=True)
+class CleanSound:
+    """A clip's cleaned sound (:mod:`pipeline.sound`): read instead of the clip's own, levelled, with room tone."""
+
+    path: Path = field(metadata=NOT_HASHED)  #: 48 kHz mono FLAC in the cache (its content is named by ``key``)
+    key: str = ""  #: digest of what it is made from (source content, treatment, clean-up version)
+    gain_db: float = 0.0  #: brings the clip's speech to the common level
+    room_tone_at: Fraction | None = None  #: start of its quietest second, looped under joins and cards (None: none)
+
+
+@dataclass(frozen=True)
 class ClipSource:
     """A clip's file and what the graph needs to know about it."""
 
@@ -39,6 +49,7 @@ class ClipSource:
     sample_aspect: Fraction  #: pixel aspect ratio of its coded frames
     has_audio: bool
     aspect: Fraction | None = None  #: displayed width / height (None: unknown)
+    sound: CleanSound | None = None  #: cleaned sound to use instead of the file's own (None: as recorded)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import ffmpeg as ffmpeg_python
 from .channels import Preset
 from .ffmpeg import filter_value, safe_path_arg
 from .loudness import Measured
-from .plan import MusicBed, Overlay, RenderPlan
+from .plan import CleanSound, MusicBed, Overlay, RenderPlan
 from .timecode import to_ffmpeg
 from .timeline import CardSegment, ClipSegment, Timeline
 
@@ -122,15 +122,86 @@ def _frame(v, preset: Preset, sample_aspect: Fraction, crop_x: str | None = None
     return v.filter("setsar", sar=1)
 
 
-def _segment_audio(a, seg_start: Fraction, duration: Fraction):
-    """Normalise one segment's audio and cut it to the exact sample count of its frames."""
+def _segment_audio(a, seg_start: Fraction, duration: Fraction, tone=None):
+    """Normalise one segment's audio and cut it to the exact sample count of its frames.
+
+    ``tone`` (a room-tone stream, already looped) fills the fades at the joins: it fades
+    out as the segment's own sound fades in, and back in as it fades out.
+    """
     n = _samples(seg_start + duration) - _samples(seg_start)
-    a = a.filter("aresample", osr=SAMPLE_RATE)
-    a = a.filter("aformat", sample_fmts="fltp", sample_rates=SAMPLE_RATE, channel_layouts="stereo")
-    a = a.filter("apad").filter("atrim", end_sample=n).filter("asetpts", expr="PTS-STARTPTS")
+    a = _exact(_stereo(a), n)
     fade = to_ffmpeg(JOIN_FADE)
     a = a.filter("afade", t="in", d=fade)
-    return a.filter("afade", t="out", st=to_ffmpeg(duration - JOIN_FADE), d=fade)
+    a = a.filter("afade", t="out", st=to_ffmpeg(duration - JOIN_FADE), d=fade)
+    if tone is None:
+        return a
+    tone = _exact(tone, n).filter("afade", t="out", d=fade)
+    tone = tone.filter("afade", t="in", st=to_ffmpeg(duration - JOIN_FADE), d=fade)
+    return ffmpeg_python.filter([a, tone], "amix", inputs=2, normalize=0, duration="first")
+
+
+def _stereo(a):
+    a = a.filter("aresample", osr=SAMPLE_RATE)
+    return a.filter("aformat", sample_fmts="fltp", sample_rates=SAMPLE_RATE, channel_layouts="stereo")
+
+
+def _exact(a, n: int):
+    return a.filter("apad").filter("atrim", end_sample=n).filter("asetpts", expr="PTS-STARTPTS")
+
+
+def _clean_sound(sound: CleanSound, start: Fraction, length: Fraction):
+    """A stretch of a clip's cleaned (mono) sound, levelled, as stereo.
+
+    Cut by sample count from the start of the file, not by seeking: ffmpeg's FLAC seek
+    can land a packet off (measured 18 ms), which would move the sound against the picture.
+    """
+    a = ffmpeg_python.input(safe_path_arg(sound.path)).audio
+    a = a.filter("atrim", start_sample=_samples(start), end_sample=_samples(start + length))
+    a = a.filter("asetpts", expr="PTS-STARTPTS")
+    if sound.gain_db:
+        a = a.filter("volume", volume=f"{sound.gain_db:.2f}dB")
+    return a.filter("pan", args="stereo|c0=c0|c1=c0")
+
+
+def _room_tone(sound: CleanSound | None):
+    """The clip's quietest second, looped without end (None: no room tone)."""
+    if sound is None or sound.room_tone_at is None:
+        return None
+    a = _clean_sound(sound, sound.room_tone_at, Fraction(1))
+    return a.filter("aloop", loop=-1, size=SAMPLE_RATE)
+
+
+def _room_tones(sounds: list[CleanSound | None]) -> list:
+    """One room-tone stream per segment: each clip's loop made once and split for all its uses."""
+    uses: dict[str, int] = {}
+    for s in sounds:
+        if s is not None:
+            uses[s.key] = uses.get(s.key, 0) + 1
+    splits: dict[str, list] = {}
+    for s in sounds:
+        if s is not None and s.key not in splits:
+            loop, n = _room_tone(s), uses[s.key]
+            if n == 1:
+                splits[s.key] = [loop]
+            else:
+                split = loop.filter_multi_output("asplit", n)
+                splits[s.key] = [split[i] for i in range(n)]
+    return [splits[s.key].pop() if s is not None else None for s in sounds]
+
+
+def _tones(plan: RenderPlan) -> list[CleanSound | None]:
+    """Per segment, the room tone that fills it: its clip's own; for a card, the clip before it (or after)."""
+    own = [plan.clip(seg.clip_id).sound if isinstance(seg, ClipSegment) else None
+           for seg in plan.timeline.segments]
+    own = [s if s is not None and s.room_tone_at is not None else None for s in own]
+    out: list[CleanSound | None] = []
+    for i, seg in enumerate(plan.timeline.segments):
+        if isinstance(seg, ClipSegment):
+            out.append(own[i])
+            continue
+        before = next((s for s in reversed(own[:i]) if s is not None), None)
+        out.append(before or next((s for s in own[i + 1:] if s is not None), None))
+    return out
 
 
 def _segments(plan: RenderPlan, video: bool):
@@ -140,12 +211,18 @@ def _segments(plan: RenderPlan, video: bool):
     rate = timeline.rate
     margin = Fraction(2) / rate  # read a little past the cut; trim makes it exact
     crop_x, crop_y = plan.crop_x, plan.crop_y
+    # under a music bed there is no digital silence to fill, and room tone would key the ducking
+    tones = _room_tones(_tones(plan)) if plan.music is None else [None] * len(timeline.segments)
     for index, seg in enumerate(timeline.segments):
+        tone = tones[index]
         if isinstance(seg, ClipSegment):
             clip = plan.clip(seg.clip_id)
             inp = ffmpeg_python.input(safe_path_arg(clip.path), ss=to_ffmpeg(seg.source_in),
                                       t=to_ffmpeg(seg.duration + margin))
-            a = inp.audio if clip.has_audio else _silence(seg.duration + margin)
+            if clip.sound is not None:
+                a = _clean_sound(clip.sound, seg.source_in, seg.duration + margin)
+            else:
+                a = inp.audio if clip.has_audio else _silence(seg.duration + margin)
             v = None
             if video:
                 v = inp.video.filter("setpts", expr="PTS-STARTPTS").filter("fps", fps=str(rate))
@@ -153,6 +230,12 @@ def _segments(plan: RenderPlan, video: bool):
         else:
             assert isinstance(seg, CardSegment)
             a = _silence(seg.duration + margin)
+            if tone is not None:  # a card is all room tone: no fades to fill
+                a, tone = tone, None
+                if index == len(timeline.segments) - 1:  # the film's end: the room tone fades away
+                    fade = min(Fraction(1), seg.duration)
+                    a = _exact(_stereo(a), _samples(seg.start + seg.duration) - _samples(seg.start))
+                    a = a.filter("afade", t="out", st=to_ffmpeg(seg.duration - fade), d=to_ffmpeg(fade))
             v = None
             if video:
                 v = _still(plan.cards[seg.card_id].path, seg.frame_count + int(margin * rate) + 1, rate)
@@ -163,17 +246,15 @@ def _segments(plan: RenderPlan, video: bool):
             v = v.filter("format", pix_fmts="yuv420p")
             v = v.filter("tpad", stop_mode="clone", stop=int(margin * rate) + 1)
             v = v.filter("trim", end_frame=seg.frame_count).filter("setpts", expr="PTS-STARTPTS")
-        out.append((v, _segment_audio(a, seg.start, seg.duration)))
+        out.append((v, _segment_audio(a, seg.start, seg.duration, tone)))
     return out
 
 
 def _music(bed: MusicBed, timeline: Timeline):
     total = timeline.duration
     m = ffmpeg_python.input(safe_path_arg(bed.source), stream_loop=-1, t=to_ffmpeg(total + 1)).audio
-    m = m.filter("aresample", osr=SAMPLE_RATE)
-    m = m.filter("aformat", sample_fmts="fltp", sample_rates=SAMPLE_RATE, channel_layouts="stereo")
-    m = m.filter("volume", volume=f"{bed.gain_db:.2f}dB")
-    m = m.filter("apad").filter("atrim", end_sample=_samples(total)).filter("asetpts", expr="PTS-STARTPTS")
+    m = _stereo(m).filter("volume", volume=f"{bed.gain_db:.2f}dB")
+    m = _exact(m, _samples(total))
     m = m.filter("afade", t="in", st=0, d=to_ffmpeg(min(bed.fade_in, total / 2)))
     fade_out = min(bed.fade_out, total / 2)
     return m.filter("afade", t="out", st=to_ffmpeg(total - fade_out), d=to_ffmpeg(fade_out))

@@ -109,6 +109,47 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class AudioSpec(_Model):
+    """Clean-up of an interview's sound (per clip, and as the campaign's default). ``audio: off`` turns it all off."""
+
+    denoise: Literal["auto", "off", "light", "strong"] = Field(
+        "auto", description="speech enhancement (DeepFilterNet 3): auto applies it when the measured noise calls for "
+        "it; light lowers the noise by up to 12 dB, strong by up to 24 dB")
+    hum: Literal["auto", "off", "50", "60"] = Field(
+        "auto", description="mains hum notches (50 Hz in Norway); auto finds 50 or 60 Hz hum in the quiet parts")
+    highpass: bool | int = Field(True, description="cut rumble below 80 Hz (true), below this many Hz, or not (false)")
+    deess: bool = Field(False, description="soften sharp s sounds")
+    compress: bool = Field(True, description="gentle speech compression (2:1 over the loudest syllables, "
+                           "from 6 dB under the clip's speech level)")
+    level: bool = Field(True, description="bring every clip's speech to the same loudness before the mix")
+    room_tone: bool = Field(True, description="the clip's own quietest second under joins and cards, "
+                            "instead of digital silence (not under a music bed)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _off(cls, value: object) -> object:
+        if value is False or value == "off":
+            return {"denoise": "off", "hum": "off", "highpass": False, "compress": False, "level": False,
+                    "room_tone": False, "deess": False}
+        if value is True or value in ("on", "auto"):
+            return {name: f.default for name, f in cls.model_fields.items()}
+        if isinstance(value, dict) and isinstance(value.get("hum"), int) and not isinstance(value["hum"], bool):
+            return {**value, "hum": str(value["hum"])}
+        return value
+
+    @field_validator("highpass")
+    @classmethod
+    def _check_highpass(cls, v: bool | int) -> bool | int:
+        if not isinstance(v, bool) and not 20 <= v <= 300:
+            raise ValueError("highpass is true, false or a frequency from 20 to 300 Hz")
+        return v
+
+    @property
+    def is_off(self) -> bool:
+        return (self.denoise == "off" and self.hum == "off" and self.highpass is False and not self.deess
+                and not self.compress and not self.level and not self.room_tone)
+
+
 class ClipSpec(_Model):
     """A piece of raw material: one interview recording, as a file or from the clip library."""
 
@@ -123,6 +164,8 @@ class ClipSpec(_Model):
     focus: float | Literal["left", "centre", "center", "right"] | None = Field(
         None, description="fix the framing of narrow crops: 0 (left edge) to 1 (right edge), or left/centre/right; "
         "default: follow the speaker's face")
+    audio: AudioSpec | None = Field(None, description="sound clean-up for this clip; the keys given here change "
+                                    "the campaign's audio: settings")
 
     @field_validator("focus")
     @classmethod
@@ -336,6 +379,8 @@ class CampaignSpec(_Model):
     subtitles: SubtitleOptions = Field(SubtitleOptions(), description="caption options")
     lower_thirds: bool = Field(True, description="name and role of each person at their first appearance")
     music: MusicSpec | None = Field(None, description="music bed under the campaign, ducked under speech")
+    audio: AudioSpec = Field(AudioSpec(), description="sound clean-up of every clip (denoise, hum, level match, "
+                             "room tone); off: the sound as recorded")
     library: Path | None = Field(None, description="clip library folder, relative to the spec (or $REKRUTT_LIBRARY)")
     output: Path = Field(Path("out"), description="output folder, relative to the spec")
     review_language: Literal["nb", "en"] = Field("nb", description="language of the review page's own words")
@@ -508,6 +553,13 @@ class Campaign:
 
         urls = [c.url for c in self.spec.cards.values() if c.url]
         return tracked_url(urls[-1], channel, self.spec.campaign) if urls else None
+
+    def audio(self, clip_id: str) -> AudioSpec:
+        """A clip's sound clean-up: the campaign's settings, with the keys the clip sets itself."""
+        own = self.spec.clips[clip_id].audio
+        if own is None:
+            return self.spec.audio
+        return self.spec.audio.model_copy(update={k: getattr(own, k) for k in own.model_fields_set})
 
     def transcript_path(self, clip_id: str) -> Path | None:
         """The corrected transcript for a clip: named in the spec, or transcripts/<id>.srt if present."""

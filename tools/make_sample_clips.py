@@ -10,6 +10,11 @@ so the example exercises the pipeline's normalisation:
          upright), 30 fps, mono 48 kHz
 - sara:  960x540, 25 fps, mono 22.05 kHz
 
+jonas is also recorded "on a road site": ventilation-like pink noise about 13 dB under his
+speech and a 50 Hz mains hum, so the example shows the sound clean-up (``audio:``) at work.
+``python tools/make_sample_clips.py --noise-only`` adds that noise to the committed jonas.mp4
+(the picture is copied), without espeak-ng.
+
 Run: python tools/make_sample_clips.py
 """
 
@@ -34,7 +39,7 @@ CLIPS = {
     "jonas": dict(
         text="Jeg er ingeniør i kommunen. Vi bygger skoler, vann og veier. "
         "Det jeg lager, bruker naboene mine hver eneste dag.",
-        colors=("0x2d6a4f", "0xd8f3dc"), size="540x960", rate=30, ar=48000, ac=1, rotate=90,
+        colors=("0x2d6a4f", "0xd8f3dc"), size="540x960", rate=30, ar=48000, ac=1, rotate=90, noisy=True,
     ),
     "sara": dict(
         text="Jeg er barnehagelærer. Barna lærer meg noe nytt hver dag. "
@@ -72,6 +77,25 @@ def make_clip(name: str, spec: dict, out_dir: Path) -> Path:
     return out
 
 
+#: the road site: pink noise and mains hum (50 Hz and two harmonics) added to the speech
+NOISE = ("anoisesrc=color=pink:amplitude=0.1:seed=7:r={ar}",
+         "aevalsrc=0.012*sin(2*PI*50*t)+0.008*sin(2*PI*100*t)+0.006*sin(2*PI*150*t):s={ar}")
+
+
+def add_noise(clip: Path, ar: int) -> None:
+    """Mix the road-site noise into a clip's sound, keeping its picture and length (in place)."""
+    ff = ffmpeg_exe()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / clip.name
+        noise, hum = (n.format(ar=ar) for n in NOISE)
+        subprocess.run([
+            ff, "-v", "error", "-y", "-i", str(clip), "-f", "lavfi", "-i", noise, "-f", "lavfi", "-i", hum,
+            "-filter_complex", "[0:a][1:a][2:a]amix=inputs=3:normalize=0:duration=first[a]",
+            "-map", "0:v", "-map", "[a]", "-c:v", "copy", "-c:a", "aac", "-b:a", "64k",
+            "-movflags", "+faststart", str(out)], check=True)
+        out.replace(clip)
+
+
 def make_logo(path: Path) -> None:
     from PIL import Image, ImageDraw
 
@@ -93,5 +117,11 @@ if __name__ == "__main__":
     clips = ROOT / "assets" / "clips"
     clips.mkdir(parents=True, exist_ok=True)
     for clip_name, clip_spec in CLIPS.items():
-        print(make_clip(clip_name, clip_spec, clips))
+        if "--noise-only" not in sys.argv:
+            make_clip(clip_name, clip_spec, clips)
+        if clip_spec.get("noisy"):
+            add_noise(clips / f"{clip_name}.mp4", clip_spec["ar"])
+        print(clips / f"{clip_name}.mp4")
+    if "--noise-only" in sys.argv:
+        sys.exit(0)
     make_logo(ROOT / "assets" / "logo.png")
