@@ -89,9 +89,19 @@ def rnnoise():
             frame = np.ascontiguousarray(buf[i:i + size])
             lib.rnnoise_process_frame(state, out[i:i + size].ctypes.data_as(ptr), frame.ctypes.data_as(ptr))
         lib.rnnoise_destroy(state)
-        return out[size:size + len(x)] / 32768  # one frame of delay
+        return out[:len(x)] / 32768
 
     return run
+
+
+def align(y, clean, lead: int):
+    """``y`` shifted onto ``clean`` (a denoiser's own delay taken out, as the pipeline does), same length."""
+    window = slice(lead + RATE, lead + 4 * RATE)
+    lags = range(-4800, 4801, 8)
+    padded = np.concatenate([np.zeros(4800, np.float32), y, np.zeros(len(clean) + 4800, np.float32)])
+    best = max(lags, key=lambda lag: float(np.dot(padded[4800 + window.start + lag:4800 + window.stop + lag],
+                                                  clean[window])))
+    return padded[4800 + best:4800 + best + len(clean)]
 
 
 def words(text: str) -> list[str]:
@@ -154,7 +164,7 @@ def main() -> None:
                 quiet = slice(RATE // 10, lead - RATE // 10)
                 for name, f in methods.items():
                     t = time.perf_counter()
-                    y = np.asarray(f(noisy), np.float32)[:len(noisy)]
+                    y = align(np.asarray(f(noisy), np.float32), clean, lead)
                     spent = time.perf_counter() - t
                     rows[name].append((snr, db(noisy[quiet]) - db(y[quiet]),
                                        stoi(clean[lead:], y[lead:], RATE), wer(y), spent / (len(noisy) / RATE) * 60))
