@@ -34,6 +34,7 @@ class CaptionRules:
     min_gap: Time = Fraction(2, 25)  #: at least two frames between cues
     max_cps: Fraction = Fraction(17)  #: reading speed (characters per second) above which a cue is reported
     pause_break: Time = Fraction(6, 5)  #: a silence this long always ends a cue
+    speed_weight: float = 0.5  #: how hard the line breaker avoids cues over ``max_cps`` (per character/s over)
 
     @classmethod
     def for_rate(cls, rate: Fraction, max_chars: int = 42) -> CaptionRules:
@@ -250,9 +251,12 @@ def segment_words(words: Sequence[TimedWord], rules: CaptionRules, window: tuple
             if i < n and words[i].start - words[i - 1].end >= Fraction(2, 5):
                 cost -= 1.5  # a pause is a natural place to change captions
             shown = max(span, rules.min_duration)
+            # it cannot stay past the next cue's start (less the gap): judge its speed by what it gets
+            room = (words[i].start - rules.min_gap if i < n else window[1]) - words[j].start
+            shown = min(shown, max(room, span))
             cps = chars / float(shown) if shown > 0 else 0.0
             if cps > rules.max_cps:
-                cost += (cps - rules.max_cps) * 0.5
+                cost += (cps - rules.max_cps) * rules.speed_weight
             if span < rules.min_duration:
                 cost += 6.0 * float(rules.min_duration - span)
             if chars < 12 and not _SENTENCE_END.search(texts[i - 1]):

@@ -22,8 +22,8 @@ from .spec import Campaign, CardSpec
 
 log = logging.getLogger("rekrutt")
 
-def _font(size: int, bold: bool):
-    return fonts.load(size, bold)
+def _font(size: int, bold: bool, text: str = ""):
+    return fonts.load(size, bold, text)
 
 
 def _wrap(draw: ImageDraw.ImageDraw, text: str, font, max_width: int, break_words: bool = False) -> list[str]:
@@ -79,11 +79,13 @@ def _layout(draw, card: CardSpec, box_w: int, box_h: int, frame_w: int, frame_h:
             small = _font(max(9, int(base * 0.38 * scale)), False)
             rows: list[tuple[str, object, float]] = []
             for line in card.lines:
-                parts = _wrap(draw, line, main, box_w, break_words) if wrap else [line]
-                rows += [(t, main, 0.15) for t in parts]
+                font = _shows(main, line, True)
+                parts = _wrap(draw, line, font, box_w, break_words) if wrap else [line]
+                rows += [(t, font, 0.15) for t in parts]
             if card.subline:
-                parts = _wrap(draw, card.subline, sub, box_w, break_words) if wrap else [card.subline]
-                rows += [(t, sub, 0.5 if i == 0 else 0.15) for i, t in enumerate(parts)]
+                font = _shows(sub, card.subline, False)
+                parts = _wrap(draw, card.subline, font, box_w, break_words) if wrap else [card.subline]
+                rows += [(t, font, 0.5 if i == 0 else 0.15) for i, t in enumerate(parts)]
             if card.url:
                 parts = _wrap(draw, card.url, small, box_w, True) if break_words else [card.url]
                 rows += [(t, small, 0.9 if i == 0 else 0.1) for i, t in enumerate(parts)]
@@ -95,6 +97,14 @@ def _layout(draw, card: CardSpec, box_w: int, box_h: int, frame_w: int, frame_h:
                 break
             scale *= 0.92
     return rows, height
+
+
+def _shows(font, text: str, bold: bool):
+    """``font``, or a font of the same size that has every character of ``text`` (Arabic, Ethiopic, ...)."""
+    path = fonts.font_for(text, bold)
+    if path is None or path == getattr(font, "path", None):
+        return font
+    return _font(font.size, bold, text)
 
 
 def _line_height(font) -> int:
@@ -167,7 +177,10 @@ def card_inputs(campaign: Campaign, card_id: str, preset: Preset) -> str:
         "channel": preset.name,
         "campaign": campaign.spec.campaign,
         "safe": [preset.safe_area.top, preset.safe_area.bottom, preset.safe_area.left, preset.safe_area.right],
-        "fonts": [file_digest(p) for p in fonts.font_files()],
+        "fonts": [file_digest(p) for p in fonts.font_files()] + [
+            file_digest(Path(f)) for f in dict.fromkeys(
+                fonts.font_for(t, b) for t, b in [*((x, True) for x in card.lines), (card.subline or "", False)])
+            if f],
         "files": [file_digest(p) for p in images if p.is_file()],
     }, sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()

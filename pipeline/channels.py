@@ -73,6 +73,9 @@ class Preset:
     safe_area: SafeArea = field(default_factory=SafeArea)  #: zones the platform's interface covers
     captions: Literal["sidecar", "burn", "both"] = "sidecar"  #: how captions reach viewers on this platform
     caption_line_chars: int = 42  #: caption line length limit for this frame
+    #: burned captions: standard (2 lines), social (one short line, larger), highlight (social, the spoken
+    #: word lit up as it is said). Sidecar files always follow the standard rules.
+    caption_style: Literal["standard", "social", "highlight"] = "standard"
     poster: bool = True  #: also write a poster JPEG
     shorten: bool = False  #: drop optional sequence items until the campaign fits max_duration
 
@@ -122,9 +125,10 @@ PRESETS: dict[str, Preset] = {
     for p in (
         Preset("youtube", "YouTube", 1920, 1080, max_duration=15 * 60, safe_area=_WIDE_TITLE_SAFE),
         Preset("youtube-shorts", "YouTube Shorts", 1080, 1920, max_duration=180, safe_area=_REELS_SAFE,
-               captions="burn", caption_line_chars=32),
+               captions="burn", caption_line_chars=32, caption_style="social"),
         Preset("instagram-reels", "Instagram Reels", 1080, 1920, min_duration=3, max_duration=15 * 60,
-               max_bytes=1_000_000_000, safe_area=_REELS_SAFE, captions="burn", caption_line_chars=32),
+               max_bytes=1_000_000_000, safe_area=_REELS_SAFE, captions="burn", caption_line_chars=32,
+               caption_style="social"),
         Preset("instagram-feed", "Instagram feed", 1080, 1350, max_bytes=1_000_000_000,
                safe_area=_SOCIAL_MARGIN, captions="burn", caption_line_chars=36),
         Preset("instagram-stories", "Instagram/Facebook Stories", 1080, 1920, max_duration=60,
@@ -138,7 +142,7 @@ PRESETS: dict[str, Preset] = {
                max_video_kbps=5000, audio_kbps=128, safe_area=_WIDE_TITLE_SAFE, min_fps=Fraction(1)),
         Preset("tiktok", "TikTok", 1080, 1920, min_duration=3, max_duration=180,
                safe_area=SafeArea(top=150 / 1920, bottom=440 / 1920, left=0.06, right=150 / 1080),
-               captions="burn", caption_line_chars=32),
+               captions="burn", caption_line_chars=32, caption_style="social"),
         Preset("web", "Career page", 1280, 720, max_video_kbps=4000, audio_kbps=128,
                safe_area=_WIDE_TITLE_SAFE, min_fps=Fraction(1)),
         Preset("cinema", "Cinema (sales-house master)", 1998, 1080, fit="pad", fps=Fraction(24),

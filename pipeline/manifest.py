@@ -55,6 +55,8 @@ class OutputRecord:
     approved: dict[str, str] = field(default_factory=dict)
     #: per clip, what the sound clean-up measured and did (SNR before and after, what was applied, gain)
     sound: dict[str, dict] = field(default_factory=dict)
+    #: seconds spent in each pass over the media when it was made (cards, loudness measurement, render, ...)
+    passes: dict[str, float] = field(default_factory=dict)
 
 
 def path(out_dir: Path) -> Path:

@@ -12,9 +12,11 @@ publish sheet, renames the file into place and records it in the manifest at onc
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import tempfile
+import time
 from dataclasses import asdict
 from fractions import Fraction
 from pathlib import Path
@@ -229,9 +231,12 @@ def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
     old = previous_records(out_dir).get(preset.name)
     if not force and _unchanged(out_dir, final, old, fp):
         return old, False
-    for card_id in plan.cards:
-        card_png(campaign, card_id, preset, work)
-    measured = _measure(plan, cache, work, plan.music)
+    passes = _Passes()
+    with passes("cards"):
+        for card_id in plan.cards:
+            card_png(campaign, card_id, preset, work)
+    with passes("loudness measurement"):
+        measured = _measure(plan, cache, work, plan.music)
     extras: dict[str, str] = {}
     warnings: list[str] = list(track.warnings) if track is not None else []
     left_out = len(campaign.spec.sequence) - len(campaign.sequence_for(preset.name))
@@ -240,15 +245,18 @@ def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
     with atomic_path(final) as tmp:
         margin = TRUE_PEAK_MARGIN
         for attempt in (1, 2):
-            run_command(render_command(plan, tmp, measured, margin), work, what=f"render {preset.name}",
-                        duration=float(timeline.duration), progress=progress)
+            with passes("render"):
+                run_command(render_command(plan, tmp, measured, margin), work, what=f"render {preset.name}",
+                            duration=float(timeline.duration), progress=progress)
             info = probe(tmp)
             _check_streams(preset, timeline, info)
             if draft:  # a quick look: one loudness pass (the cached measurement), no check of the file
                 verified = Verified(preset.loudness_lufs, preset.true_peak_dbtp, measured.lra)
                 warnings.append("draft: loudness applied from the measurement, not checked on the file")
                 break
-            verified = parse_ebur128(run_command(verify_command(tmp), work, what=f"loudness check ({preset.name})"))
+            with passes("loudness check"):
+                verified = parse_ebur128(run_command(verify_command(tmp), work,
+                                                     what=f"loudness check ({preset.name})"))
             excess = verified.true_peak - preset.true_peak_dbtp
             if measured.is_silent or excess <= TRUE_PEAK_TOLERANCE or draft:
                 break
@@ -260,7 +268,8 @@ def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
             log.info("%s: true peak %.2f dBTP over the ceiling; rendering again %.1f dB under it", preset.name,
                      verified.true_peak, margin)
         if plan.poster_at is not None:
-            extras["poster"] = _poster(campaign, plan, work, out_dir)
+            with passes("poster"):
+                extras["poster"] = _poster(campaign, plan, work, out_dir)
         size = tmp.stat().st_size
         digest = sha256_file(tmp)
         if preset.max_bytes and size > preset.max_bytes:
@@ -281,10 +290,29 @@ def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
         captions_burned=burned, fingerprint=fp, audio_duration=round(float(info.audio_end or 0), 3),
         true_peak_limit_dbtp=preset.true_peak_dbtp, warnings=warnings,
         items=edit_items(campaign, timeline, preset.name), version=campaign.version or "",
-        sound=_sound_report(campaign, plan, cache),
+        sound=_sound_report(campaign, plan, cache), passes=passes.seconds,
     )
+    log.info("%s: %s", preset.name, passes)
     manifest.update(campaign, record=record)
     return record, True
+
+
+class _Passes:
+    """Seconds spent in each pass over the media for one output (render -v, the manifest, the benchmark)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - start, 3)
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k} {v:.2f} s" for k, v in self.seconds.items())
 
 
 def _sound_report(campaign: Campaign, plan: RenderPlan, cache: Cache) -> dict[str, dict]:

@@ -17,6 +17,7 @@ import logging
 import re
 import types
 import typing
+import unicodedata
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -311,6 +312,9 @@ class ChannelOverride(_Model):
     max_duration: float | None = Field(None, gt=0)
     captions: Literal["sidecar", "burn", "both"] | None = None
     caption_line_chars: int | None = Field(None, ge=10, le=60)
+    caption_style: Literal["standard", "social", "highlight"] | None = Field(
+        None, description="burned captions: standard (two lines), social (one short line, larger type) or "
+        "highlight (social, with the word being said lit up); sidecar files always follow the standard rules")
     poster: bool | None = None
     shorten: bool | None = Field(None, description="leave out optional sequence items (last first) until the "
                                  "campaign fits this channel's length limit")
@@ -838,7 +842,30 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
         if collector.problems:
             raise SpecError(collector.problems)
         _media_warnings(warnings, campaign)
+    _text_warnings(warnings, campaign)
     return dataclasses.replace(campaign, warnings=tuple(warnings.problems))
+
+
+def _text_warnings(w: _Collector, campaign: Campaign) -> None:
+    """Text that no font here can show (it would be drawn as empty boxes): emoji, scripts without a font."""
+    from .fonts import cannot_show
+
+    spec = campaign.spec
+    texts: list[tuple[Loc, str, bool]] = [(("title",), spec.title, True)]
+    for card_id, card in {**spec.cards, **{k: c for v in spec.versions.values() for k, c in v.cards.items()}}.items():
+        texts += [(("cards", card_id, "lines", i), line, True) for i, line in enumerate(card.lines)]
+        if card.subline:
+            texts.append((("cards", card_id, "subline"), card.subline, False))
+    for clip_id, clip in spec.clips.items():
+        texts += [(("clips", clip_id, key), value, key == "person") for key, value in
+                  (("person", clip.person), ("role", clip.role)) if value]
+    for loc, text, bold in texts:
+        missing = cannot_show(text, bold)
+        if missing:
+            emoji = any(unicodedata.category(ch) == "So" for ch in missing)
+            w.add(loc, f"no font here can show {' '.join(missing)} (it would be drawn as an empty box)",
+                  "leave the emoji out" if emoji else
+                  "give a font that has these letters (REKRUTT_FONT / REKRUTT_FONT_BOLD, or the brand kit)")
 
 
 def _cut_versions(c: _Collector, campaign: Campaign, cache) -> Campaign:

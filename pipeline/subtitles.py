@@ -9,6 +9,7 @@ sidecar SRT and WebVTT files, through pysubs2's writers.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html
 import logging
@@ -77,14 +78,26 @@ class CaptionStyle:
     max_chars: int  #: characters per line so that a line fits ~68% of the frame width
 
 
-def caption_style(preset: Preset) -> CaptionStyle:
-    """Style for a channel: size relative to the frame, margins from its safe area, line length to fit."""
+#: social captions: one line of at most this many characters, type this much larger than standard
+SOCIAL_MAX_CHARS = 26
+SOCIAL_SCALE = Fraction(7, 5)
+#: the lit-up word of highlight captions (ASS colours are written by pysubs2)
+HIGHLIGHT_COLOR = (255, 212, 0)
+
+
+def caption_style(preset: Preset, social: bool = False) -> CaptionStyle:
+    """Style for a channel: size relative to the frame, margins from its safe area, line length to fit.
+
+    ``social``: one line of at most :data:`SOCIAL_MAX_CHARS`, in type 1.4 times larger.
+    """
     from PIL import ImageFont
 
     from .fonts import find_font
 
     w, h = preset.width, preset.height
     size = max(16, round(min(h * 0.05, w * 0.04)))
+    if social:
+        size = round(size * SOCIAL_SCALE)
     x0, y0, x1, y1 = preset.safe_area.box(w, h)
     margin_v = (h - y1) + round(h * 0.03)
     margin_h = max(x0, w - x1) + round(w * 0.03)
@@ -96,15 +109,66 @@ def caption_style(preset: Preset) -> CaptionStyle:
         family = font.getname()[0]
     else:
         per_char, family = size * 0.6, "Sans"
-    fit = int(0.68 * w / per_char)
-    return CaptionStyle(family, size, margin_v, margin_h, boxed=h > w,
-                        max_chars=max(16, min(preset.caption_line_chars, fit)))
+    fit = int((x1 - x0 - 2 * round(w * 0.03)) / per_char) if social else int(0.68 * w / per_char)
+    limit = min(SOCIAL_MAX_CHARS, preset.caption_line_chars) if social else preset.caption_line_chars
+    return CaptionStyle(family, size, margin_v, margin_h, boxed=h > w, max_chars=max(16, min(limit, fit)))
+
+
+def social_rules(rate: Fraction, max_chars: int) -> CaptionRules:
+    """Rules for social captions: one line; a cue that would read too fast costs six times as much
+    (one short line has less room to absorb a quick phrase)."""
+    return dataclasses.replace(CaptionRules.for_rate(rate, max_chars), max_lines=1, speed_weight=3.0)
+
+
+def _lit_line(tokens: list[list[str]], k: int | None, lit: str) -> str:
+    """The cue's lines with word number ``k`` (counted over all lines) in the lit colour."""
+    out, i = [], 0
+    for line in tokens:
+        words = []
+        for token in line:
+            safe = token.replace("{", "(").replace("}", ")")
+            words.append(f"{lit}{safe}{{\\r}}" if i == k else safe)
+            i += 1
+        out.append(" ".join(words))
+    return "\\N".join(out)
+
+
+def highlight_events(cues: list[Cue], style: str = "Default") -> pysubs2.SSAFile:
+    """Each cue as a run of events with the word being said lit up (its colour), from the word timings.
+
+    Between words the line shows unlit, so no two words are ever lit at once; times are the
+    words' own (aligned where a corrected transcript exists), on the output timeline.
+    """
+    subs = pysubs2.SSAFile()
+    r, g, b = HIGHLIGHT_COLOR
+    lit = f"{{\\1c&H{b:02X}{g:02X}{r:02X}&}}"
+
+    def ms(t) -> int:
+        return int(round(float(t) * 1000))
+
+    for cue in cues:
+        tokens = [line.split(" ") for line in cue.lines]
+        if [w.text for w in cue.words] != [t for line in tokens for t in line]:
+            subs.events.extend(to_ssa([cue], style).events)  # words and lines disagree: the cue unlit
+            continue
+        edges: list[tuple[int, int | None]] = [(ms(cue.start), None)]
+        t = ms(cue.start)
+        for k, word in enumerate(cue.words):  # never back in time: one word lit at a time
+            start = min(max(ms(word.start), t), ms(cue.end))
+            t = max(min(ms(word.end), ms(cue.end)), start)
+            edges += [(start, k), (t, None)]
+        edges.append((ms(cue.end), None))
+        for (start, k), (end, _) in zip(edges, edges[1:], strict=False):
+            if end > start:
+                subs.append(pysubs2.SSAEvent(start=start, end=end, text=_lit_line(tokens, k, lit), style=style))
+    return subs
 
 
 def write_ass(cues: list[Cue], preset: Preset, style: CaptionStyle, path: Path,
-              second: list[Cue] | None = None) -> None:
-    """Burn-in captions for one frame size; ``second`` (a translation) goes smaller, under the first."""
-    subs = to_ssa(cues)
+              second: list[Cue] | None = None, highlight: bool = False) -> None:
+    """Burn-in captions for one frame size; ``second`` (a translation) goes smaller, under the first;
+    ``highlight`` lights up the word being said."""
+    subs = highlight_events(cues) if highlight else to_ssa(cues)
     subs.info["PlayResX"] = str(preset.width)
     subs.info["PlayResY"] = str(preset.height)
     subs.info["WrapStyle"] = "2"  # we break lines ourselves
@@ -240,13 +304,8 @@ class CaptionMaker:
                     source, language, task="translate", glossary=tuple(self.options.glossary))
         return PrepareResult(len(self._clip_ids()), self.transcriber.model_calls - calls_before)
 
-    def for_output(self, preset: Preset, timeline: Timeline, work: Path | None = None) -> CaptionTrack:
-        """Cues on this output's timeline, and the ASS file to burn if the channel burns captions."""
-        style = caption_style(preset)
-        rules = CaptionRules.for_rate(timeline.rate, style.max_chars)
-        people = (self.campaign.clip_person(cid)[0] for cid in self.campaign.spec.clips)
-        glossary = tuple(self.options.glossary) + tuple(p for p in people if p)
-        # channels that share a frame rate and line length share their cues: made once
+    def _tracks(self, timeline: Timeline, rules: CaptionRules, glossary: tuple[str, ...]) -> dict[str, list[Cue]]:
+        # channels that share a frame rate and rules share their cues: made once
         key = (timeline.rate, tuple((s.clip_id, s.source_in, s.frame_count, s.start)
                                     for s in timeline.clip_segments()), rules, glossary)
         with self._warn_lock:
@@ -256,7 +315,25 @@ class CaptionMaker:
                       for lang, by_clip in self.transcripts.items()}
             with self._warn_lock:
                 self._cues[key] = tracks
-        report = check(next(iter(tracks.values())), rules)
+        return tracks
+
+    def for_output(self, preset: Preset, timeline: Timeline, work: Path | None = None) -> CaptionTrack:
+        """Cues on this output's timeline, and the ASS file to burn if the channel burns captions.
+
+        Sidecar files follow the standard rules; burned captions follow the channel's caption style
+        (social and highlight: one short line, larger type, same reading-speed limit and word bonds).
+        """
+        style = caption_style(preset)
+        rules = CaptionRules.for_rate(timeline.rate, style.max_chars)
+        people = (self.campaign.clip_person(cid)[0] for cid in self.campaign.spec.clips)
+        glossary = tuple(self.options.glossary) + tuple(p for p in people if p)
+        tracks = self._tracks(timeline, rules, glossary)
+        burned_tracks, burned_rules = tracks, rules
+        if preset.caption_style != "standard":
+            style = caption_style(preset, social=True)
+            burned_rules = social_rules(timeline.rate, style.max_chars)
+            burned_tracks = self._tracks(timeline, burned_rules, glossary)
+        report = check(next(iter(burned_tracks.values())), burned_rules)
         warnings = []
         for text, cps in report.fast:
             message = f"caption reads fast ({cps:.1f} characters/s > {float(rules.max_cps):g}): {text}"
@@ -270,11 +347,12 @@ class CaptionMaker:
         burn = mode == "always" or (mode == "auto" and preset.captions in ("burn", "both"))
         sidecar = mode == "never" or preset.captions in ("sidecar", "both")
         ass = None
-        if burn and any(tracks.values()):
+        if burn and any(burned_tracks.values()):
             ass = (work or self.work) / f"captions-{preset.name}.ass"
-            langs = list(tracks)
-            second = tracks[langs[1]] if self.options.burn_translation and len(langs) > 1 else None
-            write_ass(tracks[langs[0]], preset, style, ass, second)
+            langs = list(burned_tracks)
+            second = burned_tracks[langs[1]] if self.options.burn_translation and len(langs) > 1 else None
+            write_ass(burned_tracks[langs[0]], preset, style, ass, second,
+                      highlight=preset.caption_style == "highlight")
         formats = tuple(self.options.sidecar) if sidecar else ()
         return CaptionTrack(preset, tracks, ass, formats, rules, tuple(warnings))
 

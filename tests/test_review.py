@@ -233,7 +233,7 @@ def test_correcting_a_cue_in_the_page_reaches_the_next_render(browser, site, cac
     assert result.exit_code == 0, result.output
     assert len(list((cache_dir / "transcripts").rglob("*.json"))) == made  # nothing transcribed again
     out = site / "out" / "tale"
-    sidecar = " ".join(e.plaintext for e in pysubs2.load(str(out / "web.en.srt")).events)
+    sidecar = " ".join(" ".join(e.plaintext.split()) for e in pysubs2.load(str(out / "web.en.srt")).events)
     assert "municipality can do" in sidecar and "country can do" not in sidecar
     manifest = json.loads((out / "manifest.json").read_text())
     tiktok = next(o for o in manifest["outputs"] if o["channel"] == "tiktok")
