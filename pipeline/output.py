@@ -122,10 +122,24 @@ def _crops(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Preset
     return xs, ys
 
 
-def _lower_thirds(campaign: Campaign, timeline: Timeline, preset: Preset, work: Path) -> tuple[Overlay, ...]:
-    """A name strap at the start of each person's first appearance, above the caption zone
+def _faces(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Preset, captions: bool) -> list:
+    """Where faces are in this output's frame, when text is drawn over the picture (else none)."""
+    from .placement import face_spans
+
+    burns = captions and preset.captions in ("burn", "both")
+    if not burns and not campaign.spec.lower_thirds:
+        return []
+    return face_spans(campaign, cache, timeline, preset)
+
+
+def _lower_thirds(campaign: Campaign, timeline: Timeline, preset: Preset, work: Path, faces=(),
+                  track=None) -> tuple[Overlay, ...]:
+    """A name strap at the start of each person's first appearance, above the caption zone and off the face
     (small pictures: drawn here, and hashed by content)."""
+    from PIL import Image
+
     from .cards import lower_third
+    from .placement import face_during, overlaps, place
     from .subtitles import caption_style
 
     if not campaign.spec.lower_thirds:
@@ -142,7 +156,21 @@ def _lower_thirds(campaign: Campaign, timeline: Timeline, preset: Preset, work: 
         duration = min(Fraction(4), seg.duration - Fraction(3, 5))
         if duration >= 1:
             image, x, y = lower_third(person, role, preset, work, above)
-            overlays.append(Overlay(Still(image, file_digest(image)), x, y, seg.start + Fraction(3, 10), duration))
+            start = seg.start + Fraction(3, 10)
+            with Image.open(image) as im:
+                size = im.size
+            face = face_during(list(faces), start, start + duration)
+            taken = [b for t0, t1, b in (track.placed if track is not None else ()) if t0 < start + duration
+                     and t1 > start]
+            here = (x, y, x + size[0], y + size[1])
+            if (face is not None and overlaps(here, face)) or any(overlaps(here, b) for b in taken):
+                spot = place(size[1], x, x + size[0], list(faces), start, start + duration, preset, "bottom", taken)
+                if spot is None:  # never over the eyes or mouth: left out, and said
+                    log.warning("%s: no room for the lower third of %s beside the face and the captions in the "
+                                "safe area; it was left out", preset.name, person)
+                    continue
+                y = round(spot[1])
+            overlays.append(Overlay(Still(image, file_digest(image)), x, y, start, duration))
     return tuple(overlays)
 
 
@@ -160,7 +188,8 @@ def plan_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
     not drawn; captions and lower thirds are small files written into ``work``.
     """
     card_ids = sorted({s.card_id for s in timeline.segments if isinstance(s, CardSegment)})
-    track = captions.for_output(preset, timeline, work) if captions is not None else None
+    faces = _faces(campaign, cache, timeline, preset, captions is not None)
+    track = captions.for_output(preset, timeline, work, faces) if captions is not None else None
     xs, ys = _crops(campaign, cache, timeline, preset)
     clips = tuple(ClipSource(cid, campaign.clip_source(cid), campaign.media[cid].sample_aspect,
                              campaign.media[cid].has_audio, _aspect(campaign.media[cid]), _sound(campaign, cid, cache))
@@ -173,7 +202,8 @@ def plan_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
         channel=preset.name, preset=preset, timeline=timeline, title=campaign.spec.title, clips=clips,
         cards={cid: Still(work / card_name(campaign, cid, preset), card_inputs(campaign, cid, preset))
                for cid in card_ids},
-        fonts=fonts.font_files(), overlays=_lower_thirds(campaign, timeline, preset, work), burn=burn,
+        fonts=fonts.font_files(), overlays=_lower_thirds(campaign, timeline, preset, work, faces, track),
+        burn=burn,
         sidecars=(track.signature(),) if track is not None else (), crops=tuple(sorted(xs.items())),
         crop_ys=tuple(sorted(ys.items())), safe_zones=safe_zones, texts=_texts(campaign, preset),
     )

@@ -165,10 +165,40 @@ def highlight_events(cues: list[Cue], style: str = "Default") -> pysubs2.SSAFile
 
 
 def write_ass(cues: list[Cue], preset: Preset, style: CaptionStyle, path: Path,
-              second: list[Cue] | None = None, highlight: bool = False) -> None:
+              second: list[Cue] | None = None, highlight: bool = False, faces=None) -> tuple[list, list[str]]:
     """Burn-in captions for one frame size; ``second`` (a translation) goes smaller, under the first;
-    ``highlight`` lights up the word being said."""
-    subs = highlight_events(cues) if highlight else to_ssa(cues)
+    ``highlight`` lights up the word being said. With ``faces`` (:func:`pipeline.placement.face_spans`)
+    each cue goes where it covers no face: at the bottom, else at the top, else beside the face.
+
+    Returns (where each cue is: (start, end, box) in output pixels, warnings about cues that cover a face).
+    """
+    from .placement import place
+
+    subs = pysubs2.SSAFile()
+    boxes, warnings = [], []
+    w, h = preset.width, preset.height
+    pad = style.size / 6 if style.boxed else style.size / 12
+    for cue in cues:
+        events = (highlight_events([cue]) if highlight else to_ssa([cue])).events
+        cap_h = len(cue.lines) * style.size * 1.25 + 2 * pad
+        cap_w = min(w - 2 * style.margin_h, max(len(line) for line in cue.lines) * style.size * 0.6 + 2 * pad)
+        x0, x1 = (w - cap_w) / 2, (w + cap_w) / 2
+        y = h - style.margin_v - cap_h
+        if faces and not second:
+            spot = place(cap_h, x0, x1, faces, cue.start, cue.end, preset, "bottom")
+            if spot is None:
+                warnings.append(f"caption at {float(cue.start):.1f} s covers the face: no free band in the safe "
+                                f"area ({cue.text})")
+            elif spot[1] != y:
+                end, y = spot
+                for ev in events:
+                    if end == "top":
+                        ev.text = "{\\an8}" + ev.text
+                        ev.marginv = round(y)
+                    else:
+                        ev.marginv = round(h - y - cap_h)
+        boxes.append((cue.start, cue.end, (x0, y, x1, y + cap_h)))
+        subs.events.extend(events)
     subs.info["PlayResX"] = str(preset.width)
     subs.info["PlayResY"] = str(preset.height)
     subs.info["WrapStyle"] = "2"  # we break lines ourselves
@@ -194,6 +224,7 @@ def write_ass(cues: list[Cue], preset: Preset, style: CaptionStyle, path: Path,
         for ev in to_ssa(second, "Translation").events:
             subs.append(ev)
     write_text_atomic(path, subs.to_string("ass"))
+    return boxes, warnings
 
 
 @dataclass
@@ -206,6 +237,7 @@ class CaptionTrack:
     sidecar_formats: tuple[str, ...]  #: formats to write beside the video
     rules: CaptionRules
     warnings: tuple[str, ...] = ()  #: cues that read too fast (each reported once per campaign)
+    placed: tuple = ()  #: where each burned cue is: (start, end, box in output pixels)
 
     def signature(self) -> str:
         """What these captions are, for the output's plan: cue times and text of every track, and the formats.
@@ -317,7 +349,8 @@ class CaptionMaker:
                 self._cues[key] = tracks
         return tracks
 
-    def for_output(self, preset: Preset, timeline: Timeline, work: Path | None = None) -> CaptionTrack:
+    def for_output(self, preset: Preset, timeline: Timeline, work: Path | None = None,
+                   faces=None) -> CaptionTrack:
         """Cues on this output's timeline, and the ASS file to burn if the channel burns captions.
 
         Sidecar files follow the standard rules; burned captions follow the channel's caption style
@@ -351,10 +384,13 @@ class CaptionMaker:
             ass = (work or self.work) / f"captions-{preset.name}.ass"
             langs = list(burned_tracks)
             second = burned_tracks[langs[1]] if self.options.burn_translation and len(langs) > 1 else None
-            write_ass(burned_tracks[langs[0]], preset, style, ass, second,
-                      highlight=preset.caption_style == "highlight")
+            placed, moved = write_ass(burned_tracks[langs[0]], preset, style, ass, second,
+                                      highlight=preset.caption_style == "highlight", faces=faces)
+            warnings += moved
+            for message in moved:
+                log.warning("%s: %s", preset.name, message)
         formats = tuple(self.options.sidecar) if sidecar else ()
-        return CaptionTrack(preset, tracks, ass, formats, rules, tuple(warnings))
+        return CaptionTrack(preset, tracks, ass, formats, rules, tuple(warnings), tuple(placed) if ass else ())
 
 
 @dataclass(frozen=True)
