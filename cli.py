@@ -186,11 +186,12 @@ def main(ctx: click.Context, verbose: int, debug: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "github", "gitlab"]), default="text", show_default=True,
               help="How problems are reported: text, GitHub ::error annotations, or a GitLab code-quality report "
               "(JSON on standard output).")
+@click.option("--brand", type=click.Path(path_type=Path), help="Brand file to use instead of the spec's brand:.")
 @click.option("-v", "--verbose", "sound", is_flag=True,
               help="Also measure each clip's sound and say what the clean-up does (noise, hum, SNR before and after).")
 @_errors
 def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple[str, ...], model: str | None,
-             cache_dir: Path | None, fmt: str, sound: bool) -> None:
+             cache_dir: Path | None, fmt: str, brand: Path | None, sound: bool) -> None:
     """Check campaign specs (keys, types, files, media, cuts, quotes, versions, channels) without rendering.
 
     Quotes (says:) are found in the clips' transcripts, transcribing through the cache where needed.
@@ -202,7 +203,7 @@ def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple
     for spec in specs:
         try:
             campaign = load_campaign(spec, channels=channels or None, versions=versions or None,
-                                     cache_dir=cache_dir, model=model)
+                                     cache_dir=cache_dir, model=model, brand=brand)
         except SpecError as exc:
             problems.extend(exc.problems)
             continue
@@ -280,12 +281,14 @@ def _floor(dbfs: float) -> str:
               help="Shade the zones each platform's interface covers (to check a render; not for publishing).")
 @click.option("--report", type=click.Path(path_type=Path), help="Write a JSON report of every output here.")
 @click.option("--junit", type=click.Path(path_type=Path), help="Write a JUnit XML report here (for CI).")
+@click.option("--brand", type=click.Path(path_type=Path), help="Brand file to use instead of the spec's brand:.")
 @click.pass_context
 @_errors
 def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channels: tuple[str, ...],
            versions: tuple[str, ...], jobs: str, draft: bool,
            no_captions: bool, model: str | None, cache_dir: Path | None, force: bool, fail_fast: bool,
-           scheduler: str | None, show_safe_areas: bool, report: Path | None, junit: Path | None) -> None:
+           scheduler: str | None, show_safe_areas: bool, report: Path | None, junit: Path | None,
+           brand: Path | None) -> None:
     """Render every channel's version of the campaign(s) in SPECS, as one batch.
 
     Each distinct clip is transcribed once; outputs whose inputs did not change are kept.
@@ -300,7 +303,7 @@ def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channe
     for spec in specs:  # validate everything before rendering anything
         try:
             campaigns.append(load_campaign(spec, output=out, channels=channels or None, versions=versions or None,
-                                           cache_dir=cache_dir, model=model))
+                                           cache_dir=cache_dir, model=model, brand=brand))
         except SpecError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -381,11 +384,12 @@ def channels(as_json: bool) -> None:
 
 @main.command()
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to a file instead of standard output.")
-def schema(output: Path | None) -> None:
-    """Print the JSON Schema of campaign specs (for editor completion and checking)."""
-    from pipeline.spec import json_schema
+@click.option("--brand", is_flag=True, help="The schema of brand files instead.")
+def schema(output: Path | None, brand: bool) -> None:
+    """Print the JSON Schema of campaign specs (or brand files), for editor completion and checking."""
+    from pipeline.spec import brand_schema, json_schema
 
-    text = json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(brand_schema() if brand else json_schema(), indent=2, ensure_ascii=False) + "\n"
     if output:
         output.write_text(text, encoding="utf-8")
     else:

@@ -22,8 +22,8 @@ from .spec import Campaign, CardSpec
 
 log = logging.getLogger("rekrutt")
 
-def _font(size: int, bold: bool, text: str = ""):
-    return fonts.load(size, bold, text)
+def _font(size: int, bold: bool, text: str = "", face: fonts.Typeface | None = None):
+    return fonts.load(size, bold, text, face)
 
 
 def _wrap(draw: ImageDraw.ImageDraw, text: str, font, max_width: int, break_words: bool = False) -> list[str]:
@@ -64,7 +64,8 @@ def _break_word(draw: ImageDraw.ImageDraw, word: str, font, max_width: int) -> l
     return pieces
 
 
-def _layout(draw, card: CardSpec, box_w: int, box_h: int, frame_w: int, frame_h: int):
+def _layout(draw, card: CardSpec, box_w: int, box_h: int, frame_w: int, frame_h: int,
+            face: fonts.Typeface | None = None):
     """Choose font sizes so that every line fits the safe box; returns (rows, block height).
 
     A line is kept whole while shrinking it to 70% keeps it inside the box; only
@@ -74,16 +75,16 @@ def _layout(draw, card: CardSpec, box_w: int, box_h: int, frame_w: int, frame_h:
     for wrap, break_words in ((False, False), (True, False), (True, True)):
         scale = 1.0
         while True:
-            main = _font(max(12, int(base * scale)), True)
-            sub = _font(max(10, int(base * 0.53 * scale)), False)
-            small = _font(max(9, int(base * 0.38 * scale)), False)
+            main = _font(max(12, int(base * scale)), True, face=face)
+            sub = _font(max(10, int(base * 0.53 * scale)), False, face=face)
+            small = _font(max(9, int(base * 0.38 * scale)), False, face=face)
             rows: list[tuple[str, object, float]] = []
             for line in card.lines:
-                font = _shows(main, line, True)
+                font = _shows(main, line, True, face)
                 parts = _wrap(draw, line, font, box_w, break_words) if wrap else [line]
                 rows += [(t, font, 0.15) for t in parts]
             if card.subline:
-                font = _shows(sub, card.subline, False)
+                font = _shows(sub, card.subline, False, face)
                 parts = _wrap(draw, card.subline, font, box_w, break_words) if wrap else [card.subline]
                 rows += [(t, font, 0.5 if i == 0 else 0.15) for i, t in enumerate(parts)]
             if card.url:
@@ -99,12 +100,12 @@ def _layout(draw, card: CardSpec, box_w: int, box_h: int, frame_w: int, frame_h:
     return rows, height
 
 
-def _shows(font, text: str, bold: bool):
+def _shows(font, text: str, bold: bool, face: fonts.Typeface | None = None):
     """``font``, or a font of the same size that has every character of ``text`` (Arabic, Ethiopic, ...)."""
-    path = fonts.font_for(text, bold)
+    path = fonts.font_for(text, bold, face)
     if path is None or path == getattr(font, "path", None):
         return font
-    return _font(font.size, bold, text)
+    return _font(font.size, bold, text, face)
 
 
 def _line_height(font) -> int:
@@ -143,7 +144,8 @@ def draw_card(campaign: Campaign, card: CardSpec, preset: Preset) -> Image.Image
         qr = qr_image(tracked_url(card.url, preset.name, campaign.spec.campaign),
                       int(min(x1 - x0, y1 - y0) * 0.3))
         qr_h = qr.height + int(preset.height * 0.03)
-    rows, height = _layout(draw, card, x1 - x0, (y1 - y0) - logo_h - qr_h, preset.width, preset.height)
+    rows, height = _layout(draw, card, x1 - x0, (y1 - y0) - logo_h - qr_h, preset.width, preset.height,
+                           campaign.brand.typeface)
     # the logo, the text and the QR code are centred together in the safe area
     block_top = y0 + ((y1 - y0) - (logo_h + height + qr_h)) / 2
     if logo is not None:
@@ -169,6 +171,7 @@ def card_inputs(campaign: Campaign, card_id: str, preset: Preset) -> str:
     from .cache import file_digest
 
     card = campaign.spec.cards[card_id]
+    face = campaign.brand.typeface
     images = [campaign.resolve(p) for p in (card.logo, Path(card.background))
               if p is not None and not str(p).startswith("#")]
     key = json.dumps({
@@ -177,9 +180,10 @@ def card_inputs(campaign: Campaign, card_id: str, preset: Preset) -> str:
         "channel": preset.name,
         "campaign": campaign.spec.campaign,
         "safe": [preset.safe_area.top, preset.safe_area.bottom, preset.safe_area.left, preset.safe_area.right],
-        "fonts": [file_digest(p) for p in fonts.font_files()] + [
+        "fonts": [file_digest(p) for p in fonts.font_files(face)] + [
             file_digest(Path(f)) for f in dict.fromkeys(
-                fonts.font_for(t, b) for t, b in [*((x, True) for x in card.lines), (card.subline or "", False)])
+                fonts.font_for(t, b, face) for t, b in [*((x, True) for x in card.lines),
+                                                         (card.subline or "", False)])
             if f],
         "files": [file_digest(p) for p in images if p.is_file()],
     }, sort_keys=True)
@@ -204,7 +208,8 @@ def card_png(campaign: Campaign, card_id: str, preset: Preset, work_dir: Path) -
 
 
 def lower_third(person: str, role: str | None, preset: Preset, work_dir: Path,
-                above: int) -> tuple[Path, int, int]:
+                above: int, face: fonts.Typeface | None = None,
+                colors: tuple[str | None, str, str] = (None, "#FFFFFF", "#FFCC00")) -> tuple[Path, int, int]:
     """A name strap (name, and role under it) as an RGBA PNG; returns (path, x, y).
 
     It sits at the left edge of the channel's safe area, its bottom ``above`` pixels
@@ -213,7 +218,8 @@ def lower_third(person: str, role: str | None, preset: Preset, work_dir: Path,
     w, h = preset.width, preset.height
     x0, y0, x1, y1 = preset.safe_area.box(w, h)
     base = min(h * 0.042, w * 0.05)
-    name_font, role_font = _font(max(12, int(base)), True), _font(max(10, int(base * 0.72)), False)
+    name_font = _font(max(12, int(base)), True, person, face)
+    role_font = _font(max(10, int(base * 0.72)), False, role or "", face)
     probe = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
     max_w = int((x1 - x0) * 0.9)
     while True:
@@ -223,18 +229,21 @@ def lower_third(person: str, role: str | None, preset: Preset, work_dir: Path,
         box_w = int(max(name_w, role_w)) + 2 * pad
         if box_w <= max_w or name_font.size <= 12:
             break
-        name_font = _font(int(name_font.size * 0.9), True)
-        role_font = _font(max(10, int(role_font.size * 0.9)), False)
+        name_font = _font(int(name_font.size * 0.9), True, person, face)
+        role_font = _font(max(10, int(role_font.size * 0.9)), False, role or "", face)
     box_h = _line_height(name_font) + (_line_height(role_font) + pad // 3 if role else 0) + 2 * pad
     image = Image.new("RGBA", (box_w + pad // 2, box_h), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
-    draw.rectangle((0, 0, pad // 3, box_h), fill=(255, 204, 0, 255))  # accent bar
-    draw.rectangle((pad // 3, 0, image.width, box_h), fill=(0, 0, 0, 170))
-    draw.text((pad, pad), person, font=name_font, fill=(255, 255, 255, 255))
+    background, text, accent = colors
+    draw.rectangle((0, 0, pad // 3, box_h), fill=(*ImageColor.getrgb(accent), 255))  # accent bar
+    draw.rectangle((pad // 3, 0, image.width, box_h),
+                   fill=(*ImageColor.getrgb(background), 235) if background else (0, 0, 0, 170))
+    draw.text((pad, pad), person, font=name_font, fill=(*ImageColor.getrgb(text), 255))
     if role:
-        draw.text((pad, pad + _line_height(name_font) + pad // 3), role, font=role_font, fill=(230, 230, 230, 255))
-    key = hashlib.sha256(json.dumps([person, role, w, h, above, [str(p) for p in fonts.font_files()]]
-                                    ).encode()).hexdigest()[:16]
+        draw.text((pad, pad + _line_height(name_font) + pad // 3), role, font=role_font,
+                  fill=(*ImageColor.getrgb(text), 230))
+    key = hashlib.sha256(json.dumps([person, role, w, h, above, list(colors),
+                                     [str(p) for p in fonts.font_files(face)]]).encode()).hexdigest()[:16]
     out = work_dir / f"lower-third-{key}.png"
     if not out.exists():
         work_dir.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import ImageFont
@@ -38,10 +39,21 @@ def packaged_font(bold: bool = False) -> str | None:
     return str(path) if path.is_file() else None
 
 
+@dataclass(frozen=True)
+class Typeface:
+    """A brand's font files (None: the default for that weight)."""
+
+    bold: str | None = None
+    regular: str | None = None
+
+
 @functools.cache
-def find_font(bold: bool = False) -> str | None:
-    """Path of a TrueType font with Norwegian and Sámi letters: the env override, else the packaged
-    typeface, else fontconfig's sans-serif."""
+def find_font(bold: bool = False, face: Typeface | None = None) -> str | None:
+    """Path of a TrueType font with Norwegian and Sámi letters: the brand's (``face``), the env override,
+    else the packaged typeface, else fontconfig's sans-serif."""
+    own = (face.bold if bold else face.regular) if face is not None else None
+    if own and Path(own).is_file():
+        return own
     env = os.environ.get(FONT_BOLD_ENV if bold else FONT_ENV)
     if env and Path(env).is_file():
         return env
@@ -62,27 +74,28 @@ def find_font(bold: bool = False) -> str | None:
     return candidate if Path(candidate).is_file() else None
 
 
-def font_files() -> tuple[Path, ...]:
+def font_files(face: Typeface | None = None) -> tuple[Path, ...]:
     """The font files the drawn pictures use (bold, regular), for fingerprints."""
-    return tuple(Path(p) for p in dict.fromkeys((find_font(True), find_font(False))) if p)
+    return tuple(Path(p) for p in dict.fromkeys((find_font(True, face), find_font(False, face))) if p)
 
 
-def load(size: int, bold: bool, text: str = "") -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+def load(size: int, bold: bool, text: str = "", face: Typeface | None = None
+         ) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     """The font at ``size`` pixels that shows ``text`` (Pillow's own default when no font file is found).
 
     The brand or packaged font when it has every character of ``text``; else a font of the machine
     that has them all (Arabic, Ethiopic, ...), found through fontconfig; else the first font anyway
     (validation has warned about the characters it cannot show).
     """
-    path = font_for(text, bold)
+    path = font_for(text, bold, face)
     if path:
         return ImageFont.truetype(path, size)
     return ImageFont.load_default(size)
 
 
-def font_for(text: str, bold: bool = False) -> str | None:
+def font_for(text: str, bold: bool = False, face: Typeface | None = None) -> str | None:
     """The font file that shows every character of ``text``: the main font if it does, else a fallback."""
-    main = find_font(bold)
+    main = find_font(bold, face)
     if not text or not covers(main, text):
         return main
     fallback = _fallback(covers(main, text), bold)
@@ -104,22 +117,22 @@ def _fallback(missing: str, bold: bool) -> str | None:
     return found if found and Path(found).is_file() and not covers(found, missing) else None
 
 
-def cannot_show(text: str, bold: bool = False) -> str:
+def cannot_show(text: str, bold: bool = False, face: Typeface | None = None) -> str:
     """The characters of ``text`` that no font here can show ('' when all can be drawn)."""
-    return covers(font_for(text, bold), text)
+    return covers(font_for(text, bold, face), text)
 
 
-def family(bold: bool = True) -> str:
+def family(bold: bool = True, face: Typeface | None = None) -> str:
     """The family name of the font file (what an ASS style names for libass)."""
-    path = find_font(bold)
+    path = find_font(bold, face)
     if not path:
         return "Sans"
     return ImageFont.truetype(path, 12).getname()[0]
 
 
-def caption_fonts(bold: bool = True) -> tuple[Path | None, tuple[Path, ...]]:
+def caption_fonts(bold: bool = True, face: Typeface | None = None) -> tuple[Path | None, tuple[Path, ...]]:
     """(folder for libass' ``fontsdir``, font files used) for burned captions."""
-    path = find_font(bold)
+    path = find_font(bold, face)
     if not path:
         return None, ()
     return Path(path).parent, (Path(path),)

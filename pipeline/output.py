@@ -144,7 +144,7 @@ def _lower_thirds(campaign: Campaign, timeline: Timeline, preset: Preset, work: 
 
     if not campaign.spec.lower_thirds:
         return ()
-    style = caption_style(preset)
+    style = caption_style(preset, face=campaign.brand.typeface)
     above = style.margin_v + int(style.size * 2.9)  # clear of two caption lines
     seen: set[str] = set()
     overlays = []
@@ -155,7 +155,10 @@ def _lower_thirds(campaign: Campaign, timeline: Timeline, preset: Preset, work: 
         seen.add(person)
         duration = min(Fraction(4), seg.duration - Fraction(3, 5))
         if duration >= 1:
-            image, x, y = lower_third(person, role, preset, work, above)
+            lt = campaign.brand.spec.lower_third
+            colors = campaign.brand.spec.colors
+            image, x, y = lower_third(person, role, preset, work, above, campaign.brand.typeface,
+                                      (lt.background, lt.text or colors.text, lt.accent or colors.accent))
             start = seg.start + Fraction(3, 10)
             with Image.open(image) as im:
                 size = im.size
@@ -196,14 +199,14 @@ def plan_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
                   for cid in dict.fromkeys(s.clip_id for s in timeline.clip_segments()))
     burn = None
     if track is not None and track.burn_in is not None:
-        fonts_dir, font_files = fonts.caption_fonts()
+        fonts_dir, font_files = fonts.caption_fonts(face=campaign.brand.typeface)
         burn = Burn(track.burn_in, fonts_dir, font_files, track.burned_language)
     plan = RenderPlan(
         channel=preset.name, preset=preset, timeline=timeline, title=campaign.spec.title, clips=clips,
         cards={cid: Still(work / card_name(campaign, cid, preset), card_inputs(campaign, cid, preset))
                for cid in card_ids},
-        fonts=fonts.font_files(), overlays=_lower_thirds(campaign, timeline, preset, work, faces, track),
-        burn=burn,
+        fonts=fonts.font_files(campaign.brand.typeface),
+        overlays=_lower_thirds(campaign, timeline, preset, work, faces, track), burn=burn,
         sidecars=(track.signature(),) if track is not None else (), crops=tuple(sorted(xs.items())),
         crop_ys=tuple(sorted(ys.items())), safe_zones=safe_zones, texts=_texts(campaign, preset),
     )
@@ -392,7 +395,7 @@ def _poster(campaign: Campaign, plan: RenderPlan, work: Path, out_dir: Path) -> 
         run_command(cmd, work, what="poster")
     poster = out_dir / f"{plan.preset.name}.poster.jpg"
     with atomic_path(poster) as ptmp:
-        poster_with_title(frame, campaign.spec.title, plan.preset, ptmp)
+        poster_with_title(frame, campaign.spec.title, plan.preset, ptmp, campaign.brand.typeface)
     return poster.name
 
 

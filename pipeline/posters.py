@@ -83,7 +83,7 @@ def title_band(size: tuple[int, int], preset: Preset, band_h: int,
     return low if cover[low] <= cover[high] else high
 
 
-def poster_with_title(frame: Path, title: str, preset: Preset, out: Path) -> tuple[int, int, int, int]:
+def poster_with_title(frame: Path, title: str, preset: Preset, out: Path, face=None) -> tuple[int, int, int, int]:
     """A poster: the frame with the campaign title on a dark band in the safe area, clear of faces (JPEG).
 
     Returns the band's box (x0, y0, x1, y1).
@@ -95,10 +95,10 @@ def poster_with_title(frame: Path, title: str, preset: Preset, out: Path) -> tup
     draw = ImageDraw.Draw(image, "RGBA")
     from .cards import _line_height, _wrap
 
-    font = fonts.load(max(12, int(min(h * 0.06, w * 0.07))), True)
+    font = fonts.load(max(12, int(min(h * 0.06, w * 0.07))), True, title, face)
     lines = _wrap(draw, title, font, int((x1 - x0) * 0.9))
     while len(lines) > 2 and font.size > 12:
-        font = fonts.load(int(font.size * 0.9), True)
+        font = fonts.load(int(font.size * 0.9), True, title, face)
         lines = _wrap(draw, title, font, int((x1 - x0) * 0.9))
     line_h = _line_height(font)
     pad = line_h // 3

@@ -75,18 +75,46 @@ def _samples(t: Fraction) -> int:
     return int(t * SAMPLE_RATE + Fraction(1, 2))
 
 
-def _silence(seconds: Fraction):
-    return ffmpeg_python.input(f"anullsrc=r={SAMPLE_RATE}:cl=stereo", f="lavfi", t=to_ffmpeg(seconds)).audio
+class _Shared:
+    """Inputs a graph uses more than once (silence under several cards, the same card twice).
+
+    ffmpeg-python merges nodes with the same arguments into one, which ffmpeg then refuses to
+    feed to two filters: such an input is opened once and split, one branch per use.
+    """
+
+    def __init__(self) -> None:
+        self.uses: dict[object, int] = {}
+        self.branches: dict[object, list] = {}
+
+    def need(self, key: object) -> None:
+        self.uses[key] = self.uses.get(key, 0) + 1
+
+    def take(self, key: object, make, split: str):
+        if key not in self.branches:
+            stream, n = make(), self.uses.get(key, 1)
+            if n > 1:
+                parts = stream.filter_multi_output(split, n)
+                self.branches[key] = [parts[i] for i in range(n)]
+            else:
+                self.branches[key] = [stream]
+        return self.branches[key].pop()
 
 
-def _still(image: Path, frames: int, rate: Fraction):
+def _endless_silence():
+    return ffmpeg_python.input(f"anullsrc=r={SAMPLE_RATE}:cl=stereo", f="lavfi").audio
+
+
+def _still(image: Path, frames: int, rate: Fraction, shared: _Shared | None = None):
     """A picture held for ``frames`` frames at ``rate``.
 
     The picture is decoded once and repeated inside the graph (``loop``), rather than
     looped by the demuxer (``-loop 1``), which decodes it again for every frame and
     lets its decoder run ahead of the encoder with full frames queued.
     """
-    v = ffmpeg_python.input(safe_path_arg(image)).video
+    def make():
+        return ffmpeg_python.input(safe_path_arg(image)).video
+
+    v = shared.take(("still", str(image)), make, "split") if shared is not None else make()
     v = v.filter("loop", loop=max(0, frames - 1), size=1, start=0)
     return v.filter("setpts", expr=f"N/({rate})/TB")
 
@@ -213,6 +241,15 @@ def _segments(plan: RenderPlan, video: bool):
     crop_x, crop_y = plan.crop_x, plan.crop_y
     # under a music bed there is no digital silence to fill, and room tone would key the ducking
     tones = _room_tones(_tones(plan)) if plan.music is None else [None] * len(timeline.segments)
+    shared = _Shared()
+    for index, seg in enumerate(timeline.segments):
+        if isinstance(seg, CardSegment):
+            if tones[index] is None:
+                shared.need("silence")
+            if video:
+                shared.need(("still", str(plan.cards[seg.card_id].path)))
+        elif not plan.clip(seg.clip_id).has_audio and plan.clip(seg.clip_id).sound is None:
+            shared.need("silence")
     for index, seg in enumerate(timeline.segments):
         tone = tones[index]
         if isinstance(seg, ClipSegment):
@@ -222,15 +259,16 @@ def _segments(plan: RenderPlan, video: bool):
             if clip.sound is not None:
                 a = _clean_sound(clip.sound, seg.source_in, seg.duration + margin)
             else:
-                a = inp.audio if clip.has_audio else _silence(seg.duration + margin)
+                a = inp.audio if clip.has_audio else shared.take("silence", _endless_silence, "asplit")
             v = None
             if video:
                 v = inp.video.filter("setpts", expr="PTS-STARTPTS").filter("fps", fps=str(rate))
                 v = _frame(v, preset, clip.sample_aspect, crop_x.get(index), crop_y.get(index), clip.aspect)
         else:
             assert isinstance(seg, CardSegment)
-            a = _silence(seg.duration + margin)
-            if tone is not None:  # a card is all room tone: no fades to fill
+            if tone is None:
+                a = shared.take("silence", _endless_silence, "asplit")
+            else:  # a card is all room tone: no fades to fill
                 a, tone = tone, None
                 if index == len(timeline.segments) - 1:  # the film's end: the room tone fades away
                     fade = min(Fraction(1), seg.duration)
@@ -238,7 +276,7 @@ def _segments(plan: RenderPlan, video: bool):
                     a = a.filter("afade", t="out", st=to_ffmpeg(seg.duration - fade), d=to_ffmpeg(fade))
             v = None
             if video:
-                v = _still(plan.cards[seg.card_id].path, seg.frame_count + int(margin * rate) + 1, rate)
+                v = _still(plan.cards[seg.card_id].path, seg.frame_count + int(margin * rate) + 1, rate, shared)
                 v = v.filter("setsar", sar=1)
                 if seg.card.fade > 0:
                     v = v.filter("fade", t="in", st=0, d=to_ffmpeg(min(seg.card.fade, seg.duration)))

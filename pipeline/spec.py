@@ -25,6 +25,7 @@ from typing import Annotated, Literal, Union
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -367,6 +368,75 @@ class VersionSpec(_Model):
         return v
 
 
+def _color(value: str) -> str:
+    if not _COLOR.match(value):
+        raise ValueError(f"'{value}' is not a colour: write #RRGGBB, e.g. #003B5C")
+    return value.upper()
+
+
+SpecColor = Annotated[str, AfterValidator(_color)]
+
+
+class BrandColors(_Model):
+    background: SpecColor = Field("#003B5C", description="cards' background")
+    text: SpecColor = Field("#FFFFFF", description="text on cards, lower thirds and captions")
+    accent: SpecColor = Field("#FFCC00", description="the lower third's bar and the lit word of highlight captions")
+
+
+class BrandFonts(_Model):
+    bold: Path | None = Field(None, description="font file (TTF/OTF) for titles, names and captions, relative to "
+                              "the brand file (a family name is not enough)")
+    regular: Path | None = Field(None, description="font file for sublines and roles, relative to the brand file")
+
+
+class BrandLogo(_Model):
+    file: Path = Field(description="logo image (PNG with transparency), relative to the brand file")
+    on: Literal["all", "end", "none"] = Field("end", description="which cards show it where they name no logo "
+                                               "of their own: all, the last card of the sequence, or none")
+
+
+class BrandCaptions(_Model):
+    social: Literal["social", "highlight"] = Field(
+        "social", description="the caption style of the channels whose default is social (Reels, TikTok, Shorts)")
+    box: bool = Field(True, description="a box behind burned captions (false: an outline)")
+    box_opacity: float = Field(1.0, ge=0.5, le=1, description="how opaque the box is; the text must keep a 4.5:1 "
+                               "contrast against the box over white footage")
+
+
+class BrandLowerThird(_Model):
+    background: SpecColor | None = Field(None, description="default: black at 67%")
+    text: SpecColor | None = Field(None, description="default: the brand's text colour")
+    accent: SpecColor | None = Field(None, description="the bar beside the name; default: the brand's accent")
+
+
+class BrandSpec(_Model):
+    """A municipality's visual profile, shared by its campaigns (``brand: ../brand/x.yml``)."""
+
+    name: str | None = Field(None, description="whose brand this is")
+    colors: BrandColors = Field(BrandColors(), description="#RRGGBB colours")
+    fonts: BrandFonts = Field(BrandFonts(), description="font files (default: Source Sans Pro, shipped)")
+    logo: BrandLogo | None = Field(None, description="logo for cards")
+    captions: BrandCaptions = Field(BrandCaptions(), description="burned captions")
+    lower_third: BrandLowerThird = Field(BrandLowerThird(), description="the name strap")
+
+
+@dataclass(frozen=True)
+class Brand:
+    """A brand file, validated, with its files resolved (absolute paths)."""
+
+    spec: BrandSpec
+    path: Path | None = None  #: the brand file (None: the defaults)
+    bold: Path | None = None
+    regular: Path | None = None
+    logo: Path | None = None
+
+    @property
+    def typeface(self):
+        from .fonts import Typeface
+
+        return Typeface(str(self.bold) if self.bold else None, str(self.regular) if self.regular else None)
+
+
 class CampaignSpec(_Model):
     """A recruitment video campaign: what plays, and on which channels."""
 
@@ -383,6 +453,8 @@ class CampaignSpec(_Model):
     subtitles: SubtitleOptions = Field(SubtitleOptions(), description="caption options")
     lower_thirds: bool = Field(True, description="name and role of each person at their first appearance")
     music: MusicSpec | None = Field(None, description="music bed under the campaign, ducked under speech")
+    brand: Path | None = Field(None, description="brand file (colours, fonts, logo, caption look) shared by the "
+                               "municipality's campaigns, relative to the spec (or render --brand FILE)")
     audio: AudioSpec = Field(AudioSpec(), description="sound clean-up of every clip (denoise, hum, level match, "
                              "room tone); off: the sound as recorded")
     library: Path | None = Field(None, description="clip library folder, relative to the spec (or $REKRUTT_LIBRARY)")
@@ -427,6 +499,7 @@ class Campaign:
     located: Located | None = field(default=None, compare=False, repr=False)  #: where each value was written
     selected_versions: tuple[str, ...] | None = None  #: the versions asked for (render -V), None for all
     draft: bool = False  #: quick-look renders go to <output>/<campaign>/draft/ and are never final outputs
+    brand: Brand = field(default_factory=lambda: Brand(BrandSpec()))  #: the visual profile (defaults: no file)
 
     @property
     def channels(self) -> list[str]:
@@ -490,8 +563,10 @@ class Campaign:
         return set(self.spec.channels) | {c for v in self.spec.versions.values() for c in (v.channels or ())}
 
     def preset(self, channel: str) -> channels.Preset:
-        """The channel's preset with this campaign's overrides applied."""
+        """The channel's preset with the brand's caption style and this campaign's overrides applied."""
         base = channels.get_preset(channel)
+        if base.caption_style == "social" and self.brand.spec.captions.social != "social":
+            base = base.with_overrides(caption_style=self.brand.spec.captions.social)
         override = self.spec.overrides.get(channel)
         return base.with_overrides(**override.changes()) if override else base
 
@@ -598,9 +673,9 @@ def _unwrap(annotation: object) -> object:
     return annotation
 
 
-def _known_keys(loc: Loc) -> list[str]:
-    """Field names (aliases) allowed at the mapping that holds ``loc[-1]``."""
-    current: object = CampaignSpec
+def _known_keys(loc: Loc, root: type[BaseModel] | None = None) -> list[str]:
+    """Field names (aliases) allowed at the mapping that holds ``loc[-1]`` (in a campaign spec, or ``root``)."""
+    current: object = root or CampaignSpec
     for part in loc[:-1]:
         current = _unwrap(current)
         if isinstance(current, type) and issubclass(current, BaseModel):
@@ -661,14 +736,14 @@ def _did_you_mean(word: str, options: list[str]) -> str:
     return "expected one of: " + ", ".join(sorted(options)) if options else ""
 
 
-def _shape_problems(collector: _Collector, error: ValidationError) -> None:
+def _shape_problems(collector: _Collector, error: ValidationError, root: type[BaseModel] | None = None) -> None:
     for err in error.errors():
         # The discriminated union adds its tag ('clip'/'card') to the loc: drop it.
         raw = tuple(err["loc"])
         loc = _strip_tags(raw)
         kind = err["type"]
         if kind == "extra_forbidden":
-            known = _known_keys(raw)
+            known = _known_keys(raw, root)
             collector.add(loc, f"unknown key '{loc[-1]}'", _did_you_mean(str(loc[-1]), known), at_key=True)
         elif kind == "missing":
             collector.add(loc, "this key is required", _HINTS["missing"])
@@ -767,7 +842,7 @@ def _salvage(data: dict, error: ValidationError) -> tuple[CampaignSpec | None, s
 def load_campaign(path: str | Path, *, output: Path | None = None, check_media: bool = True,
                   today: dt.date | None = None, channels: tuple[str, ...] | list[str] | None = None,
                   versions: tuple[str, ...] | list[str] | None = None, cache_dir: Path | None = None,
-                  model: str | None = None) -> Campaign:
+                  model: str | None = None, brand: Path | None = None) -> Campaign:
     """Read and validate a campaign spec; raise :class:`SpecError` listing every problem.
 
     ``output`` overrides the spec's output folder. With ``check_media`` (the default)
@@ -810,6 +885,12 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
                               _did_you_mean(name, ["main", *spec.versions]))
     library = _check_library(collector, campaign, today or dt.date.today())
     campaign = dataclasses.replace(campaign, library=library)
+    brand_path = brand if brand is not None else (campaign.resolve(spec.brand) if spec.brand else None)
+    if brand_path is not None:
+        loaded = load_brand(Path(brand_path), collector, () if brand is not None else ("brand",))
+        if loaded is not None:
+            campaign = dataclasses.replace(campaign, brand=loaded, spec=_apply_brand(spec, loaded))
+            spec = campaign.spec
     shape_failed = bool(collector.problems) or bool(dropped)
     before = len(collector.problems)
     media = _check_references(collector, campaign, check_media, dropped)
@@ -860,12 +941,113 @@ def _text_warnings(w: _Collector, campaign: Campaign) -> None:
         texts += [(("clips", clip_id, key), value, key == "person") for key, value in
                   (("person", clip.person), ("role", clip.role)) if value]
     for loc, text, bold in texts:
-        missing = cannot_show(text, bold)
+        missing = cannot_show(text, bold, campaign.brand.typeface)
         if missing:
             emoji = any(unicodedata.category(ch) == "So" for ch in missing)
             w.add(loc, f"no font here can show {' '.join(missing)} (it would be drawn as an empty box)",
                   "leave the emoji out" if emoji else
                   "give a font that has these letters (REKRUTT_FONT / REKRUTT_FONT_BOLD, or the brand kit)")
+
+
+def load_brand(path: Path, spec_collector: _Collector | None = None, loc: Loc = ()) -> Brand | None:
+    """Read and check a brand file; its problems are the brand file's (file:line:column), raised at once.
+
+    A file that is missing is a problem of the spec (at ``loc``) when ``spec_collector`` is given.
+    """
+    if not path.is_file():
+        if spec_collector is not None:
+            spec_collector.add(loc, f"brand file not found: {path}", "check the path (relative to the spec), "
+                               "or leave brand: out for the defaults")
+            return None
+        raise SpecError([SpecProblem(str(path), None, None, "", "brand file not found", "check the path")])
+    located, collector = _read(path)
+    data = located.data if located.data is not None else {}  # a file of comments only: all defaults
+    if not isinstance(data, dict):
+        collector.add((), "a brand file is a mapping of keys (colors:, fonts:, logo:, ...)",
+                      "see brand/ for an example, or python cli.py schema --brand")
+        raise SpecError(collector.problems)
+    try:
+        spec = BrandSpec.model_validate(data)
+    except ValidationError as exc:
+        _shape_problems(collector, exc, BrandSpec)
+        raise SpecError(collector.problems) from None
+    if collector.problems:
+        raise SpecError(collector.problems)
+    base = path.parent
+
+    def resolve(p: Path | None) -> Path | None:
+        return None if p is None else (p if p.is_absolute() else (base / p)).resolve()
+
+    bold, regular = resolve(spec.fonts.bold), resolve(spec.fonts.regular)
+    logo = resolve(spec.logo.file) if spec.logo else None
+    for key, file in (("bold", bold), ("regular", regular)):
+        if file is None:
+            continue
+        if not file.is_file():
+            collector.add(("fonts", key), f"font file not found: {file}", "give the path of a TTF or OTF file, "
+                          "relative to the brand file")
+            continue
+        try:
+            from PIL import ImageFont
+
+            ImageFont.truetype(str(file), 12)
+        except OSError as exc:
+            collector.add(("fonts", key), f"{file.name} is not a font file Pillow can open ({exc})",
+                          "give a TTF or OTF file")
+    if logo is not None and not logo.is_file():
+        collector.add(("logo", "file"), f"logo file not found: {logo}", "give the path of a PNG, relative to "
+                      "the brand file")
+    ratio = caption_contrast(spec)
+    if ratio < 4.5:
+        where = ("captions", "box_opacity") if "box_opacity" in spec.captions.model_fields_set else ("colors", "text")
+        collector.add(where, f"burned captions would have a contrast of {ratio:.1f}:1 against their box over "
+                      "white footage (WCAG asks for 4.5:1)", "use a lighter text colour or a more opaque box")
+    if collector.problems:
+        raise SpecError(collector.problems)
+    return Brand(spec, path.resolve(), bold, regular, logo)
+
+
+def _luminance(hex_colour: str) -> float:
+    def channel(c: int) -> float:
+        v = c / 255
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def caption_contrast(brand: BrandSpec) -> float:
+    """WCAG contrast of caption text against its black box at the brand's opacity over white footage
+    (the worst case; an outline without a box is judged as a box of the outline's full opacity)."""
+    opacity = brand.captions.box_opacity if brand.captions.box else 1.0
+    grey = round(255 * (1 - opacity))
+    box = f"#{grey:02X}{grey:02X}{grey:02X}"
+    a, b = sorted((_luminance(brand.colors.text), _luminance(box)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+def _apply_brand(spec: CampaignSpec, brand: Brand) -> CampaignSpec:
+    """Cards take the brand's colours and logo where they set none of their own."""
+    colors = brand.spec.colors
+    on = brand.spec.logo.on if brand.spec.logo else "none"
+    last = {seq[-1].card for seq in [spec.sequence, *(v.sequence for v in spec.versions.values() if v.sequence)]
+            if seq and isinstance(seq[-1], CardItem)}
+
+    def branded(card_id: str, card: CardSpec) -> CardSpec:
+        update: dict[str, object] = {}
+        if "background" not in card.model_fields_set:
+            update["background"] = colors.background
+        if "color" not in card.model_fields_set:
+            update["color"] = colors.text
+        if "logo" not in card.model_fields_set and brand.logo is not None and (
+                on == "all" or (on == "end" and card_id in last)):
+            update["logo"] = brand.logo
+        return card.model_copy(update=update) if update else card
+
+    versions = {name: v.model_copy(update={"cards": {k: branded(k, c) for k, c in v.cards.items()}})
+                for name, v in spec.versions.items()}
+    return spec.model_copy(update={"cards": {k: branded(k, c) for k, c in spec.cards.items()},
+                                   "versions": versions})
 
 
 def _cut_versions(c: _Collector, campaign: Campaign, cache) -> Campaign:
@@ -1139,6 +1321,14 @@ def _check_image(c: _Collector, campaign: Campaign, loc: Loc, rel: Path, check_m
                 im.verify()
         except Exception as exc:  # Pillow raises many types for a bad image
             c.add(loc, f"{p} is not a readable image ({exc})", "use a PNG or JPEG file")
+
+
+def brand_schema() -> dict:
+    """JSON Schema of brand files."""
+    schema = BrandSpec.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Rekrutt brand"
+    return schema
 
 
 def json_schema() -> dict:

@@ -76,16 +76,39 @@ class CaptionStyle:
     margin_h: int
     boxed: bool  #: opaque box behind the text (vertical video) or an outline
     max_chars: int  #: characters per line so that a line fits ~68% of the frame width
+    text: tuple[int, int, int] = (255, 255, 255)  #: the text's colour
+    accent: tuple[int, int, int] = (255, 204, 0)  #: the lit word of highlight captions
+    box_alpha: int = 0  #: the box's transparency in ASS terms (0: opaque, 255: invisible)
+
+
+@dataclass(frozen=True)
+class CaptionLook:
+    """A brand's say over burned captions."""
+
+    text: str = "#FFFFFF"
+    accent: str = "#FFCC00"
+    box: bool | None = None  #: None: a box on vertical video, an outline on wide
+    box_opacity: float = 1.0
+
+    @classmethod
+    def of(cls, brand) -> CaptionLook:
+        spec = brand.spec
+        return cls(spec.colors.text, spec.colors.accent, spec.captions.box if brand.path else None,
+                   spec.captions.box_opacity)
 
 
 #: social captions: one line of at most this many characters, type this much larger than standard
 SOCIAL_MAX_CHARS = 26
 SOCIAL_SCALE = Fraction(7, 5)
 #: the lit-up word of highlight captions (ASS colours are written by pysubs2)
-HIGHLIGHT_COLOR = (255, 212, 0)
+HIGHLIGHT_COLOR = (255, 204, 0)
 
 
-def caption_style(preset: Preset, social: bool = False) -> CaptionStyle:
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16)
+
+
+def caption_style(preset: Preset, social: bool = False, face=None, look: CaptionLook | None = None) -> CaptionStyle:
     """Style for a channel: size relative to the frame, margins from its safe area, line length to fit.
 
     ``social``: one line of at most :data:`SOCIAL_MAX_CHARS`, in type 1.4 times larger.
@@ -94,6 +117,7 @@ def caption_style(preset: Preset, social: bool = False) -> CaptionStyle:
 
     from .fonts import find_font
 
+    look = look or CaptionLook()
     w, h = preset.width, preset.height
     size = max(16, round(min(h * 0.05, w * 0.04)))
     if social:
@@ -102,7 +126,7 @@ def caption_style(preset: Preset, social: bool = False) -> CaptionStyle:
     margin_v = (h - y1) + round(h * 0.03)
     margin_h = max(x0, w - x1) + round(w * 0.03)
     sample = "Jeg er sykepleier og jobber på Tunet"
-    path = find_font(True)
+    path = find_font(True, face)
     if path:
         font = ImageFont.truetype(path, size)
         per_char = font.getlength(sample) / len(sample)
@@ -111,7 +135,10 @@ def caption_style(preset: Preset, social: bool = False) -> CaptionStyle:
         per_char, family = size * 0.6, "Sans"
     fit = int((x1 - x0 - 2 * round(w * 0.03)) / per_char) if social else int(0.68 * w / per_char)
     limit = min(SOCIAL_MAX_CHARS, preset.caption_line_chars) if social else preset.caption_line_chars
-    return CaptionStyle(family, size, margin_v, margin_h, boxed=h > w, max_chars=max(16, min(limit, fit)))
+    boxed = h > w if look.box is None else look.box
+    return CaptionStyle(family, size, margin_v, margin_h, boxed=boxed, max_chars=max(16, min(limit, fit)),
+                        text=_rgb(look.text), accent=_rgb(look.accent),
+                        box_alpha=round(255 * (1 - look.box_opacity)))
 
 
 def social_rules(rate: Fraction, max_chars: int) -> CaptionRules:
@@ -133,14 +160,15 @@ def _lit_line(tokens: list[list[str]], k: int | None, lit: str) -> str:
     return "\\N".join(out)
 
 
-def highlight_events(cues: list[Cue], style: str = "Default") -> pysubs2.SSAFile:
+def highlight_events(cues: list[Cue], style: str = "Default",
+                     accent: tuple[int, int, int] = HIGHLIGHT_COLOR) -> pysubs2.SSAFile:
     """Each cue as a run of events with the word being said lit up (its colour), from the word timings.
 
     Between words the line shows unlit, so no two words are ever lit at once; times are the
     words' own (aligned where a corrected transcript exists), on the output timeline.
     """
     subs = pysubs2.SSAFile()
-    r, g, b = HIGHLIGHT_COLOR
+    r, g, b = accent
     lit = f"{{\\1c&H{b:02X}{g:02X}{r:02X}&}}"
 
     def ms(t) -> int:
@@ -179,7 +207,7 @@ def write_ass(cues: list[Cue], preset: Preset, style: CaptionStyle, path: Path,
     w, h = preset.width, preset.height
     pad = style.size / 6 if style.boxed else style.size / 12
     for cue in cues:
-        events = (highlight_events([cue]) if highlight else to_ssa([cue])).events
+        events = (highlight_events([cue], accent=style.accent) if highlight else to_ssa([cue])).events
         cap_h = len(cue.lines) * style.size * 1.25 + 2 * pad
         cap_w = min(w - 2 * style.margin_h, max(len(line) for line in cue.lines) * style.size * 0.6 + 2 * pad)
         x0, x1 = (w - cap_w) / 2, (w + cap_w) / 2
@@ -205,8 +233,10 @@ def write_ass(cues: list[Cue], preset: Preset, style: CaptionStyle, path: Path,
     subs.info["ScaledBorderAndShadow"] = "yes"
     base = pysubs2.SSAStyle(
         fontname=style.font, fontsize=style.size, bold=True,
-        primarycolor=pysubs2.Color(255, 255, 255, 0), outlinecolor=pysubs2.Color(0, 0, 0, 0),
-        backcolor=pysubs2.Color(0, 0, 0, 96),
+        # with a box (border style 3) libass fills the box with the outline colour
+        primarycolor=pysubs2.Color(*style.text, 0),
+        outlinecolor=pysubs2.Color(0, 0, 0, style.box_alpha if style.boxed else 0),
+        backcolor=pysubs2.Color(0, 0, 0, style.box_alpha),
         borderstyle=3 if style.boxed else 1, outline=max(2, style.size // 12) if not style.boxed else style.size // 6,
         shadow=0, alignment=pysubs2.Alignment.BOTTOM_CENTER,
         marginl=style.margin_h, marginr=style.margin_h, marginv=style.margin_v,
@@ -356,14 +386,15 @@ class CaptionMaker:
         Sidecar files follow the standard rules; burned captions follow the channel's caption style
         (social and highlight: one short line, larger type, same reading-speed limit and word bonds).
         """
-        style = caption_style(preset)
+        face, look = self.campaign.brand.typeface, CaptionLook.of(self.campaign.brand)
+        style = caption_style(preset, face=face, look=look)
         rules = CaptionRules.for_rate(timeline.rate, style.max_chars)
         people = (self.campaign.clip_person(cid)[0] for cid in self.campaign.spec.clips)
         glossary = tuple(self.options.glossary) + tuple(p for p in people if p)
         tracks = self._tracks(timeline, rules, glossary)
         burned_tracks, burned_rules = tracks, rules
         if preset.caption_style != "standard":
-            style = caption_style(preset, social=True)
+            style = caption_style(preset, social=True, face=face, look=look)
             burned_rules = social_rules(timeline.rate, style.max_chars)
             burned_tracks = self._tracks(timeline, burned_rules, glossary)
         report = check(next(iter(burned_tracks.values())), burned_rules)
