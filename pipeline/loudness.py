@@ -1,8 +1,8 @@
 """Loudness (EBU R 128): parsing what ffmpeg's ``loudnorm`` and ``ebur128`` measure.
 
 Normalisation is two-pass: a measuring pass over the edited audio prints
-loudnorm's JSON; the render applies the measured values with ``linear=true``
-(a plain gain when the true-peak ceiling allows it). The finished file is then
+loudnorm's JSON; the render applies one linear gain to the target and a true-peak
+limiter (4x oversampled) holds the ceiling. The finished file is then
 measured again with ``ebur128`` and the result goes to the manifest.
 """
 
@@ -13,9 +13,6 @@ import re
 from dataclasses import dataclass
 
 from .errors import RenderError
-
-#: Loudness range target passed to loudnorm (its default, 7, squeezes speech dynamics in dynamic mode).
-LRA_TARGET = 11.0
 
 
 @dataclass(frozen=True)
@@ -28,23 +25,9 @@ class Measured:
     threshold: float  #: input_thresh, LUFS
     offset: float  #: target_offset, LU
 
-    def loudnorm_args(self, target_i: float, target_tp: float) -> dict[str, str]:
-        """Keyword arguments for the second loudnorm pass."""
-        # loudnorm refuses measured_I below -99 (digital silence measures -inf/-70)
-        integrated = max(self.integrated, -99.0)
-        true_peak = max(self.true_peak, -99.0)
-        return {
-            "I": f"{target_i:.1f}",
-            "TP": f"{target_tp:.1f}",
-            "LRA": f"{max(LRA_TARGET, min(self.lra, 50.0)):.1f}",
-            "measured_I": f"{integrated:.2f}",
-            "measured_TP": f"{true_peak:.2f}",
-            "measured_LRA": f"{max(self.lra, 0.0):.2f}",
-            "measured_thresh": f"{max(self.threshold, -99.0):.2f}",
-            "offset": f"{self.offset:.2f}",
-            "linear": "true",
-            "print_format": "none",
-        }
+    def gain_db(self, target_i: float) -> float:
+        """The linear gain that brings the measured loudness to ``target_i``."""
+        return target_i - max(self.integrated, -99.0)
 
     @property
     def is_silent(self) -> bool:
