@@ -98,7 +98,7 @@ def _music_bed(campaign: Campaign, cache: Cache, plan: RenderPlan, work: Path) -
 def _crops(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Preset
            ) -> tuple[dict[int, str], dict[int, str]]:
     """Crop x and y expressions for the cuts that a fill-crop narrows or shortens (reframing on the speaker)."""
-    from .reframe import analyse, crop_path, crop_x_expression, needs_reframing, vertical_window
+    from .reframe import crop_x_expression, cut_crop_keys
 
     xs: dict[int, str] = {}
     ys: dict[int, str] = {}
@@ -107,18 +107,12 @@ def _crops(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Preset
     for i, seg in enumerate(timeline.segments):
         if not isinstance(seg, ClipSegment):
             continue
-        info = campaign.media[seg.clip_id]
-        window = vertical_window(info, preset.width, preset.height)
-        sideways = needs_reframing(info, preset.width, preset.height)
-        if not sideways and window is None:
-            continue
-        focus = campaign.focus(seg.clip_id)
-        analysis = analyse(campaign.clip_source(seg.clip_id), info, cache)
-        if sideways:
-            xs[i] = crop_x_expression(crop_path(analysis if focus is None else None, seg.source_in, seg.duration,
-                                                focus))
-        if window is not None:
-            ys[i] = crop_x_expression(crop_path(analysis, seg.source_in, seg.duration, None, "y", window), "y")
+        xkeys, ykeys = cut_crop_keys(campaign, cache, seg.clip_id, seg.source_in, seg.duration, preset.width,
+                                     preset.height)
+        if xkeys is not None:
+            xs[i] = crop_x_expression(xkeys)
+        if ykeys is not None:
+            ys[i] = crop_x_expression(ykeys, "y")
     return xs, ys
 
 

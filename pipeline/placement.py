@@ -47,7 +47,7 @@ def _scaled(aspect: Fraction, preset: Preset) -> tuple[float, float]:
 
 def face_spans(campaign, cache, timeline: Timeline, preset: Preset) -> list[FaceSpan]:
     """The main face of every cut, in output pixels, for each half second it was sampled."""
-    from .reframe import SAMPLES_PER_SECOND, analyse, centre_at, crop_path, needs_reframing, vertical_window
+    from .reframe import SAMPLES_PER_SECOND, analyse, centre_at, cut_crop_keys
 
     spans: list[FaceSpan] = []
     w, h = preset.width, preset.height
@@ -61,14 +61,8 @@ def face_spans(campaign, cache, timeline: Timeline, preset: Preset) -> list[Face
         aspect = Fraction(info.width, info.height) * info.sample_aspect
         sw, sh = _scaled(aspect, preset)
         analysis = analyse(campaign.clip_source(seg.clip_id), info, cache)
-        xkeys = ykeys = None
-        if preset.fit == "crop":
-            focus = campaign.focus(seg.clip_id)
-            if needs_reframing(info, w, h):
-                xkeys = crop_path(analysis if focus is None else None, seg.source_in, seg.duration, focus)
-            window = vertical_window(info, w, h)
-            if window is not None:
-                ykeys = crop_path(analysis, seg.source_in, seg.duration, None, "y", window)
+        xkeys, ykeys = (cut_crop_keys(campaign, cache, seg.clip_id, seg.source_in, seg.duration, w, h)
+                        if preset.fit == "crop" else (None, None))
         for sample in analysis.samples:
             face = sample.main
             if face is None or not seg.source_in - step / 2 <= sample.t <= seg.source_out:

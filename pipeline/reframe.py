@@ -257,6 +257,22 @@ def crop_x_expression(keys: Keyframes, axis: str = "x") -> str:
     return f"clip({centre}*iw-ow/2,0,iw-ow)"
 
 
+def cut_crop_keys(campaign, cache: Cache, clip_id: str, source_in: Time, duration: Time, width: int, height: int
+                  ) -> tuple[Keyframes | None, Keyframes | None]:
+    """Where a fill-crop of one cut is centred over time: (x keyframes, y keyframes), None where that axis is
+    not cropped. The one place that decides it: the render's crop and the text placement both read it."""
+    info = campaign.media[clip_id]
+    sideways = needs_reframing(info, width, height)
+    window = vertical_window(info, width, height)
+    if not sideways and window is None:
+        return None, None
+    focus = campaign.focus(clip_id)
+    analysis = analyse(campaign.clip_source(clip_id), info, cache)
+    xkeys = crop_path(analysis if focus is None else None, source_in, duration, focus) if sideways else None
+    ykeys = crop_path(analysis, source_in, duration, None, "y", window) if window is not None else None
+    return xkeys, ykeys
+
+
 def max_speed(keys: Keyframes, step: float = 1 / 25) -> float:
     """Largest change of the crop centre between two frames ``step`` apart (share of width per frame)."""
     if len(keys) < 2:

@@ -76,7 +76,8 @@ def _samples(t: Fraction) -> int:
 
 
 class _Shared:
-    """Inputs a graph uses more than once (silence under several cards, the same card twice).
+    """Inputs a graph uses more than once (silence under several cards, the same card twice, a clip's room
+    tone under several cuts).
 
     ffmpeg-python merges nodes with the same arguments into one, which ffmpeg then refuses to
     feed to two filters: such an input is opened once and split, one branch per use.
@@ -191,30 +192,10 @@ def _clean_sound(sound: CleanSound, start: Fraction, length: Fraction):
     return a.filter("pan", args="stereo|c0=c0|c1=c0")
 
 
-def _room_tone(sound: CleanSound | None):
-    """The clip's quietest second, looped without end (None: no room tone)."""
-    if sound is None or sound.room_tone_at is None:
-        return None
+def _room_tone(sound: CleanSound):
+    """The clip's quietest second, looped without end."""
     a = _clean_sound(sound, sound.room_tone_at, Fraction(1))
     return a.filter("aloop", loop=-1, size=SAMPLE_RATE)
-
-
-def _room_tones(sounds: list[CleanSound | None]) -> list:
-    """One room-tone stream per segment: each clip's loop made once and split for all its uses."""
-    uses: dict[str, int] = {}
-    for s in sounds:
-        if s is not None:
-            uses[s.key] = uses.get(s.key, 0) + 1
-    splits: dict[str, list] = {}
-    for s in sounds:
-        if s is not None and s.key not in splits:
-            loop, n = _room_tone(s), uses[s.key]
-            if n == 1:
-                splits[s.key] = [loop]
-            else:
-                split = loop.filter_multi_output("asplit", n)
-                splits[s.key] = [split[i] for i in range(n)]
-    return [splits[s.key].pop() if s is not None else None for s in sounds]
 
 
 def _tones(plan: RenderPlan) -> list[CleanSound | None]:
@@ -240,9 +221,11 @@ def _segments(plan: RenderPlan, video: bool):
     margin = Fraction(2) / rate  # read a little past the cut; trim makes it exact
     crop_x, crop_y = plan.crop_x, plan.crop_y
     # under a music bed there is no digital silence to fill, and room tone would key the ducking
-    tones = _room_tones(_tones(plan)) if plan.music is None else [None] * len(timeline.segments)
+    tones = _tones(plan) if plan.music is None else [None] * len(timeline.segments)
     shared = _Shared()
     for index, seg in enumerate(timeline.segments):
+        if tones[index] is not None:
+            shared.need(("tone", tones[index].key))
         if isinstance(seg, CardSegment):
             if tones[index] is None:
                 shared.need("silence")
@@ -251,7 +234,8 @@ def _segments(plan: RenderPlan, video: bool):
         elif not plan.clip(seg.clip_id).has_audio and plan.clip(seg.clip_id).sound is None:
             shared.need("silence")
     for index, seg in enumerate(timeline.segments):
-        tone = tones[index]
+        sound = tones[index]
+        tone = shared.take(("tone", sound.key), lambda s=sound: _room_tone(s), "asplit") if sound else None
         if isinstance(seg, ClipSegment):
             clip = plan.clip(seg.clip_id)
             inp = ffmpeg_python.input(safe_path_arg(clip.path), ss=to_ffmpeg(seg.source_in),

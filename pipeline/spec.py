@@ -107,6 +107,16 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
+def _color(value: str) -> str:
+    if not _COLOR.match(value):
+        raise ValueError(f"'{value}' is not a colour: write #RRGGBB, e.g. #FFFFFF")
+    return value
+
+
+#: A #RRGGBB colour (cards, brand files).
+SpecColor = Annotated[str, AfterValidator(_color)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -276,17 +286,10 @@ class CardSpec(_Model):
         return v.strip() if v is not None else v
     duration: SpecTime = Field(Fraction(4), description="seconds on screen")
     background: str = Field("#003B5C", description="#RRGGBB colour, or an image file relative to the spec")
-    color: str = Field("#FFFFFF", description="text colour, #RRGGBB")
+    color: SpecColor = Field("#FFFFFF", description="text colour, #RRGGBB")
     logo: Path | None = Field(None, description="logo image (PNG with transparency), relative to the spec")
     qr: bool = Field(True, description="with a url: show a QR code of it, tagged per channel (utm_source)")
     fade: SpecTime = Field(Fraction(1, 2), description="fade-in length in seconds")
-
-    @field_validator("color")
-    @classmethod
-    def _check_color(cls, v: str) -> str:
-        if not _COLOR.match(v):
-            raise ValueError("a colour is written #RRGGBB, e.g. #FFFFFF")
-        return v
 
     @field_validator("duration")
     @classmethod
@@ -366,15 +369,6 @@ class VersionSpec(_Model):
         if v is not None and v <= 0:
             raise ValueError("max_duration must be above 0 seconds")
         return v
-
-
-def _color(value: str) -> str:
-    if not _COLOR.match(value):
-        raise ValueError(f"'{value}' is not a colour: write #RRGGBB, e.g. #003B5C")
-    return value.upper()
-
-
-SpecColor = Annotated[str, AfterValidator(_color)]
 
 
 class BrandColors(_Model):
