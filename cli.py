@@ -265,8 +265,8 @@ def _floor(dbfs: float) -> str:
 @click.option("-c", "--channel", "channels", multiple=True, help="Render only this channel (repeatable).")
 @click.option("-V", "--version", "versions", multiple=True,
               help="Render only this version (repeatable; 'main' is the main film) [default: all].")
-@click.option("-j", "--jobs", default="1", show_default=True,
-              help="Outputs rendered at once, or 'auto' (the cores, at most one per 1.5 GB of free memory).")
+@click.option("-j", "--jobs", default="auto", show_default=True,
+              help="Outputs rendered at once: a number, or 'auto' (one per core, at most one per GB of free memory).")
 @click.option("--draft", is_flag=True, help="Quick looks: a third of the size, fastest settings, 'UTKAST' burned "
               "in, written to <output>/<campaign>/draft/ and never listed as final outputs.")
 @click.option("--no-captions", is_flag=True, help="Skip captions (drafts only: captions are a legal duty).")

@@ -11,7 +11,8 @@ Measured in one run, on this machine:
 
 Usage: python bench/render_bench.py [--channels youtube,x,...] [--moviepy-channels youtube,x]
 Prints ratios and each output's seconds per pass over the media (from the manifest); targets
-(issue 11): render <= 1.0x the floor, MoviePy >= 3.5x slower, peak memory of one process < 1 GB.
+(issue 11): render <= 1.0x the floor, MoviePy >= 3.5x slower, peak memory of one process < 1 GB
+and of the whole process tree < 1.5 GB with -j auto, an unchanged re-render < 1 s, --draft >= 5x faster.
 """
 
 from __future__ import annotations
@@ -48,6 +49,30 @@ def run_timed(argv: list[str], env: dict | None = None) -> tuple[float, int]:
     return wall, max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 
+def run_tree_sampled(argv: list[str], env: dict | None = None) -> tuple[float, int]:
+    """Wall seconds and the peak of the whole process tree's resident memory (bytes), sampled every 50 ms."""
+    import psutil
+
+    t = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    root, peak = psutil.Process(proc.pid), 0
+    while proc.poll() is None:
+        total = 0
+        try:
+            for p in [root, *root.children(recursive=True)]:
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+        except psutil.Error:
+            pass
+        peak = max(peak, total)
+        time.sleep(0.05)
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, argv)
+    return time.perf_counter() - t, peak
+
+
 def video_args(preset, rate: Fraction) -> list[str]:
     if preset.video_codec == "libx264":
         gop = str(max(1, int(preset.gop_seconds * rate + Fraction(1, 2))))
@@ -57,7 +82,7 @@ def video_args(preset, rate: Fraction) -> list[str]:
         if preset.max_video_kbps:
             args += ["-maxrate", f"{preset.max_video_kbps}k", "-bufsize", f"{preset.max_video_kbps * 2}k"]
         return args
-    return ["-c:v", "prores_ks", "-profile:v", preset.profile, "-pix_fmt", preset.pix_fmt, "-vendor", "apl0"]
+    return ["-c:v", preset.video_codec, "-profile:v", preset.profile, "-pix_fmt", preset.pix_fmt, "-vendor", "apl0"]
 
 
 def audio_args(preset) -> list[str]:
@@ -179,18 +204,32 @@ def main() -> None:
         (work / "floor").mkdir()
         floor_wall, floor_rss = floor(campaign, master, channels, work / "floor")
         ours_plain, rss_plain = run_timed(cli + chan_args + ["--out", str(work / "plain"), "--no-captions"], env)
+        # the whole tree (Python and its ffmpeg children) with the default -j auto, all versions (17 outputs)
+        _, tree = run_tree_sampled([sys.executable, str(ROOT / "cli.py"), "render", str(SPEC), "--out",
+                                    str(work / "tree")], env)
+        ours_one, rss_one = run_timed(cli + chan_args + ["--out", str(work / "one"), "--no-captions", "-j", "1"], env)
         ours_capt, rss_capt = run_timed(cli + chan_args + ["--out", str(work / "ours")], env)
+        again = sorted(run_timed(cli + chan_args + ["--out", str(work / "ours")], env)[0] for _ in range(5))
+        draft, _ = run_timed(cli + chan_args + ["--out", str(work / "ours"), "--draft"], env)
         manifest = json.loads((work / "ours" / campaign.spec.campaign / "manifest.json").read_text())
         duration = manifest["outputs"][0]["duration"]
         print(f"example: {duration:.1f} s edit, {len(channels)} channels ({', '.join(channels)}); "
               f"cpus={os.cpu_count()}")
         print(f"floor (plain ffmpeg per output from a pre-cut master): {floor_wall:7.1f} s")
-        print(f"rekrutt render, no captions:                            {ours_plain:7.1f} s  "
+        from pipeline.jobs import auto_jobs
+
+        print(f"rekrutt render, no captions (-j auto = {auto_jobs()}, the default): {ours_plain:7.1f} s  "
               f"= {ours_plain / floor_wall:.2f}x the floor (target <= 1.0x)")
+        print(f"rekrutt render, no captions, one output at a time (-j 1): {ours_one:7.1f} s  "
+              f"= {ours_one / floor_wall:.2f}x the floor")
         print(f"rekrutt render, with captions (transcripts cached):     {ours_capt:7.1f} s  "
               f"= {ours_capt / floor_wall:.2f}x the floor")
-        print(f"peak memory of one process: render {max(rss_plain, rss_capt) / 1024:.0f} MiB, "
-              f"floor {floor_rss / 1024:.0f} MiB (target < 1024 MiB)")
+        print(f"unchanged re-render, the whole command: {again[2]:.2f} s (median of 5; target < 1 s)")
+        print(f"--draft of the same channels: {draft:.1f} s = {ours_capt / draft:.1f}x faster than the final "
+              f"render (target >= 5x)")
+        print(f"peak memory of one process: render {max(rss_plain, rss_one, rss_capt) / 1024:.0f} MiB, "
+              f"floor {floor_rss / 1024:.0f} MiB (target < 1024 MiB); whole process tree with -j auto, all "
+              f"versions: {tree / 2**20:.0f} MiB (target < 1536 MiB)")
         print("seconds per pass over the media, per output (with captions):")
         totals: dict[str, float] = {}
         for o in manifest["outputs"]:

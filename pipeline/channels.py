@@ -146,7 +146,7 @@ PRESETS: dict[str, Preset] = {
         Preset("web", "Career page", 1280, 720, max_video_kbps=4000, audio_kbps=128,
                safe_area=_WIDE_TITLE_SAFE, min_fps=Fraction(1)),
         Preset("cinema", "Cinema (sales-house master)", 1998, 1080, fit="pad", fps=Fraction(24),
-               extension="mov", video_codec="prores_ks", profile="3", pix_fmt="yuv422p10le",
+               extension="mov", video_codec="prores_aw", profile="3", pix_fmt="yuv422p10le",
                max_video_kbps=None, audio_codec="pcm_s24le", audio_kbps=None, audio_channels=6,
                loudness_lufs=-24.0, true_peak_dbtp=-1.0,
                # title safe ~1598x864 inside 1998x1080

@@ -15,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import shutil
 import tempfile
+import threading
 import time
 from dataclasses import asdict
 from fractions import Fraction
@@ -31,7 +33,7 @@ from .files import atomic_path, sha256_file, write_text_atomic
 from .loudness import Measured, Verified, parse_ebur128, parse_loudnorm
 from .manifest import OutputRecord, previous_records
 from .plan import Burn, CleanSound, ClipSource, MusicBed, Overlay, RenderPlan, Still, describe, fingerprint
-from .probe import probe
+from .probe import MediaInfo, probe
 from .render import (
     TRUE_PEAK_MARGIN,
     FfmpegCommand,
@@ -46,7 +48,7 @@ from .timeline import CardSegment, ClipSegment, Timeline
 
 log = logging.getLogger("rekrutt")
 
-__all__ = ["OutputRecord", "make_output", "plan_output", "previous_records", "run_command"]
+__all__ = ["OutputRecord", "SameMedia", "make_output", "media_key", "plan_output", "previous_records", "run_command"]
 
 #: How far (dB) a file's measured true peak may sit over the ceiling before the output fails its check.
 TRUE_PEAK_TOLERANCE = 0.05
@@ -62,6 +64,77 @@ def run_command(cmd: FfmpegCommand, work: Path, *, what: str, duration: float | 
         with open(fd, "w", encoding="utf-8") as f:
             f.write(cmd.filter_script)
     return ff.run(cmd.argv(ff.ffmpeg_exe(), script), what=what, duration=duration, progress=progress)
+
+
+def media_key(cmd: FfmpegCommand, work: Path) -> str:
+    """What a render command makes, as a hash: equal for two commands exactly when they would write
+    the same file (the same argv and graph, reading files of the same content).
+
+    The files drawn into ``work`` (cards, lower thirds, captions) enter by content, and the
+    output path is left out, so two channels whose files come out the same (YouTube and LinkedIn
+    often do) share a key. A work-dir path it cannot place leaves the key unique to this output:
+    a missed share, never a wrong one.
+    """
+    text = "\0".join(cmd.args) + "\0" + cmd.filter_script
+    for out in cmd.outputs:
+        text = text.replace(str(out), "<output>")
+    if work.is_dir():
+        for path in sorted((p for p in work.iterdir() if p.is_file()), key=lambda p: -len(str(p))):
+            if str(path) in text:
+                text = text.replace(str(path), f"<file {file_digest(path)}>")
+    return key_of("media", text)
+
+
+@dataclasses.dataclass
+class _Made:
+    """A finished file one output made, for others of the same run with the same :func:`media_key`."""
+
+    channel: str
+    path: Path
+    sha256: str
+    verified: Verified
+
+
+class SameMedia:
+    """The run's register of files made, by :func:`media_key`: an output whose file would come out
+    byte for byte the same as another's waits for that one and copies it instead of rendering again.
+
+    One per run (thread-safe). The first output with a key makes the file; later ones wait for it
+    and copy it (checked by checksum); if the first fails, each renders on its own.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._slots: dict[str, tuple[threading.Event, list[_Made]]] = {}
+
+    @contextlib.contextmanager
+    def turn(self, key: str):
+        """Yields (earlier, publish): ``earlier`` is the finished file to copy (None: make it, then
+        call ``publish(made)`` once it is in place)."""
+        with self._lock:
+            slot = self._slots.get(key)
+            first = slot is None
+            if first:
+                slot = self._slots[key] = (threading.Event(), [])
+        ready, made = slot
+        if not first:
+            ready.wait()
+            yield (made[0] if made else None), (lambda m: None)
+            return
+        try:
+            yield None, made.append
+        finally:
+            ready.set()
+
+
+def _copy_made(made: _Made, tmp: Path) -> bool:
+    """Copy another output's finished file into ``tmp``; False if it is gone or changed."""
+    try:
+        shutil.copyfile(made.path, tmp)
+    except OSError as exc:
+        log.info("could not copy %s (%s); rendering instead", made.path, exc)
+        return False
+    return sha256_file(tmp) == made.sha256
 
 
 def _measure(plan: RenderPlan, cache: Cache, work: Path, music: MusicBed | None) -> Measured:
@@ -243,10 +316,13 @@ def _unchanged(out_dir: Path, final: Path, old: OutputRecord | None, fp: str) ->
 
 def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Path, *, cache: Cache,
                 captions=None, force: bool = False, safe_zones: bool = False, draft: bool = False,
-                progress: ff.ProgressCallback | None = None) -> tuple[OutputRecord, bool]:
+                progress: ff.ProgressCallback | None = None, same: SameMedia | None = None
+                ) -> tuple[OutputRecord, bool]:
     """Make one channel's output (or find it unchanged); returns (record, whether it was rendered).
 
-    ``captions`` is the campaign's prepared :class:`~pipeline.subtitles.CaptionMaker` (None: no captions).
+    ``captions`` is the campaign's prepared :class:`~pipeline.subtitles.CaptionMaker` (None: no captions);
+    ``same`` the run's register of files made, so that an output whose file would be another's
+    byte for byte is copied from it, not rendered again.
     Raises :class:`~pipeline.errors.RekruttError` subclasses on failure, leaving no partial file;
     the manifest is updated as soon as the output is in place.
     """
@@ -264,54 +340,26 @@ def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
             card_png(campaign, card_id, preset, work)
     with passes("loudness measurement"):
         measured = _measure(plan, cache, work, plan.music)
-    extras: dict[str, str] = {}
     warnings: list[str] = list(track.warnings) if track is not None else []
     left_out = len(campaign.spec.sequence) - len(campaign.sequence_for(preset.name))
     if left_out:
         warnings.append(f"shortened for {preset.label}: {left_out} optional item(s) left out")
-    with atomic_path(final) as tmp:
-        margin = TRUE_PEAK_MARGIN
-        for attempt in (1, 2):
-            with passes("render"):
-                run_command(render_command(plan, tmp, measured, margin), work, what=f"render {preset.name}",
-                            duration=float(timeline.duration), progress=progress)
-            info = probe(tmp)
-            _check_streams(preset, timeline, info)
-            if draft:  # a quick look: one loudness pass (the cached measurement), no check of the file
-                verified = Verified(preset.loudness_lufs, preset.true_peak_dbtp, measured.lra)
-                warnings.append("draft: loudness applied from the measurement, not checked on the file")
-                break
-            with passes("loudness check"):
-                verified = parse_ebur128(run_command(verify_command(tmp), work,
-                                                     what=f"loudness check ({preset.name})"))
-            excess = verified.true_peak - preset.true_peak_dbtp
-            if measured.is_silent or excess <= TRUE_PEAK_TOLERANCE or draft:
-                break
-            if attempt == 2:
-                raise RenderError(f"{preset.name}: the true peak is {verified.true_peak:.2f} dBTP, over the "
-                                  f"{preset.true_peak_dbtp:g} dBTP ceiling; the output was not kept")
-            # the encoder overshot more than the margin allows: once more, with the overshoot taken off
-            margin += excess + 0.3
-            log.info("%s: true peak %.2f dBTP over the ceiling; rendering again %.1f dB under it", preset.name,
-                     verified.true_peak, margin)
-        if plan.poster_at is not None:
-            with passes("poster"):
-                extras["poster"] = _poster(campaign, plan, work, out_dir)
-        size = tmp.stat().st_size
-        digest = sha256_file(tmp)
-        if preset.max_bytes and size > preset.max_bytes:
-            warnings.append(f"{final.name} is {size / 1e6:.1f} MB, over the platform's {preset.max_bytes / 1e6:g} MB")
-            log.warning("%s", warnings[-1])
-        # the old entry goes before the file is replaced: an interrupt now leaves no stale checksum
-        manifest.update(campaign, forget=preset.name)
+    turn = (same.turn(media_key(render_command(plan, final, measured, TRUE_PEAK_MARGIN), work))
+            if same is not None else contextlib.nullcontext((None, None)))
+    with turn as (earlier, publish):
+        made = _make_file(campaign, plan, work, final, measured, passes, warnings, earlier, progress, draft)
+        if publish is not None:
+            publish(_Made(preset.name, final, made.sha256, made.verified))
+    extras = dict(made.extras)
     if track is not None:
         extras.update(track.write_sidecars(out_dir))
     burned = plan.burn.language if plan.burn is not None else ""
+    info, verified = made.info, made.verified
     extras.update(_write_publish_sheet(campaign, preset, final.name, extras, float(info.duration), bool(burned)))
     record = OutputRecord(
         channel=preset.name, path=final.name, width=info.width or 0, height=info.height or 0,
-        fps=str(timeline.rate), duration=round(float(info.video_end or info.duration), 3), size=size, sha256=digest,
-        loudness_lufs=verified.integrated, true_peak_dbtp=verified.true_peak,
+        fps=str(timeline.rate), duration=round(float(info.video_end or info.duration), 3), size=made.size,
+        sha256=made.sha256, loudness_lufs=verified.integrated, true_peak_dbtp=verified.true_peak,
         loudness_target_lufs=preset.loudness_lufs, video_codec=info.video_codec or "",
         audio_codec=info.audio_codec or "", audio_channels=info.channels or 0, extras=extras,
         captions_burned=burned, fingerprint=fp, audio_duration=round(float(info.audio_end or 0), 3),
@@ -322,6 +370,78 @@ def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
     log.info("%s: %s", preset.name, passes)
     manifest.update(campaign, record=record)
     return record, True
+
+
+@dataclasses.dataclass(frozen=True)
+class _File:
+    """An output's file, in place and checked."""
+
+    info: MediaInfo  #: its probe
+    verified: Verified
+    size: int
+    sha256: str
+    extras: dict[str, str]  #: files made beside it (the poster)
+
+
+def _make_file(campaign: Campaign, plan: RenderPlan, work: Path, final: Path, measured: Measured, passes: _Passes,
+               warnings: list[str], earlier: _Made | None, progress, draft: bool) -> _File:
+    """Render ``plan`` (or copy ``earlier``'s file, the same byte for byte), check it and put it in place."""
+    preset, timeline, out_dir = plan.preset, plan.timeline, campaign.out_dir
+    extras: dict[str, str] = {}
+    with atomic_path(final) as tmp:
+        copied = False
+        if earlier is not None:
+            with passes(f"copy of {earlier.channel}"):
+                copied = _copy_made(earlier, tmp)
+        if copied:
+            assert earlier is not None
+            log.info("%s: the same file as %s (same picture, sound and settings): copied, not rendered again",
+                     preset.name, earlier.channel)
+            info, verified = probe(tmp), earlier.verified
+            _check_streams(preset, timeline, info)
+        else:
+            info, verified = _render_checked(plan, work, tmp, measured, passes, warnings, progress, draft)
+        if plan.poster_at is not None:
+            with passes("poster"):
+                extras["poster"] = _poster(campaign, plan, work, out_dir)
+        size = tmp.stat().st_size
+        digest = sha256_file(tmp)
+        if preset.max_bytes and size > preset.max_bytes:
+            warnings.append(f"{final.name} is {size / 1e6:.1f} MB, over the platform's {preset.max_bytes / 1e6:g} MB")
+            log.warning("%s", warnings[-1])
+        # the old entry goes before the file is replaced: an interrupt now leaves no stale checksum
+        manifest.update(campaign, forget=preset.name)
+    return _File(info, verified, size, digest, extras)
+
+
+def _render_checked(plan: RenderPlan, work: Path, tmp: Path, measured: Measured, passes: _Passes,
+                    warnings: list[str], progress, draft: bool):
+    """Render into ``tmp`` and check it: stream lengths, and loudness and true peak measured on the file
+    (once more, with the encoder's overshoot taken off, if the true peak is over the ceiling)."""
+    preset, timeline = plan.preset, plan.timeline
+    margin = TRUE_PEAK_MARGIN
+    for attempt in (1, 2):
+        with passes("render"):
+            run_command(render_command(plan, tmp, measured, margin), work, what=f"render {preset.name}",
+                        duration=float(timeline.duration), progress=progress)
+        info = probe(tmp)
+        _check_streams(preset, timeline, info)
+        if draft:  # a quick look: one loudness pass (the cached measurement), no check of the file
+            warnings.append("draft: loudness applied from the measurement, not checked on the file")
+            return info, Verified(preset.loudness_lufs, preset.true_peak_dbtp, measured.lra)
+        with passes("loudness check"):
+            verified = parse_ebur128(run_command(verify_command(tmp), work, what=f"loudness check ({preset.name})"))
+        excess = verified.true_peak - preset.true_peak_dbtp
+        if measured.is_silent or excess <= TRUE_PEAK_TOLERANCE:
+            return info, verified
+        if attempt == 2:
+            raise RenderError(f"{preset.name}: the true peak is {verified.true_peak:.2f} dBTP, over the "
+                              f"{preset.true_peak_dbtp:g} dBTP ceiling; the output was not kept")
+        # the encoder overshot more than the margin allows: once more, with the overshoot taken off
+        margin += excess + 0.3
+        log.info("%s: true peak %.2f dBTP over the ceiling; rendering again %.1f dB under it", preset.name,
+                 verified.true_peak, margin)
+    raise AssertionError("unreachable")
 
 
 class _Passes:

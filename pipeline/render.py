@@ -105,15 +105,16 @@ def _endless_silence():
     return ffmpeg_python.input(f"anullsrc=r={SAMPLE_RATE}:cl=stereo", f="lavfi").audio
 
 
-def _still(image: Path, frames: int, rate: Fraction, shared: _Shared | None = None):
-    """A picture held for ``frames`` frames at ``rate``.
+def _still(image: Path, frames: int, rate: Fraction, pix_fmt: str, shared: _Shared | None = None):
+    """A picture held for ``frames`` frames at ``rate``, in ``pix_fmt``.
 
-    The picture is decoded once and repeated inside the graph (``loop``), rather than
-    looped by the demuxer (``-loop 1``), which decodes it again for every frame and
-    lets its decoder run ahead of the encoder with full frames queued.
+    The picture is decoded and converted to the graph's pixel format once, then repeated
+    inside the graph (``loop``), rather than looped by the demuxer (``-loop 1``), which
+    decodes it again for every frame and lets its decoder run ahead of the encoder with
+    full frames queued, or converted after the loop, once per frame.
     """
     def make():
-        return ffmpeg_python.input(safe_path_arg(image)).video
+        return ffmpeg_python.input(safe_path_arg(image)).video.filter("format", pix_fmts=pix_fmt)
 
     v = shared.take(("still", str(image)), make, "split") if shared is not None else make()
     v = v.filter("loop", loop=max(0, frames - 1), size=1, start=0)
@@ -260,7 +261,8 @@ def _segments(plan: RenderPlan, video: bool):
                     a = a.filter("afade", t="out", st=to_ffmpeg(seg.duration - fade), d=to_ffmpeg(fade))
             v = None
             if video:
-                v = _still(plan.cards[seg.card_id].path, seg.frame_count + int(margin * rate) + 1, rate, shared)
+                v = _still(plan.cards[seg.card_id].path, seg.frame_count + int(margin * rate) + 1, rate, "yuv420p",
+                           shared)
                 v = v.filter("setsar", sar=1)
                 if seg.card.fade > 0:
                     v = v.filter("fade", t="in", st=0, d=to_ffmpeg(min(seg.card.fade, seg.duration)))
@@ -357,8 +359,12 @@ def _video_codec_args(preset: Preset, rate: Fraction, duration: Fraction) -> dic
             args["maxrate"] = f"{cap}k"
             args["bufsize"] = f"{cap * 2}k"
         return args
-    if preset.video_codec == "prores_ks":
-        return {"c:v": "prores_ks", "profile:v": preset.profile, "pix_fmt": preset.pix_fmt, "vendor": "apl0"}
+    if preset.video_codec in ("prores_aw", "prores_ks"):
+        # ProRes (profile 3: 422 HQ). The cinema preset uses prores_aw: measured on the example's
+        # cinema master 4.9x faster than prores_ks (which searches quantisers per slice) at the same
+        # size within 0.5 % and 73.2 against 74.2 dB PSNR to the frames it was given (both far
+        # beyond visible); prores_ks stays available as an override.
+        return {"c:v": preset.video_codec, "profile:v": preset.profile, "pix_fmt": preset.pix_fmt, "vendor": "apl0"}
     return {"c:v": preset.video_codec, "pix_fmt": preset.pix_fmt}
 
 
@@ -381,15 +387,16 @@ def render_command(plan: RenderPlan, output: Path, loudness: Measured | None,
     timeline, preset = plan.timeline, plan.preset
     v, a = _joined(plan, video=True)
     for ov in plan.overlays:
-        pic = _still(ov.image.path, max(1, int(ov.duration * timeline.rate)), timeline.rate)
-        pic = pic.filter("format", pix_fmts="rgba")
+        # blended in the picture's own YUV (the still converted once): an RGBA blend would convert
+        # every frame of the film to RGB and back (measured: a fifth of a 16:9 render's time)
+        pic = _still(ov.image.path, max(1, int(ov.duration * timeline.rate)), timeline.rate, "yuva420p")
         if ov.fade > 0:
             fade = to_ffmpeg(min(ov.fade, ov.duration / 2))
             pic = pic.filter("fade", t="in", st=0, d=fade, alpha=1)
             pic = pic.filter("fade", t="out", st=to_ffmpeg(ov.duration - min(ov.fade, ov.duration / 2)), d=fade,
                              alpha=1)
         pic = pic.filter("setpts", expr=f"PTS-STARTPTS+{to_ffmpeg(ov.start)}/TB")
-        v = ffmpeg_python.filter([v, pic], "overlay", x=ov.x, y=ov.y, eof_action="pass", format="auto",
+        v = ffmpeg_python.filter([v, pic], "overlay", x=ov.x, y=ov.y, eof_action="pass", format="yuv420",
                                  enable=f"between(t,{to_ffmpeg(ov.start)},{to_ffmpeg(ov.start + ov.duration)})")
     if plan.burn is not None:
         opts = {"filename": filter_value(plan.burn.ass)}

@@ -64,7 +64,7 @@ def test_cinema_is_prores_pcm_51_padded(campaign, tmp_path):
         "audio_codec", "audio_kbps", "audio_channels", "loudness_lufs")})
     cmd = render_command(plan_for(campaign, preset, 24, tmp_path), tmp_path / "c.mov", None)
     a = cmd.args
-    assert option(a, "-c:v") == "prores_ks" and option(a, "-profile:v") == "3"
+    assert option(a, "-c:v") == "prores_aw" and option(a, "-profile:v") == "3"
     assert option(a, "-pix_fmt") == "yuv422p10le" and option(a, "-c:a") == "pcm_s24le" and option(a, "-ac") == "6"
     assert "-b:a" not in a and "-movflags" not in a
     assert "pad=" in cmd.filter_script and "pan=args=5.1|FC" in cmd.filter_script

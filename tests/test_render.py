@@ -117,7 +117,9 @@ def test_every_channel_probes_right(rendered, channel):
         assert audio.codec_context.sample_rate == 48000
         assert audio.codec_context.channels == preset.audio_channels
         assert audio.codec_context.name == preset.audio_codec
-        assert video.codec_context.name == ("prores" if preset.video_codec == "prores_ks" else "h264")
+        assert video.codec_context.name == ("prores" if preset.video_codec.startswith("prores") else "h264")
+        if preset.video_codec.startswith("prores"):  # 422 HQ, 10 bit, as the sales house takes it
+            assert video.codec_context.profile == "HQ" and video.format.name == "yuv422p10le"
     assert counted == n
     measured = parse_ebur128(run_command(verify_command(path), out, what="test loudness"))
     assert abs(measured.integrated - preset.loudness_lufs) <= 1.0
