@@ -54,7 +54,8 @@ def run_tree_sampled(argv: list[str], env: dict | None = None) -> tuple[float, i
     import psutil
 
     t = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
     root, peak = psutil.Process(proc.pid), 0
     while proc.poll() is None:
         total = 0
@@ -69,6 +70,8 @@ def run_tree_sampled(argv: list[str], env: dict | None = None) -> tuple[float, i
         peak = max(peak, total)
         time.sleep(0.05)
     if proc.returncode:
+        log.seek(0)
+        sys.stderr.write(log.read().decode(errors="replace")[-4000:])
         raise subprocess.CalledProcessError(proc.returncode, argv)
     return time.perf_counter() - t, peak
 
