@@ -96,8 +96,8 @@ class _Made:
 
 
 class SameMedia:
-    """The run's register of files made, by :func:`media_key`: an output whose file would come out
-    byte for byte the same as another's waits for that one and copies it instead of rendering again.
+    """The run's register of files made, by :func:`media_key`: an output made by the same command from
+    the same content as another's waits for that one and copies its file instead of rendering again.
 
     One per run (thread-safe). The first output with a key makes the file; later ones wait for it
     and copy it (checked by checksum); if the first fails, each renders on its own.
@@ -399,6 +399,8 @@ def _make_file(campaign: Campaign, plan: RenderPlan, work: Path, final: Path, me
                      preset.name, earlier.channel)
             info, verified = probe(tmp), earlier.verified
             _check_streams(preset, timeline, info)
+            if draft:
+                warnings.append("draft: loudness applied from the measurement, not checked on the file")
         else:
             info, verified = _render_checked(plan, work, tmp, measured, passes, warnings, progress, draft)
         if plan.poster_at is not None:

@@ -82,3 +82,29 @@ def test_bitrate_is_capped_to_fit_the_size_limit():
     small = x.with_overrides(max_bytes=10_000_000)
     cap = video_kbps_cap(small, Fraction(100))
     assert cap is not None and (cap + 128) * 100 * 1000 / 8 <= 10_000_000
+
+
+def test_pictures_are_converted_once_and_blended_in_yuv(campaign, tmp_path):
+    """Cards and lower thirds enter the graph in its own YUV before they are held (loop): converting after
+    the loop, or blending in RGBA, costs a conversion of every frame (measured: a fifth of a 16:9 render)."""
+    import dataclasses
+
+    from PIL import Image
+
+    from pipeline.plan import Overlay, Still
+
+    strap = tmp_path / "strap.png"
+    Image.new("RGBA", (200, 60), (0, 40, 80, 200)).save(strap)
+    plan = plan_for(campaign, campaign.preset("youtube"), 25, tmp_path)
+    plan = dataclasses.replace(plan, overlays=(Overlay(Still(strap, "x"), 40, 800, Fraction(1), Fraction(2)),))
+    graph = render_command(plan, tmp_path / "o.mp4", None).filter_script.split(";")
+    assert "rgba" not in ";".join(graph)
+    overlays = [f for f in graph if "overlay=" in f and "enable=" in f]
+    assert len(overlays) == 1 and "format=yuv420:" in overlays[0]
+    for fmt in ("yuva420p", "yuv420p"):  # the strap, and each card: format first, then loop
+        held = [i for i, f in enumerate(graph) if f"format=pix_fmts={fmt}" in f and f.startswith("[")
+                and ":v]" in f.split("]")[0] + "]"]
+        assert held, fmt
+        for i in held:
+            out = graph[i].rsplit("[", 1)[1]
+            assert any(f.startswith(f"[{out}") and ("loop=" in f or "split=" in f) for f in graph), graph[i]
