@@ -332,9 +332,10 @@ def test_interrupted_rerender_leaves_a_true_manifest(tmp_path, anne, cache_dir):
     out = tmp_path / "out" / "hostile"
     before = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     # edit the spec, then stop the re-render after its first output is finished and the second is under way
+    # (one at a time: with -j auto both would start together)
     spec.write_text(spec_text(lines='["Søk nå!"]').replace("channels: [x, web]", "channels: [x, web]"),
                     encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "render", str(spec), "--no-captions"],
+    proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "render", str(spec), "--no-captions", "-j", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **env})
     deadline = time.time() + 120
     while time.time() < deadline and not any(out.glob(".web.mp4.*")):
