@@ -234,7 +234,7 @@ def auto_jobs() -> int:
     available memory (one output's ffmpeg peaks under 0.5 GB; the rest is headroom), at least one.
 
     On 2 cores two outputs at once fill the time one output leaves a core idle (its filter graph,
-    the loudness check, the poster): the example's final render is about 6 % faster than one at a time.
+    the loudness check, the poster): the example's final render measured about 5 % faster than one at a time.
     """
     import os
 

@@ -72,8 +72,8 @@ def media_key(cmd: FfmpegCommand, work: Path) -> str:
 
     The files drawn into ``work`` (cards, lower thirds, captions) enter by content, and the
     output path is left out, so two channels whose files come out the same (YouTube and LinkedIn
-    often do) share a key. A work-dir path it cannot place leaves the key unique to this output:
-    a missed share, never a wrong one.
+    do when no card carries a tracked link) share a key. A work-dir path it cannot place leaves
+    the key unique to this output: a missed share, never a wrong one.
     """
     text = "\0".join(cmd.args) + "\0" + cmd.filter_script
     for out in cmd.outputs:
