@@ -50,6 +50,9 @@ log = logging.getLogger("rekrutt")
 
 __all__ = ["OutputRecord", "SameMedia", "make_output", "media_key", "plan_output", "previous_records", "run_command"]
 
+#: What a draft's manifest says of its loudness (it is applied from the measurement, never checked).
+DRAFT_LOUDNESS = "draft: loudness applied from the measurement, not checked on the file"
+
 #: How far (dB) a file's measured true peak may sit over the ceiling before the output fails its check.
 TRUE_PEAK_TOLERANCE = 0.05
 
@@ -321,8 +324,8 @@ def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
     """Make one channel's output (or find it unchanged); returns (record, whether it was rendered).
 
     ``captions`` is the campaign's prepared :class:`~pipeline.subtitles.CaptionMaker` (None: no captions);
-    ``same`` the run's register of files made, so that an output whose file would be another's
-    byte for byte is copied from it, not rendered again.
+    ``same`` the run's register of files made, so that an output made by the same command from the
+    same content as another's is copied from it, not rendered again.
     Raises :class:`~pipeline.errors.RekruttError` subclasses on failure, leaving no partial file;
     the manifest is updated as soon as the output is in place.
     """
@@ -400,14 +403,14 @@ def _make_file(campaign: Campaign, plan: RenderPlan, work: Path, final: Path, me
             info, verified = probe(tmp), earlier.verified
             _check_streams(preset, timeline, info)
             if draft:
-                warnings.append("draft: loudness applied from the measurement, not checked on the file")
+                warnings.append(DRAFT_LOUDNESS)
         else:
             info, verified = _render_checked(plan, work, tmp, measured, passes, warnings, progress, draft)
         if plan.poster_at is not None:
             with passes("poster"):
                 extras["poster"] = _poster(campaign, plan, work, out_dir)
         size = tmp.stat().st_size
-        digest = sha256_file(tmp)
+        digest = earlier.sha256 if copied and earlier is not None else sha256_file(tmp)  # a copy was checked
         if preset.max_bytes and size > preset.max_bytes:
             warnings.append(f"{final.name} is {size / 1e6:.1f} MB, over the platform's {preset.max_bytes / 1e6:g} MB")
             log.warning("%s", warnings[-1])
@@ -429,7 +432,7 @@ def _render_checked(plan: RenderPlan, work: Path, tmp: Path, measured: Measured,
         info = probe(tmp)
         _check_streams(preset, timeline, info)
         if draft:  # a quick look: one loudness pass (the cached measurement), no check of the file
-            warnings.append("draft: loudness applied from the measurement, not checked on the file")
+            warnings.append(DRAFT_LOUDNESS)
             return info, Verified(preset.loudness_lufs, preset.true_peak_dbtp, measured.lra)
         with passes("loudness check"):
             verified = parse_ebur128(run_command(verify_command(tmp), work, what=f"loudness check ({preset.name})"))
