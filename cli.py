@@ -613,7 +613,7 @@ def ci_init(directory: Path, kind: str | None, force: bool) -> None:
 
 @main.group()
 def cache() -> None:
-    """The cache of models, transcripts, alignments and loudness measurements."""
+    """The cache of models, transcripts, alignments, loudness measurements and rendered pieces."""
 
 
 def _cache_option(f):
@@ -644,7 +644,8 @@ def cache_info(cache_dir: Path | None, as_json: bool) -> None:
 @cache.command("prune")
 @_cache_option
 @click.option("--older-than", type=float, metavar="DAYS", help="Only entries not used for this many days.")
-@click.option("--kind", "kinds", multiple=True, help="Only this kind (transcripts, alignments, loudness, models).")
+@click.option("--kind", "kinds", multiple=True,
+              help="Only this kind (transcripts, alignments, loudness, pieces, models).")
 @click.option("--all", "everything", is_flag=True, help="Remove every entry of the chosen kinds.")
 @_errors
 def cache_prune(cache_dir: Path | None, older_than: float | None, kinds: tuple[str, ...], everything: bool) -> None:

@@ -149,6 +149,57 @@ class Cache:
         finally:
             lock.release()
 
+    def file(self, kind: str, key: str, suffix: str, make: Callable[[Path], dict], *,
+             made_since: float | None = None) -> tuple[Path, dict, bool]:
+        """A file made once per key (a rendered piece): ``(path, facts, made_now)``.
+
+        ``make(tmp)`` writes the file at ``tmp`` and returns facts about it (JSON-able), kept
+        beside it. The file is renamed into place only when complete, then its entry (size,
+        sha256, facts) is written; a file that is missing, of another size or checksum, or made
+        before ``made_since`` (a time.time(), for ``--force``) is made again. One maker at a
+        time per key, across threads and processes; others wait and take its file.
+        """
+        import time
+
+        from .files import atomic_path, sha256_file
+
+        media = self.root / kind / key[:2] / f"{key}{suffix}"
+
+        def found() -> dict | None:
+            entry = self.get(kind, key)
+            if not isinstance(entry, dict) or (made_since is not None and entry.get("made", 0) < made_since):
+                return None
+            try:
+                if media.stat().st_size != entry.get("size") or sha256_file(media) != entry.get("sha256"):
+                    log.warning("cache file %s is damaged; making it again", media)
+                    return None
+                os.utime(media)  # last use, for prune --older-than
+            except OSError:
+                return None
+            return entry
+
+        entry = found()
+        if entry is not None:
+            return media, entry["facts"], False
+        lock_path = self._path(kind, key).with_suffix(".lock")
+        try:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(str(lock_path))
+            lock.acquire()
+        except OSError as exc:
+            raise self.unusable(exc, f"locking a {kind} entry") from exc
+        try:
+            entry = found()  # another thread or process may have made it meanwhile
+            if entry is not None:
+                return media, entry["facts"], False
+            with atomic_path(media) as tmp:  # the folder is writable: its lock was just made there
+                facts = make(tmp)
+                size, digest = tmp.stat().st_size, sha256_file(tmp)
+            self.put(kind, key, {"size": size, "sha256": digest, "made": time.time(), "facts": facts})
+            return media, facts, True
+        finally:
+            lock.release()
+
     def info(self) -> dict[str, dict[str, int]]:
         """Entries and bytes per kind (models, transcripts, alignments, loudness, ...)."""
         out: dict[str, dict[str, int]] = {}
@@ -192,6 +243,12 @@ class Cache:
             for f in kind.rglob("*.json"):
                 st = f.stat()
                 if cutoff is None or st.st_mtime < cutoff:
+                    # with the entry goes its file, if it has one (rendered pieces)
+                    for media in [m for m in f.parent.glob(f"{f.stem}.*") if m.suffix not in (".json", ".lock")]:
+                        with contextlib.suppress(OSError):
+                            size = media.stat().st_size
+                            media.unlink()
+                            freed += size
                     try:
                         f.unlink()
                         removed, freed = removed + 1, freed + st.st_size

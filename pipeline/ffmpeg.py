@@ -79,6 +79,22 @@ def filter_value(value: object) -> str:
     return text
 
 
+def concat_listing(paths: Sequence[str | PurePath]) -> str:
+    """The text of a concat demuxer's list of ``paths`` (absolute), one ``file '...'`` line each.
+
+    Inside single quotes everything is literal except the quote itself, which closes the
+    quote, is escaped outside it and reopens it (``'\\''``). A line break cannot be written
+    in such a list: a path holding one is refused.
+    """
+    lines = []
+    for path in paths:
+        text = str(Path(path).absolute())
+        if "\n" in text or "\r" in text or "\x00" in text:
+            raise ValueError(f"a path with a line break cannot be joined by ffmpeg's concat demuxer: {text!r}")
+        lines.append("file '" + text.replace("'", "'\\''") + "'\n")
+    return "".join(lines)
+
+
 def safe_path_arg(path: str | PurePath) -> str:
     """A path as a command-line argument: one starting with ``-`` gets ``./`` so it is not an option."""
     text = str(path)

@@ -29,7 +29,7 @@ from . import manifest
 from .cache import Cache
 from .errors import InputError, Interrupted, RekruttError, SpecError, SpecProblem, Terminated
 from .manifest import OutputRecord
-from .output import SameMedia, make_output
+from .output import make_output
 from .spec import Campaign, load_campaign
 from .timeline import build_timeline, source_rate
 
@@ -78,6 +78,8 @@ class OutputJob:
     channel: str
     options: RenderOptions
     version: str | None = None  #: which version (None: the main film)
+    #: with --force: when the run began (time.time()); pieces made before it are made again
+    made_since: float | None = None
 
 
 @dataclass(frozen=True)
@@ -188,13 +190,11 @@ def _worker_loaded(job: OutputJob) -> _Loaded:
     return found
 
 
-def execute_job(job: OutputJob, loaded: _Loaded | None = None, emit: EventCallback | None = None,
-                same: SameMedia | None = None) -> Outcome:
+def execute_job(job: OutputJob, loaded: _Loaded | None = None, emit: EventCallback | None = None) -> Outcome:
     """Make one output (or find it unchanged). Never raises for a failed render; raises Interrupted.
 
     ``loaded`` is the campaign as the coordinator loaded it; a cluster worker passes none
-    and loads (and validates) the spec itself. ``same`` is the run's register of files made
-    (outputs that would be the same file are made once).
+    and loads (and validates) the spec itself.
     """
     started = time.perf_counter()
     emit = emit or (lambda e: None)
@@ -214,7 +214,7 @@ def execute_job(job: OutputJob, loaded: _Loaded | None = None, emit: EventCallba
                 campaign, preset, timeline, Path(tmp), cache=loaded.cache, captions=loaded.captions,
                 force=job.options.force, safe_zones=job.options.safe_zones, draft=job.options.draft,
                 progress=lambda f: emit(Event("progress", job.channel, fraction=f, campaign=job.campaign)),
-                same=same)
+                made_since=job.made_since)
     except Interrupted:
         raise
     except RekruttError as exc:
@@ -261,6 +261,7 @@ def plan(campaigns: list[Campaign], options: RenderOptions) -> list[OutputJob]:
     reported with their position; here an unknown name is still an input error, never dropped silently.
     """
     jobs: list[OutputJob] = []
+    since = time.time() if options.force else None
     owners: dict[Path, tuple[Campaign, str]] = {}
     problems: list[SpecProblem] = []
     for campaign in campaigns:
@@ -283,7 +284,7 @@ def plan(campaigns: list[Campaign], options: RenderOptions) -> list[OutputJob]:
                     continue
                 owners[target] = (campaign, channel)
                 jobs.append(OutputJob(campaign.path, campaign.output_root, edition.label, channel, options,
-                                      edition.version))
+                                      edition.version, since))
     if problems:
         raise SpecError(problems)
     return jobs
@@ -384,13 +385,12 @@ def _run_locally(jobs: list[OutputJob], options: RenderOptions, loaded: dict[Pat
                  emit: EventCallback) -> list[Outcome]:
     outcomes: dict[int, Outcome] = {}
     stop = threading.Event()
-    same = SameMedia()
 
     def one(i: int, job: OutputJob) -> None:
         if stop.is_set():
             outcomes[i] = Outcome(job, "skipped")
             return
-        outcome = execute_job(job, loaded[(job.spec, job.version)], emit, same)
+        outcome = execute_job(job, loaded[(job.spec, job.version)], emit)
         outcomes[i] = outcome
         if outcome.status == "failed" and options.fail_fast:
             stop.set()

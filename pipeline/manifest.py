@@ -57,6 +57,8 @@ class OutputRecord:
     sound: dict[str, dict] = field(default_factory=dict)
     #: seconds spent in each pass over the media when it was made (cards, loudness measurement, render, ...)
     passes: dict[str, float] = field(default_factory=dict)
+    #: pieces encoded for it ("made") and taken from the cache ("reused"), when it was made in pieces
+    pieces: dict[str, int] = field(default_factory=dict)
 
 
 def path(out_dir: Path) -> Path:

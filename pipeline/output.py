@@ -4,10 +4,18 @@
 :class:`~pipeline.plan.RenderPlan` (cheap: cards are not drawn yet); its hash is the
 output's fingerprint, checked against the manifest so that an output whose inputs did
 not change is not made again. :func:`make_output` then draws the cards, measures
-loudness (cached), renders into a temporary file, verifies it (stream lengths,
-ebur128 loudness and true peak), takes the poster, writes caption sidecars and the
-publish sheet, renames the file into place and records it in the manifest at once.
-:mod:`pipeline.jobs` runs many of these.
+loudness (cached), renders, verifies the result (stream lengths, ebur128 loudness and
+true peak), takes the poster, writes caption sidecars and the publish sheet, renames
+the file into place and records it in the manifest at once. :mod:`pipeline.jobs` runs
+many of these.
+
+An H.264 output is made in pieces: its picture one piece per segment of the edit, its
+sound in one, each kept in the cache under a key of everything the piece is made from,
+then joined into the file without encoding again. A piece another output or an earlier
+render already made is taken from the cache: YouTube and LinkedIn share all but the end
+card (whose QR code carries each channel's tracked link), and after an edit only the
+pieces it touched are encoded. ProRes (cinema) is rendered whole: its pieces would be
+as large as the film and cost a copy each.
 """
 
 from __future__ import annotations
@@ -15,9 +23,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import shutil
 import tempfile
-import threading
 import time
 from dataclasses import asdict
 from fractions import Fraction
@@ -38,9 +44,13 @@ from .render import (
     TRUE_PEAK_MARGIN,
     FfmpegCommand,
     file_loudness_command,
+    join_command,
     measure_command,
+    picture_command,
+    picture_pieces,
     poster_frame_command,
     render_command,
+    sound_command,
     verify_command,
 )
 from .spec import Campaign
@@ -48,7 +58,11 @@ from .timeline import CardSegment, ClipSegment, Timeline
 
 log = logging.getLogger("rekrutt")
 
-__all__ = ["OutputRecord", "SameMedia", "make_output", "media_key", "plan_output", "previous_records", "run_command"]
+__all__ = ["OutputRecord", "make_output", "piece_key", "plan_output", "previous_records", "run_command"]
+
+#: Encoders whose outputs are made in pieces: inter-frame codecs, where the encode is the cost and the
+#: files are small. ProRes is intra-frame and large (a cinema master holds ~20 MB a second).
+PIECEWISE_CODECS = ("libx264",)
 
 #: What a draft's manifest says of its loudness (it is applied from the measurement, never checked).
 DRAFT_LOUDNESS = "draft: loudness applied from the measurement, not checked on the file"
@@ -60,84 +74,40 @@ TRUE_PEAK_TOLERANCE = 0.05
 def run_command(cmd: FfmpegCommand, work: Path, *, what: str, duration: float | None = None,
                 progress: ff.ProgressCallback | None = None) -> str:
     """Write the command's filter script (if any) into ``work`` and run it through the one runner."""
-    script = None
-    if cmd.filter_script:
-        fd, name = tempfile.mkstemp(prefix="graph-", suffix=".txt", dir=work)
-        script = Path(name)
+    def written(text: str, prefix: str) -> Path | None:
+        if not text:
+            return None
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=".txt", dir=work)
         with open(fd, "w", encoding="utf-8") as f:
-            f.write(cmd.filter_script)
-    return ff.run(cmd.argv(ff.ffmpeg_exe(), script), what=what, duration=duration, progress=progress)
+            f.write(text)
+        return Path(name)
+
+    argv = cmd.argv(ff.ffmpeg_exe(), written(cmd.filter_script, "graph-"), written(cmd.listing, "pieces-"))
+    return ff.run(argv, what=what, duration=duration, progress=progress)
 
 
-def media_key(cmd: FfmpegCommand, work: Path) -> str:
-    """What a render command makes, as a hash: equal for two commands exactly when they would write
-    the same file (the same argv and graph, reading files of the same content).
+def piece_key(cmd: FfmpegCommand, work: Path, plan: RenderPlan) -> str:
+    """What a piece's command makes, as a hash: equal for two commands exactly when they would write
+    the same piece (the same argv and graph, reading files of the same content).
 
-    The files drawn into ``work`` (cards, lower thirds, captions) enter by content, and the
-    output path is left out, so two channels whose files come out the same (YouTube and LinkedIn
-    do when no card carries a tracked link) share a key. A work-dir path it cannot place leaves
-    the key unique to this output: a missed share, never a wrong one.
+    Every input file (``-i``) and every file of ``work`` the graph names (cards, lower thirds,
+    captions) enters by content, the output path not at all, so two outputs (or two renders)
+    that make the same piece share its key. What the graph reads by name beyond those, the
+    caption fonts, enters with the plan's font digests, as does the pipeline's version. A
+    work-dir path it cannot place leaves the key unique: a missed share, never a wrong one.
     """
-    text = "\0".join(cmd.args) + "\0" + cmd.filter_script
-    for out in cmd.outputs:
-        text = text.replace(str(out), "<output>")
+    args: list[str] = []
+    for before, arg in zip(["", *cmd.args], cmd.args, strict=False):
+        if before == "-i" and Path(arg).is_file():
+            arg = f"<file {file_digest(Path(arg))}>"
+        args.append("<output>" if arg in {str(o) for o in cmd.outputs} else arg)
+    script = cmd.filter_script
     if work.is_dir():
         for path in sorted((p for p in work.iterdir() if p.is_file()), key=lambda p: -len(str(p))):
-            if str(path) in text:
-                text = text.replace(str(path), f"<file {file_digest(path)}>")
-    return key_of("media", text)
-
-
-@dataclasses.dataclass
-class _Made:
-    """A finished file one output made, for others of the same run with the same :func:`media_key`."""
-
-    channel: str
-    path: Path
-    sha256: str
-    verified: Verified
-
-
-class SameMedia:
-    """The run's register of files made, by :func:`media_key`: an output made by the same command from
-    the same content as another's waits for that one and copies its file instead of rendering again.
-
-    One per run (thread-safe). The first output with a key makes the file; later ones wait for it
-    and copy it (checked by checksum); if the first fails, each renders on its own.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._slots: dict[str, tuple[threading.Event, list[_Made]]] = {}
-
-    @contextlib.contextmanager
-    def turn(self, key: str):
-        """Yields (earlier, publish): ``earlier`` is the finished file to copy (None: make it, then
-        call ``publish(made)`` once it is in place)."""
-        with self._lock:
-            slot = self._slots.get(key)
-            first = slot is None
-            if first:
-                slot = self._slots[key] = (threading.Event(), [])
-        ready, made = slot
-        if not first:
-            ready.wait()
-            yield (made[0] if made else None), (lambda m: None)
-            return
-        try:
-            yield None, made.append
-        finally:
-            ready.set()
-
-
-def _copy_made(made: _Made, tmp: Path) -> bool:
-    """Copy another output's finished file into ``tmp``; False if it is gone or changed."""
-    try:
-        shutil.copyfile(made.path, tmp)
-    except OSError as exc:
-        log.info("could not copy %s (%s); rendering instead", made.path, exc)
-        return False
-    return sha256_file(tmp) == made.sha256
+            if str(path) in script:
+                script = script.replace(str(path), f"<file {file_digest(path)}>")
+    fonts = describe(plan.burn.fonts) if plan.burn is not None else []
+    return key_of("piece", args, script, fonts, plan.version)
 
 
 def _measure(plan: RenderPlan, cache: Cache, work: Path, music: MusicBed | None) -> Measured:
@@ -319,13 +289,13 @@ def _unchanged(out_dir: Path, final: Path, old: OutputRecord | None, fp: str) ->
 
 def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Path, *, cache: Cache,
                 captions=None, force: bool = False, safe_zones: bool = False, draft: bool = False,
-                progress: ff.ProgressCallback | None = None, same: SameMedia | None = None
+                progress: ff.ProgressCallback | None = None, made_since: float | None = None
                 ) -> tuple[OutputRecord, bool]:
     """Make one channel's output (or find it unchanged); returns (record, whether it was rendered).
 
     ``captions`` is the campaign's prepared :class:`~pipeline.subtitles.CaptionMaker` (None: no captions);
-    ``same`` the run's register of files made, so that an output made by the same command from the
-    same content as another's is copied from it, not rendered again.
+    ``made_since`` (a time.time(); with ``force``) makes again every piece made before it, so that a
+    forced render encodes everything once and still shares what it made itself.
     Raises :class:`~pipeline.errors.RekruttError` subclasses on failure, leaving no partial file;
     the manifest is updated as soon as the output is in place.
     """
@@ -347,12 +317,8 @@ def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
     left_out = len(campaign.spec.sequence) - len(campaign.sequence_for(preset.name))
     if left_out:
         warnings.append(f"shortened for {preset.label}: {left_out} optional item(s) left out")
-    turn = (same.turn(media_key(render_command(plan, final, measured, TRUE_PEAK_MARGIN), work))
-            if same is not None else contextlib.nullcontext((None, None)))
-    with turn as (earlier, publish):
-        made = _make_file(campaign, plan, work, final, measured, passes, warnings, earlier, progress, draft)
-        if publish is not None:
-            publish(_Made(preset.name, final, made.sha256, made.verified))
+    made = _make_file(campaign, plan, work, final, measured, passes, warnings, progress, draft, cache,
+                      made_since if force else None)
     extras = dict(made.extras)
     if track is not None:
         extras.update(track.write_sidecars(out_dir))
@@ -368,9 +334,11 @@ def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
         captions_burned=burned, fingerprint=fp, audio_duration=round(float(info.audio_end or 0), 3),
         true_peak_limit_dbtp=preset.true_peak_dbtp, warnings=warnings,
         items=edit_items(campaign, timeline, preset.name), version=campaign.version or "",
-        sound=_sound_report(campaign, plan, cache), passes=passes.seconds,
+        sound=_sound_report(campaign, plan, cache), passes=passes.seconds, pieces=made.pieces,
     )
-    log.info("%s: %s", preset.name, passes)
+    reused = made.pieces.get("reused", 0)
+    log.info("%s: %s%s", preset.name, passes,
+             f" ({reused} of {reused + made.pieces.get('made', 0)} pieces from the cache)" if made.pieces else "")
     manifest.update(campaign, record=record)
     return record, True
 
@@ -384,45 +352,38 @@ class _File:
     size: int
     sha256: str
     extras: dict[str, str]  #: files made beside it (the poster)
+    pieces: dict[str, int]  #: pieces encoded for it ("made") and taken from the cache ("reused"); {} when whole
 
 
 def _make_file(campaign: Campaign, plan: RenderPlan, work: Path, final: Path, measured: Measured, passes: _Passes,
-               warnings: list[str], earlier: _Made | None, progress, draft: bool) -> _File:
-    """Render ``plan`` (or copy ``earlier``'s file, the same byte for byte), check it and put it in place."""
-    preset, timeline, out_dir = plan.preset, plan.timeline, campaign.out_dir
+               warnings: list[str], progress, draft: bool, cache: Cache, made_since: float | None) -> _File:
+    """Render ``plan`` into a temporary file, check it and put it in place."""
+    preset, out_dir = plan.preset, campaign.out_dir
     extras: dict[str, str] = {}
     with atomic_path(final) as tmp:
-        copied = False
-        if earlier is not None:
-            with passes(f"copy of {earlier.channel}"):
-                copied = _copy_made(earlier, tmp)
-        if copied:
-            assert earlier is not None
-            log.info("%s: the same file as %s (same picture, sound and settings): copied, not rendered again",
-                     preset.name, earlier.channel)
-            info, verified = probe(tmp), earlier.verified
-            _check_streams(preset, timeline, info)
-            if draft:
-                warnings.append(DRAFT_LOUDNESS)
+        if preset.video_codec in PIECEWISE_CODECS:
+            info, verified, pieces = _render_in_pieces(plan, work, tmp, measured, passes, warnings, progress, draft,
+                                                       cache, made_since)
         else:
             info, verified = _render_checked(plan, work, tmp, measured, passes, warnings, progress, draft)
+            pieces = {}
         if plan.poster_at is not None:
             with passes("poster"):
                 extras["poster"] = _poster(campaign, plan, work, out_dir)
         size = tmp.stat().st_size
-        digest = earlier.sha256 if copied and earlier is not None else sha256_file(tmp)  # a copy was checked
+        digest = sha256_file(tmp)
         if preset.max_bytes and size > preset.max_bytes:
             warnings.append(f"{final.name} is {size / 1e6:.1f} MB, over the platform's {preset.max_bytes / 1e6:g} MB")
             log.warning("%s", warnings[-1])
         # the old entry goes before the file is replaced: an interrupt now leaves no stale checksum
         manifest.update(campaign, forget=preset.name)
-    return _File(info, verified, size, digest, extras)
+    return _File(info, verified, size, digest, extras, pieces)
 
 
 def _render_checked(plan: RenderPlan, work: Path, tmp: Path, measured: Measured, passes: _Passes,
                     warnings: list[str], progress, draft: bool):
-    """Render into ``tmp`` and check it: stream lengths, and loudness and true peak measured on the file
-    (once more, with the encoder's overshoot taken off, if the true peak is over the ceiling)."""
+    """Render into ``tmp`` in one pass and check it: stream lengths, and loudness and true peak measured
+    on the file (once more, with the encoder's overshoot taken off, if the true peak is over the ceiling)."""
     preset, timeline = plan.preset, plan.timeline
     margin = TRUE_PEAK_MARGIN
     for attempt in (1, 2):
@@ -436,17 +397,115 @@ def _render_checked(plan: RenderPlan, work: Path, tmp: Path, measured: Measured,
             return info, Verified(preset.loudness_lufs, preset.true_peak_dbtp, measured.lra)
         with passes("loudness check"):
             verified = parse_ebur128(run_command(verify_command(tmp), work, what=f"loudness check ({preset.name})"))
-        excess = verified.true_peak - preset.true_peak_dbtp
-        if measured.is_silent or excess <= TRUE_PEAK_TOLERANCE:
+        if not _over_ceiling(plan, measured, verified, attempt):
             return info, verified
-        if attempt == 2:
-            raise RenderError(f"{preset.name}: the true peak is {verified.true_peak:.2f} dBTP, over the "
-                              f"{preset.true_peak_dbtp:g} dBTP ceiling; the output was not kept")
-        # the encoder overshot more than the margin allows: once more, with the overshoot taken off
-        margin += excess + 0.3
-        log.info("%s: true peak %.2f dBTP over the ceiling; rendering again %.1f dB under it", preset.name,
-                 verified.true_peak, margin)
+        margin += verified.true_peak - preset.true_peak_dbtp + 0.3
     raise AssertionError("unreachable")
+
+
+def _over_ceiling(plan: RenderPlan, measured: Measured, verified: Verified, attempt: int) -> bool:
+    """Whether the sound must be made again, further under the ceiling (raises on the second try)."""
+    preset = plan.preset
+    excess = verified.true_peak - preset.true_peak_dbtp
+    if measured.is_silent or excess <= TRUE_PEAK_TOLERANCE:
+        return False
+    if attempt == 2:
+        raise RenderError(f"{preset.name}: the true peak is {verified.true_peak:.2f} dBTP, over the "
+                          f"{preset.true_peak_dbtp:g} dBTP ceiling; the output was not kept")
+    # the encoder overshot more than the margin allows: once more, with the overshoot taken off
+    log.info("%s: true peak %.2f dBTP over the ceiling; making the sound again %.1f dB further under it",
+             preset.name, verified.true_peak, excess + 0.3)
+    return True
+
+
+def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measured, passes: _Passes,
+                      warnings: list[str], progress, draft: bool, cache: Cache, made_since: float | None):
+    """Make the output at ``tmp`` from its pieces (see the module's note), taking from the cache the pieces
+    made before, and check it. The sound's loudness and true peak are measured on the sound piece when it
+    is made (the file carries the very same packets) and kept with it."""
+    preset, timeline = plan.preset, plan.timeline
+    total = float(timeline.duration)
+    suffix = "." + preset.extension
+    count = {"made": 0, "reused": 0}
+    pictures: list[Path] = []
+    done = 0.0
+    for piece in picture_pieces(plan):
+        seconds = float(sum(timeline.segments[i].duration for i in piece))
+        shown = _with_piece_captions(plan, piece, work)
+        what = f"render {preset.name} ({_piece_name(plan, piece)})"
+
+        def make(path: Path, shown=shown, piece=piece, what=what, seconds=seconds, done=done) -> dict:
+            with passes("picture"):
+                run_command(picture_command(shown, piece, path), work, what=what, duration=seconds,
+                            progress=(lambda f: progress((done + f * seconds) / total)) if progress else None)
+            return {}
+
+        key = piece_key(picture_command(shown, piece, work / "piece"), work, shown)
+        path, _, new = cache.file("pieces", key, suffix, make, made_since=made_since)
+        pictures.append(path)
+        count["made" if new else "reused"] += 1
+        done += seconds
+    margin = TRUE_PEAK_MARGIN
+    for attempt in (1, 2):
+        def make_sound(path: Path, margin=margin) -> dict:
+            with passes("sound"):
+                run_command(sound_command(plan, path, measured, margin), work, what=f"sound {preset.name}")
+            if draft:
+                return {}
+            with passes("loudness check"):
+                return {"verified": dataclasses.asdict(parse_ebur128(run_command(
+                    verify_command(path), work, what=f"loudness check ({preset.name})")))}
+
+        key = piece_key(sound_command(plan, work / "sound", measured, margin), work, plan)
+        sound, facts, new = cache.file("pieces", key, suffix, make_sound, made_since=made_since)
+        count["made" if new else "reused"] += 1
+        if draft:  # a quick look: one loudness pass (the cached measurement), no check of the file
+            warnings.append(DRAFT_LOUDNESS)
+            verified = Verified(preset.loudness_lufs, preset.true_peak_dbtp, measured.lra)
+            break
+        if "verified" in facts:
+            verified = Verified(**facts["verified"])
+        else:  # made by a draft of the same sound: measure it now
+            with passes("loudness check"):
+                verified = parse_ebur128(run_command(verify_command(sound), work,
+                                                     what=f"loudness check ({preset.name})"))
+        if not _over_ceiling(plan, measured, verified, attempt):
+            break
+        margin += verified.true_peak - preset.true_peak_dbtp + 0.3
+    with passes("join"):
+        run_command(join_command(plan, pictures, sound, tmp), work, what=f"join {preset.name}")
+    if progress:
+        progress(1.0)
+    info = probe(tmp)
+    _check_streams(preset, timeline, info)
+    return info, verified, count
+
+
+def _piece_name(plan: RenderPlan, piece: range) -> str:
+    """A piece as the user knows it: the card or clip it shows ("card end", "clip anne")."""
+    names = []
+    for seg in (plan.timeline.segments[i] for i in piece):
+        names.append(f"card {seg.card_id}" if isinstance(seg, CardSegment) else f"clip {seg.clip_id}")
+    return ", ".join(names)
+
+
+def _with_piece_captions(plan: RenderPlan, piece: range, work: Path) -> RenderPlan:
+    """The plan with only the burned captions the piece shows (none: no captions pass), so that a piece's
+    key changes only when its own captions do."""
+    if plan.burn is None:
+        return plan
+    import pysubs2
+
+    start = plan.timeline.segments[piece.start].start
+    end = plan.timeline.segments[piece.stop - 1].end
+    subs = pysubs2.load(str(plan.burn.ass), encoding="utf-8")
+    lo, hi = int(start * 1000), int(end * 1000 + Fraction(1, 2))
+    subs.events = [e for e in subs.events if e.start < hi and e.end > lo]
+    if not subs.events:
+        return dataclasses.replace(plan, burn=None)
+    path = work / f"{plan.burn.ass.stem}-piece{piece.start}.ass"
+    subs.save(str(path), encoding="utf-8")
+    return dataclasses.replace(plan, burn=dataclasses.replace(plan.burn, ass=path))
 
 
 class _Passes:

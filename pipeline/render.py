@@ -13,6 +13,7 @@ in, are one more filter (``ass``) on the joined picture.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -20,14 +21,15 @@ from pathlib import Path
 import ffmpeg as ffmpeg_python
 
 from .channels import Preset
-from .ffmpeg import filter_value, safe_path_arg
+from .ffmpeg import concat_listing, filter_value, safe_path_arg
 from .loudness import Measured
 from .plan import CleanSound, MusicBed, Overlay, RenderPlan
 from .timecode import to_ffmpeg
 from .timeline import CardSegment, ClipSegment, Timeline
 
-__all__ = ["FfmpegCommand", "MusicBed", "Overlay", "compile_command", "file_loudness_command", "measure_command",
-           "poster_command", "render_command", "verify_command", "video_kbps_cap", "TRUE_PEAK_MARGIN"]
+__all__ = ["FfmpegCommand", "MusicBed", "Overlay", "compile_command", "file_loudness_command", "join_command",
+           "measure_command", "picture_command", "picture_pieces", "poster_command", "render_command",
+           "sound_command", "verify_command", "video_kbps_cap", "TRUE_PEAK_MARGIN"]
 
 #: Length of the audio fade at each join, seconds.
 JOIN_FADE = Fraction(1, 100)
@@ -51,12 +53,15 @@ class FfmpegCommand:
     args: list[str]  #: arguments after the program name; SCRIPT stands for the filter script's path
     filter_script: str = ""  #: the -filter_complex graph ('' when there is none)
     outputs: list[Path] = field(default_factory=list)  #: files it writes
+    listing: str = ""  #: a concat demuxer's list of files ('' when there is none); LISTING stands for its path
 
     SCRIPT = "{filter_script}"
+    LISTING = "{listing}"
 
-    def argv(self, exe: str, script_path: Path | None) -> list[str]:
-        """The full argv, with the filter script's real path filled in."""
-        return [exe] + [str(script_path) if a == self.SCRIPT else a for a in self.args]
+    def argv(self, exe: str, script_path: Path | None, listing_path: Path | None = None) -> list[str]:
+        """The full argv, with the filter script's (and the file list's) real path filled in."""
+        paths = {self.SCRIPT: script_path, self.LISTING: listing_path}
+        return [exe] + [str(paths[a]) if a in paths and paths[a] is not None else a for a in self.args]
 
 
 def compile_command(stream_spec, outputs: list[Path]) -> FfmpegCommand:
@@ -214,44 +219,52 @@ def _tones(plan: RenderPlan) -> list[CleanSound | None]:
     return out
 
 
-def _segments(plan: RenderPlan, video: bool):
-    """Input streams for every segment, normalised: a list of (video or None, audio)."""
+def _segments(plan: RenderPlan, video: bool, audio: bool = True, only: range | None = None):
+    """Input streams for the segments (all, or those ``only`` names), normalised: a list of
+    (video or None, audio or None), each starting at 0."""
     out = []
     timeline, preset = plan.timeline, plan.preset
     rate = timeline.rate
     margin = Fraction(2) / rate  # read a little past the cut; trim makes it exact
     crop_x, crop_y = plan.crop_x, plan.crop_y
+    indices = range(len(timeline.segments)) if only is None else only
     # under a music bed there is no digital silence to fill, and room tone would key the ducking
-    tones = _tones(plan) if plan.music is None else [None] * len(timeline.segments)
+    tones = _tones(plan) if audio and plan.music is None else [None] * len(timeline.segments)
     shared = _Shared()
-    for index, seg in enumerate(timeline.segments):
+    for index in indices:
+        seg = timeline.segments[index]
         if tones[index] is not None:
             shared.need(("tone", tones[index].key))
         if isinstance(seg, CardSegment):
-            if tones[index] is None:
+            if audio and tones[index] is None:
                 shared.need("silence")
             if video:
                 shared.need(("still", str(plan.cards[seg.card_id].path)))
-        elif not plan.clip(seg.clip_id).has_audio and plan.clip(seg.clip_id).sound is None:
+        elif audio and not plan.clip(seg.clip_id).has_audio and plan.clip(seg.clip_id).sound is None:
             shared.need("silence")
-    for index, seg in enumerate(timeline.segments):
+    for index in indices:
+        seg = timeline.segments[index]
         sound = tones[index]
         tone = shared.take(("tone", sound.key), lambda s=sound: _room_tone(s), "asplit") if sound else None
+        a = v = None
         if isinstance(seg, ClipSegment):
             clip = plan.clip(seg.clip_id)
             inp = ffmpeg_python.input(safe_path_arg(clip.path), ss=to_ffmpeg(seg.source_in),
                                       t=to_ffmpeg(seg.duration + margin))
-            if clip.sound is not None:
+            if not audio:
+                pass
+            elif clip.sound is not None:
                 a = _clean_sound(clip.sound, seg.source_in, seg.duration + margin)
             else:
                 a = inp.audio if clip.has_audio else shared.take("silence", _endless_silence, "asplit")
-            v = None
             if video:
                 v = inp.video.filter("setpts", expr="PTS-STARTPTS").filter("fps", fps=str(rate))
                 v = _frame(v, preset, clip.sample_aspect, crop_x.get(index), crop_y.get(index), clip.aspect)
         else:
             assert isinstance(seg, CardSegment)
-            if tone is None:
+            if not audio:
+                pass
+            elif tone is None:
                 a = shared.take("silence", _endless_silence, "asplit")
             else:  # a card is all room tone: no fades to fill
                 a, tone = tone, None
@@ -259,7 +272,6 @@ def _segments(plan: RenderPlan, video: bool):
                     fade = min(Fraction(1), seg.duration)
                     a = _exact(_stereo(a), _samples(seg.start + seg.duration) - _samples(seg.start))
                     a = a.filter("afade", t="out", st=to_ffmpeg(seg.duration - fade), d=to_ffmpeg(fade))
-            v = None
             if video:
                 v = _still(plan.cards[seg.card_id].path, seg.frame_count + int(margin * rate) + 1, rate, "yuv420p",
                            shared)
@@ -270,7 +282,7 @@ def _segments(plan: RenderPlan, video: bool):
             v = v.filter("format", pix_fmts="yuv420p")
             v = v.filter("tpad", stop_mode="clone", stop=int(margin * rate) + 1)
             v = v.filter("trim", end_frame=seg.frame_count).filter("setpts", expr="PTS-STARTPTS")
-        out.append((v, _segment_audio(a, seg.start, seg.duration, tone)))
+        out.append((v, _segment_audio(a, seg.start, seg.duration, tone) if audio else None))
     return out
 
 
@@ -375,18 +387,14 @@ def _audio_codec_args(preset: Preset) -> dict[str, object]:
     return args
 
 
-def render_command(plan: RenderPlan, output: Path, loudness: Measured | None,
-                   peak_margin: float = TRUE_PEAK_MARGIN) -> FfmpegCommand:
-    """The command that renders one channel's version (everything it reads is in ``plan``) to ``output``.
-
-    ``loudness`` is the first pass's measurement of the plan's mix (None leaves the level as is);
-    ``peak_margin`` how far (dB) under the true-peak ceiling the limiter holds the peaks.
-    After the loudness gain a limiter, oversampled 4x, holds the true-peak ceiling, and the
-    sound is cut to the picture's exact length.
-    """
+def _dress(v, plan: RenderPlan, start: Fraction, end: Fraction):
+    """What goes over the picture between output times ``start`` and ``end`` (``v``'s timestamps count
+    from the film's start): lower thirds, burned captions, the shaded safe zones; then the output's
+    pixel format."""
     timeline, preset = plan.timeline, plan.preset
-    v, a = _joined(plan, video=True)
     for ov in plan.overlays:
+        if ov.start >= end or ov.start + ov.duration <= start:
+            continue
         # blended in the picture's own YUV (the still converted once): an RGBA blend would convert
         # every frame of the film to RGB and back (measured: a fifth of a 16:9 render's time)
         pic = _still(ov.image.path, max(1, int(ov.duration * timeline.rate)), timeline.rate, "yuva420p")
@@ -407,6 +415,12 @@ def render_command(plan: RenderPlan, output: Path, loudness: Measured | None,
         v = _shade_unsafe(v, preset)
     if preset.pix_fmt != "yuv420p":
         v = v.filter("format", pix_fmts=preset.pix_fmt)
+    return v
+
+
+def _finished_sound(a, plan: RenderPlan, loudness: Measured | None, peak_margin: float):
+    """The joined speech mixed into the channel's layout, at its loudness, exactly as long as the picture."""
+    timeline, preset = plan.timeline, plan.preset
     a = _mix_layout(a, preset, timeline, plan.music)
     if loudness is not None and not loudness.is_silent:
         # One linear gain to the target, then a true-peak limiter at 4x the rate (where inter-sample
@@ -421,8 +435,29 @@ def render_command(plan: RenderPlan, output: Path, loudness: Measured | None,
     # exactly as long as the picture: no tail of sound after the last frame. The limiter's delay
     # compensation leaves the first timestamps below zero, and atrim counts by timestamp: renumber first.
     a = a.filter("asetpts", expr="N/SR/TB").filter("apad")
-    a = a.filter("atrim", end_sample=int(timeline.duration * preset.sample_rate + Fraction(1, 2)))
-    container = {"mp4": "mp4", "mov": "mov"}.get(preset.extension, preset.extension)
+    return a.filter("atrim", end_sample=int(timeline.duration * preset.sample_rate + Fraction(1, 2)))
+
+
+def _container(preset: Preset) -> str:
+    return {"mp4": "mp4", "mov": "mov"}.get(preset.extension, preset.extension)
+
+
+def render_command(plan: RenderPlan, output: Path, loudness: Measured | None,
+                   peak_margin: float = TRUE_PEAK_MARGIN) -> FfmpegCommand:
+    """The command that renders one channel's version (everything it reads is in ``plan``) to ``output``
+    in one pass (outputs whose encoder has no use for pieces: ProRes).
+
+    ``loudness`` is the first pass's measurement of the plan's mix (None leaves the level as is);
+    ``peak_margin`` how far (dB) under the true-peak ceiling the limiter holds the peaks.
+    After the loudness gain a limiter, oversampled 4x, holds the true-peak ceiling, and the
+    sound is cut to the picture's exact length.
+    """
+    timeline, preset = plan.timeline, plan.preset
+    v, a = _joined(plan, video=True)
+    v = v.filter("settb", expr=f"{timeline.rate.denominator}/{timeline.rate.numerator}")  # as in picture_command
+    v = _dress(v, plan, Fraction(0), timeline.duration)
+    a = _finished_sound(a, plan, loudness, peak_margin)
+    container = _container(preset)
     kwargs: dict[str, object] = {
         "f": container, "r": str(timeline.rate), "fps_mode": "cfr",
         **_video_codec_args(preset, timeline.rate, timeline.duration), **_audio_codec_args(preset),
@@ -432,6 +467,64 @@ def render_command(plan: RenderPlan, output: Path, loudness: Measured | None,
         kwargs["movflags"] = "+faststart"
     out = ffmpeg_python.output(v, a, safe_path_arg(output), **kwargs)
     return compile_command(out, [output])
+
+
+def picture_pieces(plan: RenderPlan) -> list[range]:
+    """How an output's picture is cut into pieces, each encoded on its own: one per segment of the edit.
+
+    A piece is named by what it is made from, so the same piece in two outputs (YouTube and LinkedIn
+    differ only in the end card's tracked link) or in the next render after an edit (a new end card
+    leaves the clips' pieces as they were) is encoded once and reused.
+    """
+    return [range(i, i + 1) for i in range(len(plan.timeline.segments))]
+
+
+def picture_command(plan: RenderPlan, piece: range, output: Path) -> FfmpegCommand:
+    """The picture (no sound) of the segments in ``piece``, with everything over it, encoded as the
+    output's video: it starts on a key frame, so pieces join without decoding (:func:`join_command`)."""
+    timeline, preset = plan.timeline, plan.preset
+    rate = timeline.rate
+    parts = [v for v, _ in _segments(plan, video=True, audio=False, only=piece)]
+    v = parts[0] if len(parts) == 1 else ffmpeg_python.concat(*parts, v=1, a=0)
+    start, end = timeline.segments[piece.start].start, timeline.segments[piece.stop - 1].end
+    # timestamps on the frame grid (integer ticks of 1/rate: exact; in a finer time base a frame's time can
+    # come out a hair early, 22.9599 s, and libass, which counts whole milliseconds, showed a caption that
+    # starts at 22.96 s one frame late)
+    v = v.filter("settb", expr=f"{rate.denominator}/{rate.numerator}")
+    timed = plan.burn is not None or any(ov.start < end and ov.start + ov.duration > start for ov in plan.overlays)
+    if timed and start:
+        # counted from the film's start, so that captions and lower thirds land where they do in the whole
+        # film; back to 0 for the encoder. (A piece with nothing timed over it does not depend on where it
+        # sits: an end card keeps its piece when a clip before it is cut shorter.)
+        v = v.filter("setpts", expr=f"PTS-STARTPTS+{int(start * rate)}")
+        v = _dress(v, plan, start, end).filter("setpts", expr="PTS-STARTPTS")
+    else:
+        v = _dress(v, plan, start, end)
+    kwargs: dict[str, object] = {"f": _container(preset), "r": str(rate), "fps_mode": "cfr",
+                                 **_video_codec_args(preset, rate, timeline.duration)}
+    return compile_command(ffmpeg_python.output(v, safe_path_arg(output), **kwargs), [output])
+
+
+def sound_command(plan: RenderPlan, output: Path, loudness: Measured | None,
+                  peak_margin: float = TRUE_PEAK_MARGIN) -> FfmpegCommand:
+    """The output's whole sound (no picture), encoded as the output's audio: levelled as in
+    :func:`render_command`, in the output's container."""
+    _, a = _joined(plan, video=False)
+    a = _finished_sound(a, plan, loudness, peak_margin)
+    out = ffmpeg_python.output(a, safe_path_arg(output), f=_container(plan.preset), **_audio_codec_args(plan.preset))
+    return compile_command(out, [output])
+
+
+def join_command(plan: RenderPlan, pieces: list[Path], sound: Path, output: Path) -> FfmpegCommand:
+    """The output file from its picture pieces and its sound, copied (not encoded again)."""
+    container = _container(plan.preset)
+    video = ffmpeg_python.input(FfmpegCommand.LISTING, f="concat", safe=0).video
+    audio = ffmpeg_python.input(safe_path_arg(sound)).audio
+    kwargs: dict[str, object] = {"f": container, "c": "copy", "metadata": f"title={plan.title}"}
+    if container == "mp4":
+        kwargs["movflags"] = "+faststart"
+    out = ffmpeg_python.output(video, audio, safe_path_arg(output), **kwargs)
+    return dataclasses.replace(compile_command(out, [output]), listing=concat_listing(pieces))
 
 
 def _shade_unsafe(v, preset: Preset):

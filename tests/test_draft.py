@@ -9,7 +9,6 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from pipeline.files import sha256_file
 from pipeline.jobs import auto_jobs
 from tests.conftest import make_clip
 from tests.test_hostile import campaign, spec_text
@@ -48,31 +47,3 @@ def test_a_draft_is_marked_and_never_final(tmp_path, clip, cache_dir):
 
 def test_jobs_auto_is_sensible():
     assert 1 <= auto_jobs() <= 64
-
-
-def test_outputs_that_would_be_the_same_file_are_rendered_once(tmp_path, clip, cache_dir):
-    """Two channels whose picture, sound and settings come out the same share one render (issue 11)."""
-    same = spec_text().replace("  x: {width: 320, height: 180}",
-                               "  x: {width: 320, height: 180, max_video_kbps: 4000}")  # = web's cap
-    for text, shared in ((same, True), (spec_text(), False)):  # as given, X's bitrate cap differs from web's
-        folder = tmp_path / ("same" if shared else "apart")
-        folder.mkdir()
-        spec = campaign(folder, clip, text)
-        result = CliRunner().invoke(main, ["render", str(spec), "--jobs", "2", "--no-captions",
-                                           "--cache-dir", str(cache_dir)])
-        assert result.exit_code == 0, result.output
-        out = folder / "out" / "hostile"
-        outputs = {o["channel"]: o for o in json.loads((out / "manifest.json").read_text("utf-8"))["outputs"]}
-        rendered = [c for c, o in outputs.items() if "render" in o["passes"]]
-        if not shared:
-            assert sorted(rendered) == ["web", "x"] and outputs["x"]["sha256"] != outputs["web"]["sha256"]
-            continue
-        assert len(rendered) == 1, outputs
-        first, second = rendered[0], ({"x", "web"} - set(rendered)).pop()
-        assert f"copy of {first}" in outputs[second]["passes"]
-        assert outputs[second]["sha256"] == outputs[first]["sha256"] == sha256_file(out / f"{second}.mp4")
-        with av.open(str(out / f"{second}.mp4")) as container:
-            frames = sum(1 for _ in container.decode(video=0))
-        assert frames == round(outputs[first]["duration"] * 25)
-        assert outputs[second]["loudness_lufs"] == outputs[first]["loudness_lufs"]
-        assert (out / "x.poster.jpg").is_file() and not (out / "web.poster.jpg").exists()

@@ -52,6 +52,35 @@ def test_filter_value_forms(tmp_path: Path):
         ff.filter_value("nul\x00byte")
 
 
+@pytest.mark.parametrize("name", [n for n in HOSTILE if "\n" not in n and "/" not in n] + ["it's", "a\\'b'"])
+def test_concat_listing_reaches_ffmpeg_unchanged(tmp_path: Path, name: str):
+    """Files with hostile names, joined by the concat demuxer from the listing: every frame of each arrives."""
+    folder = tmp_path / "odd 'dir' \\ [x]"
+    folder.mkdir()
+    parts = []
+    for i, colour in enumerate(("red", "blue")):
+        part = folder / f"{name} {i}.mkv"
+        src = ffmpeg_python.input(f"color=c={colour}:s=16x16:r=25:d=0.2", f="lavfi").video
+        run_command(compile_command(ffmpeg_python.output(src, str(part), **{"c:v": "ffv1"}), [part]), tmp_path,
+                    what="part")
+        parts.append(part)
+    joined = tmp_path / "joined.mkv"
+    video = ffmpeg_python.input(FfmpegCommand.LISTING, f="concat", safe=0).video
+    cmd = compile_command(ffmpeg_python.output(video, str(joined), c="copy"), [joined])
+    run_command(FfmpegCommand(cmd.args, cmd.filter_script, cmd.outputs, ff.concat_listing(parts)), tmp_path,
+                what="join")
+    import av
+
+    with av.open(str(joined)) as container:
+        colours = [tuple(f.to_ndarray(format="rgb24")[8, 8] // 128) for f in container.decode(video=0)]
+    assert colours == [(1, 0, 0)] * 5 + [(0, 0, 1)] * 5
+
+
+def test_concat_listing_refuses_a_line_break():
+    with pytest.raises(ValueError, match="line break"):
+        ff.concat_listing([Path("/tmp/two\nlines.mp4")])
+
+
 def test_safe_path_arg():
     assert ff.safe_path_arg("-rf.mp4") == "./-rf.mp4"
     assert ff.safe_path_arg("/abs/x.mp4") == "/abs/x.mp4"

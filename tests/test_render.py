@@ -174,10 +174,14 @@ def test_failed_render_exits_1_with_ffmpegs_message_and_leaves_nothing(campaign_
     spec.write_text(text, encoding="utf-8")
     result = CliRunner().invoke(main, ["render", str(spec), "--no-captions", "--cache-dir", str(cache_dir)])
     assert result.exit_code == 1
-    assert "render x failed" in result.output and "ffmpeg said" in result.output
+    # the output and the piece that failed, and ffmpeg's own words
+    assert "render x (card intro) failed" in result.output and "ffmpeg said" in result.output, result.output
     out = campaign_dir / "out" / "broken"
     assert not (out / "x.mp4").exists()
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".manifest.json.lock"]
+    half_written = [p for p in (cache_dir / "pieces").rglob("*") if p.is_file()
+                    and p.suffix not in (".json", ".lock", ".mp4", ".mov")]
+    assert not half_written
 
 
 def test_sigterm_stops_ffmpeg_and_leaves_no_partial_output(campaign_dir, cache_dir):

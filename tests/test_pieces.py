@@ -1,0 +1,119 @@
+"""Outputs made in pieces (issue 11): the picture one piece per segment, the sound in one, each kept in
+the cache by what it is made from and joined without encoding again.
+
+Real renders of a 3 s clip and a card, checked by decoding the files: a shared or reused piece must
+give the very same pictures, an edit must re-encode only what it touched, and a damaged piece in
+the cache must be made again, never joined into an output.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from pipeline.probe import probe
+from tests.conftest import make_clip
+from tests.test_hostile import campaign, spec_text
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return make_clip(tmp_path_factory.mktemp("pieces-media") / "anne.mp4", seconds=3.0)
+
+
+def render(spec: Path, cache: Path, *extra: str) -> dict[str, dict]:
+    result = CliRunner().invoke(main, ["render", str(spec), "--no-captions", "--cache-dir", str(cache), *extra])
+    assert result.exit_code == 0, result.output
+    data = json.loads((spec.parent / "out" / "hostile" / "manifest.json").read_text("utf-8"))
+    return {o["channel"]: o for o in data["outputs"]}
+
+
+def pictures(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="gray").astype(np.int16) for f in container.decode(video=0)]
+
+
+def check_file(path: Path, record: dict) -> None:
+    """The joined file is whole: every frame decodes, picture and sound as long as the edit."""
+    info = probe(path)
+    frames = pictures(path)
+    assert len(frames) == round(record["duration"] * 25) == 63  # 1.5 s of clip + 1 s of card, at 25 fps
+    assert abs(float(info.audio_end) - 2.52) < 0.03 and abs(float(info.video_end) - 2.52) < 0.001
+
+
+def test_outputs_share_the_pieces_they_have_in_common(tmp_path, clip):
+    """X and web with the same settings make the same pieces: each is encoded once (in a run of two at once)."""
+    same = spec_text().replace("  x: {width: 320, height: 180}",
+                               "  x: {width: 320, height: 180, max_video_kbps: 4000}")  # = web's cap
+    for text, shared in ((same, True), (spec_text(), False)):  # as given, X's bitrate cap differs from web's
+        folder = tmp_path / ("same" if shared else "apart")
+        folder.mkdir()
+        outputs = render(campaign(folder, clip, text), folder / "cache", "--jobs", "2")
+        made = sum(o["pieces"]["made"] for o in outputs.values())
+        reused = sum(o["pieces"]["reused"] for o in outputs.values())
+        # each output: the clip's picture, the card's picture, the sound (with other caps: only the sound is shared)
+        assert (made, reused) == ((3, 3) if shared else (5, 1)), outputs
+        out = folder / "out" / "hostile"
+        for channel, record in outputs.items():
+            check_file(out / f"{channel}.mp4", record)
+        x, web = pictures(out / "x.mp4"), pictures(out / "web.mp4")
+        if shared:  # the same pieces: the same pictures, frame for frame, and the same sound
+            assert all(np.array_equal(a, b) for a, b in zip(x, web, strict=True))
+            assert outputs["x"]["loudness_lufs"] == outputs["web"]["loudness_lufs"]
+
+
+def test_an_edit_encodes_again_only_the_pieces_it_touches(tmp_path, clip):
+    spec = campaign(tmp_path, clip)
+    cache = tmp_path / "cache"
+    first = render(spec, cache, "-c", "x")["x"]
+    assert first["pieces"] == {"made": 3, "reused": 0}
+    before = pictures(tmp_path / "out" / "hostile" / "x.mp4")
+    # a new end card: its piece is encoded, the clip's picture and the sound are taken from the cache
+    spec.write_text(spec_text(lines='["Vi trenger deg nå!"]'), encoding="utf-8")
+    second = render(spec, cache, "-c", "x")["x"]
+    assert second["pieces"] == {"made": 1, "reused": 2}, second
+    after = pictures(tmp_path / "out" / "hostile" / "x.mp4")
+    check_file(tmp_path / "out" / "hostile" / "x.mp4", second)
+    assert all(np.array_equal(a, b) for a, b in zip(before[:38], after[:38], strict=True))  # the clip: as it was
+    assert np.abs(before[-1] - after[-1]).mean() > 0.5  # the card: the new text
+    # the clip cut shorter: its picture and the sound change; the card, with nothing timed over it, does not
+    spec.write_text(spec_text(lines='["Vi trenger deg nå!"]').replace("to: 2.0", "to: 1.8"), encoding="utf-8")
+    third = render(spec, cache, "-c", "x")["x"]
+    assert third["pieces"] == {"made": 2, "reused": 1}, third
+    assert len(pictures(tmp_path / "out" / "hostile" / "x.mp4")) == 58
+    # --force encodes every piece again
+    assert render(spec, cache, "-c", "x", "--force")["x"]["pieces"] == {"made": 3, "reused": 0}
+
+
+def test_a_damaged_piece_is_made_again(tmp_path, clip):
+    spec = campaign(tmp_path, clip)
+    cache = tmp_path / "cache"
+    render(spec, cache, "-c", "x")
+    pieces = sorted((cache / "pieces").rglob("*.mp4"))
+    assert len(pieces) == 3 and not [p for p in (cache / "pieces").rglob("*") if ".partial" in p.name]
+    biggest = max(pieces, key=lambda p: p.stat().st_size)
+    data = bytearray(biggest.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte in the middle: a damaged disk, a bad copy
+    biggest.write_bytes(bytes(data))
+    (tmp_path / "out" / "hostile" / "x.mp4").unlink()
+    result = CliRunner().invoke(main, ["render", str(spec), "--no-captions", "--cache-dir", str(cache), "-c", "x"])
+    assert result.exit_code == 0 and f"{biggest} is damaged; making it again" in result.output, result.output
+    record = json.loads((tmp_path / "out" / "hostile" / "manifest.json").read_text("utf-8"))["outputs"][0]
+    assert record["pieces"] == {"made": 1, "reused": 2}
+    check_file(tmp_path / "out" / "hostile" / "x.mp4", record)
+
+
+def test_cache_prune_removes_the_pieces_with_their_entries(tmp_path, clip):
+    spec = campaign(tmp_path, clip)
+    cache = tmp_path / "cache"
+    render(spec, cache, "-c", "x")
+    assert len(list((cache / "pieces").rglob("*.mp4"))) == 3
+    result = CliRunner().invoke(main, ["cache", "prune", "--all", "--cache-dir", str(cache)])
+    assert result.exit_code == 0, result.output
+    assert not list((cache / "pieces").rglob("*.mp4")) and not list((cache / "pieces").rglob("*.json"))
