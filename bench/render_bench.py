@@ -224,6 +224,8 @@ def main() -> None:
         ours_one, rss_one = run_timed(cli + chan_args + ["--out", str(work / "one"), "--no-captions", "-j", "1"], env)
         fresh()
         ours_capt, rss_capt = run_timed(cli + chan_args + ["--out", str(work / "ours")], env)
+        # the passes of this render (the runs below rewrite the manifest)
+        manifest = json.loads((work / "ours" / campaign.spec.campaign / "manifest.json").read_text())
         again = sorted(run_timed(cli + chan_args + ["--out", str(work / "ours")], env)[0] for _ in range(5))
         # an edit: the end card's deadline moves (the pieces of the clips and the sound are in the cache)
         edited = SPEC.with_name(f".bench-edit-{os.getpid()}.yml")
@@ -236,7 +238,6 @@ def main() -> None:
             edited.unlink(missing_ok=True)
         fresh()
         draft, _ = run_timed(cli + chan_args + ["--out", str(work / "ours"), "--draft"], env)
-        manifest = json.loads((work / "ours" / campaign.spec.campaign / "manifest.json").read_text())
         duration = manifest["outputs"][0]["duration"]
         print(f"example: {duration:.1f} s edit, {len(channels)} channels ({', '.join(channels)}); "
               f"cpus={os.cpu_count()}")
@@ -271,14 +272,14 @@ def main() -> None:
         from pipeline.reframe import analyse
 
         clips = {item.clip for item in campaign.spec.sequence if isinstance(item, ClipItem)}
-        fresh = Cache(work / "faces-cache")
+        faces = Cache(work / "faces-cache")
         t = time.perf_counter()
         for clip in clips:
-            analyse(campaign.clip_source(clip), campaign.media[clip], fresh)
+            analyse(campaign.clip_source(clip), campaign.media[clip], faces)
         cold = time.perf_counter() - t
         t = time.perf_counter()
         for clip in clips:
-            analyse(campaign.clip_source(clip), campaign.media[clip], fresh)
+            analyse(campaign.clip_source(clip), campaign.media[clip], faces)
         warm = time.perf_counter() - t
         print(f"reframing analysis ({len(clips)} clips): {cold:.2f} s cold = {cold / ours_plain * 100:.1f}% of the "
               f"render (target <= 10%), {warm:.3f} s cached = {warm / ours_plain * 100:.2f}%")

@@ -1,10 +1,11 @@
-"""A content-addressed cache for expensive results (transcripts, alignments, models).
+"""A content-addressed cache for expensive results (transcripts, alignments, models, rendered pieces).
 
 Entries are JSON documents keyed by a hash of their inputs (file contents, the
-parameters and the pipeline's cache version). Writes are atomic (temporary file,
-then rename) under a per-entry file lock, so several processes can share one
-cache; every entry carries a checksum of its payload, and a damaged or truncated
-entry is treated as missing and rebuilt.
+parameters and the pipeline's cache version); a file entry (a rendered piece) is a
+file beside its JSON document, which holds the file's size and checksum. Writes are
+atomic (temporary file, then rename) under a per-entry file lock, so several
+processes can share one cache; every entry carries a checksum of its payload, and a
+damaged or truncated entry (or file) is treated as missing and rebuilt.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def file_digest(path: Path) -> str:
 
 
 class Cache:
-    """JSON entries under ``root/<kind>/<key[:2]>/<key>.json``.
+    """JSON entries under ``root/<kind>/<key[:2]>/<key>.json`` (and a file entry's file beside it).
 
     A cache that cannot be written (read-only, full, a file in the way) raises
     :class:`~pipeline.errors.CacheError` naming the folder; it never leaves a
@@ -132,6 +133,17 @@ class Cache:
         found = self.get(kind, key)
         if found is not None:
             return decode(found)
+        with self._making(kind, key):
+            found = self.get(kind, key)  # another process may have made it meanwhile
+            if found is not None:
+                return decode(found)
+            value = make()
+            self.put(kind, key, encode(value))
+            return value
+
+    @contextlib.contextmanager
+    def _making(self, kind: str, key: str):
+        """Held while an entry is made: one maker at a time per key, across threads and processes."""
         lock_path = self._path(kind, key).with_suffix(".lock")
         try:
             lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -140,12 +152,7 @@ class Cache:
         except OSError as exc:
             raise self.unusable(exc, f"locking a {kind} entry") from exc
         try:
-            found = self.get(kind, key)  # another process may have made it meanwhile
-            if found is not None:
-                return decode(found)
-            value = make()
-            self.put(kind, key, encode(value))
-            return value
+            yield
         finally:
             lock.release()
 
@@ -181,14 +188,7 @@ class Cache:
         entry = found()
         if entry is not None:
             return media, entry["facts"], False
-        lock_path = self._path(kind, key).with_suffix(".lock")
-        try:
-            lock_path.parent.mkdir(parents=True, exist_ok=True)
-            lock = FileLock(str(lock_path))
-            lock.acquire()
-        except OSError as exc:
-            raise self.unusable(exc, f"locking a {kind} entry") from exc
-        try:
+        with self._making(kind, key):
             entry = found()  # another thread or process may have made it meanwhile
             if entry is not None:
                 return media, entry["facts"], False
@@ -197,8 +197,6 @@ class Cache:
                 size, digest = tmp.stat().st_size, sha256_file(tmp)
             self.put(kind, key, {"size": size, "sha256": digest, "made": time.time(), "facts": facts})
             return media, facts, True
-        finally:
-            lock.release()
 
     def info(self) -> dict[str, dict[str, int]]:
         """Entries and bytes per kind (models, transcripts, alignments, loudness, ...)."""

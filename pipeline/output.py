@@ -58,10 +58,10 @@ from .timeline import CardSegment, ClipSegment, Timeline
 
 log = logging.getLogger("rekrutt")
 
-__all__ = ["OutputRecord", "make_output", "piece_key", "plan_output", "previous_records", "run_command"]
+__all__ = ["OutputRecord", "make_output", "command_key", "plan_output", "previous_records", "run_command"]
 
 #: Encoders whose outputs are made in pieces: inter-frame codecs, where the encode is the cost and the
-#: files are small. ProRes is intra-frame and large (a cinema master holds ~20 MB a second).
+#: files are small. ProRes is intra-frame and large (the example's cinema master: 6.8 MB a second).
 PIECEWISE_CODECS = ("libx264",)
 
 #: What a draft's manifest says of its loudness (it is applied from the measurement, never checked).
@@ -86,9 +86,9 @@ def run_command(cmd: FfmpegCommand, work: Path, *, what: str, duration: float | 
     return ff.run(argv, what=what, duration=duration, progress=progress)
 
 
-def piece_key(cmd: FfmpegCommand, work: Path, plan: RenderPlan) -> str:
-    """What a piece's command makes, as a hash: equal for two commands exactly when they would write
-    the same piece (the same argv and graph, reading files of the same content).
+def command_key(cmd: FfmpegCommand, work: Path, plan: RenderPlan) -> str:
+    """What a command makes (a piece, a measurement), as a hash: equal for two commands exactly when
+    they would make the same (the same argv and graph, reading files of the same content).
 
     Every input file (``-i``) and every file of ``work`` the graph names (cards, lower thirds,
     captions) enters by content, the output path not at all, so two outputs (or two renders)
@@ -111,14 +111,14 @@ def piece_key(cmd: FfmpegCommand, work: Path, plan: RenderPlan) -> str:
 
 
 def _measure(plan: RenderPlan, cache: Cache, work: Path, music: MusicBed | None) -> Measured:
-    """The loudness of the plan's mix (with ``music``) for its layout and target, cached by what makes it."""
+    """The loudness of the plan's mix (with ``music``) for its layout and target, cached by what makes it:
+    the measuring command, its files by content (a new end card's text does not measure again)."""
     preset = plan.preset
-    key = key_of("loudness", describe(plan.timeline), describe(plan.clips), preset.audio_channels,
-                 preset.loudness_lufs, preset.true_peak_dbtp, describe(music))
+    cmd = measure_command(plan, music)
+    key = key_of("loudness", command_key(cmd, work, plan))
 
     def make() -> Measured:
-        stderr = run_command(measure_command(plan, music), work, what=f"loudness measurement ({preset.name})")
-        return parse_loudnorm(stderr)
+        return parse_loudnorm(run_command(cmd, work, what=f"loudness measurement ({preset.name})"))
 
     return cache.get_or_make("loudness", key, make, encode=asdict, decode=lambda d: Measured(**d))
 
@@ -440,7 +440,7 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
                             progress=(lambda f: progress((done + f * seconds) / total)) if progress else None)
             return {}
 
-        key = piece_key(picture_command(shown, piece, work / "piece"), work, shown)
+        key = command_key(picture_command(shown, piece, work / "piece"), work, shown)
         path, _, new = cache.file("pieces", key, suffix, make, made_since=made_since)
         pictures.append(path)
         count["made" if new else "reused"] += 1
@@ -456,7 +456,7 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
                 return {"verified": dataclasses.asdict(parse_ebur128(run_command(
                     verify_command(path), work, what=f"loudness check ({preset.name})")))}
 
-        key = piece_key(sound_command(plan, work / "sound", measured, margin), work, plan)
+        key = command_key(sound_command(plan, work / "sound", measured, margin), work, plan)
         sound, facts, new = cache.file("pieces", key, suffix, make_sound, made_since=made_since)
         count["made" if new else "reused"] += 1
         if draft:  # a quick look: one loudness pass (the cached measurement), no check of the file
