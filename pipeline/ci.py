@@ -28,7 +28,7 @@ RENDER_SH = """\
 #   REKRUTT_LIBRARY    the clip library (a mounted share or a Git LFS folder), from a CI variable
 #   REKRUTT_SCHEDULER  a Dask scheduler (tcp://host:8786) from a CI secret; unset renders here
 #   REKRUTT_ANNOTATIONS github | gitlab | text: how invalid specs are reported
-#   REKRUTT_JOBS       outputs rendered at once (default 1)
+#   REKRUTT_JOBS       outputs rendered at once (default auto: one per core, memory allowing)
 set -uo pipefail
 REKRUTT="${REKRUTT:-rekrutt}"
 OUT="${REKRUTT_OUTPUT:-out}"
@@ -55,7 +55,11 @@ if [ $status -ne 0 ]; then
 fi
 # 2. Render what changed; a failing output fails the job (exit 1), named in the JUnit report.
 $REKRUTT render "${specs[@]}" --out "$OUT" --junit reports/junit.xml --report reports/report.json \\
-  --jobs "${REKRUTT_JOBS:-1}"
+  --jobs "${REKRUTT_JOBS:-auto}"
+status=$?
+# 3. Rendered pieces not used for 30 days leave the cache, so that the CI cache does not grow without end.
+$REKRUTT cache prune --kind pieces --older-than 30 || true
+exit $status
 """
 
 GITHUB = """\

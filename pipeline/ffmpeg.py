@@ -53,6 +53,15 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+@functools.cache
+def ffmpeg_stamp() -> str:
+    """Which ffmpeg binary this is (path, size, modification time): part of the key of what it encodes,
+    so that pieces from another build (another x264) are never joined with this one's."""
+    exe = ffmpeg_exe()
+    st = os.stat(exe)
+    return f"{Path(exe).resolve()}:{st.st_size}:{st.st_mtime_ns}"
+
+
 def filter_value(value: object) -> str:
     """The text of one filter option value, before ffmpeg-python escapes it.
 

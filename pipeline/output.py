@@ -93,8 +93,9 @@ def command_key(cmd: FfmpegCommand, work: Path, plan: RenderPlan) -> str:
     Every input file (``-i``) and every file of ``work`` the graph names (cards, lower thirds,
     captions) enters by content, the output path not at all, so two outputs (or two renders)
     that make the same piece share its key. What the graph reads by name beyond those, the
-    caption fonts, enters with the plan's font digests, as does the pipeline's version. A
-    work-dir path it cannot place leaves the key unique: a missed share, never a wrong one.
+    caption fonts, enters with the plan's font digests, as do the pipeline's version and the
+    ffmpeg binary (pieces of two x264 builds may not join). A work-dir path it cannot place
+    leaves the key unique: a missed share, never a wrong one.
     """
     args: list[str] = []
     for before, arg in zip(["", *cmd.args], cmd.args, strict=False):
@@ -107,7 +108,7 @@ def command_key(cmd: FfmpegCommand, work: Path, plan: RenderPlan) -> str:
             if str(path) in script:
                 script = script.replace(str(path), f"<file {file_digest(path)}>")
     fonts = describe(plan.burn.fonts) if plan.burn is not None else []
-    return key_of("piece", args, script, fonts, plan.version)
+    return key_of("piece", args, script, fonts, plan.version, ff.ffmpeg_stamp())
 
 
 def _measure(plan: RenderPlan, cache: Cache, work: Path, music: MusicBed | None) -> Measured:

@@ -108,3 +108,36 @@ def test_pictures_are_converted_once_and_blended_in_yuv(campaign, tmp_path):
         for i in held:
             out = graph[i].rsplit("[", 1)[1]
             assert any(f.startswith(f"[{out}") and ("loop=" in f or "split=" in f) for f in graph), graph[i]
+
+
+def test_pieces_picture_sound_and_join(campaign, tmp_path):
+    """An output in pieces: a picture-only command per segment on the 1/rate time base, offset to the film's
+    time only when something timed is drawn over it; one sound-only command; a join that copies."""
+    import dataclasses
+
+    from PIL import Image
+
+    from pipeline.plan import Overlay, Still
+    from pipeline.render import join_command, picture_command, picture_pieces, sound_command
+
+    plan = plan_for(campaign, campaign.preset("youtube"), 25, tmp_path)
+    assert picture_pieces(plan) == [range(0, 1), range(1, 2)]  # the cut (38 frames), the card
+    card = picture_command(plan, range(1, 2), tmp_path / "card.mp4")
+    assert "-c:a" not in card.args and option(card.args, "-c:v") == "libx264" and option(card.args, "-g") == "13"
+    assert "settb=expr=1/25" in card.filter_script and "PTS-STARTPTS+" not in card.filter_script
+    assert option(card.args, "-maxrate") == "8000k"  # the output's own settings
+    strap = tmp_path / "strap.png"
+    Image.new("RGBA", (200, 60), (0, 40, 80, 200)).save(strap)
+    over = dataclasses.replace(plan, overlays=(Overlay(Still(strap, "x"), 40, 800, Fraction(8, 5), Fraction(1)),))
+    timed = picture_command(over, range(1, 2), tmp_path / "card.mp4").filter_script
+    assert "setpts=expr=PTS-STARTPTS+38" in timed and "between(t\\,1.600000\\,2.600000)" in timed
+    assert "overlay=" not in picture_command(over, range(0, 1), tmp_path / "cut.mp4").filter_script
+    sound = sound_command(plan, tmp_path / "sound.mp4", None)
+    assert "-c:v" not in sound.args and option(sound.args, "-c:a") == "aac" and "atrim=end_sample=168960" in \
+        sound.filter_script  # 3.52 s at 48 kHz
+    join = join_command(plan, [tmp_path / "a.mp4", tmp_path / "b.mp4"], tmp_path / "sound.mp4", tmp_path / "o.mp4")
+    assert option(join.args, "-f") == "concat" and option(join.args, "-i") == FfmpegCommand.LISTING
+    assert option(join.args, "-c") == "copy" and option(join.args, "-movflags") == "+faststart"
+    assert join.listing == f"file '{tmp_path / 'a.mp4'}'\nfile '{tmp_path / 'b.mp4'}'\n"
+    argv = join.argv("ffmpeg", None, Path("/tmp/list.txt"))
+    assert argv[argv.index("-i") + 1] == "/tmp/list.txt" and FfmpegCommand.LISTING not in argv
