@@ -36,8 +36,10 @@ class OutputRecord:
     duration: float  #: seconds of picture (the video stream's length)
     size: int  #: bytes
     sha256: str
-    loudness_lufs: float  #: measured integrated loudness of the file
-    true_peak_dbtp: float  #: measured true peak
+    #: measured integrated loudness of the file's sound (ebur128 on the sound piece it was joined from, the
+    #: same packets, or on the file when it was rendered whole)
+    loudness_lufs: float
+    true_peak_dbtp: float  #: measured true peak (measured as loudness_lufs)
     loudness_target_lufs: float
     video_codec: str
     audio_codec: str

@@ -1,14 +1,17 @@
-"""Filter graphs: the edit as one ffmpeg command per output, built as data.
+"""Filter graphs: the edit as ffmpeg commands, built as data.
 
-:func:`render_command` and :func:`measure_command` are pure: they turn a
-:class:`~pipeline.plan.RenderPlan` into an :class:`FfmpegCommand` (argv plus
-filter script) without touching the disk or starting ffmpeg, so tests can read
-them. :mod:`pipeline.output` runs them.
+The functions here are pure: they turn a :class:`~pipeline.plan.RenderPlan` into
+an :class:`FfmpegCommand` (argv plus filter script, or a concat list) without
+touching the disk or starting ffmpeg, so tests can read them. :mod:`pipeline.output`
+runs them. An H.264 output is made of :func:`picture_command` per piece of its
+picture (:func:`picture_pieces`), one :func:`sound_command` and a
+:func:`join_command` that copies them into the file; a ProRes master is one
+:func:`render_command`. :func:`measure_command` is the loudness-measuring pass.
 
 Every segment is normalised on the way in (display size, square pixels, the
 output frame rate, 48 kHz stereo, a short audio fade at each join so cuts do
-not click) and the segments are joined with ``concat``. Captions, when burned
-in, are one more filter (``ass``) on the joined picture.
+not click) and the segments are joined with ``concat``. Lower thirds are
+overlays; captions, when burned in, are one more filter (``ass``) on the picture.
 """
 
 from __future__ import annotations

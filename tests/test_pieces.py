@@ -117,3 +117,23 @@ def test_cache_prune_removes_the_pieces_with_their_entries(tmp_path, clip):
     result = CliRunner().invoke(main, ["cache", "prune", "--all", "--cache-dir", str(cache)])
     assert result.exit_code == 0, result.output
     assert not list((cache / "pieces").rglob("*.mp4")) and not list((cache / "pieces").rglob("*.json"))
+
+
+def test_pieces_join_on_an_ntsc_rate(tmp_path, clip):
+    """At 30000/1001 fps the pieces' lengths are not whole milliseconds: the joined picture still runs on
+    one even frame grid, as long as the edit, with the sound beside it."""
+    spec = campaign(tmp_path, clip, spec_text().replace("  x: {width: 320, height: 180}",
+                                                        "  x: {width: 320, height: 180, fps: 29.97}"))
+    record = render(spec, tmp_path / "cache", "-c", "x")["x"]
+    assert record["fps"] == "30000/1001" and record["pieces"] == {"made": 3, "reused": 0}
+    path = tmp_path / "out" / "hostile" / "x.mp4"
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        times = [f.time for f in container.decode(stream)]
+    steps = {round((b - a) * 30000) for a, b in zip(times, times[1:], strict=False)}
+    assert steps == {1001} and times[0] == 0, steps  # no gap, no doubled frame at the join
+    # 1.5 s of clip and 1 s of card, each rounded to whole frames: 45 + 30
+    assert len(times) == 75
+    info = probe(path)
+    assert abs(float(info.video_end) - 75 * 1001 / 30000) < 0.001
+    assert abs(float(info.audio_end) - float(info.video_end)) < 1024 / 48000 + 0.001
