@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -23,7 +24,7 @@ from typing import TypeVar
 from filelock import FileLock
 
 from .errors import CacheError
-from .files import write_text_atomic
+from .files import atomic_path, sha256_file, write_text_atomic
 
 log = logging.getLogger("rekrutt")
 
@@ -166,10 +167,6 @@ class Cache:
         before ``made_since`` (a time.time(), for ``--force``) is made again. One maker at a
         time per key, across threads and processes; others wait and take its file.
         """
-        import time
-
-        from .files import atomic_path, sha256_file
-
         media = self.root / kind / key[:2] / f"{key}{suffix}"
 
         def found() -> dict | None:
@@ -216,7 +213,6 @@ class Cache:
         The assembled default model is kept unless ``models`` is named in ``kinds``.
         """
         import shutil
-        import time
 
         if not self.root.is_dir():
             return 0, 0
