@@ -397,26 +397,33 @@ def _render_checked(plan: RenderPlan, work: Path, tmp: Path, measured: Measured,
             warnings.append(DRAFT_LOUDNESS)
             return info, Verified(preset.loudness_lufs, preset.true_peak_dbtp, measured.lra)
         with passes("loudness check"):
-            verified = parse_ebur128(run_command(verify_command(tmp), work, what=f"loudness check ({preset.name})"))
-        if not _over_ceiling(plan, measured, verified, attempt):
+            verified = _loudness_check(tmp, work, preset)
+        step = _further_under(plan, measured, verified, attempt)
+        if step is None:
             return info, verified
-        margin += verified.true_peak - preset.true_peak_dbtp + 0.3
+        margin += step
     raise AssertionError("unreachable")
 
 
-def _over_ceiling(plan: RenderPlan, measured: Measured, verified: Verified, attempt: int) -> bool:
-    """Whether the sound must be made again, further under the ceiling (raises on the second try)."""
+def _loudness_check(path: Path, work: Path, preset: Preset) -> Verified:
+    """Loudness, range and true peak of a file's sound, measured by ebur128."""
+    return parse_ebur128(run_command(verify_command(path), work, what=f"loudness check ({preset.name})"))
+
+
+def _further_under(plan: RenderPlan, measured: Measured, verified: Verified, attempt: int) -> float | None:
+    """How much further (dB) under the ceiling the sound must be made again (None: it is under it;
+    raises on the second try)."""
     preset = plan.preset
     excess = verified.true_peak - preset.true_peak_dbtp
     if measured.is_silent or excess <= TRUE_PEAK_TOLERANCE:
-        return False
+        return None
     if attempt == 2:
         raise RenderError(f"{preset.name}: the true peak is {verified.true_peak:.2f} dBTP, over the "
                           f"{preset.true_peak_dbtp:g} dBTP ceiling; the output was not kept")
     # the encoder overshot more than the margin allows: once more, with the overshoot taken off
     log.info("%s: true peak %.2f dBTP over the ceiling; making the sound again %.1f dB further under it",
              preset.name, verified.true_peak, excess + 0.3)
-    return True
+    return excess + 0.3
 
 
 def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measured, passes: _Passes,
@@ -454,8 +461,7 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
             if draft:
                 return {}
             with passes("loudness check"):
-                return {"verified": dataclasses.asdict(parse_ebur128(run_command(
-                    verify_command(path), work, what=f"loudness check ({preset.name})")))}
+                return {"verified": dataclasses.asdict(_loudness_check(path, work, preset))}
 
         key = command_key(sound_command(plan, work / "sound", measured, margin), work, plan)
         sound, facts, new = cache.file("pieces", key, suffix, make_sound, made_since=made_since)
@@ -468,11 +474,11 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
             verified = Verified(**facts["verified"])
         else:  # made by a draft of the same sound: measure it now
             with passes("loudness check"):
-                verified = parse_ebur128(run_command(verify_command(sound), work,
-                                                     what=f"loudness check ({preset.name})"))
-        if not _over_ceiling(plan, measured, verified, attempt):
+                verified = _loudness_check(sound, work, preset)
+        step = _further_under(plan, measured, verified, attempt)
+        if step is None:
             break
-        margin += verified.true_peak - preset.true_peak_dbtp + 0.3
+        margin += step
     with passes("join"):
         run_command(join_command(plan, pictures, sound, tmp), work, what=f"join {preset.name}")
     if progress:

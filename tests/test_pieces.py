@@ -137,3 +137,21 @@ def test_pieces_join_on_an_ntsc_rate(tmp_path, clip):
     info = probe(path)
     assert abs(float(info.video_end) - 75 * 1001 / 30000) < 0.001
     assert abs(float(info.audio_end) - float(info.video_end)) < 1024 / 48000 + 0.001
+
+
+def test_a_true_peak_over_the_ceiling_makes_the_sound_again_further_under_it():
+    """The retry rule (pure logic): within the tolerance nothing; over it, once more by the overshoot and
+    0.3 dB; over it again, the output fails."""
+    from types import SimpleNamespace
+
+    from pipeline.channels import PRESETS
+    from pipeline.errors import RenderError
+    from pipeline.loudness import Measured, Verified
+    from pipeline.output import _further_under
+
+    plan = SimpleNamespace(preset=PRESETS["youtube"])  # ceiling -1 dBTP
+    loud = Measured(integrated=-20, true_peak=-3, lra=5, threshold=-30, offset=0)
+    assert _further_under(plan, loud, Verified(-14, -1.03, 5), 1) is None
+    assert _further_under(plan, loud, Verified(-14, -0.6, 5), 1) == pytest.approx(0.7)
+    with pytest.raises(RenderError, match="over the -1 dBTP ceiling"):
+        _further_under(plan, loud, Verified(-14, -0.6, 5), 2)
