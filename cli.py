@@ -570,15 +570,17 @@ def review(spec: Path, open_page: bool, lang: str | None, notes_file: Path | Non
     The page works from the output folder in any browser (file://) or on any static web host.
     """
     from pipeline.cache import Cache
-    from pipeline.review import notes_text, read_notes, record_approvals, write_review
+    from pipeline.review import notes_text, notes_warnings, read_notes, record_approvals, write_review
     from pipeline.spec import load_campaign
     from pipeline.transcribe import shared_transcriber
 
     campaign = load_campaign(spec, output=out, cache_dir=cache_dir)
     if notes_file is not None:
-        notes, approvals = read_notes(notes_file)
-        click.echo(notes_text(notes, campaign), nl=False)
-        for name in record_approvals(campaign, approvals):
+        notes = read_notes(notes_file)
+        for w in notes_warnings(notes, campaign):
+            click.echo(f"warning: {w}", err=True)
+        click.echo(notes_text(notes.notes, campaign), nl=False)
+        for name in record_approvals(campaign, notes.approvals):
             click.echo(f"approved: {name}")
     transcriber = shared_transcriber(Cache(cache_dir), campaign.spec.subtitles.model)
     page = write_review(campaign, transcriber if campaign.spec.subtitles.enabled else None, lang)

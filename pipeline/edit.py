@@ -22,7 +22,7 @@ from fractions import Fraction
 
 from .cache import Cache, file_digest, key_of
 from .errors import SpecProblem
-from .timecode import Time, clock, snap
+from .timecode import Time, short_clock, snap
 from .transcribe import Transcript, Word
 
 log = logging.getLogger("rekrutt")
@@ -57,7 +57,7 @@ class Passage:
     text: str  #: the words as the transcript has them
 
     def label(self) -> str:
-        return f"{clock(self.start)[3:]}–{clock(self.end)[3:]} «{self.text}»"
+        return f"{short_clock(self.start)}–{short_clock(self.end)} «{self.text}»"
 
 
 class _Index:
@@ -405,7 +405,7 @@ def paper_edit(campaign, transcriber, clips: list[str] | None = None, fmt: str =
                 if overlap > Fraction(1, 5) or (length > 0 and overlap >= length / 2):
                     shares[name] = max(shares.get(name, Fraction(0)), overlap / length if length else Fraction(1))
             used = sorted(shares)
-            times = f"{clock(s.start)[3:]}–{clock(s.end)[3:]}"
+            times = f"{short_clock(s.start)}–{short_clock(s.end)}"
             part = " (in part)" if used and max(shares.values()) < Fraction(9, 10) else ""
             mark = f"  [used{part}: {', '.join(used)}]" if used else ""
             if md:

@@ -17,21 +17,29 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import difflib
 import functools
 import hashlib
 import io
 import json
 import logging
-from dataclasses import dataclass
+import math
+import unicodedata
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from importlib import resources
 from pathlib import Path
+from typing import Annotated
 
+import yaml
 from markupsafe import Markup
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from . import manifest
-from .errors import InputError
+from . import manifest, yamlpos
+from .errors import InputError, SpecError, SpecProblem
 from .files import atomic_path, write_text_atomic
 from .spec import Campaign
+from .timecode import Time, parse_time, seconds, short_clock
 
 log = logging.getLogger("rekrutt")
 
@@ -289,64 +297,244 @@ def write_review(campaign: Campaign, transcriber=None, lang: str | None = None, 
 
 # --------------------------------------------------------------------------- notes and approvals
 
-@dataclass(frozen=True)
-class Note:
+#: How far past an output's recorded end a note may lie and still be "at the end": the browser's
+#: end of the file is the longer of picture and sound, which can pass the manifest's duration by a frame.
+END_TOLERANCE = Fraction(1, 10)
+
+
+def _note_time(value: object) -> Time:
+    if value is None:  # what the browser's JSON.stringify writes for a time that was NaN
+        raise ValueError("no time (null): write the second the note is about, e.g. 12.5")
+    if isinstance(value, float) and not math.isfinite(value):  # JSON's NaN, Infinity, 1e999
+        raise ValueError(f"{value} is not a time: write the second the note is about, e.g. 12.5")
+    t = parse_time(value)  # refuses booleans, "nan" and other text that is not a time
+    if t < 0:
+        raise ValueError(f"a time cannot be negative ({float(t):g} s): it counts from the start of the output")
+    return t
+
+
+#: A note's time: seconds (the page writes 12.5) or "MM:SS.mmm"; exact, never negative or NaN.
+NoteTime = Annotated[Time, BeforeValidator(_note_time)]
+
+
+class _NotesModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Note(_NotesModel):
     """One reviewer's note: which output, which second, what to change."""
 
-    version: str
-    channel: str
-    at: float  #: seconds into the output
-    text: str
-    author: str = ""
+    version: str = Field("main", description="the version's name, 'main' for the main film")
+    channel: str = Field(description="the channel of the output the note is about, e.g. web")
+    at: NoteTime = Field(description="the second into the output the note is about, e.g. 12.5")
+    text: str = Field(description="what to change")
+    author: str = Field("", description="who wrote the note")
+
+    @property
+    def output_id(self) -> str:
+        """The output's id on the page and in ``approvals``: ``<version>--<channel>``."""
+        return f"{self.version or 'main'}--{self.channel}"
 
 
-def read_notes(path: Path) -> tuple[list[Note], dict[str, dict]]:
-    """The notes and approvals of a downloaded ``review-notes.json`` (approvals by output id)."""
+class Approval(_NotesModel):
+    """One output approved on the page, for the output with this fingerprint."""
+
+    by: str = Field(min_length=1, description="who approved it")
+    date: str = Field("", description="when (YYYY-MM-DD)")
+    fingerprint: str = Field(description="the approved output's fingerprint, from the page")
+    channel: str = Field("", description="the output's channel")
+    version: str = Field("", description="the output's version, 'main' for the main film")
+
+
+class ReviewNotes(_NotesModel):
+    """A ``review-notes.json`` as the review page downloads it."""
+
+    campaign: str = Field("", description="the campaign the page was made for")
+    generated: str = Field("", description="when the file was downloaded")
+    notes: tuple[Note, ...] = Field(description="the notes, a list")
+    approvals: dict[str, Approval] = Field(default_factory=dict, description="approvals by output id, e.g. main--web")
+
+
+_EXAMPLES = {
+    ReviewNotes: 'an object: {"notes": [...], "approvals": {...}}',
+    Note: 'a note: {"version": "main", "channel": "web", "at": 12.5, "text": "..."}',
+    Approval: 'an approval: {"by": "...", "date": "2026-03-01", "fingerprint": "..."}',
+    "notes": 'a list of notes: [{"channel": "web", "at": 12.5, "text": "..."}, ...]',
+    "approvals": 'an object of approvals by output: {"main--web": {"by": "...", "fingerprint": "..."}}',
+}
+
+
+def _model_of(loc: tuple) -> type[BaseModel] | None:
+    """The model of the value at ``loc`` (the file, a note, an approval), if it is one."""
+    if not loc:
+        return ReviewNotes
+    if len(loc) == 2:
+        return {"notes": Note, "approvals": Approval}.get(loc[0])
+    return None
+
+
+def _json_type(value: object) -> str:
+    for kind, name in ((bool, "true/false"), (str, "text"), ((int, float), "a number"), (list, "a list"),
+                       (dict, "an object"), (type(None), "null")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def _field(loc: tuple):
+    model = _model_of(loc[:-1])
+    return model.model_fields.get(str(loc[-1])) if model else None
+
+
+def _notes_problem(path: Path, located, err: dict) -> SpecProblem:
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    where = "".join(f"[{p}]" if isinstance(p, int) else ("." if i else "") + str(p) for i, p in enumerate(loc))
+    if kind == "extra_forbidden":
+        model = _model_of(loc[:-1])
+        known = list(model.model_fields) if model else []
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+        message = f"unknown key '{loc[-1]}'"
+        hint = f"did you mean '{close[0]}'?" if close else "keys here: " + ", ".join(known)
+    elif kind == "missing":
+        field = _field(loc)
+        message = "this key is missing"
+        hint = f"add it: {field.description}" if field and field.description else "add it"
+    elif kind in ("model_type", "model_attributes_type", "dict_type", "list_type", "tuple_type"):
+        expected = _EXAMPLES.get(_model_of(loc) or (loc[0] if len(loc) == 1 else None), "another kind of value")
+        message, hint = f"should be {expected}, not {_json_type(err.get('input'))}", ""
+    elif kind == "string_type":
+        message, hint = f"should be text in quotes, not {_json_type(err.get('input'))}", ""
+    elif kind == "string_too_short":
+        message, hint = "is empty", f"write {field.description}" if (field := _field(loc)) else ""
+    else:
+        message, hint = err["msg"].removeprefix("Value error, "), ""
+    mark = located.mark(loc, at_key=kind == "extra_forbidden") if located is not None else None
+    return SpecProblem(str(path), mark.line if mark else None, mark.column if mark else None,
+                       printable(where), printable(message), printable(hint))
+
+
+def read_notes(path: Path) -> ReviewNotes:
+    """The notes and approvals of a downloaded ``review-notes.json``, validated.
+
+    Raises :class:`SpecError` naming the file, the line and the key path of every item that is not
+    what the page writes (so nothing is recorded from a file that is partly wrong), and
+    :class:`InputError` when the file cannot be read.
+    """
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: cannot read review notes ({exc}); use the review-notes.json the page "
                          "downloaded") from None
-    if not isinstance(data, dict) or "notes" not in data:
-        raise InputError(f"{path}: not a review-notes.json (no 'notes' in it)")
-    notes = []
-    for n in data.get("notes", []):
-        try:
-            notes.append(Note(str(n.get("version", "")), str(n["channel"]), float(n.get("at", 0)),
-                              str(n.get("text", "")), str(n.get("author", ""))))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"{path}: a note is missing its channel or time ({exc})") from None
-    return notes, dict(data.get("approvals", {}))
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        line, column = (exc.lineno, exc.colno) if isinstance(exc, json.JSONDecodeError) else (None, None)
+        raise SpecError([SpecProblem(str(path), line, column, "", f"not JSON ({getattr(exc, 'msg', exc)})",
+                                     "use the review-notes.json the page downloaded")]) from None
+    try:
+        return ReviewNotes.model_validate(data)
+    except ValidationError as exc:
+        try:  # JSON is YAML's flow style: the YAML reader gives every value's line
+            located = yamlpos.load(text, str(path))
+        except (yaml.YAMLError, ValueError):
+            located = None
+        raise SpecError([_notes_problem(path, located, e) for e in exc.errors()]) from None
 
 
-def record_approvals(campaign: Campaign, approvals: dict[str, dict]) -> list[str]:
+def _rendered(campaign: Campaign) -> dict[str, tuple[str, manifest.OutputRecord]]:
+    """Every output in the manifests, by its id on the page: (``campaign[/version]/channel``, record)."""
+    return {f"{e.version or 'main'}--{channel}": (f"{e.label}/{channel}", record)
+            for e in campaign.editions(every=True) for channel, record in manifest.previous_records(e.out_dir).items()}
+
+
+def _label(campaign: Campaign, output_id: str) -> str:
+    version, _, channel = output_id.partition("--")
+    return printable(f"{campaign.spec.campaign}/{version + '/' if version and version != 'main' else ''}{channel}")
+
+
+def _after_end(note: Note, record: manifest.OutputRecord) -> bool:
+    return note.at > seconds(record.duration) + END_TOLERANCE
+
+
+def notes_warnings(review: ReviewNotes, campaign: Campaign) -> list[str]:
+    """What a producer should know before acting on the notes: notes and approvals for outputs the
+    manifests do not list, notes timed after their output's end, approvals of outputs that changed,
+    a file made for another campaign."""
+    rendered = _rendered(campaign)
+    warnings = []
+    if review.campaign and review.campaign != campaign.spec.campaign:
+        warnings.append(f"the notes were written on the page of campaign '{printable(review.campaign)}', "
+                        f"not '{campaign.spec.campaign}': check that this is the right file")
+    unknown: dict[str, int] = {}
+    for n in review.notes:
+        if n.output_id not in rendered:
+            unknown[n.output_id] = unknown.get(n.output_id, 0) + 1
+        elif _after_end(n, rendered[n.output_id][1]):
+            label, record = rendered[n.output_id]
+            warnings.append(f"a note on {label} is at {short_clock(n.at)}, after the output's end "
+                            f"({short_clock(seconds(record.duration))}): it may be about an earlier, longer render")
+    if unknown:
+        listed = ", ".join(f"{_label(campaign, i)} ({k} note{'s' if k > 1 else ''})" for i, k in unknown.items())
+        warnings.append(f"notes for outputs that are not in the manifest: {listed}; the outputs there: "
+                        f"{', '.join(label for label, _ in rendered.values()) or 'none (run render)'}")
+    for output_id, a in review.approvals.items():
+        if output_id not in rendered:
+            warnings.append(f"an approval for {_label(campaign, output_id)}, which is not in the manifest, "
+                            "was not recorded")
+        elif a.fingerprint != rendered[output_id][1].fingerprint:
+            warnings.append(f"the approval of {rendered[output_id][0]} by {printable(a.by)} was not recorded: "
+                            "the output changed after it was approved (approve the new one on the page)")
+    return warnings
+
+
+def record_approvals(campaign: Campaign, approvals: Mapping[str, Approval]) -> list[str]:
     """Put approvals into the manifests where the output is still the one that was approved (same
     fingerprint); returns the outputs approved."""
     done = []
     for e in campaign.editions(every=True):
         for channel, record in manifest.previous_records(e.out_dir).items():
             a = approvals.get(f"{e.version or 'main'}--{channel}")
-            if not a or not a.get("by") or a.get("fingerprint") != record.fingerprint:
+            if a is None or a.fingerprint != record.fingerprint:
                 continue
-            manifest.approve(e, channel, {"by": str(a["by"]), "date": str(a.get("date", "")),
-                                          "fingerprint": record.fingerprint})
+            manifest.approve(e, channel, {"by": a.by, "date": a.date, "fingerprint": record.fingerprint})
             done.append(f"{e.label}/{channel}")
     return done
 
 
-def notes_text(notes: list[Note], campaign: Campaign) -> str:
-    """The notes as a list against the outputs: which output, which second, what to change."""
-    from .timecode import clock
+def notes_text(notes: Sequence[Note], campaign: Campaign) -> str:
+    """The notes as a list against the outputs: which output, which second, what to change.
 
+    One note starts one line; the lines of a note's text follow it indented, and control
+    characters in it are shown escaped (``\\x1b``), so no note can break the list or the terminal.
+    """
+    rendered = _rendered(campaign)
     lines = []
     for n in sorted(notes, key=lambda n: (n.version, n.channel, n.at)):
-        where = f"{campaign.spec.campaign}/{n.version + '/' if n.version and n.version != 'main' else ''}{n.channel}"
-        who = f" ({n.author})" if n.author else ""
-        lines.append(f"{where} at {clock(_fraction(n.at))[3:]}{who}: {n.text}")
+        who = f" ({printable(n.author)})" if n.author else ""
+        flag = ""
+        if n.output_id not in rendered:
+            flag = " [not in the manifest]"
+        elif _after_end(n, rendered[n.output_id][1]):
+            flag = f" [after the end, {short_clock(seconds(rendered[n.output_id][1].duration))}]"
+        first, *rest = printable_lines(n.text) or [""]
+        lines.append(f"{_label(campaign, n.output_id)} at {short_clock(n.at)}{flag}{who}: {first}")
+        lines += ["    " + line for line in rest]
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def _fraction(x: float):
-    from .timecode import seconds
+#: Characters that reorder the text shown after them (Unicode's Bidi_Control): shown escaped,
+#: so a note cannot make a terminal show its words in another order than they were written.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
-    return seconds(round(x, 3))
+
+def printable(text: str) -> str:
+    """``text`` safe to print on one line: control characters (line breaks included), lone
+    surrogates and bidirectional controls escaped as Python writes them (``\\n``, ``\\x1b``)."""
+    return "".join(ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+                   if unicodedata.category(ch) in ("Cc", "Cs") or ch in _BIDI_CONTROLS else ch for ch in text)
+
+
+def printable_lines(text: str) -> list[str]:
+    """``text``'s lines (split at every Unicode line break), each :func:`printable`."""
+    return [printable(line) for line in text.splitlines()]

@@ -113,9 +113,23 @@ def snap(t: Time, rate: Fraction) -> Time:
 
 
 def clock(t: Time, sep: str = ".") -> str:
-    """``HH:MM:SS.mmm`` (or with ``sep=','`` for SRT), rounded to the millisecond."""
-    ms = int(t * 1000 + Fraction(1, 2))
+    """``HH:MM:SS.mmm`` (or with ``sep=','`` for SRT), rounded to the millisecond; a time before zero
+    gets a minus sign (``-00:00:05.000``), never a wrapped-around clock."""
+    sign, (h, m, s, ms) = _parts(t)
+    return f"{sign}{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def short_clock(t: Time) -> str:
+    """``MM:SS.mmm`` under an hour, ``HH:MM:SS.mmm`` from an hour on (as the review page shows
+    times), rounded to the millisecond; a time before zero gets a minus sign."""
+    sign, (h, m, s, ms) = _parts(t)
+    return f"{sign}{h:02d}:{m:02d}:{s:02d}.{ms:03d}" if h else f"{sign}{m:02d}:{s:02d}.{ms:03d}"
+
+
+def _parts(t: Time) -> tuple[str, tuple[int, int, int, int]]:
+    """The sign and (hours, minutes, seconds, milliseconds) of ``t``, its size rounded half up."""
+    ms = math.floor(abs(Fraction(t)) * 1000 + Fraction(1, 2))
     h, rest = divmod(ms, 3_600_000)
     m, rest = divmod(rest, 60_000)
     s, ms = divmod(rest, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+    return ("-" if t < 0 and (h or m or s or ms) else ""), (h, m, s, ms)
