@@ -382,11 +382,13 @@ def _json_type(value: object) -> str:
 
 
 def _field(loc: tuple):
+    """The model field at ``loc`` (for its description), if the key is one of a model."""
     model = _model_of(loc[:-1])
     return model.model_fields.get(str(loc[-1])) if model else None
 
 
-def _notes_problem(path: Path, located, err: dict) -> SpecProblem:
+def _notes_problem(path: Path, located: yamlpos.Located | None, err: dict) -> SpecProblem:
+    """One pydantic error as a problem a producer can find: the file, the line, the key path, what to write."""
     loc = tuple(err["loc"])
     kind = err["type"]
     where = "".join(f"[{p}]" if isinstance(p, int) else ("." if i else "") + str(p) for i, p in enumerate(loc))
