@@ -731,14 +731,16 @@ def clips_add(library: Path, video: Path, clip_id: str, person: str, role: str |
     from pydantic import ValidationError
 
     from pipeline.errors import InputError
-    from pipeline.library import ClipMeta, Consent, add_clip
+    from pipeline.library import ClipMeta, add_clip
     from pipeline.probe import probe
 
     probe(video)
     try:
-        meta = ClipMeta(person=person, role=role, workplace=workplace, language=language, tags=list(tags),
-                    consent=Consent(signed=consent_signed.date(), expires=consent_expires.date(),
-                                    channels=list(consent_channels) or ["all"]))
+        # one model from plain data, so that a problem's place reads as its option (consent.expires: --consent-expires)
+        meta = ClipMeta.model_validate({
+            "person": person, "role": role, "workplace": workplace, "language": language, "tags": list(tags),
+            "consent": {"signed": consent_signed.date(), "expires": consent_expires.date(),
+                        "channels": list(consent_channels) or ["all"]}})
     except ValidationError as exc:
         raise InputError("; ".join(f"--{'-'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
                                    for e in exc.errors())) from None

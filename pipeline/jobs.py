@@ -248,12 +248,6 @@ def auto_jobs() -> int:
     return max(1, min(cores, by_memory))
 
 
-def plan_channels(campaign: Campaign, options: RenderOptions) -> list[str]:
-    """The channels to render for a campaign (or one of its versions): its own, or those of them asked for."""
-    wanted = list(campaign.spec.channels)
-    return [c for c in wanted if c in options.channels] if options.channels else wanted
-
-
 def plan(campaigns: list[Campaign], options: RenderOptions) -> list[OutputJob]:
     """Every output of every campaign and version; two that would write the same file are an input error.
 
@@ -272,19 +266,24 @@ def plan(campaigns: list[Campaign], options: RenderOptions) -> list[OutputJob]:
             if unknown:
                 raise InputError(f"channel(s) not in {campaign.path.name}: {', '.join(unknown)}; "
                                  f"the spec lists: {', '.join(sorted(known))}")
-        for edition in editions:
-            for channel in plan_channels(edition, options):
-                preset = edition.preset(channel)
-                target = (edition.out_dir / f"{channel}.{preset.extension}").resolve()
-                if target in owners:
-                    other, _ = owners[target]
-                    problems.append(SpecProblem(
-                        str(campaign.path), None, None, "campaign",
-                        f"writes {target}, as {other.path} does", "give the campaigns different slugs or outputs"))
-                    continue
-                owners[target] = (campaign, channel)
-                jobs.append(OutputJob(campaign.path, campaign.output_root, edition.label, channel, options,
-                                      edition.version, since))
+        by_version = {e.version: e for e in editions}
+        # what the run renders is decided once, by Campaign.outputs (which the consent check checked);
+        # options.channels can only narrow it (a campaign loaded without -c, e.g. by a script)
+        for key in campaign.outputs():
+            if options.channels and key.channel not in options.channels:
+                continue
+            edition, channel = by_version[key.version], key.channel
+            preset = edition.preset(channel)
+            target = (edition.out_dir / f"{channel}.{preset.extension}").resolve()
+            if target in owners:
+                other, _ = owners[target]
+                problems.append(SpecProblem(
+                    str(campaign.path), None, None, "campaign",
+                    f"writes {target}, as {other.path} does", "give the campaigns different slugs or outputs"))
+                continue
+            owners[target] = (campaign, channel)
+            jobs.append(OutputJob(campaign.path, campaign.output_root, edition.label, channel, options,
+                                  edition.version, since))
     if problems:
         raise SpecError(problems)
     return jobs

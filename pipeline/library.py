@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from . import yamlpos
 from .errors import ClipNotFound, InputError, SpecError, SpecProblem
@@ -47,6 +47,16 @@ class Consent(BaseModel):
     signed: dt.date = Field(description="date the consent form was signed")
     expires: dt.date = Field(description="last day the clip may be published")
     channels: list[str] = Field(["all"], description="channel ids the consent covers, or [all]")
+
+    @field_validator("expires")
+    @classmethod
+    def _after_signing(cls, v: dt.date, info: ValidationInfo) -> dt.date:
+        signed = info.data.get("signed")
+        if isinstance(signed, dt.date) and v < signed:
+            raise ValueError(f"the consent ends on {v.isoformat()}, before it is signed on {signed.isoformat()}: "
+                             "give the last day the person agreed to be published, on or after the signing date "
+                             "(see the consent form)")
+        return v
 
     def covers(self, channel: str) -> bool:
         return "all" in self.channels or channel in self.channels
@@ -151,23 +161,40 @@ def list_clips(library: Path) -> list[LibraryClip]:
     return [load_clip(library, p.stem) for p in sorted(library.glob("*.yml"))]
 
 
-def consent_problems(clip: LibraryClip, channels: list[str], today: dt.date) -> list[str]:
-    """Why this clip may not be published on these channels today (empty when it may)."""
+def consent_problems(clip: LibraryClip, uses: list[tuple[str, str]], today: dt.date) -> list[str]:
+    """Why this clip may not be published today where it is used (empty when it may).
+
+    ``uses`` are (where, channel) pairs: which edit shows the clip (``version 'anne'``,
+    ``the main film``) on which channel; every message names the edits it concerns.
+    """
     who = clip.meta.person or "the person in it"
     consent = clip.meta.consent
+    shown: dict[str, list[str]] = {}  # where -> its channels
+    for where, channel in uses:
+        shown.setdefault(where, []).append(channel)
+    used_in = "; it is used in " + _and([f"{w} ({', '.join(chs)})" for w, chs in shown.items()]) if shown else ""
     if consent is None:
-        return [f"library clip '{clip.id}' ({who}) has no consent on record in {clip.meta_path.name}"]
+        return [f"library clip '{clip.id}' ({who}) has no consent on record in {clip.meta_path.name}{used_in}"]
     problems = []
     if consent.expires < today:
-        problems.append(f"the consent of {who} for library clip '{clip.id}' expired on {consent.expires.isoformat()}")
+        problems.append(f"the consent of {who} for library clip '{clip.id}' expired on "
+                        f"{consent.expires.isoformat()}{used_in}")
     elif consent.signed > today:
         problems.append(f"the consent of {who} for library clip '{clip.id}' is dated {consent.signed.isoformat()}, "
-                        "in the future")
-    uncovered = [c for c in channels if not consent.covers(c)]
+                        f"in the future{used_in}")
+    uncovered: dict[str, list[str]] = {}  # channel -> the edits that show the clip there
+    for where, channel in uses:
+        if not consent.covers(channel):
+            uncovered.setdefault(channel, []).append(where)
     if uncovered:
         problems.append(f"the consent of {who} for library clip '{clip.id}' (signed {consent.signed.isoformat()}) "
-                        f"does not cover {', '.join(uncovered)}")
+                        "does not cover " + ", ".join(f"{channel} (in {_and(list(dict.fromkeys(where)))})"
+                                                      for channel, where in uncovered.items()))
     return problems
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def add_clip(library: Path, video: Path, clip_id: str, meta: ClipMeta, *, move: bool = False) -> LibraryClip:

@@ -38,7 +38,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from . import manifest, yamlpos
 from .errors import InputError, SpecError, SpecProblem
 from .files import atomic_path, write_text_atomic
-from .spec import Campaign
+from .library import consent_problems
+from .spec import Campaign, ClipItem, OutputKey
 from .timecode import Time, parse_time, seconds, short_clock
 
 log = logging.getLogger("rekrutt")
@@ -107,15 +108,44 @@ def _qr_data_uri(url: str) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def _outputs(edition: Campaign) -> list[dict]:
-    """Each output of an edition as the page shows it (from its manifest)."""
+def consent_lapsed(edition: Campaign, record: manifest.OutputRecord, today: dt.date) -> list[str]:
+    """Why an output on disk may not be shown for publishing today (empty when it may).
+
+    The clips it was cut from (its manifest's items) and the clips its edit plays now, against
+    their consent on its channel: an output made while the consent held is not listed after it
+    lapsed, even when this run did not render it (``-V``, ``-c``).
+    """
+    key = OutputKey(edition.version, record.channel)
+    clips = [i["clip"] for i in record.items if isinstance(i, dict) and "clip" in i]
+    clips += [i.clip for i in edition.spec.sequence if isinstance(i, ClipItem)]
+    return [problem for cid in dict.fromkeys(clips) if cid in edition.library
+            for problem in consent_problems(edition.library[cid], [(key.where, key.channel)], today)]
+
+
+def _listed(edition: Campaign, today: dt.date, say: bool = True) -> dict[str, manifest.OutputRecord]:
+    """The outputs of an edition the page and the contact sheet show: those its manifest lists and the
+    spec still names, whose consent holds today (the others are logged as left off)."""
     records = manifest.previous_records(edition.out_dir)
-    prefix = f"{edition.version}/" if edition.version else ""
-    out = []
+    out = {}
     for channel in edition.spec.channels:
         record = records.get(channel)
         if record is None:
             continue
+        lapsed = consent_lapsed(edition, record, today)
+        if lapsed:
+            if say:
+                log.warning("%s/%s is left off the review page and the contact sheet: %s", edition.label,
+                            channel, "; ".join(lapsed))
+            continue
+        out[channel] = record
+    return out
+
+
+def _outputs(edition: Campaign, today: dt.date) -> list[dict]:
+    """Each output of an edition as the page shows it (from its manifest)."""
+    prefix = f"{edition.version}/" if edition.version else ""
+    out = []
+    for channel, record in _listed(edition, today).items():
         preset = edition.preset(channel)
         # the caption files go into the page as text too: a browser refuses <track> files from file://
         # (each local file is its own origin), but takes the same WebVTT as a data: address
@@ -145,8 +175,6 @@ def _outputs(edition: Campaign) -> list[dict]:
 
 
 def _people(campaign: Campaign, today: dt.date) -> list[dict]:
-    from .spec import ClipItem
-
     used = {item.clip for e in campaign.editions() for item in e.spec.sequence if isinstance(item, ClipItem)}
     out = []
     for cid in campaign.spec.clips:
@@ -165,7 +193,6 @@ def _people(campaign: Campaign, today: dt.date) -> list[dict]:
 def _transcripts(campaign: Campaign, transcriber) -> list[dict]:
     """Each clip's cues on its own timeline, as staff would correct them (corrected text where it exists)."""
     from .export import transcript_cues
-    from .spec import ClipItem
     from .subtitles import clip_transcript, read_cues_file
 
     clips = []
@@ -193,7 +220,7 @@ def review_data(campaign: Campaign, transcriber=None, lang: str = "nb", today: d
     editions = []
     main_dir = campaign.out_dir
     for e in campaign.editions(every=True):
-        editions.append({"version": e.version or "", "title": e.spec.title, "outputs": _outputs(e)})
+        editions.append({"version": e.version or "", "title": e.spec.title, "outputs": _outputs(e, today)})
     glossary = list(campaign.spec.subtitles.glossary) + [p for cid in campaign.spec.clips
                                                          for p in [campaign.clip_person(cid)[0]] if p]
     transcripts_dir = campaign.base_dir / "transcripts"
@@ -221,7 +248,8 @@ def render_page(data: dict) -> str:
                            title=data["title"], words=data["words"])
 
 
-def contact_sheet(campaign: Campaign, work: Path, frames: int = 6, height: int = 120) -> Path | None:
+def contact_sheet(campaign: Campaign, work: Path, frames: int = 6, height: int = 120,
+                  today: dt.date | None = None) -> Path | None:
     """``contact-sheet.png``: a row of frames per output, labelled, for e-mail or chat.
 
     Made again only when an output changed (the outputs' checksums are kept beside it); each
@@ -234,13 +262,14 @@ def contact_sheet(campaign: Campaign, work: Path, frames: int = 6, height: int =
 
     outputs = []
     for e in campaign.editions(every=True):
-        for channel, record in manifest.previous_records(e.out_dir).items():
+        for channel, record in _listed(e, today or dt.date.today(), say=False).items():
             video = e.out_dir / record.path
             if video.is_file() and record.duration > 0:
                 outputs.append((f"{e.version or 'main'} / {channel}", video, record))
-    if not outputs:
-        return None
     target = campaign.out_dir / "contact-sheet.png"
+    if not outputs:
+        target.unlink(missing_ok=True)  # an older sheet may show an output that is no longer listed
+        return None
     key = hashlib.sha256(json.dumps([[label, r.sha256] for label, _, r in outputs]).encode()).hexdigest()
     if target.is_file():
         try:
@@ -280,8 +309,11 @@ def contact_sheet(campaign: Campaign, work: Path, frames: int = 6, height: int =
     return target
 
 
-def write_review(campaign: Campaign, transcriber=None, lang: str | None = None, sheet: bool = True) -> Path:
-    """Write ``index.html`` (and ``contact-sheet.png``) in the campaign's output folder; return the page."""
+def write_review(campaign: Campaign, transcriber=None, lang: str | None = None, sheet: bool = True,
+                 today: dt.date | None = None) -> Path:
+    """Write ``index.html`` (and ``contact-sheet.png``) in the campaign's output folder; return the page.
+
+    Outputs whose consent does not hold ``today`` are left off both (and logged)."""
     import tempfile
 
     lang = lang or campaign.spec.review_language
@@ -289,9 +321,9 @@ def write_review(campaign: Campaign, transcriber=None, lang: str | None = None, 
         raise InputError(f"review language '{lang}': use one of {', '.join(WORDS)}")
     if sheet:
         with tempfile.TemporaryDirectory(prefix="rekrutt-sheet-") as tmp:
-            contact_sheet(campaign, Path(tmp))
+            contact_sheet(campaign, Path(tmp), today=today)
     page = campaign.out_dir / "index.html"
-    write_text_atomic(page, render_page(review_data(campaign, transcriber, lang)))
+    write_text_atomic(page, render_page(review_data(campaign, transcriber, lang, today)))
     return page
 
 

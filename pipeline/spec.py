@@ -473,6 +473,18 @@ class CampaignSpec(_Model):
         return v
 
 
+@dataclass(frozen=True)
+class OutputKey:
+    """One output of a run: a version of the film on one channel."""
+
+    version: str | None  #: the version's name, None for the main film
+    channel: str
+
+    @property
+    def where(self) -> str:
+        """The version in words, for messages: ``the main film`` or ``version 'anne'``."""
+        return f"version '{self.version}'" if self.version else "the main film"
+
 
 @dataclass(frozen=True)
 class Campaign:
@@ -498,8 +510,29 @@ class Campaign:
     @property
     def channels(self) -> list[str]:
         """The channels to make: the spec's, or those of them selected on the command line."""
-        wanted = list(self.spec.channels)
-        return [c for c in wanted if c in self.selected] if self.selected else wanted
+        return self._asked_for(self.spec.channels)
+
+    def _asked_for(self, names: list[str]) -> list[str]:
+        return [c for c in names if c in self.selected] if self.selected else list(names)
+
+    def outputs(self) -> list[OutputKey]:
+        """Every output this run renders, as (version, channel): the one place that decides it.
+
+        The main film on its channels (unless ``-V`` leaves it out), and each selected version on
+        its own channels (default: the campaign's), all narrowed to the channels asked for (``-c``).
+        The job plan renders exactly these and the consent check checks exactly these, so what is
+        rendered cannot drift from what was checked. Needs no cut-down, so it holds before quotes
+        are resolved. For one edition (:meth:`for_version`), its own outputs.
+        """
+        if self.version is not None:
+            return [OutputKey(self.version, c) for c in self.channels]
+        keys = []
+        if not self.selected_versions or "main" in self.selected_versions:
+            keys += [OutputKey(None, c) for c in self.channels]
+        for name in self.version_names():
+            version = self.spec.versions[name]
+            keys += [OutputKey(name, c) for c in self._asked_for(version.channels or self.spec.channels)]
+        return keys
 
     @property
     def base_dir(self) -> Path:
@@ -877,8 +910,9 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
             if name != "main" and name not in spec.versions:
                 collector.add(("versions",), f"unknown version '{name}' (asked for with -V)",
                               _did_you_mean(name, ["main", *spec.versions]))
-    library = _check_library(collector, campaign, today or dt.date.today())
+    library = _check_library(collector, campaign)
     campaign = dataclasses.replace(campaign, library=library)
+    _check_consent(collector, campaign, today or dt.date.today())
     brand_path = brand if brand is not None else (campaign.resolve(spec.brand) if spec.brand else None)
     if brand_path is not None:
         loaded = load_brand(Path(brand_path), collector, () if brand is not None else ("brand",))
@@ -1124,14 +1158,11 @@ def _media_warnings(w: _Collector, campaign: Campaign) -> None:
 
 def _all_channels(campaign: Campaign) -> list[str]:
     """The channels made in this run, the main film's and the versions'."""
-    names = list(campaign.channels)
-    for edition in campaign.editions():
-        names += [c for c in edition.channels if c not in names]
-    return names
+    return list(dict.fromkeys(key.channel for key in campaign.outputs()))
 
 
-def _check_library(c: _Collector, campaign: Campaign, today: dt.date) -> dict[str, LibraryClip]:
-    """Resolve library clips and check the consent of everyone in them (personvern): no silent override."""
+def _check_library(c: _Collector, campaign: Campaign) -> dict[str, LibraryClip]:
+    """Resolve library clips (their consent is checked by _check_consent)."""
     spec = campaign.spec
     wanted = {cid: clip for cid, clip in spec.clips.items() if clip.library is not None}
     if not wanted:
@@ -1143,7 +1174,6 @@ def _check_library(c: _Collector, campaign: Campaign, today: dt.date) -> dict[st
                   "add 'library: path/to/library' to the spec, or set REKRUTT_LIBRARY")
         return {}
     found: dict[str, LibraryClip] = {}
-    used = {item.clip for item in spec.sequence if isinstance(item, ClipItem)}
     for cid, clip in wanted.items():
         if clip.source is not None:
             c.add(("clips", cid, "source"), "give either 'source' or 'library', not both", "remove one")
@@ -1162,12 +1192,31 @@ def _check_library(c: _Collector, campaign: Campaign, today: dt.date) -> dict[st
             c.add(("clips", cid, "library"), f"library clip '{clip.library}' has no video file beside "
                   f"{entry.meta_path}", "put the video there, or fix 'file:' in the metadata")
             continue
-        if cid in used:
-            for problem in consent_problems(entry, campaign.channels, today):
-                c.add(("clips", cid, "library"), problem,
-                      "renew the consent, or leave the clip or the channel out of this campaign")
         found[cid] = entry
     return found
+
+
+def _check_consent(c: _Collector, campaign: Campaign, today: dt.date) -> None:
+    """The consent of everyone in a library clip, for every output of the run that may show them.
+
+    Iterates over :meth:`Campaign.outputs` (what the run renders), each with the clips of the
+    sequence it is made from: a version's own, or the main one. A cut-down or a shortened channel
+    plays a subset of those, so a clip is checked wherever it may play, whatever the cut keeps.
+    """
+    spec = campaign.spec
+    uses: dict[str, list[tuple[str, str]]] = {}  # clip id -> (which version, channel) that may show it
+    for key in campaign.outputs():
+        if key.channel not in channels.PRESETS:
+            continue  # an unknown channel is reported by _check_references
+        version = spec.versions.get(key.version) if key.version else None
+        items = (version.sequence if version is not None else None) or spec.sequence
+        for cid in dict.fromkeys(item.clip for item in items if isinstance(item, ClipItem)):
+            if cid in campaign.library:
+                uses.setdefault(cid, []).append((key.where, key.channel))
+    for cid, where in uses.items():
+        for problem in consent_problems(campaign.library[cid], where, today):
+            c.add(("clips", cid, "library"), problem,
+                  "renew the consent, or leave the clip, the version or the channel out of this campaign")
 
 
 def _check_lengths(c: _Collector, campaign: Campaign, prefix: Loc = ()) -> None:
