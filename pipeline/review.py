@@ -30,7 +30,7 @@ from markupsafe import Markup
 
 from . import manifest
 from .errors import InputError
-from .files import atomic_path, write_text_atomic
+from .files import atomic_path, refuse_links, write_text_atomic
 from .spec import Campaign
 
 log = logging.getLogger("rekrutt")
@@ -279,6 +279,7 @@ def write_review(campaign: Campaign, transcriber=None, lang: str | None = None, 
     lang = lang or campaign.spec.review_language
     if lang not in WORDS:
         raise InputError(f"review language '{lang}': use one of {', '.join(WORDS)}")
+    refuse_links(campaign.out_dir)
     if sheet:
         with tempfile.TemporaryDirectory(prefix="rekrutt-sheet-") as tmp:
             contact_sheet(campaign, Path(tmp))
