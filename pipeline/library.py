@@ -159,8 +159,9 @@ def list_clips(library: Path) -> list[LibraryClip]:
     if not library.is_dir():
         raise ClipNotFound(f"no clip library at {library}", str(library))
     files = sorted(library.glob("*.yml"))
-    misnamed = [SpecProblem(str(p), None, None, "", f"the file's name is not a clip id: {slug_problem(p.stem)}",
-                            "rename it and its video (a-z, 0-9, -)") for p in files if slug_problem(p.stem)]
+    misnamed = [SpecProblem(str(p), None, None, "", f"the file's name is not a clip id: "
+                            f"{slug_problem(p.stem, 'anne-sykepleier')}", "rename the file and its video")
+                for p in files if slug_problem(p.stem)]
     if misnamed:
         raise SpecError(misnamed)
     return [load_clip(library, p.stem) for p in files]

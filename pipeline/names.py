@@ -91,7 +91,7 @@ def link_problem(value: object) -> str | None:
         return f"'{value}' has a user name or password before the host; give the address without it, {example}"
     labels = (url.host or "").rstrip(".").split(".")
     if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels) or \
-            labels[-1].isdigit() and not _is_ipv4(url.host or ""):
+            (labels[-1].isdigit() and not _is_ipv4(url.host or "")):
         return f"'{value}' has no host name (such as www.kommune.no) after {start.group(1)}://, {example}"
     return None
 
