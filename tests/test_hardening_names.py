@@ -98,6 +98,8 @@ def test_clips_add_refuses_an_id_that_is_not_a_name_before_writing(tmp_path, ann
     for w in words:
         assert w.replace("/abs", str(tmp_path)) in result.output, result.output
     assert _files(tmp_path) == before  # not a byte written: no library folder, no clip, no metadata
+    result = run("clips", "show", "--library", str(lib), clip_id)  # nor read by a path
+    assert result.exit_code == 2 and "library id" in result.output and words[0].split()[0] in result.output
 
 
 def _spec_with(where: str, name: str) -> str:
