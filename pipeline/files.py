@@ -9,6 +9,8 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+from .errors import InputError
+
 
 @contextlib.contextmanager
 def atomic_path(final: Path, suffix: str | None = None) -> Iterator[Path]:
@@ -54,3 +56,22 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def refuse_links(folder: Path) -> None:
+    """Refuse a folder Rekrutt writes into that is, or holds, a symbolic link (InputError, exit 2).
+
+    Rekrutt makes no links in its output folders, so a link there was planted: following it would write
+    card pictures, locks or outputs wherever it points. Checked before any work, and never followed.
+    """
+    found = [folder] if folder.is_symlink() else []
+    if not found and folder.is_dir():
+        for top, dirs, files in os.walk(folder):  # os.walk does not descend into linked folders
+            found += [Path(top) / name for name in [*dirs, *files] if (Path(top) / name).is_symlink()]
+    if not found:
+        return
+    shown = "; ".join(f"{p} -> {os.readlink(p)}" for p in found[:5]) + ("; …" if len(found) > 5 else "")
+    raise InputError(f"symbolic link{'s' if len(found) > 1 else ''} in the output folder {folder}: {shown}. "
+                     "Rekrutt makes no links there and follows none it did not make: remove "
+                     f"{'them' if len(found) > 1 else 'it'}, or render into another folder (--out DIR); "
+                     "nothing was written")

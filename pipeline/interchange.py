@@ -14,6 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from .errors import InputError
+from .files import refuse_links
 from .spec import Campaign
 from .timeline import CardSegment, ClipSegment, Timeline
 
@@ -158,6 +159,7 @@ def export(campaign: Campaign, timeline: Timeline, preset, path: Path, fmt: str,
     from .cards import card_png
 
     folder = path.with_name(f"{path.stem}.cards")
+    refuse_links(folder)
     pictures = {}
     for seg in timeline.segments:
         if isinstance(seg, CardSegment) and seg.card_id not in pictures:

@@ -28,6 +28,7 @@ from . import ffmpeg as ff
 from . import manifest
 from .cache import Cache
 from .errors import InputError, Interrupted, RekruttError, SpecError, SpecProblem, Terminated
+from .files import refuse_links
 from .manifest import OutputRecord
 from .output import make_output
 from .spec import Campaign, load_campaign
@@ -295,6 +296,8 @@ def render_batch(campaigns: list[Campaign], options: RenderOptions = RenderOptio
     started = time.perf_counter()
     emit = on_event or (lambda e: None)
     jobs = plan(campaigns, options)
+    for c in campaigns:  # before any work: a planted link would have outputs written where it points
+        refuse_links(c.output_root / c.spec.campaign)
     calls_before = _model_calls()
     loaded: dict[tuple, _Loaded] = {}
     editions: dict[tuple, Campaign] = {}

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from . import yamlpos
 from .errors import ClipNotFound, InputError, SpecError, SpecProblem
 from .files import write_text_atomic
+from .names import slug_problem
 
 #: Environment variable naming the clip library folder.
 LIBRARY_ENV = "REKRUTT_LIBRARY"
@@ -108,8 +109,17 @@ def library_dir(spec_value: Path | None, base_dir: Path) -> Path | None:
     return Path(env) if env else None
 
 
+def check_id(clip_id: str, where: str = "library id") -> None:
+    """Refuse an id that is not a slug (it names the clip's files in the library): InputError, exit 2."""
+    problem = slug_problem(clip_id, "anne-sykepleier")
+    if problem:
+        raise InputError(f"{where} {problem} (the id names the clip's files in the library)")
+
+
 def load_clip(library: Path, clip_id: str) -> LibraryClip:
-    """Read one clip's metadata. Raises ClipNotFound (no such id) or SpecError (bad metadata, with positions)."""
+    """Read one clip's metadata. Raises ClipNotFound (no such id), InputError (an id that is not a slug)
+    or SpecError (bad metadata, with positions)."""
+    check_id(clip_id)
     meta_path = library / f"{clip_id}.yml"
     if not meta_path.is_file():
         if not library.is_dir():
@@ -158,7 +168,13 @@ def list_clips(library: Path) -> list[LibraryClip]:
     """Every clip in a library, by id. Raises ClipNotFound when the folder is missing."""
     if not library.is_dir():
         raise ClipNotFound(f"no clip library at {library}", str(library))
-    return [load_clip(library, p.stem) for p in sorted(library.glob("*.yml"))]
+    files = sorted(library.glob("*.yml"))
+    misnamed = [SpecProblem(str(p), None, None, "", f"the file's name is not a clip id: "
+                            f"{slug_problem(p.stem, 'anne-sykepleier')}", "rename the file and its video")
+                for p in files if slug_problem(p.stem)]
+    if misnamed:
+        raise SpecError(misnamed)
+    return [load_clip(library, p.stem) for p in files]
 
 
 def consent_problems(clip: LibraryClip, uses: list[tuple[str, str]], today: dt.date) -> list[str]:
@@ -198,7 +214,9 @@ def _and(words: list[str]) -> str:
 
 
 def add_clip(library: Path, video: Path, clip_id: str, meta: ClipMeta, *, move: bool = False) -> LibraryClip:
-    """Put a video into the library with its metadata file. Refuses to replace an existing id."""
+    """Put a video into the library with its metadata file. Refuses to replace an existing id, and an id
+    that is not a slug (InputError, before anything is written)."""
+    check_id(clip_id, "--id")
     library.mkdir(parents=True, exist_ok=True)
     meta_path = library / f"{clip_id}.yml"
     if meta_path.exists():

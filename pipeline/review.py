@@ -37,7 +37,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from . import manifest, yamlpos
 from .errors import InputError, SpecError, SpecProblem
-from .files import atomic_path, write_text_atomic
+from .files import atomic_path, refuse_links, write_text_atomic
 from .library import consent_problems
 from .spec import Campaign, ClipItem, OutputKey
 from .timecode import Time, parse_time, seconds, short_clock
@@ -319,6 +319,7 @@ def write_review(campaign: Campaign, transcriber=None, lang: str | None = None, 
     lang = lang or campaign.spec.review_language
     if lang not in WORDS:
         raise InputError(f"review language '{lang}': use one of {', '.join(WORDS)}")
+    refuse_links(campaign.out_dir)
     if sheet:
         with tempfile.TemporaryDirectory(prefix="rekrutt-sheet-") as tmp:
             contact_sheet(campaign, Path(tmp), today=today)

@@ -42,6 +42,7 @@ from pydantic import (
 from . import channels
 from .errors import ClipNotFound, MediaError, SpecError, SpecProblem
 from .library import LibraryClip, consent_problems, library_dir, load_clip
+from .names import Slug, SpecLink, insecure
 from .probe import MediaInfo, probe
 from .timecode import Time, parse_rate, parse_time, seconds
 from .yamlpos import Loc, Located, YamlLimitError, load_file
@@ -103,7 +104,6 @@ SpecTime = Annotated[
     }),
 ]
 
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -166,7 +166,7 @@ class ClipSpec(_Model):
     """A piece of raw material: one interview recording, as a file or from the clip library."""
 
     source: Path | None = Field(None, description="video file, relative to the spec file")
-    library: str | None = Field(None, description="clip id in the clip library (instead of source)")
+    library: Slug | None = Field(None, description="clip id in the clip library (instead of source)")
     person: str | None = Field(None, description="who speaks (for lower thirds and publish sheets)")
     role: str | None = Field(None, description="their job and workplace")
     language: SpecLanguage | None = Field(None, description="speech language if it differs from the campaign's")
@@ -258,7 +258,8 @@ class CardSpec(_Model):
     lines: list[str] = Field(min_length=1, description="main text, one entry per line (a line break inside an "
                              "entry starts a new line)")
     subline: str | None = Field(None, description="smaller line under the main text (one line; it wraps to fit)")
-    url: str | None = Field(None, description="address shown at the bottom of the card")
+    url: SpecLink | None = Field(None, description="address shown at the bottom of the card (https://, or http:// "
+                                 "with a warning)")
 
     @field_validator("lines")
     @classmethod
@@ -278,12 +279,6 @@ class CardSpec(_Model):
                              "or join the two parts with a space")
         return v.strip() if v is not None else v
 
-    @field_validator("url")
-    @classmethod
-    def _check_url(cls, v: str | None) -> str | None:
-        if v is not None and (not v.strip() or any(ch.isspace() for ch in v.strip())):
-            raise ValueError("an address has no spaces or line breaks, e.g. https://www.kommune.no/jobb")
-        return v.strip() if v is not None else v
     duration: SpecTime = Field(Fraction(4), description="seconds on screen")
     background: str = Field("#003B5C", description="#RRGGBB colour, or an image file relative to the spec")
     color: SpecColor = Field("#FFFFFF", description="text colour, #RRGGBB")
@@ -361,7 +356,7 @@ class VersionSpec(_Model):
                                           "kept cards first, then items by priority, in their original order")
     channels: list[str] | None = Field(None, min_length=1, description="channels of this version (default: the "
                                        "campaign's)")
-    cards: dict[str, CardSpec] = Field({}, description="cards that differ in this version, by id")
+    cards: dict[Slug, CardSpec] = Field({}, description="cards that differ in this version, by id")
 
     @field_validator("max_duration")
     @classmethod
@@ -431,17 +426,29 @@ class Brand:
         return Typeface(str(self.bold) if self.bold else None, str(self.regular) if self.regular else None)
 
 
+def _version_name(name: str) -> str:
+    # 'main' is the main film (render -V main); 'draft' the folder of quick looks beside the versions' folders
+    if name in ("main", "draft"):
+        what = "the main film (render -V main)" if name == "main" else "the folder of draft renders"
+        raise ValueError(f"'{name}' cannot name a version: it is {what}; choose another name")
+    return name
+
+
+#: A version's name: a slug, and neither 'main' nor 'draft'.
+VersionName = Annotated[Slug, AfterValidator(_version_name)]
+
+
 class CampaignSpec(_Model):
     """A recruitment video campaign: what plays, and on which channels."""
 
-    campaign: str = Field(description="slug naming the output folder (a-z, 0-9, -)")
+    campaign: Slug = Field(description="slug naming the output folder (a-z, 0-9, -)")
     title: str = Field(description="campaign title")
     description: str | None = Field(None, description="text for the platforms' description fields (publish sheets)")
     hashtags: list[str] = Field([], description="hashtags for the publish sheets")
     language: SpecLanguage = Field("no", description="speech language (Whisper code: no, nb, nn, en, ...)")
-    clips: dict[str, ClipSpec] = Field(description="raw material by id")
+    clips: dict[Slug, ClipSpec] = Field(description="raw material by id (a-z, 0-9, -)")
     sequence: list[SequenceItem] = Field(min_length=1, description="what plays, in order")
-    cards: dict[str, CardSpec] = Field({}, description="cards by id")
+    cards: dict[Slug, CardSpec] = Field({}, description="cards by id (a-z, 0-9, -)")
     channels: list[str] = Field(min_length=1, description="channel ids (python cli.py channels)")
     overrides: dict[str, ChannelOverride] = Field({}, description="per-channel preset changes")
     subtitles: SubtitleOptions = Field(SubtitleOptions(), description="caption options")
@@ -454,23 +461,9 @@ class CampaignSpec(_Model):
     library: Path | None = Field(None, description="clip library folder, relative to the spec (or $REKRUTT_LIBRARY)")
     output: Path = Field(Path("out"), description="output folder, relative to the spec")
     review_language: Literal["nb", "en"] = Field("nb", description="language of the review page's own words")
-    versions: dict[str, VersionSpec] = Field({}, description="further edits of the same campaign (episodes, "
+    versions: dict[VersionName, VersionSpec] = Field({}, description="further edits of the same campaign (episodes, "
                                              "cut-downs), each rendered to <output>/<campaign>/<version>/")
 
-    @field_validator("versions")
-    @classmethod
-    def _check_versions(cls, v: dict[str, VersionSpec]) -> dict[str, VersionSpec]:
-        for name in v:
-            if not _SLUG.match(name) or name == "main":
-                raise ValueError(f"version name '{name}': use lowercase letters, digits and dashes (not 'main')")
-        return v
-
-    @field_validator("campaign")
-    @classmethod
-    def _check_slug(cls, v: str) -> str:
-        if not _SLUG.match(v):
-            raise ValueError("use lowercase letters, digits and dashes, e.g. sykepleiere-2026")
-        return v
 
 
 @dataclass(frozen=True)
@@ -769,7 +762,9 @@ def _shape_problems(collector: _Collector, error: ValidationError, root: type[Ba
         raw = tuple(err["loc"])
         loc = _strip_tags(raw)
         kind = err["type"]
-        if kind == "extra_forbidden":
+        if loc[-1:] == ("[key]",):  # a mapping's key (a clip, card or version id) failed its rule: point at it
+            collector.add(loc[:-1], err["msg"].removeprefix("Value error, "), _HINTS.get(kind, ""), at_key=True)
+        elif kind == "extra_forbidden":
             known = _known_keys(raw, root)
             collector.add(loc, f"unknown key '{loc[-1]}'", _did_you_mean(str(loc[-1]), known), at_key=True)
         elif kind == "missing":
@@ -952,7 +947,34 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
             raise SpecError(collector.problems)
         _media_warnings(warnings, campaign)
     _text_warnings(warnings, campaign)
+    _link_warnings(warnings, campaign)
     return dataclasses.replace(campaign, warnings=tuple(warnings.problems))
+
+
+def _holds_link(annotation: object) -> bool:
+    """Whether a field's type is (or may be) a :data:`SpecLink`."""
+    return annotation == SpecLink or any(_holds_link(a) for a in typing.get_args(annotation)
+                                         if typing.get_origin(annotation) is not Annotated)
+
+
+def links(model: BaseModel, loc: Loc = ()) -> typing.Iterator[tuple[Loc, str]]:
+    """Every link a spec (or any of its models) carries, with its key path: every field typed SpecLink."""
+    for name, info in type(model).model_fields.items():
+        value, at = getattr(model, name), loc + (info.alias or name,)
+        if isinstance(value, str) and _holds_link(info.annotation):
+            yield at, value
+        children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, child in [(None, value), *children]:
+            if isinstance(child, BaseModel):
+                yield from links(child, at if key is None else at + (key,))
+
+
+def _link_warnings(w: _Collector, campaign: Campaign) -> None:
+    """Plain http links: they work, but a phone's camera app warns about them and they can be altered on the way."""
+    for loc, link in links(campaign.spec):
+        if insecure(link):
+            w.add(loc, f"'{link}' is not encrypted (http://): phones warn about such links and networks can "
+                  "alter the page on the way", "write https:// if the site has it")
 
 
 def _text_warnings(w: _Collector, campaign: Campaign) -> None:
