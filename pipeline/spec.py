@@ -41,6 +41,8 @@ from pydantic import (
 
 from . import channels
 from .errors import ClipNotFound, MediaError, SpecError, SpecProblem
+from .images import image_problem
+from .images import verify as verify_image
 from .library import LibraryClip, consent_problems, library_dir, load_clip
 from .probe import MediaInfo, probe
 from .timecode import Time, parse_rate, parse_time, seconds
@@ -991,6 +993,10 @@ def load_brand(path: Path, spec_collector: _Collector | None = None, loc: Loc = 
     if logo is not None and not logo.is_file():
         collector.add(("logo", "file"), f"logo file not found: {logo}", "give the path of a PNG, relative to "
                       "the brand file")
+    elif logo is not None:
+        problem = image_problem(logo, "logo") or (verify_image(logo), "save it again as PNG")
+        if problem[0]:
+            collector.add(("logo", "file"), *problem)
     ratio = caption_contrast(spec)
     if ratio < 4.5:
         where = ("captions", "box_opacity") if "box_opacity" in spec.captions.model_fields_set else ("colors", "text")
@@ -1240,11 +1246,15 @@ def _check_references(c: _Collector, campaign: Campaign, check_media: bool,
                     c.add(("music", "source"), f"{src} has no audio stream", "use a music file")
             except MediaError as exc:
                 c.add(("music", "source"), str(exc), "use a WAV, FLAC, MP3 or AAC file")
-    for card_id, card in spec.cards.items():
-        if card.logo is not None:
-            _check_image(c, campaign, ("cards", card_id, "logo"), card.logo, check_media)
+    all_cards = [(("cards", card_id), card) for card_id, card in spec.cards.items()]
+    all_cards += [(("versions", name, "cards", card_id), card) for name, version in spec.versions.items()
+                  for card_id, card in version.cards.items()]
+    for loc, card in all_cards:
+        # the brand's logo is the brand file's: load_brand checked it, at its own line
+        if card.logo is not None and card.logo != campaign.brand.logo:
+            _check_image(c, campaign, loc + ("logo",), card.logo, check_media, "logo")
         if not _COLOR.match(card.background):
-            _check_image(c, campaign, ("cards", card_id, "background"), Path(card.background), check_media,
+            _check_image(c, campaign, loc + ("background",), Path(card.background), check_media, "background",
                          "use #RRGGBB or an image file relative to the spec")
 
     known = list(channels.PRESETS)
@@ -1302,19 +1312,17 @@ def _check_sequence(c: _Collector, prefix: Loc, items: list, cards: dict, spec: 
                   _did_you_mean(item.card, list(cards)) or "define it under 'cards:'")
 
 
-def _check_image(c: _Collector, campaign: Campaign, loc: Loc, rel: Path, check_media: bool, hint: str = "") -> None:
+def _check_image(c: _Collector, campaign: Campaign, loc: Loc, rel: Path, check_media: bool, kind: str,
+                 hint: str = "") -> None:
+    """A logo or background the spec names: there, a picture, and small enough to decode (header only)."""
     p = campaign.resolve(rel)
     if not p.is_file():
         c.add(loc, f"file not found: {p}", hint or "check the path; it is relative to the spec file")
         return
     if check_media:
-        try:
-            from PIL import Image
-
-            with Image.open(p) as im:
-                im.verify()
-        except Exception as exc:  # Pillow raises many types for a bad image
-            c.add(loc, f"{p} is not a readable image ({exc})", "use a PNG or JPEG file")
+        problem = image_problem(p, kind) or (verify_image(p), "save it again as PNG or JPEG")
+        if problem[0]:
+            c.add(loc, *problem)
 
 
 def brand_schema() -> dict:
