@@ -34,10 +34,12 @@ from pydantic import (
     PlainSerializer,
     Tag,
     ValidationError,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from . import channels
 from .errors import ClipNotFound, MediaError, SpecError, SpecProblem
@@ -51,11 +53,73 @@ from .yamlpos import Loc, Located, YamlLimitError, load_file
 log = logging.getLogger("rekrutt")
 
 
-def _time(value: object) -> Fraction:
-    t = parse_time(value)
+#: The time-like fields, as the spec writes them: (key, what the value is, an example, whether 0 is allowed).
+#: Every message about a time names the key and gives an example of it written right.
+_TIME_FIELDS: dict[str, tuple[str, str, str, bool]] = {
+    "start": ("from", "where the cut starts, in seconds from the start of the clip", "from: 2.5", True),
+    "end": ("to", "where the cut ends, in seconds from the start of the clip", "to: 9.5", True),
+    "pad": ("pad", "seconds of air around the words", "pad: [0.2, 0.3]", True),
+    "duration": ("duration", "how long the card is on screen, in seconds above 0", "duration: 4", False),
+    "fade": ("fade", "the fade-in's length in seconds, 0 for none", "fade: 0.5", True),
+    "fade_in": ("fade_in", "the fade-in's length in seconds, 0 for none", "fade_in: 1", True),
+    "fade_out": ("fade_out", "the fade-out's length in seconds, 0 for none", "fade_out: 2", True),
+    "max_duration": ("max_duration", "the longest the version may be, in seconds above 0", "max_duration: 15",
+                     False),
+}
+
+
+def _shown(value: object) -> str:
+    """A value as the user wrote it in YAML, for a message (never a Python type name)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"'{value}'" if len(value) <= 40 else f"'{value[:40]}...'"
+    if isinstance(value, (list, tuple)):
+        return f"the list [{', '.join(_shown(v) for v in value)}]" if len(value) <= 4 else \
+            f"a list of {len(value)} values"
+    if isinstance(value, dict):
+        return "a mapping (key: value)"
+    if value is None:
+        return "an empty value"
+    if isinstance(value, Fraction):
+        return f"{float(value):g}"
+    return str(value)
+
+
+def _time_error(field_name: str | None, message: str) -> PydanticCustomError:
+    """A time field's problem in a producer's words; the fix (with an example) goes in ctx['hint']."""
+    key, what, example, _ = _TIME_FIELDS.get(field_name or "", (field_name or "time", "seconds", "2.5", True))
+    return PydanticCustomError("spec_time", message, {"hint": f"{key} is {what}; e.g. {example}"})
+
+
+def _one_time(value: object, field_name: str | None) -> Fraction:
+    key, _, _, zero_ok = _TIME_FIELDS.get(field_name or "", (field_name, "", "", True))
+    try:
+        t = parse_time(value)
+    except ValueError:
+        raise _time_error(field_name, f"{_shown(value)} is not a time: write seconds (12.5) or MM:SS.mmm "
+                          "('00:12.500')") from None
     if t < 0:
-        raise ValueError(f"a time cannot be negative ({float(t):g} s): times count from the start of the clip")
+        raise _time_error(field_name, f"{_shown(value)} is negative; give seconds of "
+                          f"{'0 or more' if zero_ok else 'more than 0'}")
+    if t == 0 and not zero_ok:
+        raise _time_error(field_name, "0 seconds would leave nothing to show; give seconds of more than 0")
     return t
+
+
+def _time(value: object, info: ValidationInfo) -> Fraction:
+    return _one_time(value, info.field_name)
+
+
+def _pad(value: object, info: ValidationInfo) -> tuple[Fraction, Fraction]:
+    """``pad: 0.2`` (both sides) or ``pad: [before, after]``, as (before, after)."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise _time_error("pad", f"{_shown(value)} has {len(value)} value{'s' if len(value) != 1 else ''}; "
+                              "give one number (both sides) or two: [before, after]")
+        return (_one_time(value[0], "pad"), _one_time(value[1], "pad"))
+    t = _one_time(value, "pad")
+    return (t, t)
 
 
 def _rate(value: object) -> Fraction:
@@ -105,6 +169,20 @@ SpecTime = Annotated[
     }),
 ]
 
+#: Air around a quote's words: one time (both sides) or [before, after]; held as (before, after).
+SpecPad = Annotated[
+    tuple[Fraction, Fraction],
+    BeforeValidator(_pad),
+    PlainSerializer(lambda p: [float(p[0]), float(p[1])], return_type=list),
+    WithJsonSchema({
+        "anyOf": [
+            {"type": "number", "minimum": 0},
+            {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "number", "minimum": 0}},
+        ],
+        "description": "seconds on both sides, or [before, after]",
+    }),
+]
+
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -151,12 +229,15 @@ class AudioSpec(_Model):
             return {**value, "hum": str(value["hum"])}
         return value
 
-    @field_validator("highpass")
+    @field_validator("highpass", mode="before")
     @classmethod
-    def _check_highpass(cls, v: bool | int) -> bool | int:
-        if not isinstance(v, bool) and not 20 <= v <= 300:
-            raise ValueError("highpass is true, false or a frequency from 20 to 300 Hz")
-        return v
+    def _check_highpass(cls, v: object) -> bool | int:
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if isinstance(v, bool) or (isinstance(v, int) and 20 <= v <= 300):
+            return v
+        raise ValueError(f"{_shown(v)} is not a highpass setting: give true, false or a frequency from 20 to "
+                         "300 Hz, e.g. highpass: 100")
 
     @property
     def is_off(self) -> bool:
@@ -181,12 +262,16 @@ class ClipSpec(_Model):
     audio: AudioSpec | None = Field(None, description="sound clean-up for this clip; the keys given here change "
                                     "the campaign's audio: settings")
 
-    @field_validator("focus")
+    @field_validator("focus", mode="before")
     @classmethod
     def _check_focus(cls, v: object) -> object:
-        if isinstance(v, float) and not 0 <= v <= 1:
-            raise ValueError("focus is a share of the frame width, from 0 (left) to 1 (right)")
-        return v
+        words = ("left", "centre", "center", "right")
+        if v is None or v in words:
+            return v
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+            raise ValueError(f"{_shown(v)} is not a framing: give a share of the frame width from 0 (left edge) "
+                             "to 1 (right edge), e.g. focus: 0.3, or one of left, centre, right")
+        return float(v)
 
 
 class ClipItem(_Model):
@@ -198,7 +283,7 @@ class ClipItem(_Model):
     says: str | None = Field(None, description="cut by what is said: the passage from the clip's transcript "
                              "(case, punctuation and spacing ignored); '…' or '...' stands for everything between")
     occurrence: int | None = Field(None, ge=1, description="with says: the Nth place the passage is said")
-    pad: SpecTime | list[SpecTime] | None = Field(
+    pad: SpecPad | None = Field(
         None, description="with says: seconds of air before and after the words, or [before, after] "
         "(default 0.15 before, 0.3 after, never into the next word)")
     optional: bool = Field(False, description="may be left out where a channel is too short for everything "
@@ -215,16 +300,12 @@ class ClipItem(_Model):
                 raise ValueError("'says' is empty: write the words of the passage, e.g. says: \"Hver dag ...\"")
         elif self.occurrence is not None or self.pad is not None:
             raise ValueError("'occurrence' and 'pad' go with 'says'")
-        if isinstance(self.pad, list) and len(self.pad) != 2:
-            raise ValueError("pad is one number (both sides) or [before, after]")
         return self
 
     @property
     def pads(self) -> tuple[Fraction, Fraction] | None:
         """(before, after) air around a quote's words, if the spec set it."""
-        if self.pad is None:
-            return None
-        return (self.pad[0], self.pad[1]) if isinstance(self.pad, list) else (self.pad, self.pad)
+        return self.pad
 
 
 class CardItem(_Model):
@@ -293,12 +374,6 @@ class CardSpec(_Model):
     qr: bool = Field(True, description="with a url: show a QR code of it, tagged per channel (utm_source)")
     fade: SpecTime = Field(Fraction(1, 2), description="fade-in length in seconds")
 
-    @field_validator("duration")
-    @classmethod
-    def _check_duration(cls, v: Fraction) -> Fraction:
-        if v <= 0:
-            raise ValueError("a card's duration must be above 0 seconds")
-        return v
 
 
 class ChannelOverride(_Model):
@@ -365,12 +440,6 @@ class VersionSpec(_Model):
                                        "campaign's)")
     cards: dict[str, CardSpec] = Field({}, description="cards that differ in this version, by id")
 
-    @field_validator("max_duration")
-    @classmethod
-    def _positive(cls, v: Fraction | None) -> Fraction | None:
-        if v is not None and v <= 0:
-            raise ValueError("max_duration must be above 0 seconds")
-        return v
 
 
 class BrandColors(_Model):
@@ -733,21 +802,61 @@ def _did_you_mean(word: str, options: list[str]) -> str:
 
 
 def _shape_problems(collector: _Collector, error: ValidationError, root: type[BaseModel] | None = None) -> None:
+    """Pydantic's errors as problems in the spec's words: the key path as written, one message a place.
+
+    A value that may take several forms (``focus: 0.3`` or ``left``) fails once per form, each with
+    pydantic's name for the form in its loc (``function-before[...]``, ``literal[...]``): those are
+    dropped, and a place keeps the project's own message where one of the forms gave one.
+    """
+    data = collector.located.data if collector.located is not None else None
+    found: dict[tuple, list[dict]] = {}
     for err in error.errors():
         # The discriminated union adds its tag ('clip'/'card') to the loc: drop it.
         raw = tuple(err["loc"])
-        loc = _strip_tags(raw)
+        loc = _user_loc(_strip_tags(raw), data, err["type"])
+        found.setdefault(loc, []).append({**err, "raw": raw})
+    for loc, errs in found.items():
+        own = [e for e in errs if e["type"] in ("spec_time", "value_error")]
+        if own:
+            errs = own[:1]
+        elif len(errs) > 1:  # every form failed on pydantic's own words: say them together
+            first = errs[0]
+            errs = [{**first, "msg": "; or ".join(dict.fromkeys(e["msg"] for e in errs))}]
+        err = errs[0]
         kind = err["type"]
         if kind == "extra_forbidden":
-            known = _known_keys(raw, root)
+            known = _known_keys(err["raw"], root)
             collector.add(loc, f"unknown key '{loc[-1]}'", _did_you_mean(str(loc[-1]), known), at_key=True)
         elif kind == "missing":
             collector.add(loc, "this key is required", _HINTS["missing"])
         else:
             message = err["msg"].removeprefix("Value error, ")
+            hint = (err.get("ctx") or {}).get("hint") or _HINTS.get(kind, "")
             if collector.located is not None and loc + ("says",) in collector.located.values:
                 loc = loc + ("says",)  # an item-level rule about a quote: point at the quote
-            collector.add(loc, message, _HINTS.get(kind, ""))
+            collector.add(loc, message, hint)
+
+
+def _user_loc(loc: tuple, data: object, kind: str) -> tuple:
+    """The part of a pydantic loc that the user wrote: keys and list positions found in ``data``.
+
+    Anything else in it names one of pydantic's forms of a value (``function-before[_time(), fraction]``,
+    ``list[...]``, ``literal['left','right']``) and is dropped; a missing key stays (it is not there yet).
+    """
+    out: list = []
+    current = data
+    for i, part in enumerate(loc):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+            out.append(part)
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            current = current[part]
+            out.append(part)
+        elif isinstance(current, dict) and i == len(loc) - 1 and kind == "missing":
+            out.append(part)
+        elif data is None:
+            out.append(part)
+    return tuple(out)
 
 
 def _strip_tags(loc: tuple) -> tuple:

@@ -171,7 +171,7 @@ def test_library_metadata_reads_norwegian_and_bad_metadata_is_located(tmp_path, 
 @pytest.mark.parametrize("text, words", [
     (spec_text(language="xx"), ["unknown speech language 'xx'"]),
     (spec_text(language="nr"), ["did you mean", "'nn'"]),
-    (spec_text(start="-2"), ["sequence[0].from", "cannot be negative"]),
+    (spec_text(start="-2"), ["sequence[0].from", "-2 is negative"]),
     (spec_text().replace("    lines:", "    subline: \"one\\ntwo\"\n    lines:"), ["subline is one line"]),
 ])
 def test_bad_values_are_refused_with_their_place(tmp_path, anne, text, words):
