@@ -728,11 +728,13 @@ def clips_add(library: Path, video: Path, clip_id: str, person: str, role: str |
     """Put VIDEO into the library with its metadata and consent."""
     from pydantic import ValidationError
 
-    from pipeline.errors import InputError
+    from pipeline.errors import InputError, MediaError
     from pipeline.library import ClipMeta, Consent, add_clip
-    from pipeline.probe import probe
+    from pipeline.probe import probe_as
 
-    probe(video)
+    _, problem = probe_as(video, "video")
+    if problem:
+        raise MediaError(str(video), f"{problem[0]} ({problem[1]})")
     try:
         meta = ClipMeta(person=person, role=role, workplace=workplace, language=language, tags=list(tags),
                     consent=Consent(signed=consent_signed.date(), expires=consent_expires.date(),

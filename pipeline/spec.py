@@ -46,7 +46,7 @@ from .errors import ClipNotFound, MediaError, SpecError, SpecProblem
 from .images import image_problem
 from .images import verify as verify_image
 from .library import LibraryClip, consent_problems, library_dir, load_clip
-from .probe import MediaInfo, probe
+from .probe import MediaInfo, probe_as
 from .timecode import Time, parse_rate, parse_time, seconds
 from .yamlpos import Loc, Located, YamlLimitError, load_file
 
@@ -1329,13 +1329,9 @@ def _check_references(c: _Collector, campaign: Campaign, check_media: bool,
                   "check the path; it is relative to the spec file")
             continue
         if check_media and clip_id in used_clips:
-            try:
-                info = probe(src)
-            except MediaError as exc:
-                c.add(("clips", clip_id, "source"), str(exc), "re-export the clip as MP4 (H.264/AAC) or MOV")
-                continue
-            if not info.has_video:
-                c.add(("clips", clip_id, "source"), f"{src} has no video stream", "use a video file")
+            info, problem = probe_as(src, "video")
+            if problem:
+                c.add(("clips", clip_id, "library" if clip.library is not None else "source"), *problem)
                 continue
             media[clip_id] = info
         if clip.transcript is not None and not campaign.resolve(clip.transcript).is_file():
@@ -1350,11 +1346,9 @@ def _check_references(c: _Collector, campaign: Campaign, check_media: bool,
         if not src.is_file():
             c.add(("music", "source"), f"file not found: {src}", "check the path; it is relative to the spec file")
         elif check_media:
-            try:
-                if not probe(src).has_audio:
-                    c.add(("music", "source"), f"{src} has no audio stream", "use a music file")
-            except MediaError as exc:
-                c.add(("music", "source"), str(exc), "use a WAV, FLAC, MP3 or AAC file")
+            _, problem = probe_as(src, "sound")
+            if problem:
+                c.add(("music", "source"), *problem)
     all_cards = [(("cards", card_id), card) for card_id, card in spec.cards.items()]
     all_cards += [(("versions", name, "cards", card_id), card) for name, version in spec.versions.items()
                   for card_id, card in version.cards.items()]
