@@ -1027,9 +1027,89 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
             _check_lengths(collector, campaign.for_version(name), ("versions", name))
         if collector.problems:
             raise SpecError(collector.problems)
+        _check_card_text(collector, warnings, campaign)
+        if collector.problems:
+            raise SpecError(collector.problems)
         _media_warnings(warnings, campaign)
     _text_warnings(warnings, campaign)
     return dataclasses.replace(campaign, warnings=tuple(warnings.problems))
+
+
+def _check_card_text(c: _Collector, w: _Collector, campaign: Campaign) -> None:
+    """Card text that cannot be shown whole on a channel's frame is a problem at its line, with the most
+    of it that fits on each frame; a word broken between letters to fit a line is a warning, once."""
+    from .cards import card_texts, lines_that_fit, most_that_fits, text_fit
+
+    too_long: dict[Loc, tuple[str, dict[str, tuple[int, str]]]] = {}  # loc -> (text, channel -> (most, size))
+    broken: dict[Loc, dict[str, list[str]]] = {}  # loc -> word -> channels
+    done: set[tuple[str, str]] = set()
+    for edition in campaign.editions():
+        own = campaign.spec.versions[edition.version].cards if edition.version else {}
+        for card_id in dict.fromkeys(i.card for i in edition.spec.sequence if isinstance(i, CardItem)):
+            card = edition.spec.cards.get(card_id)
+            if card is None:
+                continue
+            prefix = ("versions", edition.version, "cards", card_id) if card_id in own else ("cards", card_id)
+            for name in edition.channels:
+                if (card.model_dump_json(), name) in done:
+                    continue  # the same card on the same channel in another version
+                done.add((card.model_dump_json(), name))
+                preset = edition.preset(name)
+                fit = text_fit(edition, card, preset)
+                texts = card_texts(card)
+                if fit.fits:
+                    for word in fit.broken:
+                        place = next((p for p, t in texts if word in t.split()), ("lines", 0))
+                        broken.setdefault(_card_loc(campaign, prefix, place), {}).setdefault(word, []).append(name)
+                    continue
+                # blame the longest text: the most of it that fits beside the rest of the card; where
+                # even none of it would fit, the card has more lines than fit
+                size = f"{preset.width}x{preset.height}"
+                place, text = max(texts, key=lambda pt: len(pt[1]))
+                most = most_that_fits(edition, card, preset, place)
+                if most:
+                    too_long.setdefault(_card_loc(campaign, prefix, place), (text, {}))[1][name] = (most, size)
+                else:
+                    too_long.setdefault(prefix + ("lines",), ("\n".join(card.lines), {}))[1][name] = \
+                        (lines_that_fit(edition, card, preset), size)
+    for loc, (text, per_channel) in too_long.items():
+        groups: dict[tuple[int, str], list[str]] = {}
+        for name, key in per_channel.items():
+            groups.setdefault(key, []).append(name)
+        fits = [f"{most:,} on {', '.join(names)} ({size})" for (most, size), names in sorted(groups.items())]
+        if loc[-1] == "lines":  # too many lines
+            fits[0] = fits[0].replace(" on ", " fit on ", 1)
+            c.add(loc, f"the card's {len(text.splitlines())} lines cannot be shown together: at most "
+                  f"{', '.join(fits)}", "put fewer lines on the card, or spread them over two cards")
+            continue
+        what = {"subline": "the subline", "url": "the address"}.get(str(loc[-1]), "this line")
+        one_word = len(text.split()) == 1
+        fits[0] = fits[0].replace(" on ", " characters fit on ", 1)
+        c.add(loc, f"{what} ({len(text):,} characters{', one word' if one_word else ''}) cannot be shown whole "
+              f"on the card: at most {', '.join(fits)}", "break the word with spaces or hyphens, or shorten it"
+              if one_word else "shorten it, or put the rest on another card")
+    for loc, words in broken.items():
+        for word, names in words.items():
+            w.add(loc, f"a word of {len(word)} letters ({word[:20]}{'...' if len(word) > 20 else ''}) is too long "
+                  f"for a line of the card on {', '.join(names)}; it is broken between letters with a hyphen",
+                  "shorten it, or write a hyphen where it may break")
+
+
+def _card_loc(campaign: Campaign, prefix: Loc, place: tuple) -> Loc:
+    """Where a card's text was written: a line of ``lines`` after splitting is the entry it came from."""
+    if place[0] != "lines":
+        return prefix + place
+    data: object = campaign.located.data if campaign.located else None
+    for part in prefix + ("lines",):
+        data = data.get(part) if isinstance(data, dict) else None
+    if not isinstance(data, list):
+        return prefix + place
+    n = 0
+    for entry, value in enumerate(data):
+        n += len([p for p in str(value).splitlines() if p.strip()])
+        if place[1] < n:
+            return prefix + ("lines", entry)
+    return prefix + ("lines",)
 
 
 def _text_warnings(w: _Collector, campaign: Campaign) -> None:
