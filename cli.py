@@ -730,11 +730,13 @@ def clips_add(library: Path, video: Path, clip_id: str, person: str, role: str |
     """Put VIDEO into the library with its metadata and consent."""
     from pydantic import ValidationError
 
-    from pipeline.errors import InputError
+    from pipeline.errors import InputError, MediaError
     from pipeline.library import ClipMeta, add_clip
-    from pipeline.probe import probe
+    from pipeline.probe import probe_as
 
-    probe(video)
+    _, problem = probe_as(video, "video")
+    if problem:
+        raise MediaError(str(video), f"{problem[0]} ({problem[1]})")
     try:
         # one model from plain data, so that a problem's place reads as its option (consent.expires: --consent-expires)
         meta = ClipMeta.model_validate({

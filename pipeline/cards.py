@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageColor, ImageDraw, ImageOps
@@ -26,13 +27,16 @@ def _font(size: int, bold: bool, text: str = "", face: fonts.Typeface | None = N
     return fonts.load(size, bold, text, face)
 
 
-def _wrap(draw: ImageDraw.ImageDraw, text: str, font, max_width: int, break_words: bool = False) -> list[str]:
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font, max_width: int, break_words: bool = False,
+          broken: set[str] | None = None) -> list[str]:
     """Greedy word wrap. A word wider than the line stays whole (the caller shrinks the font),
-    unless ``break_words``: then it is broken between letters, with a hyphen."""
+    unless ``break_words``: then it is broken between letters, with a hyphen (and added to ``broken``)."""
     words: list[str] = []
     for word in text.split():
         if break_words and draw.textlength(word, font=font) > max_width:
             words += _break_word(draw, word, font, max_width)
+            if broken is not None:
+                broken.add(word)
         else:
             words.append(word)
     lines: list[str] = []
@@ -60,44 +64,55 @@ def _break_word(draw: ImageDraw.ImageDraw, word: str, font, max_width: int) -> l
         else:
             current += ch
     pieces.append(current)
-    log.warning("a word of %d letters is too long for a line of the card; it was broken: %s...", len(word), word[:20])
-    return pieces
+    return pieces  # validation warns about it once (text_fit), not each time a card is drawn
+
+
+#: The smallest share of the full type size the layout tries before it gives up (0.92 ** 13).
+_SMALLEST = 0.92 ** 13
 
 
 def _layout(draw, card: CardSpec, box_w: int, box_h: int, frame_w: int, frame_h: int,
             face: fonts.Typeface | None = None):
-    """Choose font sizes so that every line fits the safe box; returns (rows, block height).
+    """Choose font sizes so that every line fits the safe box; returns (rows, block height, fits, broken words).
 
     A line is kept whole while shrinking it to 70% keeps it inside the box; only
-    then is it wrapped at word boundaries.
+    then is it wrapped at word boundaries, and last a word too long for a line is broken.
     """
     base = min(frame_h * 0.085, frame_w * 0.11)
     for wrap, break_words in ((False, False), (True, False), (True, True)):
         scale = 1.0
         while True:
-            main = _font(max(12, int(base * scale)), True, face=face)
-            sub = _font(max(10, int(base * 0.53 * scale)), False, face=face)
-            small = _font(max(9, int(base * 0.38 * scale)), False, face=face)
-            rows: list[tuple[str, object, float]] = []
-            for line in card.lines:
-                font = _shows(main, line, True, face)
-                parts = _wrap(draw, line, font, box_w, break_words) if wrap else [line]
-                rows += [(t, font, 0.15) for t in parts]
-            if card.subline:
-                font = _shows(sub, card.subline, False, face)
-                parts = _wrap(draw, card.subline, font, box_w, break_words) if wrap else [card.subline]
-                rows += [(t, font, 0.5 if i == 0 else 0.15) for i, t in enumerate(parts)]
-            if card.url:
-                parts = _wrap(draw, card.url, small, box_w, True) if break_words else [card.url]
-                rows += [(t, small, 0.9 if i == 0 else 0.1) for i, t in enumerate(parts)]
-            widest = max(draw.textlength(t, font=f) for t, f, _ in rows)
-            height = sum(_line_height(f) * (1 + g) for _, f, g in rows)
-            if widest <= box_w and height <= box_h:
-                return rows, height
+            rows, height, fits, broken = _try(draw, card, box_w, box_h, base * scale, wrap, break_words, face)
+            if fits:
+                return rows, height, True, broken
             if (not wrap and scale < 0.7) or (not break_words and scale < 0.2) or scale < 0.35:
                 break
             scale *= 0.92
-    return rows, height
+    return rows, height, False, broken
+
+
+def _try(draw, card: CardSpec, box_w: int, box_h: int, size: float, wrap: bool, break_words: bool,
+         face: fonts.Typeface | None):
+    """The card's text at one type size (the main lines' size in pixels): (rows, height, fits, broken words)."""
+    broken: set[str] = set()
+    main = _font(max(12, int(size)), True, face=face)
+    sub = _font(max(10, int(size * 0.53)), False, face=face)
+    small = _font(max(9, int(size * 0.38)), False, face=face)
+    rows: list[tuple[str, object, float]] = []
+    for line in card.lines:
+        font = _shows(main, line, True, face)
+        parts = _wrap(draw, line, font, box_w, break_words, broken) if wrap else [line]
+        rows += [(t, font, 0.15) for t in parts]
+    if card.subline:
+        font = _shows(sub, card.subline, False, face)
+        parts = _wrap(draw, card.subline, font, box_w, break_words, broken) if wrap else [card.subline]
+        rows += [(t, font, 0.5 if i == 0 else 0.15) for i, t in enumerate(parts)]
+    if card.url:
+        parts = _wrap(draw, card.url, small, box_w, True) if break_words else [card.url]
+        rows += [(t, small, 0.9 if i == 0 else 0.1) for i, t in enumerate(parts)]
+    widest = max(draw.textlength(t, font=f) for t, f, _ in rows)
+    height = sum(_line_height(f) * (1 + g) for _, f, g in rows)
+    return rows, height, widest <= box_w and height <= box_h, broken
 
 
 def _shows(font, text: str, bold: bool, face: fonts.Typeface | None = None):
@@ -120,11 +135,10 @@ def _background(campaign: Campaign, card: CardSpec, size: tuple[int, int]) -> Im
         return ImageOps.fit(ImageOps.exif_transpose(im).convert("RGB"), size, Image.Resampling.LANCZOS)
 
 
-def draw_card(campaign: Campaign, card: CardSpec, preset: Preset) -> Image.Image:
-    """The card as an RGB picture at the preset's frame size, text (and QR code) inside its safe area."""
+def _frame(campaign: Campaign, card: CardSpec, preset: Preset):
+    """Where a card's parts go: the safe box (x0, y0, x1, y1), the logo and QR code (or None) and
+    the height each takes; the text gets the rest of the box."""
     size = (preset.width, preset.height)
-    image = _background(campaign, card, size)
-    draw = ImageDraw.Draw(image)
     x0, y0, x1, y1 = preset.safe_area.box(*size)
     # keep a margin inside the safe area too
     pad_x, pad_y = int((x1 - x0) * 0.05), int((y1 - y0) * 0.05)
@@ -144,8 +158,16 @@ def draw_card(campaign: Campaign, card: CardSpec, preset: Preset) -> Image.Image
         qr = qr_image(tracked_url(card.url, preset.name, campaign.spec.campaign),
                       int(min(x1 - x0, y1 - y0) * 0.3))
         qr_h = qr.height + int(preset.height * 0.03)
-    rows, height = _layout(draw, card, x1 - x0, (y1 - y0) - logo_h - qr_h, preset.width, preset.height,
-                           campaign.brand.typeface)
+    return (x0, y0, x1, y1), logo, logo_h, qr, qr_h
+
+
+def draw_card(campaign: Campaign, card: CardSpec, preset: Preset) -> Image.Image:
+    """The card as an RGB picture at the preset's frame size, text (and QR code) inside its safe area."""
+    image = _background(campaign, card, (preset.width, preset.height))
+    draw = ImageDraw.Draw(image)
+    (x0, y0, x1, y1), logo, logo_h, qr, qr_h = _frame(campaign, card, preset)
+    rows, height, _, _ = _layout(draw, card, x1 - x0, (y1 - y0) - logo_h - qr_h, preset.width, preset.height,
+                                 campaign.brand.typeface)
     # the logo, the text and the QR code are centred together in the safe area
     block_top = y0 + ((y1 - y0) - (logo_h + height + qr_h)) / 2
     if logo is not None:
@@ -161,6 +183,123 @@ def draw_card(campaign: Campaign, card: CardSpec, preset: Preset) -> Image.Image
     if qr is not None:
         image.paste(qr, ((x0 + x1 - qr.width) // 2, int(y + preset.height * 0.03)))
     return image
+
+
+@dataclass(frozen=True)
+class TextFit:
+    """Whether a card's text can be shown whole on one channel's frame (at the smallest type the layout tries)."""
+
+    fits: bool
+    broken: tuple[str, ...] = ()  #: words too long for a line, broken between letters with a hyphen to fit
+
+
+#: The three kinds of text on a card: (share of the full type size, smallest size in pixels, bold, gap).
+_KINDS = {"lines": (1.0, 12, True, 0.15), "subline": (0.53, 10, False, 0.15), "url": (0.38, 9, False, 0.1)}
+
+
+def _text_box(campaign: Campaign, card: CardSpec, preset: Preset) -> tuple[int, int]:
+    (x0, y0, x1, y1), _, logo_h, _, qr_h = _frame(campaign, card, preset)
+    return x1 - x0, (y1 - y0) - logo_h - qr_h
+
+
+def card_texts(card: CardSpec) -> list[tuple[tuple, str]]:
+    """Each text of a card with its place: ("lines", i), ("subline",), ("url",)."""
+    out: list[tuple[tuple, str]] = [(("lines", i), line) for i, line in enumerate(card.lines)]
+    out += [((key,), getattr(card, key)) for key in ("subline", "url") if getattr(card, key)]
+    return out
+
+
+def _capacity(draw, text: str, kind: str, box: tuple[int, int], preset: Preset, face) -> int:
+    """An upper bound on how many characters of ``text`` can fit the box, at the smallest type tried.
+
+    The letters of a text laid out in rows no wider than the box take at least their own widths
+    (spaces where a line breaks are dropped), so a prefix whose letters are wider in all than every
+    row together cannot fit. It spares the layout (seconds, for thousands of letters) where it must fail.
+    """
+    share, least, bold, gap = _KINDS[kind]
+    base = min(preset.height * 0.085, preset.width * 0.11)
+    font = _shows(_font(max(least, int(base * share * _SMALLEST)), bold, face=face), text, bold, face)
+    rows = int(box[1] // (_line_height(font) * (1 + gap))) + 1
+    room = rows * box[0] / 0.95  # 5% for kerning, which can set letters closer than their own widths
+    widths: dict[str, float] = {}
+    used = 0.0
+    for n, ch in enumerate(text):
+        if not ch.isspace():
+            if ch not in widths:
+                widths[ch] = draw.textlength(ch, font=font)
+            used += widths[ch]
+        if used > room:
+            return n
+    return len(text)
+
+
+def _with_text(card: CardSpec, place: tuple, text: str) -> CardSpec:
+    if place[0] == "lines":
+        lines = list(card.lines)
+        lines[place[1]] = text
+        return card.model_copy(update={"lines": lines})
+    return card.model_copy(update={place[0]: text or None})
+
+
+def _fits(draw, campaign: Campaign, card: CardSpec, preset: Preset, box: tuple[int, int]) -> TextFit:
+    face = campaign.brand.typeface
+    if box[0] <= 0 or box[1] <= 0:
+        return TextFit(False)
+    if any(_capacity(draw, text, place[0], box, preset, face) < len(text) for place, text in card_texts(card)):
+        return TextFit(False)
+    _, _, fits, broken = _layout(draw, card, box[0], box[1], preset.width, preset.height, face)
+    return TextFit(fits, tuple(sorted(broken)))
+
+
+def text_fit(campaign: Campaign, card: CardSpec, preset: Preset) -> TextFit:
+    """Whether the card's text can be shown whole on the channel's frame, and which words must be broken.
+
+    Nothing is drawn; the layout is the one :func:`draw_card` uses.
+    """
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    return _fits(draw, campaign, card, preset, _text_box(campaign, card, preset))
+
+
+def most_that_fits(campaign: Campaign, card: CardSpec, preset: Preset, place: tuple) -> int:
+    """The most characters of one of the card's texts (("lines", i), ("subline",) or ("url",)) that can be
+    shown with the rest of the card as it is: 0 when the rest alone fills the card."""
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    box = _text_box(campaign, card, preset)
+    text = dict(card_texts(card))[place]
+    face = campaign.brand.typeface
+    smallest = min(preset.height * 0.085, preset.width * 0.11) * _SMALLEST
+
+    def fits(n: int) -> bool:
+        # the layout's last try (the smallest type, wrapped, words broken) is the one that fits the most
+        return _try(draw, _with_text(card, place, text[:n]), box[0], box[1], smallest, True, True, face)[2]
+
+    lo, hi = 0, _capacity(draw, text, place[0], box, preset, face)
+    if box[0] <= 0 or box[1] <= 0 or not fits(0):
+        return 0
+    while lo < hi:  # the longest prefix that fits (a longer text never fits where a shorter one does not)
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def lines_that_fit(campaign: Campaign, card: CardSpec, preset: Preset) -> int:
+    """How many of the card's lines (from the first) can be shown, with its subline and address."""
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    box = _text_box(campaign, card, preset)
+    smallest = min(preset.height * 0.085, preset.width * 0.11) * _SMALLEST
+    lo, hi = 0, len(card.lines)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lines = card.model_copy(update={"lines": card.lines[:mid]})
+        if box[0] > 0 and box[1] > 0 and _try(draw, lines, box[0], box[1], smallest, True, True,
+                                              campaign.brand.typeface)[2]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def card_inputs(campaign: Campaign, card_id: str, preset: Preset) -> str:

@@ -99,7 +99,7 @@ def probe(path: str | Path) -> MediaInfo:
             video = container.streams.video[0] if container.streams.video else None
             audio = container.streams.audio[0] if container.streams.audio else None
             if video is None and audio is None:
-                raise MediaError(str(path), "has neither video nor audio")
+                raise MediaError(str(path), "has neither picture nor sound")
             duration = Fraction(0)
             container_len = Fraction(container.duration, 1_000_000) if container.duration is not None else None
             if container.duration is not None:
@@ -144,4 +144,36 @@ def probe(path: str | Path) -> MediaInfo:
     except MediaError:
         raise
     except (av.error.FFmpegError, OSError, ValueError, StopIteration) as exc:
-        raise MediaError(str(path), f"cannot be read as media ({exc})") from exc
+        # FFmpegError's text repeats the errno and the path; its strerror is the reason alone
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise MediaError(str(path), f"is not a media file ffmpeg can read ({reason})") from exc
+
+
+def probe_as(src: Path, want: str) -> tuple[MediaInfo | None, tuple[str, str] | None]:
+    """Probe a file that must be a video (a clip) or sound (a music bed).
+
+    Returns (info, None), or (None, (message, what to do)) when the file is not that: not media
+    at all, a still picture under a video file's name, sound only, or no frames to play.
+    """
+    if want == "video":
+        what, fix = "a video file", "give the recording itself, an MP4 or MOV file; if it plays elsewhere, " \
+            "re-export it as MP4 with H.264 video and AAC sound"
+    else:
+        what, fix = "a sound file", "give a WAV, FLAC, MP3 or AAC file"
+    try:
+        info = probe(src)
+    except MediaError as exc:
+        reason = str(exc).removeprefix(f"{src}: ")
+        return None, (f"{src.name} is not {what}: it {reason}", fix)
+    if want == "video":
+        if info.is_image:
+            kind = (info.video_codec or "").replace("mjpeg", "JPEG").upper()
+            return None, (f"{src.name} is not {what}: it is a still picture ({kind}) under a video file's name",
+                          f"{fix}; a picture belongs on a card, as its background or logo")
+        if not info.has_video:
+            return None, (f"{src.name} is not {what}: it has sound only, no picture", fix)
+        if info.duration <= 0:
+            return None, (f"{src.name} is not {what}: it has no frames that can be played", fix)
+    elif not info.has_audio:
+        return None, (f"{src.name} is not {what}: it has no sound", fix)
+    return info, None

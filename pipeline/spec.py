@@ -34,27 +34,93 @@ from pydantic import (
     PlainSerializer,
     Tag,
     ValidationError,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from . import channels
-from .errors import ClipNotFound, MediaError, SpecError, SpecProblem
+from .errors import ClipNotFound, SpecError, SpecProblem
+from .images import image_problem
+from .images import verify as verify_image
 from .library import LibraryClip, consent_problems, library_dir, load_clip
 from .names import Slug, SpecLink, insecure
-from .probe import MediaInfo, probe
+from .probe import MediaInfo, probe_as
 from .timecode import Time, parse_rate, parse_time, seconds
 from .yamlpos import Loc, Located, YamlLimitError, load_file
 
 log = logging.getLogger("rekrutt")
 
 
-def _time(value: object) -> Fraction:
-    t = parse_time(value)
+#: The time-like fields, as the spec writes them: (key, what the value is, an example, whether 0 is allowed).
+#: Every message about a time names the key and gives an example of it written right.
+_TIME_FIELDS: dict[str, tuple[str, str, str, bool]] = {
+    "start": ("from", "where the cut starts, in seconds from the start of the clip", "from: 2.5", True),
+    "end": ("to", "where the cut ends, in seconds from the start of the clip", "to: 9.5", True),
+    "pad": ("pad", "seconds of air around the words", "pad: [0.2, 0.3]", True),
+    "duration": ("duration", "how long the card is on screen, in seconds above 0", "duration: 4", False),
+    "fade": ("fade", "the fade-in's length in seconds, 0 for none", "fade: 0.5", True),
+    "fade_in": ("fade_in", "the fade-in's length in seconds, 0 for none", "fade_in: 1", True),
+    "fade_out": ("fade_out", "the fade-out's length in seconds, 0 for none", "fade_out: 2", True),
+    "max_duration": ("max_duration", "the longest the version may be, in seconds above 0", "max_duration: 15",
+                     False),
+}
+
+
+def _shown(value: object) -> str:
+    """A value as the user wrote it in YAML, for a message (never a Python type name)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"'{value}'" if len(value) <= 40 else f"'{value[:40]}...'"
+    if isinstance(value, (list, tuple)):
+        return f"the list [{', '.join(_shown(v) for v in value)}]" if len(value) <= 4 else \
+            f"a list of {len(value)} values"
+    if isinstance(value, dict):
+        return "a mapping (key: value)"
+    if value is None:
+        return "an empty value"
+    if isinstance(value, Fraction):
+        return f"{float(value):g}"
+    return str(value)
+
+
+def _time_error(field_name: str | None, message: str) -> PydanticCustomError:
+    """A time field's problem in a producer's words; the fix (with an example) goes in ctx['hint']."""
+    key, what, example, _ = _TIME_FIELDS.get(field_name or "", (field_name or "time", "seconds", "2.5", True))
+    return PydanticCustomError("spec_time", message, {"hint": f"{key} is {what}; e.g. {example}"})
+
+
+def _one_time(value: object, field_name: str | None) -> Fraction:
+    key, _, _, zero_ok = _TIME_FIELDS.get(field_name or "", (field_name, "", "", True))
+    try:
+        t = parse_time(value)
+    except ValueError:
+        raise _time_error(field_name, f"{_shown(value)} is not a time: write seconds (12.5) or MM:SS.mmm "
+                          "('00:12.500')") from None
     if t < 0:
-        raise ValueError(f"a time cannot be negative ({float(t):g} s): times count from the start of the clip")
+        raise _time_error(field_name, f"{_shown(value)} is negative; give seconds of "
+                          f"{'0 or more' if zero_ok else 'more than 0'}")
+    if t == 0 and not zero_ok:
+        raise _time_error(field_name, "0 seconds would leave nothing to show; give seconds of more than 0")
     return t
+
+
+def _time(value: object, info: ValidationInfo) -> Fraction:
+    return _one_time(value, info.field_name)
+
+
+def _pad(value: object, info: ValidationInfo) -> tuple[Fraction, Fraction]:
+    """``pad: 0.2`` (both sides) or ``pad: [before, after]``, as (before, after)."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise _time_error("pad", f"{_shown(value)} has {len(value)} value{'s' if len(value) != 1 else ''}; "
+                              "give one number (both sides) or two: [before, after]")
+        return (_one_time(value[0], "pad"), _one_time(value[1], "pad"))
+    t = _one_time(value, "pad")
+    return (t, t)
 
 
 def _rate(value: object) -> Fraction:
@@ -104,6 +170,20 @@ SpecTime = Annotated[
     }),
 ]
 
+#: Air around a quote's words: one time (both sides) or [before, after]; held as (before, after).
+SpecPad = Annotated[
+    tuple[Fraction, Fraction],
+    BeforeValidator(_pad),
+    PlainSerializer(lambda p: [float(p[0]), float(p[1])], return_type=list),
+    WithJsonSchema({
+        "anyOf": [
+            {"type": "number", "minimum": 0},
+            {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "number", "minimum": 0}},
+        ],
+        "description": "seconds on both sides, or [before, after]",
+    }),
+]
+
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -149,12 +229,15 @@ class AudioSpec(_Model):
             return {**value, "hum": str(value["hum"])}
         return value
 
-    @field_validator("highpass")
+    @field_validator("highpass", mode="before")
     @classmethod
-    def _check_highpass(cls, v: bool | int) -> bool | int:
-        if not isinstance(v, bool) and not 20 <= v <= 300:
-            raise ValueError("highpass is true, false or a frequency from 20 to 300 Hz")
-        return v
+    def _check_highpass(cls, v: object) -> bool | int:
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if isinstance(v, bool) or (isinstance(v, int) and 20 <= v <= 300):
+            return v
+        raise ValueError(f"{_shown(v)} is not a highpass setting: give true, false or a frequency from 20 to "
+                         "300 Hz, e.g. highpass: 100")
 
     @property
     def is_off(self) -> bool:
@@ -179,12 +262,16 @@ class ClipSpec(_Model):
     audio: AudioSpec | None = Field(None, description="sound clean-up for this clip; the keys given here change "
                                     "the campaign's audio: settings")
 
-    @field_validator("focus")
+    @field_validator("focus", mode="before")
     @classmethod
     def _check_focus(cls, v: object) -> object:
-        if isinstance(v, float) and not 0 <= v <= 1:
-            raise ValueError("focus is a share of the frame width, from 0 (left) to 1 (right)")
-        return v
+        words = ("left", "centre", "center", "right")
+        if v is None or v in words:
+            return v
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+            raise ValueError(f"{_shown(v)} is not a framing: give a share of the frame width from 0 (left edge) "
+                             "to 1 (right edge), e.g. focus: 0.3, or one of left, centre, right")
+        return float(v)
 
 
 class ClipItem(_Model):
@@ -196,7 +283,7 @@ class ClipItem(_Model):
     says: str | None = Field(None, description="cut by what is said: the passage from the clip's transcript "
                              "(case, punctuation and spacing ignored); '…' or '...' stands for everything between")
     occurrence: int | None = Field(None, ge=1, description="with says: the Nth place the passage is said")
-    pad: SpecTime | list[SpecTime] | None = Field(
+    pad: SpecPad | None = Field(
         None, description="with says: seconds of air before and after the words, or [before, after] "
         "(default 0.15 before, 0.3 after, never into the next word)")
     optional: bool = Field(False, description="may be left out where a channel is too short for everything "
@@ -213,16 +300,12 @@ class ClipItem(_Model):
                 raise ValueError("'says' is empty: write the words of the passage, e.g. says: \"Hver dag ...\"")
         elif self.occurrence is not None or self.pad is not None:
             raise ValueError("'occurrence' and 'pad' go with 'says'")
-        if isinstance(self.pad, list) and len(self.pad) != 2:
-            raise ValueError("pad is one number (both sides) or [before, after]")
         return self
 
     @property
     def pads(self) -> tuple[Fraction, Fraction] | None:
         """(before, after) air around a quote's words, if the spec set it."""
-        if self.pad is None:
-            return None
-        return (self.pad[0], self.pad[1]) if isinstance(self.pad, list) else (self.pad, self.pad)
+        return self.pad
 
 
 class CardItem(_Model):
@@ -286,12 +369,6 @@ class CardSpec(_Model):
     qr: bool = Field(True, description="with a url: show a QR code of it, tagged per channel (utm_source)")
     fade: SpecTime = Field(Fraction(1, 2), description="fade-in length in seconds")
 
-    @field_validator("duration")
-    @classmethod
-    def _check_duration(cls, v: Fraction) -> Fraction:
-        if v <= 0:
-            raise ValueError("a card's duration must be above 0 seconds")
-        return v
 
 
 class ChannelOverride(_Model):
@@ -358,12 +435,6 @@ class VersionSpec(_Model):
                                        "campaign's)")
     cards: dict[Slug, CardSpec] = Field({}, description="cards that differ in this version, by id")
 
-    @field_validator("max_duration")
-    @classmethod
-    def _positive(cls, v: Fraction | None) -> Fraction | None:
-        if v is not None and v <= 0:
-            raise ValueError("max_duration must be above 0 seconds")
-        return v
 
 
 class BrandColors(_Model):
@@ -757,23 +828,63 @@ def _did_you_mean(word: str, options: list[str]) -> str:
 
 
 def _shape_problems(collector: _Collector, error: ValidationError, root: type[BaseModel] | None = None) -> None:
+    """Pydantic's errors as problems in the spec's words: the key path as written, one message a place.
+
+    A value that may take several forms (``focus: 0.3`` or ``left``) fails once per form, each with
+    pydantic's name for the form in its loc (``function-before[...]``, ``literal[...]``): those are
+    dropped, and a place keeps the project's own message where one of the forms gave one.
+    """
+    data = collector.located.data if collector.located is not None else None
+    found: dict[tuple, list[dict]] = {}
     for err in error.errors():
         # The discriminated union adds its tag ('clip'/'card') to the loc: drop it.
         raw = tuple(err["loc"])
-        loc = _strip_tags(raw)
+        loc = _user_loc(_strip_tags(raw), data, err["type"])
+        found.setdefault(loc, []).append({**err, "raw": raw})
+    for loc, errs in found.items():
+        own = [e for e in errs if e["type"] in ("spec_time", "value_error")]
+        if own:
+            errs = own[:1]
+        elif len(errs) > 1:  # every form failed on pydantic's own words: say them together
+            first = errs[0]
+            errs = [{**first, "msg": "; or ".join(dict.fromkeys(e["msg"] for e in errs))}]
+        err = errs[0]
         kind = err["type"]
         if loc[-1:] == ("[key]",):  # a mapping's key (a clip, card or version id) failed its rule: point at it
             collector.add(loc[:-1], err["msg"].removeprefix("Value error, "), _HINTS.get(kind, ""), at_key=True)
         elif kind == "extra_forbidden":
-            known = _known_keys(raw, root)
+            known = _known_keys(err["raw"], root)
             collector.add(loc, f"unknown key '{loc[-1]}'", _did_you_mean(str(loc[-1]), known), at_key=True)
         elif kind == "missing":
             collector.add(loc, "this key is required", _HINTS["missing"])
         else:
             message = err["msg"].removeprefix("Value error, ")
+            hint = (err.get("ctx") or {}).get("hint") or _HINTS.get(kind, "")
             if collector.located is not None and loc + ("says",) in collector.located.values:
                 loc = loc + ("says",)  # an item-level rule about a quote: point at the quote
-            collector.add(loc, message, _HINTS.get(kind, ""))
+            collector.add(loc, message, hint)
+
+
+def _user_loc(loc: tuple, data: object, kind: str) -> tuple:
+    """The part of a pydantic loc that the user wrote: keys and list positions found in ``data``.
+
+    Anything else in it names one of pydantic's forms of a value (``function-before[_time(), fraction]``,
+    ``list[...]``, ``literal['left','right']``) and is dropped; a missing key stays (it is not there yet).
+    """
+    out: list = []
+    current = data
+    for i, part in enumerate(loc):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+            out.append(part)
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            current = current[part]
+            out.append(part)
+        elif isinstance(current, dict) and i == len(loc) - 1 and kind == "missing":
+            out.append(part)
+        elif data is None:
+            out.append(part)
+    return tuple(out)
 
 
 def _strip_tags(loc: tuple) -> tuple:
@@ -945,6 +1056,9 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
             _check_lengths(collector, campaign.for_version(name), ("versions", name))
         if collector.problems:
             raise SpecError(collector.problems)
+        _check_card_text(collector, warnings, campaign)
+        if collector.problems:
+            raise SpecError(collector.problems)
         _media_warnings(warnings, campaign)
     _text_warnings(warnings, campaign)
     _link_warnings(warnings, campaign)
@@ -975,6 +1089,83 @@ def _link_warnings(w: _Collector, campaign: Campaign) -> None:
         if insecure(link):
             w.add(loc, f"'{link}' is not encrypted (http://): phones warn about such links and networks can "
                   "alter the page on the way", "write https:// if the site has it")
+
+
+def _check_card_text(c: _Collector, w: _Collector, campaign: Campaign) -> None:
+    """Card text that cannot be shown whole on a channel's frame is a problem at its line, with the most
+    of it that fits on each frame; a word broken between letters to fit a line is a warning, once."""
+    from .cards import card_texts, lines_that_fit, most_that_fits, text_fit
+
+    too_long: dict[Loc, tuple[str, dict[str, tuple[int, str]]]] = {}  # loc -> (text, channel -> (most, size))
+    broken: dict[Loc, dict[str, list[str]]] = {}  # loc -> word -> channels
+    done: set[tuple[str, str]] = set()
+    for edition in campaign.editions():
+        own = campaign.spec.versions[edition.version].cards if edition.version else {}
+        for card_id in dict.fromkeys(i.card for i in edition.spec.sequence if isinstance(i, CardItem)):
+            card = edition.spec.cards.get(card_id)
+            if card is None:
+                continue
+            prefix = ("versions", edition.version, "cards", card_id) if card_id in own else ("cards", card_id)
+            for name in edition.channels:
+                if (card.model_dump_json(), name) in done:
+                    continue  # the same card on the same channel in another version
+                done.add((card.model_dump_json(), name))
+                preset = edition.preset(name)
+                fit = text_fit(edition, card, preset)
+                texts = card_texts(card)
+                if fit.fits:
+                    for word in fit.broken:
+                        place = next((p for p, t in texts if word in t.split()), ("lines", 0))
+                        broken.setdefault(_card_loc(campaign, prefix, place), {}).setdefault(word, []).append(name)
+                    continue
+                # blame the longest text: the most of it that fits beside the rest of the card; where
+                # even none of it would fit, the card has more lines than fit
+                size = f"{preset.width}x{preset.height}"
+                place, text = max(texts, key=lambda pt: len(pt[1]))
+                most = most_that_fits(edition, card, preset, place)
+                if most:
+                    too_long.setdefault(_card_loc(campaign, prefix, place), (text, {}))[1][name] = (most, size)
+                else:
+                    too_long.setdefault(prefix + ("lines",), ("\n".join(card.lines), {}))[1][name] = \
+                        (lines_that_fit(edition, card, preset), size)
+    for loc, (text, per_channel) in too_long.items():
+        groups: dict[tuple[int, str], list[str]] = {}
+        for name, key in per_channel.items():
+            groups.setdefault(key, []).append(name)
+        fits = [f"{most:,} on {', '.join(names)} ({size})" for (most, size), names in sorted(groups.items())]
+        if loc[-1] == "lines":  # too many lines
+            fits[0] = fits[0].replace(" on ", " fit on ", 1)
+            c.add(loc, f"the card's {len(text.splitlines())} lines cannot be shown together: at most "
+                  f"{', '.join(fits)}", "put fewer lines on the card, or spread them over two cards")
+            continue
+        what = {"subline": "the subline", "url": "the address"}.get(str(loc[-1]), "this line")
+        one_word = len(text.split()) == 1
+        fits[0] = fits[0].replace(" on ", " characters fit on ", 1)
+        c.add(loc, f"{what} ({len(text):,} characters{', one word' if one_word else ''}) cannot be shown whole "
+              f"on the card: at most {', '.join(fits)}", "break the word with spaces or hyphens, or shorten it"
+              if one_word else "shorten it, or put the rest on another card")
+    for loc, words in broken.items():
+        for word, names in words.items():
+            w.add(loc, f"a word of {len(word)} letters ({word[:20]}{'...' if len(word) > 20 else ''}) is too long "
+                  f"for a line of the card on {', '.join(names)}; it is broken between letters with a hyphen",
+                  "shorten it, or write a hyphen where it may break")
+
+
+def _card_loc(campaign: Campaign, prefix: Loc, place: tuple) -> Loc:
+    """Where a card's text was written: a line of ``lines`` after splitting is the entry it came from."""
+    if place[0] != "lines":
+        return prefix + place
+    data: object = campaign.located.data if campaign.located else None
+    for part in prefix + ("lines",):
+        data = data.get(part) if isinstance(data, dict) else None
+    if not isinstance(data, list):
+        return prefix + place
+    n = 0
+    for entry, value in enumerate(data):
+        n += len([p for p in str(value).splitlines() if p.strip()])
+        if place[1] < n:
+            return prefix + ("lines", entry)
+    return prefix + ("lines",)
 
 
 def _text_warnings(w: _Collector, campaign: Campaign) -> None:
@@ -1047,6 +1238,10 @@ def load_brand(path: Path, spec_collector: _Collector | None = None, loc: Loc = 
     if logo is not None and not logo.is_file():
         collector.add(("logo", "file"), f"logo file not found: {logo}", "give the path of a PNG, relative to "
                       "the brand file")
+    elif logo is not None:
+        problem = image_problem(logo, "logo") or (verify_image(logo), "save it again as PNG")
+        if problem[0]:
+            collector.add(("logo", "file"), *problem)
     ratio = caption_contrast(spec)
     if ratio < 4.5:
         where = ("captions", "box_opacity") if "box_opacity" in spec.captions.model_fields_set else ("colors", "text")
@@ -1285,13 +1480,9 @@ def _check_references(c: _Collector, campaign: Campaign, check_media: bool,
                   "check the path; it is relative to the spec file")
             continue
         if check_media and clip_id in used_clips:
-            try:
-                info = probe(src)
-            except MediaError as exc:
-                c.add(("clips", clip_id, "source"), str(exc), "re-export the clip as MP4 (H.264/AAC) or MOV")
-                continue
-            if not info.has_video:
-                c.add(("clips", clip_id, "source"), f"{src} has no video stream", "use a video file")
+            info, problem = probe_as(src, "video")
+            if problem:
+                c.add(("clips", clip_id, "library" if clip.library is not None else "source"), *problem)
                 continue
             media[clip_id] = info
         if clip.transcript is not None and not campaign.resolve(clip.transcript).is_file():
@@ -1306,16 +1497,18 @@ def _check_references(c: _Collector, campaign: Campaign, check_media: bool,
         if not src.is_file():
             c.add(("music", "source"), f"file not found: {src}", "check the path; it is relative to the spec file")
         elif check_media:
-            try:
-                if not probe(src).has_audio:
-                    c.add(("music", "source"), f"{src} has no audio stream", "use a music file")
-            except MediaError as exc:
-                c.add(("music", "source"), str(exc), "use a WAV, FLAC, MP3 or AAC file")
-    for card_id, card in spec.cards.items():
-        if card.logo is not None:
-            _check_image(c, campaign, ("cards", card_id, "logo"), card.logo, check_media)
+            _, problem = probe_as(src, "sound")
+            if problem:
+                c.add(("music", "source"), *problem)
+    all_cards = [(("cards", card_id), card) for card_id, card in spec.cards.items()]
+    all_cards += [(("versions", name, "cards", card_id), card) for name, version in spec.versions.items()
+                  for card_id, card in version.cards.items()]
+    for loc, card in all_cards:
+        # the brand's logo is the brand file's: load_brand checked it, at its own line
+        if card.logo is not None and card.logo != campaign.brand.logo:
+            _check_image(c, campaign, loc + ("logo",), card.logo, check_media, "logo")
         if not _COLOR.match(card.background):
-            _check_image(c, campaign, ("cards", card_id, "background"), Path(card.background), check_media,
+            _check_image(c, campaign, loc + ("background",), Path(card.background), check_media, "background",
                          "use #RRGGBB or an image file relative to the spec")
 
     known = list(channels.PRESETS)
@@ -1373,19 +1566,17 @@ def _check_sequence(c: _Collector, prefix: Loc, items: list, cards: dict, spec: 
                   _did_you_mean(item.card, list(cards)) or "define it under 'cards:'")
 
 
-def _check_image(c: _Collector, campaign: Campaign, loc: Loc, rel: Path, check_media: bool, hint: str = "") -> None:
+def _check_image(c: _Collector, campaign: Campaign, loc: Loc, rel: Path, check_media: bool, kind: str,
+                 hint: str = "") -> None:
+    """A logo or background the spec names: there, a picture, and small enough to decode (header only)."""
     p = campaign.resolve(rel)
     if not p.is_file():
         c.add(loc, f"file not found: {p}", hint or "check the path; it is relative to the spec file")
         return
     if check_media:
-        try:
-            from PIL import Image
-
-            with Image.open(p) as im:
-                im.verify()
-        except Exception as exc:  # Pillow raises many types for a bad image
-            c.add(loc, f"{p} is not a readable image ({exc})", "use a PNG or JPEG file")
+        problem = image_problem(p, kind) or (verify_image(p), "save it again as PNG or JPEG")
+        if problem[0]:
+            c.add(loc, *problem)
 
 
 def brand_schema() -> dict:

@@ -42,7 +42,7 @@ def _files(root: Path) -> set[Path]:
 def test_a_link_that_is_not_a_web_address_is_refused_at_its_line(tmp_path, anne, url, words):
     text = spec_text().replace("    duration: 1", f"    url: '{url}'\n    duration: 1")
     spec = campaign(tmp_path, anne, text)
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if l.strip().startswith("url:"))
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if ln.strip().startswith("url:"))
     result = run("validate", str(spec))
     no_traceback(result)
     assert result.exit_code == 2, result.output

@@ -171,7 +171,7 @@ def test_library_metadata_reads_norwegian_and_bad_metadata_is_located(tmp_path, 
 @pytest.mark.parametrize("text, words", [
     (spec_text(language="xx"), ["unknown speech language 'xx'"]),
     (spec_text(language="nr"), ["did you mean", "'nn'"]),
-    (spec_text(start="-2"), ["sequence[0].from", "cannot be negative"]),
+    (spec_text(start="-2"), ["sequence[0].from", "-2 is negative"]),
     (spec_text().replace("    lines:", "    subline: \"one\\ntwo\"\n    lines:"), ["subline is one line"]),
 ])
 def test_bad_values_are_refused_with_their_place(tmp_path, anne, text, words):
@@ -200,15 +200,18 @@ def test_shape_and_reference_problems_are_reported_together(tmp_path, anne):
 def test_card_line_breaks_are_lines_and_long_words_are_broken(tmp_path, anne, cache_dir):
     import numpy as np
 
-    text = spec_text(lines='["Vi trenger\\ndeg!", "' + "A" * 500 + '"]')
+    # 120 letters: too long for a line of a 320x180 card, short enough to be shown whole when broken
+    # (a word that cannot be shown whole is refused: tests/test_hardening_inputs.py)
+    text = spec_text(lines='["Vi trenger\\ndeg!", "' + "A" * 120 + '"]')
     spec = campaign(tmp_path, anne, text)
     from pipeline.spec import load_campaign
 
     loaded = load_campaign(spec)
-    assert loaded.spec.cards["end"].lines == ["Vi trenger", "deg!", "A" * 500]
+    assert loaded.spec.cards["end"].lines == ["Vi trenger", "deg!", "A" * 120]
     result = run("render", str(spec), "-c", "x", "--no-captions", cache=cache_dir)
     assert result.exit_code == 0, result.output
-    assert "too long for a line" in result.output
+    assert result.output.count("too long for a line") == 1, result.output  # said once, at its line
+    assert "campaign.yml:15:" in result.output
     out = tmp_path / "out" / "hostile" / "x.mp4"
     import av
 

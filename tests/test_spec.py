@@ -101,7 +101,7 @@ def test_unreadable_media_is_an_input_error(tmp_path, clip):
     (tmp_path / "clips" / "anne.mp4").write_text("not a video")
     result = validate(spec)
     assert result.exit_code == 2
-    assert "clips.anne.source" in result.output and "cannot be read as media" in result.output
+    assert "clips.anne.source" in result.output and "is not a video file" in result.output
 
 
 def test_yaml_syntax_error_names_line(tmp_path, clip):
