@@ -13,7 +13,9 @@ others unless ``fail_fast``.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
+import errno
 import logging
 import signal
 import tempfile
@@ -27,7 +29,17 @@ from typing import Literal
 from . import ffmpeg as ff
 from . import manifest
 from .cache import Cache
-from .errors import InputError, Interrupted, RekruttError, SpecError, SpecProblem, Terminated
+from .errors import (
+    CacheError,
+    FolderFull,
+    InputError,
+    Interrupted,
+    NoSpace,
+    RekruttError,
+    SpecError,
+    SpecProblem,
+    Terminated,
+)
 from .manifest import OutputRecord
 from .output import make_output
 from .spec import Campaign, load_campaign
@@ -198,6 +210,18 @@ def execute_job(job: OutputJob, loaded: _Loaded | None = None, emit: EventCallba
     """
     started = time.perf_counter()
     emit = emit or (lambda e: None)
+    cache = loaded.cache if loaded is not None else Cache(job.options.cache_dir)
+    with cache.lease(f"render of {job.campaign}"):  # a cluster worker's own; locally, the batch's
+        try:
+            return _execute_job(job, loaded, emit, started)
+        except (NoSpace, OSError) as exc:
+            full = _disk_full(exc, cache, job.output_root)
+            if full is None:
+                raise
+            raise full from exc
+
+
+def _execute_job(job: OutputJob, loaded: _Loaded | None, emit: EventCallback, started: float) -> Outcome:
     try:
         if loaded is None:
             loaded = _worker_loaded(job)
@@ -215,7 +239,7 @@ def execute_job(job: OutputJob, loaded: _Loaded | None = None, emit: EventCallba
                 force=job.options.force, safe_zones=job.options.safe_zones, draft=job.options.draft,
                 progress=lambda f: emit(Event("progress", job.channel, fraction=f, campaign=job.campaign)),
                 made_since=job.made_since)
-    except Interrupted:
+    except (Interrupted, CacheError, FolderFull, NoSpace):  # they stop the run: every output would fail alike
         raise
     except RekruttError as exc:
         log.error("%s/%s failed: %s", job.campaign, job.channel, exc)
@@ -225,6 +249,30 @@ def execute_job(job: OutputJob, loaded: _Loaded | None = None, emit: EventCallba
     emit(Event("done", job.channel, fraction=1.0, record=record, message="" if rendered else "unchanged",
                campaign=job.campaign))
     return Outcome(job, status, record, seconds=time.perf_counter() - started)
+
+
+def _disk_full(exc: OSError | NoSpace, cache: Cache, output_root: Path) -> RekruttError | None:
+    """The run's error for a write that found its disk full, naming the folder (the cache, the output
+    folder or another) and how to choose another; None when ``exc`` is not about a full disk."""
+    if isinstance(exc, NoSpace):
+        paths, detail = exc.paths, f"{exc.what}: {ff.NO_SPACE}"
+    elif exc.errno == errno.ENOSPC:
+        paths, detail = [exc.filename] if exc.filename else [], f"writing {exc.filename}: {exc.strerror}"
+    else:
+        return None
+    if cache.holds(paths):
+        return cache.full(detail)
+    root = output_root.absolute()
+    if any(Path(p).absolute().is_relative_to(root) for p in paths):
+        same = ""
+        with contextlib.suppress(OSError):
+            if cache.root.stat().st_dev == root.stat().st_dev:
+                same = f" (the cache folder {cache.root} is on the same disk)"
+        return FolderFull(f"the output folder {root} is on a full disk ({detail}){same}; free space there, "
+                          "or choose another folder with --out")
+    folder = Path(paths[0]).absolute().parent if paths else Path(tempfile.gettempdir())
+    return FolderFull(f"the folder {folder} is on a full disk ({detail}); free space there (temporary files: "
+                      "choose their folder with TMPDIR)")
 
 
 # --------------------------------------------------------------------------- batches
@@ -293,6 +341,13 @@ def plan(campaigns: list[Campaign], options: RenderOptions) -> list[OutputJob]:
 def render_batch(campaigns: list[Campaign], options: RenderOptions = RenderOptions(),
                  on_event: EventCallback | None = None) -> BatchResult:
     """Render every output of every campaign as one job graph; write each campaign's manifest."""
+    cache = Cache(options.cache_dir)
+    with cache.lease("render of " + ", ".join(c.spec.campaign for c in campaigns)):
+        return _render_batch(campaigns, options, on_event)
+
+
+def _render_batch(campaigns: list[Campaign], options: RenderOptions, on_event: EventCallback | None
+                  ) -> BatchResult:
     started = time.perf_counter()
     emit = on_event or (lambda e: None)
     jobs = plan(campaigns, options)
@@ -401,20 +456,36 @@ def _run_locally(jobs: list[OutputJob], options: RenderOptions, loaded: dict[Pat
         with concurrent.futures.ThreadPoolExecutor(max_workers=options.jobs) as pool:
             futures = [pool.submit(one, i, jobs[i]) for i in order]
             try:
+                concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
+                stops = [f.exception() for f in futures if f.done() and f.exception() is not None]
+                if stops and all(isinstance(e, RekruttError) and not isinstance(e, Interrupted) for e in stops):
+                    # an error that stops the run (a full disk): the jobs not yet started are skipped, those
+                    # under way end (failing alike), and the run reports it once
+                    stop.set()
+                    concurrent.futures.wait(futures)
                 for fut in futures:
                     fut.result()
+            except RekruttError as exc:
+                if isinstance(exc, Interrupted):
+                    _stop_workers(futures, exc)
+                raise
             except BaseException as exc:
-                # Ctrl-C or SIGTERM reaches this (main) thread: stop the workers' ffmpeg children
-                # too, and let them clean their temporary files up before we leave.
-                for fut in futures:
-                    fut.cancel()
-                ff.stop_all(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
-                concurrent.futures.wait(futures)
+                _stop_workers(futures, exc)
                 raise
     else:
         for i, job in enumerate(jobs):
             one(i, job)
     return [outcomes.get(i, Outcome(j, "skipped")) for i, j in enumerate(jobs)]
+
+
+def _stop_workers(futures: list[concurrent.futures.Future], exc: BaseException) -> None:
+    """Ctrl-C or SIGTERM reached this (main) thread: stop the workers' ffmpeg children too, and let them
+    clean their temporary files up before we leave."""
+    for fut in futures:
+        fut.cancel()
+    ff.stop_all(signal.SIGTERM if isinstance(exc, Terminated) or getattr(exc, "signum", None) == signal.SIGTERM
+                else signal.SIGINT)
+    concurrent.futures.wait(futures)
 
 
 def _work(job: OutputJob, loaded: _Loaded) -> float:
@@ -454,6 +525,10 @@ def _run_on_cluster(jobs: list[OutputJob], options: RenderOptions, emit: EventCa
             job = futures[fut]
             try:
                 outcome = fut.result()
+            except (CacheError, FolderFull, NoSpace):  # the run stops (a full disk), as it does locally
+                for other in futures:
+                    other.cancel()
+                raise
             except Exception as exc:  # a worker died, or the job raised something unexpected
                 outcome = Outcome(job, "failed", error=f"cluster job failed: {exc}")
             outcomes[job] = outcome
