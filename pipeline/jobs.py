@@ -251,7 +251,7 @@ def _execute_job(job: OutputJob, loaded: _Loaded | None, emit: EventCallback, st
     return Outcome(job, status, record, seconds=time.perf_counter() - started)
 
 
-def _disk_full(exc: OSError | NoSpace, cache: Cache, output_root: Path) -> RekruttError | None:
+def _disk_full(exc: OSError | NoSpace, cache: Cache, *output_roots: Path) -> RekruttError | None:
     """The run's error for a write that found its disk full, naming the folder (the cache, the output
     folder or another) and how to choose another; None when ``exc`` is not about a full disk."""
     if isinstance(exc, NoSpace):
@@ -262,8 +262,9 @@ def _disk_full(exc: OSError | NoSpace, cache: Cache, output_root: Path) -> Rekru
         return None
     if cache.holds(paths):
         return cache.full(detail)
-    root = output_root.absolute()
-    if any(Path(p).absolute().is_relative_to(root) for p in paths):
+    for root in (r.absolute() for r in output_roots):
+        if not any(Path(p).absolute().is_relative_to(root) for p in paths):
+            continue
         same = ""
         with contextlib.suppress(OSError):
             if cache.root.stat().st_dev == root.stat().st_dev:
@@ -343,7 +344,13 @@ def render_batch(campaigns: list[Campaign], options: RenderOptions = RenderOptio
     """Render every output of every campaign as one job graph; write each campaign's manifest."""
     cache = Cache(options.cache_dir)
     with cache.lease("render of " + ", ".join(c.spec.campaign for c in campaigns)):
-        return _render_batch(campaigns, options, on_event)
+        try:
+            return _render_batch(campaigns, options, on_event)
+        except (NoSpace, OSError) as exc:  # a manifest or an edit file on a full disk, or a caption pass
+            full = _disk_full(exc, cache, *{c.output_root for c in campaigns})
+            if full is None:
+                raise
+            raise full from exc
 
 
 def _render_batch(campaigns: list[Campaign], options: RenderOptions, on_event: EventCallback | None
