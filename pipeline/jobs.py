@@ -7,7 +7,9 @@ a Dask cluster whose workers share the library, cache and output folders. A job
 whose inputs have not changed since its last render (same fingerprint in the
 manifest, file still there) is not rendered again. Each campaign's
 ``manifest.json`` is written at the end; a failing output does not stop the
-others unless ``fail_fast``.
+others unless ``fail_fast``, but a full disk or an unusable cache stops the run
+with one error (every output would fail alike). The run holds a lease on the
+cache (:meth:`~pipeline.cache.Cache.lease`), so a prune meanwhile keeps what it uses.
 """
 
 from __future__ import annotations
@@ -203,7 +205,9 @@ def _worker_loaded(job: OutputJob) -> _Loaded:
 
 
 def execute_job(job: OutputJob, loaded: _Loaded | None = None, emit: EventCallback | None = None) -> Outcome:
-    """Make one output (or find it unchanged). Never raises for a failed render; raises Interrupted.
+    """Make one output (or find it unchanged). Never raises for a failed render; raises Interrupted, and
+    the errors that stop the whole run because every output would meet them: a cache that cannot be used
+    (:class:`CacheError`, a full disk included) and a full output or temporary folder (:class:`FolderFull`).
 
     ``loaded`` is the campaign as the coordinator loaded it; a cluster worker passes none
     and loads (and validates) the spec itself.
