@@ -656,8 +656,12 @@ def cache_prune(cache_dir: Path | None, older_than: float | None, kinds: tuple[s
 
     if older_than is None and not everything:
         raise click.UsageError("say --older-than DAYS, or --all")
-    files, freed = Cache(cache_dir).prune(None if everything else older_than, kinds)
-    click.echo(f"removed {files} entries, {freed / 1e6:.1f} MB")
+    done = Cache(cache_dir).prune(None if everything else older_than, kinds)
+    click.echo(f"removed {done.removed} entries, {done.freed / 1e6:.1f} MB")
+    if done.kept:
+        kinds_kept = ", ".join(f"{kind} {n}" for kind, n in sorted(done.kept.items()))
+        click.echo(f"kept {sum(done.kept.values())} entries in use by a running render ({kinds_kept}): "
+                   f"{'; '.join(done.holders)}; prune again when it has finished")
 
 
 @main.group()

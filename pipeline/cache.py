@@ -11,6 +11,8 @@ damaged or truncated entry (or file) is treated as missing and rebuilt.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import errno
 import hashlib
 import json
 import logging
@@ -23,7 +25,12 @@ from typing import TypeVar
 
 from filelock import FileLock
 
-from .errors import CacheError
+try:  # leases need flock (Linux, macOS); elsewhere a render holds none and prune keeps nothing back
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+from .errors import CacheError, NoSpace
 from .files import atomic_path, sha256_file, write_text_atomic
 
 log = logging.getLogger("rekrutt")
@@ -74,6 +81,92 @@ def file_digest(path: Path) -> str:
     return digest
 
 
+#: Folder (under the cache root) of the running renders' leases.
+LEASES = "leases"
+
+
+class _Lease:
+    """This process's lease on one cache folder: ``leases/<pid>-<random>.lease``, locked (``flock``) for as long
+    as the lease is held, listing ``kind/key`` of each entry used, one a line, after a first line saying whose it is."""
+
+    def __init__(self, root: Path, what: str):
+        folder = root / LEASES
+        folder.mkdir(parents=True, exist_ok=True)
+        self.root = root
+        self.users = 0
+        self.listed: set[str] = set()
+        self._lock = threading.Lock()
+        with _gate(root, exclusive=False):  # a prune in progress never sees it unlocked
+            self.path = folder / f"{os.getpid()}-{os.urandom(4).hex()}.lease"
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o666)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            os.write(self.fd, f"pid {os.getpid()}: {what}\n".encode("utf-8", "replace"))
+
+    def list(self, name: str) -> None:
+        with self._lock:
+            if name in self.listed:
+                return
+            with _gate(self.root, exclusive=False):
+                os.write(self.fd, f"{name}\n".encode())
+            self.listed.add(name)
+
+    def release(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+        os.close(self.fd)  # the lock goes with the last descriptor
+
+
+_leases: dict[str, _Lease] = {}
+_leases_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _gate(root: Path, *, exclusive: bool):
+    """Shared while a render lists an entry in its lease (or takes one), exclusive while a prune runs."""
+    fd = os.open(root / LEASES / ".gate", os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _live_leases(root: Path) -> tuple[set[str], list[str]]:
+    """The entries the live leases list, and whose they are; a dead process's lease is removed. Call under the
+    exclusive gate."""
+    used: set[str] = set()
+    holders: list[str] = []
+    for path in sorted((root / LEASES).glob("*.lease")):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:  # released meanwhile
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # held: a render is running
+                with os.fdopen(os.dup(fd), encoding="utf-8", errors="replace") as f:
+                    head, *names = f.read().splitlines()
+                holders.append(head)
+                used.update(names)
+            else:  # nobody holds it: its process ended without releasing it (killed, crashed)
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        finally:
+            os.close(fd)
+    return used, holders
+
+
+@dataclasses.dataclass(frozen=True)
+class Pruned:
+    """What :meth:`Cache.prune` did."""
+
+    removed: int  #: entries removed
+    freed: int  #: bytes freed
+    kept: dict[str, int] = dataclasses.field(default_factory=dict)  #: entries kept because a render uses them, per kind
+    holders: tuple[str, ...] = ()  #: the running renders that hold leases ("pid 123: render of fjordvik-2026")
+
+
 class Cache:
     """JSON entries under ``root/<kind>/<key[:2]>/<key>.json`` (and a file entry's file beside it).
 
@@ -88,8 +181,60 @@ class Cache:
     def unusable(self, exc: OSError, doing: str) -> CacheError:
         """The error for a cache folder that cannot be written, naming it and what to do."""
         reason = exc.strerror or str(exc)
+        if exc.errno == errno.ENOSPC:
+            return self.full(f"{doing}: {reason}")
         return CacheError(f"the cache folder {self.root} cannot be used ({doing}: {reason}); "
                           f"make it writable, or choose another with --cache-dir or {CACHE_ENV}")
+
+    def full(self, detail: str) -> CacheError:
+        """The error for a cache folder whose disk is full (``detail``: what was being written, and the reason)."""
+        return CacheError(f"the cache folder {self.root} is on a full disk ({detail}); free space there, "
+                          f"or choose another folder with --cache-dir or {CACHE_ENV}")
+
+    def holds(self, paths) -> bool:
+        """Whether any of ``paths`` lies in the cache folder."""
+        root = self.root.absolute()
+        return any(Path(p).absolute().is_relative_to(root) for p in paths)
+
+    @contextlib.contextmanager
+    def lease(self, what: str):
+        """Held while a render runs (``what`` names it for prune): the entries it uses are not pruned meanwhile.
+
+        One lease per cache folder and process, however many threads or nested calls hold it. A cache
+        folder where no lease can be made (read-only) is used without one.
+        """
+        key = str(self.root.absolute())
+        with _leases_lock:
+            held = _leases.get(key)
+            if held is None and fcntl is not None:
+                try:
+                    held = _leases[key] = _Lease(self.root, what)
+                except OSError as exc:
+                    log.info("no lease on the cache folder %s (%s): a prune meanwhile may remove what this "
+                             "render uses", self.root, exc.strerror or exc)
+            if held is not None:
+                held.users += 1
+        try:
+            yield
+        finally:
+            if held is not None:
+                with _leases_lock:
+                    held.users -= 1
+                    if held.users == 0:
+                        _leases.pop(key, None)
+                        held.release()
+
+    def in_use(self, kind: str, key: str) -> None:
+        """Note that the running render (if this process holds a lease) uses the entry: prune keeps it.
+
+        Call it before looking the entry up, so that a prune either keeps it or has removed it already.
+        """
+        held = _leases.get(str(self.root.absolute()))
+        if held is not None:
+            try:
+                held.list(f"{kind}/{key}")
+            except OSError as exc:
+                raise self.unusable(exc, "writing its lease") from exc
 
     def _path(self, kind: str, key: str) -> Path:
         return self.root / kind / key[:2] / f"{key}.json"
@@ -97,6 +242,7 @@ class Cache:
     def get(self, kind: str, key: str) -> object | None:
         """The payload stored under (kind, key), or None if missing or damaged (a damaged entry is removed)."""
         path = self._path(kind, key)
+        self.in_use(kind, key)
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -121,6 +267,7 @@ class Cache:
     def put(self, kind: str, key: str, payload: object) -> None:
         """Store a JSON-able payload atomically."""
         path = self._path(kind, key)
+        self.in_use(kind, key)
         payload_text = json.dumps(payload, sort_keys=True, ensure_ascii=False)
         envelope = {"sha256": hashlib.sha256(payload_text.encode("utf-8")).hexdigest(), "payload": payload}
         try:
@@ -189,9 +336,14 @@ class Cache:
             entry = found()  # another thread or process may have made it meanwhile
             if entry is not None:
                 return media, entry["facts"], False
-            with atomic_path(media) as tmp:  # the folder is writable: its lock was just made there
-                facts = make(tmp)
-                size, digest = tmp.stat().st_size, sha256_file(tmp)
+            try:
+                with atomic_path(media) as tmp:  # the folder is writable: its lock was just made there
+                    facts = make(tmp)
+                    size, digest = tmp.stat().st_size, sha256_file(tmp)
+            except NoSpace as exc:  # ffmpeg filled the cache's disk: the run stops, naming the folder
+                if not self.holds(exc.paths):
+                    raise
+                raise self.full(f"{exc.what}: No space left on device") from exc
             self.put(kind, key, {"size": size, "sha256": digest, "made": time.time(), "facts": facts})
             return media, facts, True
 
@@ -200,27 +352,45 @@ class Cache:
         out: dict[str, dict[str, int]] = {}
         if not self.root.is_dir():
             return out
-        for kind in sorted(p for p in self.root.iterdir() if p.is_dir() and p.name != "locks"):
+        for kind in sorted(p for p in self.root.iterdir() if p.is_dir() and p.name not in ("locks", LEASES)):
             files = [f for f in kind.rglob("*") if f.is_file() and not f.name.endswith(".lock")]
             entries = len({f.parent for f in files}) if kind.name == "models" else \
                 len([f for f in files if f.suffix == ".json"])
             out[kind.name] = {"entries": entries, "bytes": sum(f.stat().st_size for f in files)}
         return out
 
-    def prune(self, older_than_days: float | None = None, kinds: tuple[str, ...] = ()) -> tuple[int, int]:
-        """Remove entries not used for ``older_than_days`` (all entries if None); returns (files, bytes).
+    def prune(self, older_than_days: float | None = None, kinds: tuple[str, ...] = ()) -> Pruned:
+        """Remove entries not used for ``older_than_days`` (all entries if None), except those a running
+        render uses (its lease lists them: see the module's note).
 
-        The assembled default model is kept unless ``models`` is named in ``kinds``.
+        The assembled default model is kept unless ``models`` is named in ``kinds``. A lease left by a
+        process that is gone (killed, crashed) is removed, and keeps nothing.
         """
+        if not self.root.is_dir():
+            return Pruned(0, 0)
+        with contextlib.ExitStack() as stack:
+            used: set[str] = set()
+            holders: list[str] = []
+            if fcntl is not None:
+                try:
+                    (self.root / LEASES).mkdir(exist_ok=True)
+                    stack.enter_context(_gate(self.root, exclusive=True))
+                except OSError:  # a folder nobody can write holds no leases either
+                    pass
+                else:
+                    used, holders = _live_leases(self.root)
+            return self._prune(older_than_days, kinds, used, tuple(holders))
+
+    def _prune(self, older_than_days: float | None, kinds: tuple[str, ...], used: set[str],
+               holders: tuple[str, ...]) -> Pruned:
         import shutil
 
-        if not self.root.is_dir():
-            return 0, 0
         cutoff = time.time() - older_than_days * 86400 if older_than_days is not None else None
         removed = freed = 0
+        kept: dict[str, int] = {}
         failed: list[OSError] = []
         for kind in self.root.iterdir():
-            if not kind.is_dir() or kind.name == "locks" or (kinds and kind.name not in kinds):
+            if not kind.is_dir() or kind.name in ("locks", LEASES) or (kinds and kind.name not in kinds):
                 continue
             if kind.name == "models":
                 if "models" not in kinds:
@@ -228,6 +398,9 @@ class Cache:
                 for model in kind.iterdir():
                     size = sum(f.stat().st_size for f in model.rglob("*") if f.is_file())
                     if cutoff is None or model.stat().st_mtime < cutoff:
+                        if f"models/{model.name}" in used:
+                            kept["models"] = kept.get("models", 0) + 1
+                            continue
                         try:
                             shutil.rmtree(model)
                             removed, freed = removed + 1, freed + size
@@ -237,6 +410,9 @@ class Cache:
             for f in kind.rglob("*.json"):
                 st = f.stat()
                 if cutoff is None or st.st_mtime < cutoff:
+                    if f"{kind.name}/{f.stem}" in used:
+                        kept[kind.name] = kept.get(kind.name, 0) + 1
+                        continue
                     # with the entry goes its file, if it has one (rendered pieces)
                     for media in [m for m in f.parent.glob(f"{f.stem}.*") if m.suffix not in (".json", ".lock")]:
                         with contextlib.suppress(OSError):
@@ -252,7 +428,7 @@ class Cache:
             raise CacheError(f"could not remove {len(failed)} cache entries from {self.root} "
                              f"({failed[0].strerror or failed[0]}; {removed} removed): make the folder writable "
                              "and run prune again")
-        return removed, freed
+        return Pruned(removed, freed, kept, holders)
 
     def lock(self, name: str) -> FileLock:
         """A named lock in the cache (e.g. for assembling a model once)."""

@@ -88,6 +88,25 @@ class RenderError(RekruttError):
         super().__init__(text)
 
 
+class NoSpace(RenderError):
+    """ffmpeg stopped with "No space left on device"; :attr:`paths` are the files it was writing.
+
+    Where the disk is full decides the message: the cache (:meth:`pipeline.cache.Cache.full`) or
+    the output folder (:class:`FolderFull`); either way the run stops, since every output would
+    fail the same way.
+    """
+
+    def __init__(self, message: str, what: str, paths: list[str], argv: list[str] | None = None,
+                 stderr_tail: str = ""):
+        self.what = what
+        self.paths = list(paths)
+        super().__init__(message, argv, stderr_tail)
+
+
+class FolderFull(RekruttError):
+    """A folder the run writes (the output folder, the temporary folder) is on a full disk: the run stops, exit 1."""
+
+
 class CacheError(RekruttError):
     """The cache folder cannot be used (read-only, full, not a folder): exit 1, naming the folder."""
 

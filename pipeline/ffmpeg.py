@@ -22,13 +22,16 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path, PurePath
 
-from .errors import Interrupted, RenderError, Terminated
+from .errors import Interrupted, NoSpace, RenderError, Terminated
 from .timecode import to_ffmpeg
 
 log = logging.getLogger("rekrutt")
 
 #: Environment variable naming an ffmpeg binary to use instead of imageio-ffmpeg's.
 FFMPEG_ENV = "REKRUTT_FFMPEG"
+
+#: What ffmpeg (strerror(ENOSPC)) says when a disk is full.
+NO_SPACE = "No space left on device"
 
 #: stderr lines kept for error messages.
 STDERR_TAIL_LINES = 25
@@ -137,13 +140,16 @@ def run(
     what: str,
     duration: float | None = None,
     progress: ProgressCallback | None = None,
+    writes: Sequence[str | PurePath] | None = None,
 ) -> str:
     """Run one command (argv[0] is the program) and return its stderr.
 
     ``what`` names the job in errors. With ``duration`` and ``progress``, ffmpeg's
     ``-progress`` output is turned into a fraction 0..1 passed to ``progress``.
-    Raises :class:`RenderError` with the end of stderr on failure, and
-    :class:`Interrupted` (after stopping the child) on KeyboardInterrupt.
+    ``writes``: the files the command writes (default: its last argument).
+    Raises :class:`RenderError` with the end of stderr on failure (:class:`NoSpace`, naming
+    ``writes``, when a disk was full), and :class:`Interrupted` (after stopping the child)
+    on KeyboardInterrupt.
     """
     argv = list(argv)
     is_ffmpeg = Path(argv[0]).name.startswith("ffmpeg")
@@ -207,6 +213,10 @@ def run(
     if proc.returncode != 0:
         last = "\n".join(list(tail)[-STDERR_TAIL_LINES:])
         log.info("%s failed; the command was: %s", what, shlex.join(argv))
+        if any(NO_SPACE in line for line in tail):
+            paths = [str(p) for p in writes] if writes is not None else argv[-1:]
+            raise NoSpace(f"{what} failed (exit {proc.returncode}): {NO_SPACE} (writing {', '.join(paths)})",
+                          what, paths, argv, last)
         raise RenderError(f"{what} failed (exit {proc.returncode}): {failure_reason(list(tail))}", argv, last)
     if progress:
         progress(1.0)

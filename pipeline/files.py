@@ -26,6 +26,10 @@ def atomic_path(final: Path, suffix: str | None = None) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, final)
+    except OSError as exc:
+        if exc.filename is None:  # a failed write says no file: name it (a full disk is told by its folder)
+            exc.filename = str(tmp)
+        raise
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

@@ -7,13 +7,17 @@ a Dask cluster whose workers share the library, cache and output folders. A job
 whose inputs have not changed since its last render (same fingerprint in the
 manifest, file still there) is not rendered again. Each campaign's
 ``manifest.json`` is written at the end; a failing output does not stop the
-others unless ``fail_fast``.
+others unless ``fail_fast``, but a full disk or an unusable cache stops the run
+with one error (every output would fail alike). The run holds a lease on the
+cache (:meth:`~pipeline.cache.Cache.lease`), so a prune meanwhile keeps what it uses.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
+import errno
 import logging
 import signal
 import tempfile
@@ -27,7 +31,17 @@ from typing import Literal
 from . import ffmpeg as ff
 from . import manifest
 from .cache import Cache
-from .errors import InputError, Interrupted, RekruttError, SpecError, SpecProblem, Terminated
+from .errors import (
+    CacheError,
+    FolderFull,
+    InputError,
+    Interrupted,
+    NoSpace,
+    RekruttError,
+    SpecError,
+    SpecProblem,
+    Terminated,
+)
 from .files import refuse_links
 from .manifest import OutputRecord
 from .output import make_output
@@ -192,13 +206,27 @@ def _worker_loaded(job: OutputJob) -> _Loaded:
 
 
 def execute_job(job: OutputJob, loaded: _Loaded | None = None, emit: EventCallback | None = None) -> Outcome:
-    """Make one output (or find it unchanged). Never raises for a failed render; raises Interrupted.
+    """Make one output (or find it unchanged). Never raises for a failed render; raises Interrupted, and
+    the errors that stop the whole run because every output would meet them: a cache that cannot be used
+    (:class:`CacheError`, a full disk included) and a full output or temporary folder (:class:`FolderFull`).
 
     ``loaded`` is the campaign as the coordinator loaded it; a cluster worker passes none
     and loads (and validates) the spec itself.
     """
     started = time.perf_counter()
     emit = emit or (lambda e: None)
+    cache = loaded.cache if loaded is not None else Cache(job.options.cache_dir)
+    with cache.lease(f"render of {job.campaign}"):  # a cluster worker's own; locally, the batch's
+        try:
+            return _execute_job(job, loaded, emit, started)
+        except (NoSpace, OSError) as exc:
+            full = _disk_full(exc, cache, job.output_root)
+            if full is None:
+                raise
+            raise full from exc
+
+
+def _execute_job(job: OutputJob, loaded: _Loaded | None, emit: EventCallback, started: float) -> Outcome:
     try:
         if loaded is None:
             loaded = _worker_loaded(job)
@@ -216,7 +244,7 @@ def execute_job(job: OutputJob, loaded: _Loaded | None = None, emit: EventCallba
                 force=job.options.force, safe_zones=job.options.safe_zones, draft=job.options.draft,
                 progress=lambda f: emit(Event("progress", job.channel, fraction=f, campaign=job.campaign)),
                 made_since=job.made_since)
-    except Interrupted:
+    except (Interrupted, CacheError, FolderFull, NoSpace):  # they stop the run: every output would fail alike
         raise
     except RekruttError as exc:
         log.error("%s/%s failed: %s", job.campaign, job.channel, exc)
@@ -226,6 +254,31 @@ def execute_job(job: OutputJob, loaded: _Loaded | None = None, emit: EventCallba
     emit(Event("done", job.channel, fraction=1.0, record=record, message="" if rendered else "unchanged",
                campaign=job.campaign))
     return Outcome(job, status, record, seconds=time.perf_counter() - started)
+
+
+def _disk_full(exc: OSError | NoSpace, cache: Cache, *output_roots: Path) -> RekruttError | None:
+    """The run's error for a write that found its disk full, naming the folder (the cache, the output
+    folder or another) and how to choose another; None when ``exc`` is not about a full disk."""
+    if isinstance(exc, NoSpace):
+        paths, detail = exc.paths, f"{exc.what}: {ff.NO_SPACE}"
+    elif exc.errno == errno.ENOSPC:
+        paths, detail = [exc.filename] if exc.filename else [], f"writing {exc.filename}: {exc.strerror}"
+    else:
+        return None
+    if cache.holds(paths):
+        return cache.full(detail)
+    for root in (r.absolute() for r in output_roots):
+        if not any(Path(p).absolute().is_relative_to(root) for p in paths):
+            continue
+        same = ""
+        with contextlib.suppress(OSError):
+            if cache.root.stat().st_dev == root.stat().st_dev:
+                same = f" (the cache folder {cache.root} is on the same disk)"
+        return FolderFull(f"the output folder {root} is on a full disk ({detail}){same}; free space there, "
+                          "or choose another folder with --out")
+    folder = Path(paths[0]).absolute().parent if paths else Path(tempfile.gettempdir())
+    return FolderFull(f"the folder {folder} is on a full disk ({detail}); free space there (temporary files: "
+                      "choose their folder with TMPDIR)")
 
 
 # --------------------------------------------------------------------------- batches
@@ -293,6 +346,19 @@ def plan(campaigns: list[Campaign], options: RenderOptions) -> list[OutputJob]:
 def render_batch(campaigns: list[Campaign], options: RenderOptions = RenderOptions(),
                  on_event: EventCallback | None = None) -> BatchResult:
     """Render every output of every campaign as one job graph; write each campaign's manifest."""
+    cache = Cache(options.cache_dir)
+    with cache.lease("render of " + ", ".join(c.spec.campaign for c in campaigns)):
+        try:
+            return _render_batch(campaigns, options, on_event)
+        except (NoSpace, OSError) as exc:  # a manifest or an edit file on a full disk, or a caption pass
+            full = _disk_full(exc, cache, *{c.output_root for c in campaigns})
+            if full is None:
+                raise
+            raise full from exc
+
+
+def _render_batch(campaigns: list[Campaign], options: RenderOptions, on_event: EventCallback | None
+                  ) -> BatchResult:
     started = time.perf_counter()
     emit = on_event or (lambda e: None)
     jobs = plan(campaigns, options)
@@ -403,20 +469,36 @@ def _run_locally(jobs: list[OutputJob], options: RenderOptions, loaded: dict[Pat
         with concurrent.futures.ThreadPoolExecutor(max_workers=options.jobs) as pool:
             futures = [pool.submit(one, i, jobs[i]) for i in order]
             try:
+                concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
+                stops = [f.exception() for f in futures if f.done() and f.exception() is not None]
+                if stops and all(isinstance(e, RekruttError) and not isinstance(e, Interrupted) for e in stops):
+                    # an error that stops the run (a full disk): the jobs not yet started are skipped, those
+                    # under way end (failing alike), and the run reports it once
+                    stop.set()
+                    concurrent.futures.wait(futures)
                 for fut in futures:
                     fut.result()
+            except RekruttError as exc:
+                if isinstance(exc, Interrupted):
+                    _stop_workers(futures, exc)
+                raise
             except BaseException as exc:
-                # Ctrl-C or SIGTERM reaches this (main) thread: stop the workers' ffmpeg children
-                # too, and let them clean their temporary files up before we leave.
-                for fut in futures:
-                    fut.cancel()
-                ff.stop_all(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
-                concurrent.futures.wait(futures)
+                _stop_workers(futures, exc)
                 raise
     else:
         for i, job in enumerate(jobs):
             one(i, job)
     return [outcomes.get(i, Outcome(j, "skipped")) for i, j in enumerate(jobs)]
+
+
+def _stop_workers(futures: list[concurrent.futures.Future], exc: BaseException) -> None:
+    """Ctrl-C or SIGTERM reached this (main) thread: stop the workers' ffmpeg children too, and let them
+    clean their temporary files up before we leave."""
+    for fut in futures:
+        fut.cancel()
+    ff.stop_all(signal.SIGTERM if isinstance(exc, Terminated) or getattr(exc, "signum", None) == signal.SIGTERM
+                else signal.SIGINT)
+    concurrent.futures.wait(futures)
 
 
 def _work(job: OutputJob, loaded: _Loaded) -> float:
@@ -456,6 +538,10 @@ def _run_on_cluster(jobs: list[OutputJob], options: RenderOptions, emit: EventCa
             job = futures[fut]
             try:
                 outcome = fut.result()
+            except (CacheError, FolderFull, NoSpace):  # the run stops (a full disk), as it does locally
+                for other in futures:
+                    other.cancel()
+                raise
             except Exception as exc:  # a worker died, or the job raised something unexpected
                 outcome = Outcome(job, "failed", error=f"cluster job failed: {exc}")
             outcomes[job] = outcome

@@ -83,7 +83,7 @@ def run_command(cmd: FfmpegCommand, work: Path, *, what: str, duration: float | 
         return Path(name)
 
     argv = cmd.argv(ff.ffmpeg_exe(), written(cmd.filter_script, "graph-"), written(cmd.listing, "pieces-"))
-    return ff.run(argv, what=what, duration=duration, progress=progress)
+    return ff.run(argv, what=what, duration=duration, progress=progress, writes=cmd.outputs)
 
 
 def command_key(cmd: FfmpegCommand, work: Path, plan: RenderPlan) -> str:

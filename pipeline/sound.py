@@ -37,7 +37,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from .cache import Cache, file_digest, key_of
-from .errors import RenderError
+from .errors import NoSpace, RenderError
 
 log = logging.getLogger("rekrutt")
 
@@ -426,6 +426,8 @@ def clean(path: Path, treatment: Treatment, cache: Cache, before: Measurement | 
                 with atomic_path(flac, ".flac") as out:
                     _ffmpeg([*argv, "-c:a", "flac", "-sample_fmt", "s32", "-f", "flac", safe_path_arg(out)],
                             f"writing the cleaned sound of {path.name}")
+            except NoSpace as exc:
+                raise cache.full(f"{exc.what}: No space left on device") from exc
             except OSError as exc:
                 raise cache.unusable(exc, "writing a cleaned sound file") from exc
             final = decode(flac, work)
@@ -466,8 +468,13 @@ def clip_sound(campaign, clip_id: str, cache: Cache) -> Cleaned | None:
     path = campaign.clip_source(clip_id)
     memo_key = (str(path), settings, str(cache.root))
     with _memo_lock:
-        if memo_key in _memo and (_memo[memo_key] is None or _memo[memo_key].path.is_file()):
-            return _memo[memo_key]
+        found = _memo.get(memo_key, False)
+    if found is None:
+        return None
+    if found:
+        cache.in_use("sound", found.key)  # before the look: a prune keeps it, or it is made again
+        if found.path.is_file():
+            return found
     before = measure(path, cache)
     treatment = decide(settings, before)
     cleaned = clean(path, treatment, cache, before) if treatment.cleans else None

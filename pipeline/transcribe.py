@@ -187,6 +187,7 @@ def _package_file(package: str, name: str) -> Path:
 def assemble_base_model(cache: Cache) -> Path:
     """Join the two halves of Whisper base into ``<cache>/models/whisper-base`` once; return the folder."""
     target = cache.root / "models" / "whisper-base"
+    cache.in_use("models", target.name)
     marker = target / ".verified"
     if marker.is_file() and marker.read_text().strip() == BASE_MODEL_SHA256:
         return target
