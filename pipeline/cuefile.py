@@ -48,8 +48,10 @@ END_SLACK = Fraction(1, 2)
 MAX_PROBLEMS = 20
 
 HINT_TIMES = "a cue is a number, a line 'HH:MM:SS,mmm --> HH:MM:SS,mmm', its text and a blank line"
-HINT_SAVE = "save it as UTF-8 SRT from Subtitle Edit or Aegisub, or export a new one: python cli.py transcripts export SPEC"
-HINT_OWN = "is it this clip's transcript? export the clip's own: python cli.py transcripts export SPEC"
+#: what to do with a file that cannot be used (``transcripts export`` keeps existing files: it must be deleted first)
+_NEW = "delete it and run python cli.py transcripts export SPEC for Whisper's text"
+HINT_SAVE = f"save it as UTF-8 SRT from Subtitle Edit or Aegisub, or {_NEW}"
+HINT_OWN = f"is it this clip's transcript? If not, {_NEW}"
 
 #: byte-order marks, longest first (a UTF-32 LE mark begins like the UTF-16 LE one)
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
@@ -193,7 +195,7 @@ def read_cue_file(path: Path, duration: Time | None = None) -> CueFile:
     p.raise_any()
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
-        p.add(1, "the file is empty: no cues", "export one with: python cli.py transcripts export SPEC")
+        p.add(1, "the file is empty: no cues", _NEW)
         p.raise_any()
     try:
         subs = pysubs2.SSAFile.from_string(text)

@@ -161,3 +161,18 @@ def test_a_real_interview_of_hours_fits_the_limits(tmp_path):
     path.write_text(hours, encoding="utf-8")
     cues = read_cue_file(path, duration=3 * 3600).cues
     assert len(cues) == 3600 and cues[-1].line == 4 * 3599 + 2
+
+
+def test_a_broken_transcript_is_replaced_as_the_message_says(tmp_path, cache_dir, model_dir):
+    spec = campaign(tmp_path, "says cut", BAD["a video saved as .srt"][0])
+    result = run("validate", str(spec), cache=cache_dir)
+    assert result.exit_code == 2 and "delete it and run python cli.py transcripts export SPEC" in result.output
+    # export still runs beside a broken file, and keeps it (it may hold corrections) ...
+    result = run("transcripts", "export", str(spec), cache=cache_dir)
+    no_traceback(result)
+    assert result.exit_code == 0 and "kept" in result.output, result.output
+    # ... and writes Whisper's text once it is deleted: a file the check accepts
+    (tmp_path / "transcripts" / "anne.srt").unlink()
+    result = run("transcripts", "export", str(spec), cache=cache_dir)
+    assert result.exit_code == 0 and "wrote" in result.output, result.output
+    assert read_cue_file(tmp_path / "transcripts" / "anne.srt", duration=10).cues
