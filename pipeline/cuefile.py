@@ -115,15 +115,11 @@ def _line_at(raw: bytes, offset: int, codec: str) -> int:
 
 def _decode(raw: bytes, p: _Problems) -> str | None:
     """The file's text; None (with a problem) when it is not text in an encoding we can know."""
-    for bom, codec in _BOMS:
-        if raw.startswith(bom):
-            break
-    else:
-        bom, codec = b"", "utf-8"
-        if b"\x00" in raw:
-            p.add(_line_at(raw, raw.index(b"\x00"), "utf-8"),
-                  "not a text file: it holds binary data (or is UTF-16 without a byte-order mark)", HINT_SAVE)
-            return None
+    bom, codec = next(((b, c) for b, c in _BOMS if raw.startswith(b)), (b"", "utf-8"))
+    if not bom and b"\x00" in raw:
+        p.add(_line_at(raw, raw.index(b"\x00"), "utf-8"),
+              "not a text file: it holds binary data (or is UTF-16 without a byte-order mark)", HINT_SAVE)
+        return None
     try:
         text = raw.decode(codec)
     except UnicodeDecodeError as exc:
@@ -131,14 +127,15 @@ def _decode(raw: bytes, p: _Problems) -> str | None:
         if not bom and len(_CONTROL.findall(raw[:4096].decode("latin-1"))) > 4:
             p.add(line, "not a text file: it holds binary data", HINT_SAVE)
         else:
-            p.add(line, f"not {codec.upper().replace('-SIG', '')} text (byte 0x{raw[exc.start]:02x} cannot be read; "
-                        "Windows-1252 or Latin-1?)", HINT_SAVE)
+            name = codec.upper().replace("-SIG", "")
+            guess = "; Windows-1252 or Latin-1?" if not bom else f", though it begins with {name}'s byte-order mark"
+            p.add(line, f"not {name} text (byte 0x{raw[exc.start]:02x} cannot be read{guess})", HINT_SAVE)
         return None
     control = _CONTROL.search(text)
     if control:
         p.add(text[:control.start()].count("\n") + 1, "not a text file: it holds binary data", HINT_SAVE)
         return None
-    return text.lstrip("\ufeff")
+    return text
 
 
 def _cue_lines(lines: list[str], fmt: str, p: _Problems) -> list[int]:
@@ -185,7 +182,7 @@ def read_cue_file(path: Path, duration: Time | None = None) -> CueFile:
         if size > MAX_BYTES:
             p.add(None, f"{size / 1e6:.0f} MB is far larger than a transcript of speech "
                         f"(at most {MAX_BYTES // (1024 * 1024)} MB are read)",
-                  "give this clip's own transcript (python cli.py transcripts export SPEC)")
+                  HINT_OWN)
             p.raise_any()
         raw = path.read_bytes()
     except OSError as exc:
@@ -199,8 +196,11 @@ def read_cue_file(path: Path, duration: Time | None = None) -> CueFile:
         p.raise_any()
     try:
         subs = pysubs2.SSAFile.from_string(text)
-    except pysubs2.Pysubs2Error as exc:
-        p.add(1, f"no cues found ({exc.__class__.__name__})", HINT_TIMES)
+    except pysubs2.FormatAutodetectionError:
+        p.add(1, "no cues found: no line holds a cue's times", HINT_TIMES)
+        p.raise_any()
+    except pysubs2.Pysubs2Error as exc:  # e.g. MicroDVD, which counts frames
+        p.add(1, f"not a format a corrected transcript can be in ({exc})", HINT_SAVE)
         p.raise_any()
     except Exception as exc:  # pysubs2's readers raise plain ValueErrors on broken fields
         p.add(1, f"cannot read the cues ({exc})", HINT_SAVE)
@@ -213,7 +213,7 @@ def read_cue_file(path: Path, duration: Time | None = None) -> CueFile:
     if len(where) != len(subs.events):  # cannot happen with pysubs2's readers as they are; never misplace a line
         where = [None] * len(subs.events)
     cues: list[CorrectedCue] = []
-    for event, line in zip(subs.events, where):
+    for event, line in zip(subs.events, where, strict=True):
         words = " ".join(event.plaintext.split())
         if event.is_comment or not words:
             continue

@@ -84,6 +84,8 @@ BAD = {  # example: (file's bytes, line the message must name, words it must hol
     "cue number without times": (GOOD.replace(TIMES_2 + "\n", "").encode(), 7, ["cue 2 has no times"]),
     "minutes past 59": (GOOD.replace(TIMES_2, "00:00:05,030 --> 00:00:75,630").encode(), 7, ["is not a time"]),
     "empty": (b"", 1, ["empty"]),
+    "text without times": ("Jeg heter Anne.\nHver dag gjør jeg en forskjell.\n".encode(), 1,
+                           ["no cues found: no line holds a cue's times"]),
     "blank lines only": (b"\n \n\n", 1, ["empty"]),
     "times without text": (b"1\n00:00:01,000 --> 00:00:02,000\n\n", 2, ["no cue has any text"]),
     "binary bytes": (bytes(range(256)) * 8, 1, ["not a text file", "binary"]),
