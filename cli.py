@@ -473,7 +473,8 @@ def transcripts_export(spec: Path, force: bool, model: str | None, cache_dir: Pa
     from pipeline.spec import load_campaign
     from pipeline.transcribe import Transcriber
 
-    campaign = load_campaign(spec)
+    # nothing to probe or quote: the transcripts it writes are what a broken one is replaced with
+    campaign = load_campaign(spec, check_media=False)
     transcriber = Transcriber(Cache(cache_dir), model or campaign.spec.subtitles.model)
     for clip_id, path, written in export_transcripts(campaign, transcriber, force=force):
         click.echo(f"{clip_id}: {'wrote' if written else 'kept (already there; --force to replace)'} {path}")

@@ -193,16 +193,16 @@ def _people(campaign: Campaign, today: dt.date) -> list[dict]:
 def _transcripts(campaign: Campaign, transcriber) -> list[dict]:
     """Each clip's cues on its own timeline, as staff would correct them (corrected text where it exists)."""
     from .export import transcript_cues
-    from .subtitles import clip_transcript, read_cues_file
+    from .subtitles import clip_transcript, corrected_cues
 
     clips = []
     for e in campaign.editions():
         clips += [i.clip for i in e.spec.sequence if isinstance(i, ClipItem) and i.clip not in clips]
     out = []
     for cid in clips:
-        corrected = campaign.transcript_path(cid)
+        corrected = corrected_cues(campaign, cid)
         if corrected is not None:
-            cues = [(float(a), float(b), text) for a, b, text in read_cues_file(corrected)]
+            cues = [(float(a), float(b), text) for a, b, text in corrected.triples()]
         elif transcriber is not None:
             t = clip_transcript(campaign, cid, transcriber)
             cues = [(float(c.start), float(c.end), c.text) for c in transcript_cues(t)]

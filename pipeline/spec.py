@@ -566,6 +566,8 @@ class Campaign:
     version_cuts: dict = field(default_factory=dict, compare=False, repr=False)
     quotes: dict = field(default_factory=dict, compare=False, repr=False)  #: key path -> edit.Resolved
     transcripts: dict = field(default_factory=dict, compare=False, repr=False)  #: clip id -> Transcript used
+    #: clip id -> its corrected transcript (cuefile.CueFile), read and checked once by load_campaign
+    corrected: dict = field(default_factory=dict, compare=False, repr=False)
     located: Located | None = field(default=None, compare=False, repr=False)  #: where each value was written
     selected_versions: tuple[str, ...] | None = None  #: the versions asked for (render -V), None for all
     draft: bool = False  #: quick-look renders go to <output>/<campaign>/draft/ and are never final outputs
@@ -1028,6 +1030,7 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
     shape_failed = bool(collector.problems) or bool(dropped)
     before = len(collector.problems)
     media = _check_references(collector, campaign, check_media, dropped)
+    corrected = _check_transcripts(collector, campaign, media) if check_media else {}
     if dropped:
         # a reference to an entry that failed its shape check is not a second problem
         collector.problems[before:] = [p for p in collector.problems[before:]
@@ -1035,7 +1038,8 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
     if collector.problems or shape_failed:
         raise SpecError(collector.problems)
     warnings = _Collector(path, located)
-    campaign = dataclasses.replace(campaign, media=media)
+    warnings.problems += [w for cue_file in corrected.values() for w in cue_file.warnings]
+    campaign = dataclasses.replace(campaign, media=media, corrected=corrected)
     if check_media:
         from .cache import Cache
         from .edit import quote_items, resolve_quotes
@@ -1536,6 +1540,23 @@ def _check_references(c: _Collector, campaign: Campaign, check_media: bool,
             c.add(("overrides", name), f"channel '{name}' is overridden but not in 'channels'",
                   "add it to channels or remove the override")
     return media
+
+
+def _check_transcripts(c: _Collector, campaign: Campaign, media: dict[str, MediaInfo]) -> dict:
+    """Read and check the corrected transcript of each clip the sequences use, against the clip's length,
+    before anything is aligned or rendered; every problem carries the transcript's own file:line."""
+    from .cuefile import read_cue_file
+
+    out = {}
+    for clip_id, info in media.items():
+        path = campaign.transcript_path(clip_id)
+        if path is None or not path.is_file():
+            continue  # none, or a missing 'transcript:' file (reported by _check_references)
+        try:
+            out[clip_id] = read_cue_file(path, info.duration)
+        except SpecError as exc:
+            c.problems += exc.problems
+    return out
 
 
 def _check_sequence(c: _Collector, prefix: Loc, items: list, cards: dict, spec: CampaignSpec,

@@ -23,7 +23,7 @@ import pysubs2
 from .cache import Cache
 from .captions import CaptionRules, Cue, check, cues_for_timeline
 from .channels import Preset
-from .errors import SpecError, SpecProblem
+from .cuefile import CueFile, read_cue_file
 from .files import write_text_atomic
 from .spec import Campaign, ClipItem
 from .timeline import Timeline
@@ -55,15 +55,17 @@ def write_format(cues: list[Cue], fmt: str, path: Path) -> None:
     write_text_atomic(path, to_ssa(cues).to_string(FORMATS[fmt]))
 
 
-def read_cues_file(path: Path) -> list[tuple[Fraction, Fraction, str]]:
-    """(start, end, text) of each cue of an edited SRT/VTT/ASS file (styling tags dropped)."""
-    try:
-        subs = pysubs2.load(str(path), encoding="utf-8")
-    except Exception as exc:  # pysubs2 raises format-specific errors
-        raise SpecError([SpecProblem(str(path), None, None, "", f"cannot read subtitles ({exc})",
-                                     "save it as UTF-8 SRT, e.g. from Subtitle Edit or Aegisub")]) from exc
-    return [(Fraction(e.start, 1000), Fraction(e.end, 1000), " ".join(e.plaintext.split()))
-            for e in subs.events if not e.is_comment and e.plaintext.strip()]
+def corrected_cues(campaign: Campaign, clip_id: str) -> CueFile | None:
+    """A clip's corrected transcript as checked when the campaign was loaded (read and checked
+    against the clip's length here where the campaign was built without it); None if it has none."""
+    path = campaign.transcript_path(clip_id)
+    if path is None:
+        return None
+    done = campaign.corrected.get(clip_id)
+    if done is not None and done.path == path:
+        return done
+    info = campaign.media.get(clip_id)
+    return read_cue_file(path, info.duration if info is not None else None)
 
 
 @dataclass(frozen=True)
@@ -318,10 +320,10 @@ def clip_transcript(campaign: Campaign, clip_id: str, transcriber: Transcriber) 
     one (``transcripts/<clip>.srt``), else Whisper's (both cached)."""
     source = campaign.clip_source(clip_id)
     language = campaign.clip_language(clip_id)
-    corrected = campaign.transcript_path(clip_id)
+    corrected = corrected_cues(campaign, clip_id)
     if corrected is not None:
-        log.info("%s: using corrected transcript %s", clip_id, corrected)
-        return transcriber.align(source, language, read_cues_file(corrected))
+        log.info("%s: using corrected transcript %s", clip_id, corrected.path)
+        return transcriber.align(source, language, corrected.triples())
     return transcriber.transcribe(source, language, glossary=tuple(campaign.spec.subtitles.glossary))
 
 
