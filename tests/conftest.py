@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import pytest
 from pipeline.ffmpeg import ffmpeg_exe
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_MEDIA = ROOT.parent / "shared" / "media"
+#: The reference recordings; REKRUTT_SHARED_MEDIA points elsewhere (a worktree whose parent has no shared/).
+SHARED_MEDIA = Path(os.environ.get("REKRUTT_SHARED_MEDIA") or ROOT.parent / "shared" / "media")
 
 
 def ff(*args: str) -> None:
@@ -93,3 +95,93 @@ def _no_unexpected_errors(caplog):
     errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR and r.name.startswith("rekrutt")]
     if errors and not getattr(caplog, "expected_errors", False):
         pytest.fail("unexpected ERROR log: " + "; ".join(r.getMessage() for r in errors))
+
+
+# --------------------------------------------------------------------------- portable speech oracles
+#
+# What Whisper hears differs by a word or a few hundredths of a second between CPUs (AVX-512 / AVX2,
+# MKL / OpenBLAS). Tests of logic that consumes a transcript read the pinned reference transcript
+# below; tests of rendered cuts compare cut points with its word times and the sound with the source.
+
+JFK_REFERENCE = ROOT / "tests" / "fixtures" / "jfk-transcript.json"
+
+
+def jfk_reference() -> dict:
+    """The pinned transcript of jfk.flac (Transcript JSON) with the recording's measured ``silences``."""
+    import json
+
+    return json.loads(JFK_REFERENCE.read_text(encoding="utf-8"))
+
+
+def pinned_transcript():
+    from pipeline.transcribe import Transcript
+
+    return Transcript.from_json(jfk_reference())
+
+
+def fresh_cache_with_model(root: Path, shared: Path) -> Path:
+    """An empty cache folder that borrows the session's assembled Whisper model (no transcripts)."""
+    (root / "models").mkdir(parents=True, exist_ok=True)
+    if not (root / "models" / "whisper-base").exists():
+        (root / "models" / "whisper-base").symlink_to(shared / "models" / "whisper-base")
+    return root
+
+
+@pytest.fixture
+def pinned_cache(tmp_path, cache_dir, model_dir, speech_clip, monkeypatch) -> Path:
+    """A fresh cache in which the jfk clip "transcribes" to the pinned reference transcript.
+
+    The model run is replaced for that clip only (counted in ``model_calls`` as a real run is);
+    everything else (other media, alignment, rendering) is real.
+    """
+    import dataclasses
+
+    from pipeline.cache import file_digest
+    from pipeline.transcribe import Transcriber
+
+    digest = file_digest(speech_clip)
+    real_run = Transcriber._run
+
+    def run(self, media, options):
+        if file_digest(media) != digest or options.task != "transcribe":
+            return real_run(self, media, options)
+        with self._lock:
+            self.model_calls += 1
+        return dataclasses.replace(pinned_transcript(), model=self.model_id)
+
+    monkeypatch.setattr(Transcriber, "_run", run)
+    return fresh_cache_with_model(tmp_path / "pinned-cache", cache_dir)
+
+
+def mono16k(path: Path, work: Path):
+    """A media file's sound as 16 kHz mono float32 samples (ffmpeg)."""
+    import numpy as np
+
+    raw = work / f"{path.stem}.{abs(hash(str(path)))}.f32"
+    ff("-i", str(path), "-vn", "-ac", "1", "-ar", "16000", "-f", "f32le", str(raw))
+    samples = np.fromfile(raw, dtype=np.float32)
+    raw.unlink()
+    return samples
+
+
+def best_alignment(rendered, source, rendered_at: float, source_at: float, length: float,
+                   search: float = 0.1, rate: int = 16000) -> tuple[float, float]:
+    """(lag in seconds, normalised cross-correlation) of ``rendered[rendered_at:+length]`` against the
+    source at ``source_at`` + lag, the lag searched within ±``search`` s: the rendered sound is the
+    source's at the expected offset when the lag is near 0 and the correlation is high."""
+    import numpy as np
+
+    a = rendered[int(rendered_at * rate):int((rendered_at + length) * rate)].astype(np.float64)
+    a = a - a.mean()
+    best = (0.0, -1.0)
+    step = rate // 1000  # 1 ms
+    for lag in range(-int(search * rate), int(search * rate) + 1, step):
+        s = int(source_at * rate) + lag
+        if s < 0 or s + len(a) > len(source):
+            continue
+        b = source[s:s + len(a)].astype(np.float64)
+        b = b - b.mean()
+        ncc = float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
+        if ncc > best[1]:
+            best = (lag / rate, ncc)
+    return best
