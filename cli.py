@@ -197,13 +197,16 @@ def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple
     Quotes (says:) are found in the clips' transcripts, transcribing through the cache where needed.
     With -v, each clip's sound is measured and cleaned through the cache (what the render will use).
     """
-    from pipeline.spec import load_campaign
+    from pipeline.load import load_campaign
+    from pipeline.probe import probe_as
+    from pipeline.transcribe import shared_transcriber
 
     problems = []
     for spec in specs:
         try:
             campaign = load_campaign(spec, channels=channels or None, versions=versions or None,
-                                     cache_dir=cache_dir, model=model, brand=brand)
+                                     cache_dir=cache_dir, model=model, brand=brand, prober=probe_as,
+                                     transcriber=shared_transcriber)
         except SpecError as exc:
             problems.extend(exc.problems)
             continue
@@ -294,8 +297,10 @@ def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channe
     Each distinct clip is transcribed once; outputs whose inputs did not change are kept.
     """
     from pipeline.jobs import RenderOptions, render_batch
+    from pipeline.load import load_campaign
+    from pipeline.probe import probe_as
     from pipeline.report import junit_xml, report_json
-    from pipeline.spec import load_campaign
+    from pipeline.transcribe import shared_transcriber
 
     _sigterm_to_interrupt()
     campaigns = []
@@ -303,7 +308,8 @@ def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channe
     for spec in specs:  # validate everything before rendering anything
         try:
             campaigns.append(load_campaign(spec, output=out, channels=channels or None, versions=versions or None,
-                                           cache_dir=cache_dir, model=model, brand=brand))
+                                           cache_dir=cache_dir, model=model, brand=brand, prober=probe_as,
+                                           transcriber=shared_transcriber))
         except SpecError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -387,7 +393,8 @@ def channels(as_json: bool) -> None:
 @click.option("--brand", is_flag=True, help="The schema of brand files instead.")
 def schema(output: Path | None, brand: bool) -> None:
     """Print the JSON Schema of campaign specs (or brand files), for editor completion and checking."""
-    from pipeline.spec import brand_schema, json_schema
+    from pipeline.brand import brand_schema
+    from pipeline.spec import json_schema
 
     text = json.dumps(brand_schema() if brand else json_schema(), indent=2, ensure_ascii=False) + "\n"
     if output:
@@ -424,7 +431,7 @@ def transcribe(media: tuple[Path, ...], language: str | None, model: str | None,
     from pipeline.transcribe import Transcriber, language_problem
 
     if spec_path is not None:
-        from pipeline.spec import load_campaign
+        from pipeline.load import load_campaign
 
         campaign = load_campaign(spec_path, check_media=False)
         language = language or campaign.spec.language
@@ -470,7 +477,7 @@ def transcripts_export(spec: Path, force: bool, model: str | None, cache_dir: Pa
     """
     from pipeline.cache import Cache
     from pipeline.export import export_transcripts
-    from pipeline.spec import load_campaign
+    from pipeline.load import load_campaign
     from pipeline.transcribe import Transcriber
 
     # nothing to probe or quote: the transcripts it writes are what a broken one is replaced with
@@ -499,10 +506,11 @@ def transcripts_show(spec: Path, clips: tuple[str, ...], fmt: str, output: Path 
     from pipeline.cache import Cache
     from pipeline.edit import paper_edit
     from pipeline.errors import InputError
-    from pipeline.spec import load_campaign
+    from pipeline.load import load_campaign
+    from pipeline.probe import probe_as
     from pipeline.transcribe import shared_transcriber
 
-    campaign = load_campaign(spec, cache_dir=cache_dir, model=model)
+    campaign = load_campaign(spec, cache_dir=cache_dir, model=model, prober=probe_as, transcriber=shared_transcriber)
     unknown = [c for c in clips if c not in campaign.spec.clips]
     if unknown:
         raise InputError(f"--clip: no clip {', '.join(unknown)} in {spec}; the spec has: "
@@ -540,9 +548,12 @@ def export_edit(spec: Path, version: str, channel: str | None, fmt: str, output:
     from pipeline.errors import InputError
     from pipeline.interchange import FORMATS
     from pipeline.jobs import RenderOptions, _Loaded, write_edit
-    from pipeline.spec import load_campaign
+    from pipeline.load import load_campaign
+    from pipeline.probe import probe_as
+    from pipeline.transcribe import shared_transcriber
 
-    campaign = load_campaign(spec, versions=(version,), cache_dir=cache_dir, model=model)
+    campaign = load_campaign(spec, versions=(version,), cache_dir=cache_dir, model=model, prober=probe_as,
+                             transcriber=shared_transcriber)
     edition = campaign if version == "main" else campaign.for_version(version)
     channel = channel or edition.spec.channels[0]
     if channel not in edition.spec.channels:
@@ -571,11 +582,12 @@ def review(spec: Path, open_page: bool, lang: str | None, notes_file: Path | Non
     The page works from the output folder in any browser (file://) or on any static web host.
     """
     from pipeline.cache import Cache
+    from pipeline.load import load_campaign
+    from pipeline.probe import probe_as
     from pipeline.review import notes_text, notes_warnings, read_notes, record_approvals, write_review
-    from pipeline.spec import load_campaign
     from pipeline.transcribe import shared_transcriber
 
-    campaign = load_campaign(spec, output=out, cache_dir=cache_dir)
+    campaign = load_campaign(spec, output=out, cache_dir=cache_dir, prober=probe_as, transcriber=shared_transcriber)
     if notes_file is not None:
         notes = read_notes(notes_file)
         for w in notes_warnings(notes, campaign):

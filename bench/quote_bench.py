@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from pipeline.cache import Cache  # noqa: E402
 from pipeline.edit import envelope, find, sentences  # noqa: E402
 from pipeline.ffmpeg import ffmpeg_exe  # noqa: E402
-from pipeline.spec import load_campaign  # noqa: E402
+from pipeline.load import load_campaign  # noqa: E402
 from pipeline.transcribe import Transcriber, assemble_base_model  # noqa: E402
 
 SPEC = """\

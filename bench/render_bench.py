@@ -37,7 +37,8 @@ sys.path.insert(0, str(ROOT))
 from pipeline.cards import card_png  # noqa: E402
 from pipeline.ffmpeg import ffmpeg_exe  # noqa: E402
 from pipeline.jobs import source_rate  # noqa: E402
-from pipeline.spec import ClipItem, load_campaign  # noqa: E402
+from pipeline.load import load_campaign  # noqa: E402
+from pipeline.spec import ClipItem  # noqa: E402
 from pipeline.timeline import CardSegment, build_timeline  # noqa: E402
 
 SPEC = ROOT / "campaigns" / "fjordvik-2026.yml"

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.errors import SpecError  # noqa: E402
-from pipeline.spec import load_campaign  # noqa: E402
+from pipeline.load import load_campaign  # noqa: E402
 
 HEAD = """\
 campaign: bench

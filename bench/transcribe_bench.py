@@ -26,7 +26,7 @@ from pipeline.cache import Cache  # noqa: E402
 from pipeline.captions import check  # noqa: E402
 from pipeline.ffmpeg import ffmpeg_exe  # noqa: E402
 from pipeline.jobs import RenderOptions, render_campaign, source_rate  # noqa: E402
-from pipeline.spec import load_campaign  # noqa: E402
+from pipeline.load import load_campaign  # noqa: E402
 from pipeline.subtitles import CaptionMaker  # noqa: E402
 from pipeline.timeline import build_timeline  # noqa: E402
 from pipeline.transcribe import Transcriber  # noqa: E402

@@ -18,8 +18,9 @@ from pathlib import Path
 from PIL import Image, ImageColor, ImageDraw, ImageOps
 
 from . import fonts
+from .campaign import Campaign
 from .channels import Preset
-from .spec import Campaign, CardSpec
+from .spec import CardSpec
 
 log = logging.getLogger("rekrutt")
 

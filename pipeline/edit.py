@@ -22,8 +22,10 @@ from fractions import Fraction
 
 from .cache import Cache, file_digest, key_of
 from .errors import SpecProblem
+from .spec import CardItem, ClipItem
 from .timecode import Time, short_clock, snap
 from .transcribe import Transcript, Word
+from .transcripts import clip_transcript
 
 log = logging.getLogger("rekrutt")
 
@@ -232,8 +234,6 @@ def resolve_item(campaign, item, transcript: Transcript, loc: tuple, problems: l
 
 def quote_items(spec) -> list[tuple[tuple, object]]:
     """(key path, item) of every quote item, in the main sequence and every version's own."""
-    from .spec import ClipItem
-
     out = [(("sequence", i), item) for i, item in enumerate(spec.sequence)
            if isinstance(item, ClipItem) and item.says is not None]
     for name, version in spec.versions.items():
@@ -249,8 +249,6 @@ def resolve_quotes(campaign, transcriber) -> tuple[object, list[SpecProblem]]:
     Each clip's transcript is got once (through the cache); the resolved places are kept on
     the campaign (``quotes``) for the manifest and the paper edit.
     """
-    from .subtitles import clip_transcript
-
     spec = campaign.spec
     todo = quote_items(spec)
     if not todo:
@@ -325,8 +323,6 @@ def cut_down(campaign, items: list, target: Time, cache: Cache, rate_margin: Fra
     Each item is later rounded to whole frames (at most half a frame each), so a margin of
     ``rate_margin`` per item keeps the result under the target at any rate from 24 fps.
     """
-    from .spec import CardItem, ClipItem
-
     last_card = max((i for i, it in enumerate(items) if isinstance(it, CardItem)), default=None)
 
     def kept(i: int, it) -> bool:
@@ -363,8 +359,6 @@ __all__ = ["LEAD", "TAIL", "Passage", "Resolved", "closest", "cut_down", "cut_po
 
 def _uses(campaign) -> dict[str, list[tuple[Time, Time, str]]]:
     """Per clip, the (from, to, edition) of every cut the spec makes, main film and versions."""
-    from .spec import ClipItem
-
     out: dict[str, list[tuple[Time, Time, str]]] = {}
     for edition in campaign.editions():
         for item in edition.spec.sequence:
@@ -379,9 +373,6 @@ def paper_edit(campaign, transcriber, clips: list[str] | None = None, fmt: str =
 
     ``fmt`` "md" gives markdown a producer can mark up and paste quotes from; "text" plain lines.
     """
-    from .spec import ClipItem
-    from .subtitles import clip_transcript
-
     order = [item.clip for item in campaign.spec.sequence if isinstance(item, ClipItem)]
     order += [cid for cid in campaign.spec.clips if cid not in order]
     wanted = [cid for cid in dict.fromkeys(order) if (clips is None or cid in clips) and cid in campaign.media]

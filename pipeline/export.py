@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
+from .campaign import Campaign
 from .captions import CaptionRules, TimedWord, enforce_gaps, segment_words
 from .files import write_text_atomic
-from .spec import Campaign, ClipItem
+from .spec import ClipItem
 from .subtitles import to_ssa
 from .transcribe import Transcriber, Transcript
 

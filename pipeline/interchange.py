@@ -13,9 +13,9 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
+from .campaign import Campaign
 from .errors import InputError
 from .files import refuse_links
-from .spec import Campaign
 from .timeline import CardSegment, ClipSegment, Timeline
 
 #: Formats by name: (OTIO adapter, file extension).

@@ -31,6 +31,7 @@ from typing import Literal
 from . import ffmpeg as ff
 from . import manifest
 from .cache import Cache
+from .campaign import Campaign
 from .errors import (
     CacheError,
     FolderFull,
@@ -43,9 +44,10 @@ from .errors import (
     Terminated,
 )
 from .files import refuse_links
+from .load import load_campaign
 from .manifest import OutputRecord
 from .output import make_output
-from .spec import Campaign, load_campaign
+from .probe import probe_as
 from .timeline import build_timeline, source_rate
 
 __all__ = ["RenderOptions", "OutputRecord", "Event", "OutputJob", "Outcome", "RenderResult", "BatchResult",
@@ -198,7 +200,7 @@ def _worker_loaded(job: OutputJob) -> _Loaded:
     if found is None:
         campaign = load_campaign(job.spec, output=job.output_root, channels=job.options.channels,
                                  versions=job.options.versions, cache_dir=job.options.cache_dir,
-                                 model=job.options.model)
+                                 model=job.options.model, prober=probe_as, transcriber=_shared_transcriber)
         found = _Loaded(campaign.for_version(job.version) if job.version else campaign, job.options)
         with _memo_lock:
             found = _memo.setdefault(key, found)

@@ -18,8 +18,8 @@ from pathlib import Path
 from filelock import FileLock
 
 from . import __version__
+from .campaign import Campaign
 from .files import write_text_atomic
-from .spec import Campaign
 
 MANIFEST = "manifest.json"
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from . import ffmpeg as ff
 from . import fonts, manifest
 from .cache import Cache, file_digest, key_of
+from .campaign import Campaign
 from .cards import card_inputs, card_name, card_png
 from .channels import Preset
 from .errors import RenderError
@@ -53,7 +54,6 @@ from .render import (
     sound_command,
     verify_command,
 )
-from .spec import Campaign
 from .timeline import CardSegment, ClipSegment, Timeline
 
 log = logging.getLogger("rekrutt")

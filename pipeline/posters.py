@@ -16,8 +16,8 @@ from PIL import Image, ImageDraw
 
 from . import fonts
 from .cache import Cache
+from .campaign import Campaign
 from .channels import Preset
-from .spec import Campaign
 from .timecode import seconds
 from .timeline import Timeline
 

@@ -36,11 +36,14 @@ from markupsafe import Markup
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from . import manifest, yamlpos
+from .campaign import Campaign, OutputKey
 from .errors import InputError, SpecError, SpecProblem
+from .export import transcript_cues
 from .files import atomic_path, refuse_links, write_text_atomic
 from .library import consent_problems
-from .spec import Campaign, ClipItem, OutputKey
+from .spec import ClipItem
 from .timecode import Time, parse_time, seconds, short_clock
+from .transcripts import clip_transcript, corrected_cues
 
 log = logging.getLogger("rekrutt")
 
@@ -192,9 +195,6 @@ def _people(campaign: Campaign, today: dt.date) -> list[dict]:
 
 def _transcripts(campaign: Campaign, transcriber) -> list[dict]:
     """Each clip's cues on its own timeline, as staff would correct them (corrected text where it exists)."""
-    from .export import transcript_cues
-    from .subtitles import clip_transcript, corrected_cues
-
     clips = []
     for e in campaign.editions():
         clips += [i.clip for i in e.spec.sequence if isinstance(i, ClipItem) and i.clip not in clips]

@@ -21,13 +21,14 @@ from pathlib import Path
 import pysubs2
 
 from .cache import Cache
+from .campaign import Campaign
 from .captions import CaptionRules, Cue, check, cues_for_timeline
 from .channels import Preset
-from .cuefile import CueFile, read_cue_file
 from .files import write_text_atomic
-from .spec import Campaign, ClipItem
+from .spec import ClipItem
 from .timeline import Timeline
 from .transcribe import Transcriber, Transcript, whisper_language
+from .transcripts import clip_transcript
 
 log = logging.getLogger("rekrutt")
 
@@ -53,19 +54,6 @@ def to_ssa(cues: list[Cue], style: str = "Default") -> pysubs2.SSAFile:
 def write_format(cues: list[Cue], fmt: str, path: Path) -> None:
     """Write cues as SRT or WebVTT (atomically)."""
     write_text_atomic(path, to_ssa(cues).to_string(FORMATS[fmt]))
-
-
-def corrected_cues(campaign: Campaign, clip_id: str) -> CueFile | None:
-    """A clip's corrected transcript as checked when the campaign was loaded (read and checked
-    against the clip's length here where the campaign was built without it); None if it has none."""
-    path = campaign.transcript_path(clip_id)
-    if path is None:
-        return None
-    done = campaign.corrected.get(clip_id)
-    if done is not None and done.path == path:
-        return done
-    info = campaign.media.get(clip_id)
-    return read_cue_file(path, info.duration if info is not None else None)
 
 
 @dataclass(frozen=True)
@@ -313,18 +301,6 @@ def web_snippet(track: CaptionTrack) -> str:
     return (f'<video controls preload="metadata" width="{track.preset.width}" height="{track.preset.height}"'
             f'{poster}>\n  <source src="{name}.{track.preset.extension}" type="video/mp4">\n'
             + "\n".join(rows) + "\n</video>\n")
-
-
-def clip_transcript(campaign: Campaign, clip_id: str, transcriber: Transcriber) -> Transcript:
-    """What is said in a clip: the corrected transcript re-timed by forced alignment where staff made
-    one (``transcripts/<clip>.srt``), else Whisper's (both cached)."""
-    source = campaign.clip_source(clip_id)
-    language = campaign.clip_language(clip_id)
-    corrected = corrected_cues(campaign, clip_id)
-    if corrected is not None:
-        log.info("%s: using corrected transcript %s", clip_id, corrected.path)
-        return transcriber.align(source, language, corrected.triples())
-    return transcriber.transcribe(source, language, glossary=tuple(campaign.spec.subtitles.glossary))
 
 
 class CaptionMaker:

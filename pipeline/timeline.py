@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .spec import Campaign, CardItem, CardSpec, ClipItem
+from .campaign import Campaign
+from .spec import CardItem, CardSpec, ClipItem
 from .timecode import Time, frames
 
 

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from pipeline.spec import load_campaign
+from pipeline.load import load_campaign
 from tests.conftest import ROOT, make_clip
 
 SPEC = """\

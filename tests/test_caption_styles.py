@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from cli import main
 from pipeline.cache import Cache
 from pipeline.captions import check, words_in_cut
-from pipeline.spec import load_campaign
+from pipeline.load import load_campaign
 from pipeline.subtitles import HIGHLIGHT_COLOR, SOCIAL_MAX_CHARS, CaptionMaker, caption_style, social_rules
 from pipeline.timeline import build_timeline, source_rate
 from pipeline.transcribe import Transcriber

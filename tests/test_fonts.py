@@ -127,7 +127,7 @@ def test_arabic_is_shaped_and_runs_right_to_left():
 
 
 def test_text_no_font_can_show_is_a_warning(tmp_path, cache_dir):
-    from pipeline.spec import load_campaign
+    from pipeline.load import load_campaign
 
     make_clip(tmp_path / "a.mp4", seconds=1.0)
     spec = tmp_path / "c.yml"

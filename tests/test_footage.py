@@ -194,10 +194,10 @@ def test_posters_come_from_the_picture_without_captions(tmp_path):
     import dataclasses
 
     from pipeline.cache import Cache
+    from pipeline.load import load_campaign
     from pipeline.output import plan_output
     from pipeline.plan import Burn
     from pipeline.render import poster_frame_command
-    from pipeline.spec import load_campaign
     from pipeline.timeline import build_timeline
 
     clip = make_clip(tmp_path / "c.mp4", seconds=3.0)

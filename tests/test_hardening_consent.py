@@ -174,8 +174,9 @@ def test_a_run_of_other_versions_still_checks_only_what_it_renders(tmp_path, med
 
 def test_outputs_is_what_the_plan_renders(tmp_path, media):
     """The consent check and the job plan read the same list of (version, channel) outputs."""
+    from pipeline.campaign import OutputKey
     from pipeline.jobs import RenderOptions, plan
-    from pipeline.spec import OutputKey, load_campaign
+    from pipeline.load import load_campaign
 
     spec = project(tmp_path, media, consent(), EPISODE + CUT_DOWN)
     campaign = load_campaign(spec, cache_dir=tmp_path / "cache")

@@ -204,7 +204,7 @@ def test_card_line_breaks_are_lines_and_long_words_are_broken(tmp_path, anne, ca
     # (a word that cannot be shown whole is refused: tests/test_hardening_inputs.py)
     text = spec_text(lines='["Vi trenger\\ndeg!", "' + "A" * 120 + '"]')
     spec = campaign(tmp_path, anne, text)
-    from pipeline.spec import load_campaign
+    from pipeline.load import load_campaign
 
     loaded = load_campaign(spec)
     assert loaded.spec.cards["end"].lines == ["Vi trenger", "deg!", "A" * 120]

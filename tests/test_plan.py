@@ -17,10 +17,10 @@ from pipeline import fonts
 from pipeline.cache import Cache
 from pipeline.errors import Interrupted, RenderError
 from pipeline.ffmpeg import failure_reason, ffmpeg_exe, run
+from pipeline.load import load_campaign
 from pipeline.output import plan_output
 from pipeline.plan import Burn, MusicBed, Overlay, Still, fingerprint
 from pipeline.render import render_command
-from pipeline.spec import load_campaign
 from pipeline.timecode import parse_rate
 from pipeline.timeline import build_timeline
 from tests.conftest import ROOT

@@ -304,9 +304,9 @@ audio: {{denoise: off, room_tone: {room_tone}}}
 
 
 def test_audio_off_leaves_the_sound_as_recorded(jfk, tmp_path, cache_dir, work):
+    from pipeline.load import load_campaign
     from pipeline.output import plan_output
     from pipeline.render import render_command
-    from pipeline.spec import load_campaign
     from pipeline.timeline import build_timeline, source_rate
 
     _, _, path = noisy(jfk, "pink", 10, work)
@@ -339,7 +339,7 @@ audio: {audio}
 
 def test_audio_settings_in_the_spec(tmp_path, cache_dir):
     from pipeline.errors import SpecError
-    from pipeline.spec import load_campaign
+    from pipeline.load import load_campaign
 
     make_clip(tmp_path / "a.mp4", seconds=1.0)
     spec = tmp_path / "c.yml"

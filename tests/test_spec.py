@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from cli import main
 from pipeline.errors import SpecError
-from pipeline.spec import load_campaign
+from pipeline.load import load_campaign
 from tests.conftest import make_clip
 
 GOOD = """\
