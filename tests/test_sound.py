@@ -193,7 +193,8 @@ def test_whisper_hears_the_cleaned_film(kind, jfk, tmp_path, cache_dir, model_di
     """The rendered film's sound, cleaned, still gives Whisper base the jfk sentence.
 
     With the hum taken out, within one word (Whisper base slips a word on some CPUs). Under pink
-    noise the denoiser's artefacts cost Whisper base a word about as often as the noise does (bench/denoise_bench.py): within one word of the noisy
+    noise the denoiser's artefacts cost Whisper base a word about as often as the noise does
+    (bench/denoise_bench.py): within one word of the noisy
     sound. (That is also why captions are transcribed from the sound as recorded.)
     """
     _, _, path = noisy(jfk, kind, 10, work)
