@@ -1046,10 +1046,10 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
 
         cache = Cache(cache_dir)
         if quote_items(spec):
-            from .transcribe import shared_transcriber
+            from .transcribe import model_for, shared_transcriber
 
             log.info("finding the quoted passages in the clips' transcripts (cached after the first time)")
-            campaign, problems = resolve_quotes(campaign, shared_transcriber(cache, model or spec.subtitles.model))
+            campaign, problems = resolve_quotes(campaign, shared_transcriber(cache, model_for(spec, model)))
             if problems:
                 raise SpecError(problems)
         campaign = _cut_versions(collector, campaign, cache)
