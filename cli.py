@@ -1,4 +1,6 @@
-"""Rekrutt's command line: thin wrappers around the pipeline library.
+"""Rekrutt's command line: parse the arguments, make the library calls, map errors to exit codes.
+
+What a command shows a person is :mod:`console`'s; what it does is :mod:`pipeline`'s.
 
 Exit codes (the contract CI relies on; :func:`pipeline.errors.exit_code` is the one mapping):
 0 success, 1 a render failed (or the cache or another tool could not be used), 2 invalid
@@ -16,102 +18,31 @@ from pathlib import Path
 
 import click
 
+import console
 from pipeline import __version__
-from pipeline.errors import Interrupted, RekruttError, SpecError, Terminated, exit_code
+from pipeline.brand import brand_schema
+from pipeline.cache import Cache
+from pipeline.channels import CHECKED, PRESETS
+from pipeline.ci import annotations
+from pipeline.ci import init as ci_files
+from pipeline.edit import paper_edit
+from pipeline.errors import InputError, Interrupted, RekruttError, SpecError, Terminated, exit_code
+from pipeline.export import export_transcripts, transcribe_files
+from pipeline.interchange import default_path
+from pipeline.jobs import RenderOptions, _Loaded, auto_jobs, render_batch, write_edit
+from pipeline.library import add_clip, check_video, list_clips, load_clip, meta_from_options
+from pipeline.load import load_campaign
+from pipeline.probe import probe_as
+from pipeline.report import write_reports
+from pipeline.review import notes_text, notes_warnings, read_notes, record_approvals, write_review
+from pipeline.sound import clip_sound
+from pipeline.spec import json_schema
+from pipeline.transcribe import Transcriber, language_problem, model_for, shared_transcriber
+
+# the one place the CLI picks what loading probes media and transcribes with
+_load = functools.partial(load_campaign, prober=probe_as, transcriber=shared_transcriber)
 
 log = logging.getLogger("rekrutt")
-
-
-class Reporter:
-    """Draws render events: a progress bar per output with ETA on a terminal, plain lines otherwise (CI)."""
-
-    def __init__(self, multi: bool = False):
-        from rich.console import Console
-
-        self.multi = multi
-        self.console = Console(stderr=True)
-        self.live = self.console.is_terminal
-        self.progress = None
-        self.tasks: dict[str, int] = {}
-
-    def __enter__(self) -> Reporter:
-        if self.live:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self.progress = Progress(TextColumn("{task.description:<18}"), BarColumn(),
-                                     TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(),
-                                     TextColumn("{task.fields[note]}"), console=self.console)
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-
-    def event(self, e) -> None:
-        if self.progress is not None:
-            name = f"{e.campaign}/{e.channel}" if self.multi else e.channel
-            if e.kind == "start":
-                self.tasks[name] = self.progress.add_task(name, total=1.0, note=e.message)
-            elif e.kind == "progress" and name in self.tasks:
-                self.progress.update(self.tasks[name], completed=e.fraction)
-            elif e.kind == "done" and name in self.tasks:
-                self.progress.update(self.tasks[name], completed=1.0, note=f"[green]{e.message or 'done'}")
-            elif e.kind == "failed" and name in self.tasks:
-                self.progress.update(self.tasks[name], note="[red]FAILED")
-            elif e.kind == "info":
-                self.progress.console.print(e.message)
-            return
-        if e.kind == "progress":
-            return
-        line = {"start": "started", "done": "done", "failed": "FAILED", "info": ""}[e.kind]
-        text = f"[{e.campaign}] {e.channel} {line} {e.message}".rstrip() if e.channel else e.message
-        print(text, file=sys.stderr, flush=True)
-
-    def summary(self, batch) -> None:
-        """A table of every output (on a terminal), or one line each."""
-        rows = []
-        for o in batch.outcomes:
-            r = o.record
-            detail = (f"{r.width}x{r.height} {r.fps} fps {r.duration:.2f} s {r.size / 1e6:.1f} MB "
-                      f"{r.loudness_lufs:.1f} LUFS") if r else o.error.splitlines()[0] if o.error else ""
-            rows.append((o.job.campaign, o.job.channel, o.status, f"{o.seconds:.1f}", detail))
-        if self.console.is_terminal:
-            from rich.table import Table
-
-            table = Table(title="Outputs")
-            for col in ("campaign", "channel", "status", "seconds", "result"):
-                table.add_column(col)
-            colour = {"rendered": "green", "unchanged": "cyan", "failed": "red", "skipped": "yellow"}
-            for c, ch, status, secs, detail in rows:
-                table.add_row(c, ch, f"[{colour[status]}]{status}", secs, detail)
-            self.console.print(table)
-        else:
-            for c, ch, status, secs, detail in rows:
-                click.echo(f"{c}/{ch}: {status} ({secs} s) {detail}")
-        for name, result in batch.campaigns.items():
-            for channel, message in result.failures.items():
-                click.echo(f"{name}/{channel}: FAILED: {message}", err=True)
-            if result.manifest and result.manifest.exists():
-                click.echo(f"manifest: {result.manifest}")
-        click.echo(f"model runs: {batch.model_calls}; {batch.seconds:.1f} s in all", err=True)
-
-
-def _setup_logging(verbose: int) -> None:
-    from rich.logging import RichHandler
-
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    handler: logging.Handler
-    if sys.stderr.isatty():
-        handler = RichHandler(show_path=False, markup=False, rich_tracebacks=verbose > 1)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-    else:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
-    root = logging.getLogger("rekrutt")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
 
 
 def _sigterm_to_interrupt() -> None:
@@ -160,9 +91,17 @@ def _errors(f):
     return wrapper
 
 
-def _warn(campaign) -> None:
-    for w in campaign.warnings:
-        click.echo(f"warning: {w}", err=True)
+def _load_all(specs: tuple[Path, ...], **options) -> list:
+    """Every spec loaded and checked before any work starts; their problems together in one SpecError."""
+    campaigns, problems = [], []
+    for spec in specs:
+        try:
+            campaigns.append(_load(spec, **options))
+        except SpecError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise SpecError(problems)
+    return campaigns
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -172,7 +111,7 @@ def _warn(campaign) -> None:
 @click.pass_context
 def main(ctx: click.Context, verbose: int, debug: bool) -> None:
     """Rekrutt: render recruitment video campaigns from a YAML spec for every channel."""
-    _setup_logging(2 if debug else verbose)
+    console.setup_logging(2 if debug else verbose)
     ctx.obj = {"debug": debug}
 
 
@@ -197,69 +136,33 @@ def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple
     Quotes (says:) are found in the clips' transcripts, transcribing through the cache where needed.
     With -v, each clip's sound is measured and cleaned through the cache (what the render will use).
     """
-    from pipeline.load import load_campaign
-    from pipeline.probe import probe_as
-    from pipeline.transcribe import shared_transcriber
-
     problems = []
+    say = console.say_err if fmt == "gitlab" else click.echo
     for spec in specs:
         try:
-            campaign = load_campaign(spec, channels=channels or None, versions=versions or None,
+            campaign = _load(spec, channels=channels or None, versions=versions or None,
                                      cache_dir=cache_dir, model=model, brand=brand, prober=probe_as,
                                      transcriber=shared_transcriber)
         except SpecError as exc:
             problems.extend(exc.problems)
             continue
-        _warn(campaign)
-        say = (lambda text: click.echo(text, err=True)) if fmt == "gitlab" else click.echo
-        say(f"{spec}: OK ({len(campaign.spec.sequence)} items, channels: {', '.join(campaign.channels)})")
-        if campaign.quotes:
-            say(f"  quotes: {len(campaign.quotes)} found in the transcripts of "
-                f"{len({q.clip for q in campaign.quotes.values()})} clip(s) (transcribed through the cache)")
-        for edition in campaign.editions():
-            if edition.version:
-                length = float(campaign.version_cuts[edition.version][1])
-                say(f"  version {edition.version}: {len(edition.spec.sequence)} items, {length:.2f} s, "
-                    f"channels: {', '.join(edition.channels)}")
+        console.warnings(campaign.warnings)
+        console.campaign_checked(spec, campaign, say)
         if sound:
-            _say_sound(campaign, cache_dir, say)
+            cache = Cache(cache_dir)
+            # every clip any version uses, as the render will clean it
+            used = sorted({i.clip for e in campaign.editions(every=True) for i in e.spec.sequence
+                           if hasattr(i, "clip")})
+            for clip_id in used:
+                console.clip_sound(clip_id, clip_sound(campaign, clip_id, cache), say)
     if fmt != "text":
-        from pipeline.ci import annotations
-
         click.echo(annotations(problems, fmt), nl=False)
         if problems:
-            click.echo(f"Invalid input: {len(problems)} problem(s); nothing was rendered.", err=True)
+            console.problems_header(len(problems))
             sys.exit(2)
         return
     if problems:
         raise SpecError(problems)
-
-
-def _say_sound(campaign, cache_dir: Path | None, say) -> None:
-    """Per clip: the sound as recorded, and what the clean-up does to it."""
-    from pipeline.cache import Cache
-    from pipeline.sound import clip_sound
-
-    cache = Cache(cache_dir)
-    used = sorted({i.clip for e in campaign.editions(every=True) for i in e.spec.sequence if hasattr(i, "clip")})
-    for clip_id in used:
-        cleaned = clip_sound(campaign, clip_id, cache)
-        if cleaned is None:
-            say(f"  sound {clip_id}: as recorded (audio: off, or no sound)")
-            continue
-        r = cleaned.report()
-        hum = f", hum {r['hum_hz']} Hz" if r["hum_hz"] else ""
-        say(f"  sound {clip_id}: SNR {_snr(r['snr_before_db'])} -> {_snr(r['snr_after_db'])} "
-            f"(noise {_floor(r['noise_before_dbfs'])} -> {_floor(r['noise_after_dbfs'])}{hum}); "
-            f"{', '.join(r['applied'])}; gain {r['gain_db']:+.1f} dB")
-
-
-def _snr(db: float) -> str:
-    return "over 90 dB" if db > 90 else f"{db:.0f} dB"
-
-
-def _floor(dbfs: float) -> str:
-    return "silent" if dbfs <= -100 else f"{dbfs:.0f} dBFS"
 
 
 @main.command()
@@ -296,28 +199,12 @@ def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channe
 
     Each distinct clip is transcribed once; outputs whose inputs did not change are kept.
     """
-    from pipeline.jobs import RenderOptions, render_batch
-    from pipeline.load import load_campaign
-    from pipeline.probe import probe_as
-    from pipeline.report import junit_xml, report_json
-    from pipeline.transcribe import shared_transcriber
-
     _sigterm_to_interrupt()
-    campaigns = []
-    problems = []
-    for spec in specs:  # validate everything before rendering anything
-        try:
-            campaigns.append(load_campaign(spec, output=out, channels=channels or None, versions=versions or None,
-                                           cache_dir=cache_dir, model=model, brand=brand, prober=probe_as,
-                                           transcriber=shared_transcriber))
-        except SpecError as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise SpecError(problems)
+    # validate everything before rendering anything
+    campaigns = _load_all(specs, output=out, channels=channels or None, versions=versions or None,
+                          cache_dir=cache_dir, model=model, brand=brand)
     for campaign in campaigns:
-        _warn(campaign)
-    from pipeline.jobs import auto_jobs
-
+        console.warnings(campaign.warnings)
     if jobs == "auto":
         count = auto_jobs()
     elif jobs.isdigit() and 1 <= int(jobs) <= 64:
@@ -328,7 +215,7 @@ def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channe
                             captions=not no_captions, cache_dir=cache_dir,
                             model=model, force=force, fail_fast=fail_fast, scheduler=scheduler,
                             safe_zones=show_safe_areas)
-    reporter = Reporter(multi=len(campaigns) > 1 or any(c.spec.versions for c in campaigns))
+    reporter = console.Reporter(multi=len(campaigns) > 1 or any(c.spec.versions for c in campaigns))
     try:
         with reporter:
             result = render_batch(campaigns, options, reporter.event)
@@ -337,12 +224,7 @@ def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channe
     except Terminated:
         raise Interrupted("stopped by SIGTERM; nothing partial was kept", signal.SIGTERM) from None
     reporter.summary(result)
-    from pipeline.files import write_text_atomic
-
-    if report:
-        write_text_atomic(report, report_json(result))
-    if junit:
-        write_text_atomic(junit, junit_xml(result))
+    write_reports(result, report, junit)
     sys.exit(0 if result.ok else 1)
 
 
@@ -350,42 +232,7 @@ def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channe
 @click.option("--json", "as_json", is_flag=True, help="Print the presets as JSON.")
 def channels(as_json: bool) -> None:
     """List the channel presets (frame, rate, codecs, loudness, limits, safe area, captions)."""
-    import dataclasses
-
-    from pipeline.channels import CHECKED, PRESETS
-
-    if as_json:
-        data = {name: json.loads(json.dumps(dataclasses.asdict(p), default=str)) for name, p in PRESETS.items()}
-        click.echo(json.dumps(data, indent=2))
-        return
-    from rich.console import Console
-
-    console = Console()
-    rows = []
-    for p in PRESETS.values():
-        length = "any" if p.max_duration is None else f"{p.min_duration or 0:g}-{p.max_duration:g} s"
-        size = "" if p.max_bytes is None else f", at most {p.max_bytes / 1e6:g} MB"
-        fps = f"{p.fps} fps" if p.fps else f"source fps ({p.min_fps}-{p.max_fps})"
-        audio = f"{p.audio_codec} {p.audio_channels}ch {p.sample_rate // 1000} kHz"
-        rows.append((p, f"{p.width}x{p.height} {p.fit}", fps, f"{p.video_codec}.{p.extension}", audio,
-                     f"{p.loudness_lufs:g} LUFS / {p.true_peak_dbtp:g} dBTP", length + size, p.captions))
-    if console.is_terminal and console.width >= 120:
-        from rich.table import Table
-
-        table = Table(title=f"Channel presets (facts checked {CHECKED})")
-        for col in ("channel", "frame", "fps", "codec", "audio", "loudness", "length", "captions"):
-            table.add_column(col)
-        for p, *cells in rows:
-            table.add_row(p.name, *cells)
-        console.print(table)
-        return
-    # a narrow terminal, a file or a pipe: two short lines a channel, readable at 80 columns
-    click.echo(f"Channel presets (facts checked {CHECKED})")
-    for p, frame, fps, codec, audio, loudness, length, captions in rows:
-        click.echo(f"{p.name:<17} {p.label}")
-        click.echo(f"{'':<17} {frame}, {fps}, {codec}")
-        click.echo(f"{'':<17} {audio}, {loudness}")
-        click.echo(f"{'':<17} length {length}, captions {captions}")
+    console.channels(PRESETS, CHECKED, as_json)
 
 
 @main.command()
@@ -393,9 +240,6 @@ def channels(as_json: bool) -> None:
 @click.option("--brand", is_flag=True, help="The schema of brand files instead.")
 def schema(output: Path | None, brand: bool) -> None:
     """Print the JSON Schema of campaign specs (or brand files), for editor completion and checking."""
-    from pipeline.brand import brand_schema
-    from pipeline.spec import json_schema
-
     text = json.dumps(brand_schema() if brand else json_schema(), indent=2, ensure_ascii=False) + "\n"
     if output:
         output.write_text(text, encoding="utf-8")
@@ -425,37 +269,16 @@ def transcribe(media: tuple[Path, ...], language: str | None, model: str | None,
     A spec's glossary is part of what its transcripts are cached under: give the same
     glossary (or --spec) for the render to find them.
     """
-    from pipeline.cache import Cache
-    from pipeline.errors import InputError
-    from pipeline.export import transcript_text
-    from pipeline.transcribe import Transcriber, language_problem
-
     if spec_path is not None:
-        from pipeline.load import load_campaign
-
-        campaign = load_campaign(spec_path, check_media=False)
+        campaign = _load(spec_path, check_media=False)
         language = language or campaign.spec.language
         glossary = glossary or tuple(campaign.spec.subtitles.glossary)
-        model = model or campaign.spec.subtitles.model
+        model = model_for(campaign, model)
     if language and language_problem(language):
         raise InputError(f"--language: {language_problem(language)}")
-    transcriber = Transcriber(Cache(cache_dir), model)
-    texts = []
-    for path in media:
-        t = transcriber.transcribe(path, language, task="translate" if translate else "transcribe",
-                                   glossary=tuple(glossary))
-        texts.append(transcript_text(t, fmt, path))
-    if fmt == "json":
-        text = texts[0] if len(texts) == 1 else "[\n" + ",\n".join(t.rstrip() for t in texts) + "\n]\n"
-    else:
-        text = "".join(texts)
-    if output:
-        from pipeline.files import write_text_atomic
-
-        write_text_atomic(output, text)
-        click.echo(f"wrote {output}", err=True)
-    else:
-        click.echo(text, nl=False)
+    text = transcribe_files(Transcriber(Cache(cache_dir), model), media, language, translate=translate,
+                            glossary=tuple(glossary), fmt=fmt)
+    console.deliver(text, output)
 
 
 @main.group()
@@ -475,16 +298,10 @@ def transcripts_export(spec: Path, force: bool, model: str | None, cache_dir: Pa
 
     The next render finds them and re-times the corrected text to the audio.
     """
-    from pipeline.cache import Cache
-    from pipeline.export import export_transcripts
-    from pipeline.load import load_campaign
-    from pipeline.transcribe import Transcriber
-
     # nothing to probe or quote: the transcripts it writes are what a broken one is replaced with
-    campaign = load_campaign(spec, check_media=False)
-    transcriber = Transcriber(Cache(cache_dir), model or campaign.spec.subtitles.model)
-    for clip_id, path, written in export_transcripts(campaign, transcriber, force=force):
-        click.echo(f"{clip_id}: {'wrote' if written else 'kept (already there; --force to replace)'} {path}")
+    campaign = _load(spec, check_media=False, model=model)
+    transcriber = Transcriber(Cache(cache_dir), model_for(campaign, model))
+    console.transcripts_exported(export_transcripts(campaign, transcriber, force=force))
 
 
 @transcripts.command("show")
@@ -503,27 +320,13 @@ def transcripts_show(spec: Path, clips: tuple[str, ...], fmt: str, output: Path 
 
     Copy a sentence into a sequence item as says: "..." to cut by it.
     """
-    from pipeline.cache import Cache
-    from pipeline.edit import paper_edit
-    from pipeline.errors import InputError
-    from pipeline.load import load_campaign
-    from pipeline.probe import probe_as
-    from pipeline.transcribe import shared_transcriber
-
-    campaign = load_campaign(spec, cache_dir=cache_dir, model=model, prober=probe_as, transcriber=shared_transcriber)
+    campaign = _load(spec, cache_dir=cache_dir, model=model)
     unknown = [c for c in clips if c not in campaign.spec.clips]
     if unknown:
         raise InputError(f"--clip: no clip {', '.join(unknown)} in {spec}; the spec has: "
                          f"{', '.join(campaign.spec.clips)}")
-    transcriber = shared_transcriber(Cache(cache_dir), model or campaign.spec.subtitles.model)
-    text = paper_edit(campaign, transcriber, list(clips) or None, fmt)
-    if output:
-        from pipeline.files import write_text_atomic
-
-        write_text_atomic(output, text)
-        click.echo(f"wrote {output}", err=True)
-    else:
-        click.echo(text, nl=False)
+    transcriber = shared_transcriber(Cache(cache_dir), model_for(campaign, model))
+    console.deliver(paper_edit(campaign, transcriber, list(clips) or None, fmt), output)
 
 
 @main.command("export")
@@ -545,15 +348,7 @@ def export_edit(spec: Path, version: str, channel: str | None, fmt: str, output:
 
     The cards' pictures go in <file>.cards/ beside the file; captions become markers (OTIO, FCP XML).
     """
-    from pipeline.errors import InputError
-    from pipeline.interchange import FORMATS
-    from pipeline.jobs import RenderOptions, _Loaded, write_edit
-    from pipeline.load import load_campaign
-    from pipeline.probe import probe_as
-    from pipeline.transcribe import shared_transcriber
-
-    campaign = load_campaign(spec, versions=(version,), cache_dir=cache_dir, model=model, prober=probe_as,
-                             transcriber=shared_transcriber)
+    campaign = _load(spec, versions=(version,), cache_dir=cache_dir, model=model)
     edition = campaign if version == "main" else campaign.for_version(version)
     channel = channel or edition.spec.channels[0]
     if channel not in edition.spec.channels:
@@ -561,8 +356,7 @@ def export_edit(spec: Path, version: str, channel: str | None, fmt: str, output:
                          f"{', '.join(edition.spec.channels)}")
     loaded = _Loaded(edition, RenderOptions(cache_dir=cache_dir, model=model))
     loaded.prepare()
-    written = write_edit(edition, channel, loaded, output or Path(f"{version}.{FORMATS[fmt][1]}"), fmt)
-    click.echo(f"wrote {written}")
+    console.wrote([write_edit(edition, channel, loaded, output or default_path(version, fmt), fmt)])
 
 
 @main.command()
@@ -574,34 +368,22 @@ def export_edit(spec: Path, version: str, channel: str | None, fmt: str, output:
 @click.option("-o", "--out", type=click.Path(path_type=Path), help="Output folder (as given to render).")
 @click.option("--cache-dir", type=click.Path(path_type=Path), envvar="REKRUTT_CACHE_DIR",
               help="Cache folder [env REKRUTT_CACHE_DIR].")
+@click.option("--model", help="Whisper model name or CTranslate2 folder (overrides the spec).")
 @_errors
 def review(spec: Path, open_page: bool, lang: str | None, notes_file: Path | None, out: Path | None,
-           cache_dir: Path | None) -> None:
+           cache_dir: Path | None, model: str | None) -> None:
     """Rebuild the review page (index.html) from the manifests, without rendering; read reviewers' notes.
 
     The page works from the output folder in any browser (file://) or on any static web host.
     """
-    from pipeline.cache import Cache
-    from pipeline.load import load_campaign
-    from pipeline.probe import probe_as
-    from pipeline.review import notes_text, notes_warnings, read_notes, record_approvals, write_review
-    from pipeline.transcribe import shared_transcriber
-
-    campaign = load_campaign(spec, output=out, cache_dir=cache_dir, prober=probe_as, transcriber=shared_transcriber)
+    campaign = _load(spec, output=out, cache_dir=cache_dir, model=model)
     if notes_file is not None:
         notes = read_notes(notes_file)
-        for w in notes_warnings(notes, campaign):
-            click.echo(f"warning: {w}", err=True)
-        click.echo(notes_text(notes.notes, campaign), nl=False)
-        for name in record_approvals(campaign, notes.approvals):
-            click.echo(f"approved: {name}")
-    transcriber = shared_transcriber(Cache(cache_dir), campaign.spec.subtitles.model)
+        console.review_notes(notes_warnings(notes, campaign), notes_text(notes.notes, campaign),
+                             record_approvals(campaign, notes.approvals))
+    transcriber = shared_transcriber(Cache(cache_dir), model_for(campaign, model))
     page = write_review(campaign, transcriber if campaign.spec.subtitles.enabled else None, lang)
-    click.echo(f"review page: {page}")
-    if open_page:
-        import webbrowser
-
-        webbrowser.open(page.resolve().as_uri())
+    console.review_page(page, open_page)
 
 
 @main.group("ci")
@@ -617,13 +399,9 @@ def ci_group() -> None:
 @_errors
 def ci_init(directory: Path, kind: str | None, force: bool) -> None:
     """Write a CI workflow and ci/render.sh (the one script it runs) into a campaigns repository."""
-    from pipeline.ci import init
-
     if kind is None:
         raise click.UsageError("say --github or --gitlab")
-    for path in init(kind, directory, force):
-        click.echo(f"wrote {path}")
-    click.echo("Put the campaign specs in campaigns/; set REKRUTT_PACKAGE (and REKRUTT_LIBRARY) as CI variables.")
+    console.ci_written(ci_files(kind, directory, force))
 
 
 @main.group()
@@ -642,18 +420,8 @@ def _cache_option(f):
 @_errors
 def cache_info(cache_dir: Path | None, as_json: bool) -> None:
     """What the cache holds."""
-    from pipeline.cache import Cache
-
     c = Cache(cache_dir)
-    info = c.info()
-    if as_json:
-        click.echo(json.dumps({"root": str(c.root), "kinds": info}, indent=2))
-        return
-    click.echo(f"cache: {c.root}")
-    for kind, numbers in info.items():
-        click.echo(f"  {kind:12s} {numbers['entries']:6d} entries {numbers['bytes'] / 1e6:10.1f} MB")
-    click.echo(f"  {'total':12s} {sum(n['entries'] for n in info.values()):6d} entries "
-               f"{sum(n['bytes'] for n in info.values()) / 1e6:10.1f} MB")
+    console.cache_info(c.root, c.info(), as_json)
 
 
 @cache.command("prune")
@@ -665,16 +433,9 @@ def cache_info(cache_dir: Path | None, as_json: bool) -> None:
 @_errors
 def cache_prune(cache_dir: Path | None, older_than: float | None, kinds: tuple[str, ...], everything: bool) -> None:
     """Remove cache entries (the assembled model stays unless --kind models)."""
-    from pipeline.cache import Cache
-
     if older_than is None and not everything:
         raise click.UsageError("say --older-than DAYS, or --all")
-    done = Cache(cache_dir).prune(None if everything else older_than, kinds)
-    click.echo(f"removed {done.removed} entries, {done.freed / 1e6:.1f} MB")
-    if done.kept:
-        kinds_kept = ", ".join(f"{kind} {n}" for kind, n in sorted(done.kept.items()))
-        click.echo(f"kept {sum(done.kept.values())} entries in use by a running render ({kinds_kept}): "
-                   f"{'; '.join(done.holders)}; prune again when it has finished")
+    console.cache_pruned(Cache(cache_dir).prune(None if everything else older_than, kinds))
 
 
 @main.group()
@@ -693,25 +454,7 @@ def _library_option(f):
 @_errors
 def clips_list(library: Path, as_json: bool) -> None:
     """Every clip in the library, with its consent."""
-    from pipeline.library import list_clips
-
-    found = list_clips(library)
-    if as_json:
-        click.echo(json.dumps([c.as_dict() for c in found], indent=2, ensure_ascii=False, default=str))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"Clip library {library}")
-    for col in ("id", "person", "role", "workplace", "consent until", "channels", "tags", "file"):
-        table.add_column(col)
-    for c in found:
-        m = c.meta
-        table.add_row(c.id, m.person or "", m.role or "", m.workplace or "",
-                      m.consent.expires.isoformat() if m.consent else "[red]none",
-                      ", ".join(m.consent.channels) if m.consent else "", ", ".join(m.tags),
-                      c.video.name if c.video else "[red]missing")
-    Console().print(table)
+    console.clips(library, list_clips(library), as_json)
 
 
 @clips.command("show")
@@ -720,10 +463,7 @@ def clips_list(library: Path, as_json: bool) -> None:
 @_errors
 def clips_show(library: Path, clip_id: str) -> None:
     """One clip's metadata (JSON)."""
-    from pipeline.library import load_clip
-
-    clip = load_clip(library, clip_id)
-    click.echo(json.dumps(clip.as_dict(), indent=2, ensure_ascii=False, default=str))
+    console.clip(load_clip(library, clip_id))
 
 
 @clips.command("add")
@@ -745,26 +485,11 @@ def clips_add(library: Path, video: Path, clip_id: str, person: str, role: str |
               language: str, tags: tuple[str, ...], consent_signed, consent_expires,
               consent_channels: tuple[str, ...], move: bool) -> None:
     """Put VIDEO into the library with its metadata and consent."""
-    from pydantic import ValidationError
-
-    from pipeline.errors import InputError, MediaError
-    from pipeline.library import ClipMeta, add_clip
-    from pipeline.probe import probe_as
-
-    _, problem = probe_as(video, "video")
-    if problem:
-        raise MediaError(str(video), f"{problem[0]} ({problem[1]})")
-    try:
-        # one model from plain data, so that a problem's place reads as its option (consent.expires: --consent-expires)
-        meta = ClipMeta.model_validate({
-            "person": person, "role": role, "workplace": workplace, "language": language, "tags": list(tags),
-            "consent": {"signed": consent_signed.date(), "expires": consent_expires.date(),
-                        "channels": list(consent_channels) or ["all"]}})
-    except ValidationError as exc:
-        raise InputError("; ".join(f"--{'-'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
-                                   for e in exc.errors())) from None
-    clip = add_clip(library, video, clip_id, meta, move=move)
-    click.echo(f"added {clip.id}: {clip.video}")
+    check_video(video)
+    meta = meta_from_options(person=person, role=role, workplace=workplace, language=language, tags=list(tags),
+                             signed=consent_signed.date(), expires=consent_expires.date(),
+                             channels=list(consent_channels))
+    console.clip_added(add_clip(library, video, clip_id, meta, move=move))
 
 
 if __name__ == "__main__":

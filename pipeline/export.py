@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -28,6 +28,20 @@ def transcript_text(t: Transcript, fmt: str, source: Path | None = None) -> str:
         data = {"file": str(source) if source else None, **t.to_json()}
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     return to_ssa(transcript_cues(t)).to_string(fmt)
+
+
+def transcribe_files(transcriber: Transcriber, media: Iterable[Path], language: str | None, *,
+                     translate: bool = False, glossary: tuple[str, ...] = (), fmt: str = "json") -> str:
+    """Transcribe (or translate) media files, each on its own timeline, as one text: a JSON transcript
+    (a JSON list of them for several files), or SRT/WebVTT cues one file after another."""
+    texts = []
+    for path in media:
+        t = transcriber.transcribe(path, language, task="translate" if translate else "transcribe",
+                                   glossary=tuple(glossary))
+        texts.append(transcript_text(t, fmt, path))
+    if fmt == "json":
+        return texts[0] if len(texts) == 1 else "[\n" + ",\n".join(t.rstrip() for t in texts) + "\n]\n"
+    return "".join(texts)
 
 
 def export_transcripts(campaign: Campaign, transcriber: Transcriber, *, force: bool = False

@@ -27,6 +27,11 @@ FORMATS = {
 }
 
 
+def default_path(version: str, fmt: str) -> Path:
+    """Where an edit is written when no file is named: ``<version>.<the format's extension>`` here."""
+    return Path(f"{version}.{FORMATS[fmt][1]}")
+
+
 def _rt(seconds: Fraction, rate: Fraction):
     import opentimelineio as otio
 

@@ -49,6 +49,7 @@ from .manifest import OutputRecord
 from .output import make_output
 from .probe import probe_as
 from .timeline import build_timeline, source_rate
+from .transcribe import model_for
 
 __all__ = ["RenderOptions", "OutputRecord", "Event", "OutputJob", "Outcome", "RenderResult", "BatchResult",
            "render_batch", "render_campaign", "execute_job", "plan", "source_rate"]
@@ -161,7 +162,7 @@ class _Loaded:
         if options.captions and campaign.spec.subtitles.enabled:
             from .subtitles import CaptionMaker
 
-            transcriber = _shared_transcriber(self.cache, options.model or campaign.spec.subtitles.model)
+            transcriber = _shared_transcriber(self.cache, model_for(campaign, options.model))
             self.captions = CaptionMaker(campaign, Path(self._workdir.name), transcriber)
 
     def prepare(self) -> None:
@@ -419,7 +420,7 @@ def write_review_page(campaign: Campaign, options: RenderOptions = RenderOptions
     from .review import write_review
 
     try:
-        transcriber = _shared_transcriber(Cache(options.cache_dir), options.model or campaign.spec.subtitles.model)
+        transcriber = _shared_transcriber(Cache(options.cache_dir), model_for(campaign, options.model))
         return write_review(campaign, transcriber if campaign.spec.subtitles.enabled else None)
     except (RekruttError, OSError) as exc:
         log.warning("%s: the review page was not written: %s", campaign.label, exc)

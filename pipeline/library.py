@@ -30,9 +30,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from . import yamlpos
-from .errors import ClipNotFound, InputError, SpecError, SpecProblem
+from .errors import ClipNotFound, InputError, MediaError, SpecError, SpecProblem
 from .files import write_text_atomic
 from .names import slug_problem
+from .probe import probe_as
 
 #: Environment variable naming the clip library folder.
 LIBRARY_ENV = "REKRUTT_LIBRARY"
@@ -211,6 +212,27 @@ def consent_problems(clip: LibraryClip, uses: list[tuple[str, str]], today: dt.d
 
 def _and(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def check_video(video: Path) -> None:
+    """Refuse (MediaError) a file that is not a video ffprobe can read, before anything goes into a library."""
+    _, problem = probe_as(video, "video")
+    if problem:
+        raise MediaError(str(video), f"{problem[0]} ({problem[1]})")
+
+
+def meta_from_options(*, person: str, role: str | None, workplace: str | None, language: str, tags: list[str],
+                      signed: dt.date, expires: dt.date, channels: list[str]) -> ClipMeta:
+    """A clip's metadata from ``clips add``'s options; a bad value is an InputError naming its option
+    (consent.expires: --consent-expires)."""
+    try:
+        # one model from plain data, so that a problem's place reads as its option
+        return ClipMeta.model_validate({
+            "person": person, "role": role, "workplace": workplace, "language": language, "tags": tags,
+            "consent": {"signed": signed, "expires": expires, "channels": channels or ["all"]}})
+    except ValidationError as exc:
+        raise InputError("; ".join(f"--{'-'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+                                   for e in exc.errors())) from None
 
 
 def add_clip(library: Path, video: Path, clip_id: str, meta: ClipMeta, *, move: bool = False) -> LibraryClip:

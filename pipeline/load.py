@@ -37,7 +37,7 @@ from .probe import MediaInfo, probe_as
 from .problems import Problems, did_you_mean, read_located, shape_problems, strip_tags
 from .spec import COLOR_PATTERN, CampaignSpec, CardItem, ClipItem, links
 from .timecode import seconds
-from .transcribe import Transcriber, shared_transcriber
+from .transcribe import Transcriber, model_for, shared_transcriber
 from .yamlpos import Loc
 
 log = logging.getLogger("rekrutt")
@@ -169,7 +169,7 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
         cache = cache if cache is not None else Cache(cache_dir)
         if quote_items(spec):
             log.info("finding the quoted passages in the clips' transcripts (cached after the first time)")
-            campaign, problems = resolve_quotes(campaign, transcriber(cache, model or spec.subtitles.model))
+            campaign, problems = resolve_quotes(campaign, transcriber(cache, model_for(spec, model)))
             if problems:
                 raise SpecError(problems)
         campaign = _cut_versions(collector, campaign, cache)

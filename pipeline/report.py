@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
+from .files import write_text_atomic
 from .jobs import BatchResult
 
 
@@ -54,3 +56,11 @@ def junit_xml(batch: BatchResult) -> str:
             elif o.status == "unchanged":
                 ET.SubElement(case, "system-out").text = "unchanged since the last render"
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def write_reports(batch: BatchResult, json_path: Path | None = None, junit_path: Path | None = None) -> None:
+    """The JSON report and the JUnit XML report of a batch, each where asked (atomically)."""
+    if json_path:
+        write_text_atomic(json_path, report_json(batch))
+    if junit_path:
+        write_text_atomic(junit_path, junit_xml(batch))

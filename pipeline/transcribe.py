@@ -22,10 +22,15 @@ import threading
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .cache import Cache, file_digest, key_of
 from .errors import MediaError, ModelError
 from .timecode import Time, seconds
+
+if TYPE_CHECKING:
+    from .campaign import Campaign
+    from .spec import CampaignSpec
 
 log = logging.getLogger("rekrutt")
 
@@ -425,6 +430,15 @@ class Transcriber:
 
 _shared: dict[tuple, Transcriber] = {}
 _shared_lock = threading.Lock()
+
+
+def model_for(spec_or_campaign: CampaignSpec | Campaign, cli_model: str | None) -> str | None:
+    """The one decision of which Whisper model a campaign's work uses: the command line's ``--model``,
+    else the spec's ``subtitles.model``, else None (the bundled :data:`DEFAULT_MODEL`)."""
+    if cli_model:
+        return cli_model
+    spec = getattr(spec_or_campaign, "spec", spec_or_campaign)
+    return spec.subtitles.model
 
 
 def shared_transcriber(cache: Cache, model: str | None) -> Transcriber:

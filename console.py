@@ -1,0 +1,321 @@
+"""Rekrutt's console: everything the command line shows a person, and nothing it decides.
+
+The reporter (a progress bar per output on a terminal, plain lines in CI), the tables, the log
+handler, and the words of each command's results and errors. :mod:`cli` parses the arguments, makes
+the library calls and maps errors to exit codes; it hands what comes back to the functions here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import click
+
+from pipeline.errors import Interrupted, SpecError, Terminated
+
+Say = Callable[[str], None]
+
+
+def setup_logging(verbose: int) -> None:
+    """The library's log on standard error: rich on a terminal, plain ``LEVEL message`` lines otherwise."""
+    from rich.logging import RichHandler
+
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler: logging.Handler
+    if sys.stderr.isatty():
+        handler = RichHandler(show_path=False, markup=False, rich_tracebacks=verbose > 1)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    root = logging.getLogger("rekrutt")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def say_err(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def problems_header(count: int) -> None:
+    say_err(f"Invalid input: {count} problem(s); nothing was rendered.")
+
+
+def error(exc: BaseException) -> None:
+    """The words for an error that ends a command (its exit code is the CLI's business)."""
+    if isinstance(exc, SpecError):
+        problems_header(len(exc.problems))
+        for problem in exc.problems:
+            say_err(f"  {problem}")
+    elif isinstance(exc, Interrupted):
+        say_err(f"Interrupted: {exc}")
+    elif isinstance(exc, Terminated):
+        say_err("Stopped by SIGTERM; nothing partial was kept.")
+    elif isinstance(exc, KeyboardInterrupt):
+        say_err("Interrupted by the user; nothing partial was kept.")
+    else:
+        say_err(f"Error: {exc}")
+
+
+def warnings(items: Iterable) -> None:
+    for w in items:
+        say_err(f"warning: {w}")
+
+
+def deliver(text: str, output: Path | None) -> None:
+    """Write ``text`` to ``output`` (atomically, saying so on standard error), or to standard output."""
+    if output:
+        from pipeline.files import write_text_atomic
+
+        write_text_atomic(output, text)
+        say_err(f"wrote {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+# --- validate --------------------------------------------------------------------------------------------------
+
+
+def campaign_checked(spec: Path, campaign, say: Say) -> None:
+    """What validate found in one spec: its items and channels, its quotes, each version."""
+    say(f"{spec}: OK ({len(campaign.spec.sequence)} items, channels: {', '.join(campaign.channels)})")
+    if campaign.quotes:
+        say(f"  quotes: {len(campaign.quotes)} found in the transcripts of "
+            f"{len({q.clip for q in campaign.quotes.values()})} clip(s) (transcribed through the cache)")
+    for edition in campaign.editions():
+        if edition.version:
+            length = float(campaign.version_cuts[edition.version][1])
+            say(f"  version {edition.version}: {len(edition.spec.sequence)} items, {length:.2f} s, "
+                f"channels: {', '.join(edition.channels)}")
+
+
+def clip_sound(clip_id: str, cleaned, say: Say) -> None:
+    """One clip's sound as recorded, and what the clean-up does to it (``cleaned`` None: left as recorded)."""
+    if cleaned is None:
+        say(f"  sound {clip_id}: as recorded (audio: off, or no sound)")
+        return
+    r = cleaned.report()
+    hum = f", hum {r['hum_hz']} Hz" if r["hum_hz"] else ""
+    say(f"  sound {clip_id}: SNR {_snr(r['snr_before_db'])} -> {_snr(r['snr_after_db'])} "
+        f"(noise {_floor(r['noise_before_dbfs'])} -> {_floor(r['noise_after_dbfs'])}{hum}); "
+        f"{', '.join(r['applied'])}; gain {r['gain_db']:+.1f} dB")
+
+
+def _snr(db: float) -> str:
+    return "over 90 dB" if db > 90 else f"{db:.0f} dB"
+
+
+def _floor(dbfs: float) -> str:
+    return "silent" if dbfs <= -100 else f"{dbfs:.0f} dBFS"
+
+
+# --- render ----------------------------------------------------------------------------------------------------
+
+
+class Reporter:
+    """Draws render events: a progress bar per output with ETA on a terminal, plain lines otherwise (CI)."""
+
+    def __init__(self, multi: bool = False):
+        from rich.console import Console
+
+        self.multi = multi
+        self.console = Console(stderr=True)
+        self.live = self.console.is_terminal
+        self.progress = None
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self) -> Reporter:
+        if self.live:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(TextColumn("{task.description:<18}"), BarColumn(),
+                                     TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(),
+                                     TextColumn("{task.fields[note]}"), console=self.console)
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def event(self, e) -> None:
+        if self.progress is not None:
+            name = f"{e.campaign}/{e.channel}" if self.multi else e.channel
+            if e.kind == "start":
+                self.tasks[name] = self.progress.add_task(name, total=1.0, note=e.message)
+            elif e.kind == "progress" and name in self.tasks:
+                self.progress.update(self.tasks[name], completed=e.fraction)
+            elif e.kind == "done" and name in self.tasks:
+                self.progress.update(self.tasks[name], completed=1.0, note=f"[green]{e.message or 'done'}")
+            elif e.kind == "failed" and name in self.tasks:
+                self.progress.update(self.tasks[name], note="[red]FAILED")
+            elif e.kind == "info":
+                self.progress.console.print(e.message)
+            return
+        if e.kind == "progress":
+            return
+        line = {"start": "started", "done": "done", "failed": "FAILED", "info": ""}[e.kind]
+        text = f"[{e.campaign}] {e.channel} {line} {e.message}".rstrip() if e.channel else e.message
+        print(text, file=sys.stderr, flush=True)
+
+    def summary(self, batch) -> None:
+        """A table of every output (on a terminal), or one line each."""
+        rows = []
+        for o in batch.outcomes:
+            r = o.record
+            detail = (f"{r.width}x{r.height} {r.fps} fps {r.duration:.2f} s {r.size / 1e6:.1f} MB "
+                      f"{r.loudness_lufs:.1f} LUFS") if r else o.error.splitlines()[0] if o.error else ""
+            rows.append((o.job.campaign, o.job.channel, o.status, f"{o.seconds:.1f}", detail))
+        if self.console.is_terminal:
+            from rich.table import Table
+
+            table = Table(title="Outputs")
+            for col in ("campaign", "channel", "status", "seconds", "result"):
+                table.add_column(col)
+            colour = {"rendered": "green", "unchanged": "cyan", "failed": "red", "skipped": "yellow"}
+            for c, ch, status, secs, detail in rows:
+                table.add_row(c, ch, f"[{colour[status]}]{status}", secs, detail)
+            self.console.print(table)
+        else:
+            for c, ch, status, secs, detail in rows:
+                click.echo(f"{c}/{ch}: {status} ({secs} s) {detail}")
+        for name, result in batch.campaigns.items():
+            for channel, message in result.failures.items():
+                click.echo(f"{name}/{channel}: FAILED: {message}", err=True)
+            if result.manifest and result.manifest.exists():
+                click.echo(f"manifest: {result.manifest}")
+        click.echo(f"model runs: {batch.model_calls}; {batch.seconds:.1f} s in all", err=True)
+
+
+# --- channels --------------------------------------------------------------------------------------------------
+
+
+def channels(presets: dict, checked: str, as_json: bool) -> None:
+    """The channel presets: JSON, a table on a wide terminal, or two short lines a channel (80 columns)."""
+    if as_json:
+        data = {name: json.loads(json.dumps(dataclasses.asdict(p), default=str)) for name, p in presets.items()}
+        click.echo(json.dumps(data, indent=2))
+        return
+    from rich.console import Console
+
+    console = Console()
+    rows = []
+    for p in presets.values():
+        length = "any" if p.max_duration is None else f"{p.min_duration or 0:g}-{p.max_duration:g} s"
+        size = "" if p.max_bytes is None else f", at most {p.max_bytes / 1e6:g} MB"
+        fps = f"{p.fps} fps" if p.fps else f"source fps ({p.min_fps}-{p.max_fps})"
+        audio = f"{p.audio_codec} {p.audio_channels}ch {p.sample_rate // 1000} kHz"
+        rows.append((p, f"{p.width}x{p.height} {p.fit}", fps, f"{p.video_codec}.{p.extension}", audio,
+                     f"{p.loudness_lufs:g} LUFS / {p.true_peak_dbtp:g} dBTP", length + size, p.captions))
+    if console.is_terminal and console.width >= 120:
+        from rich.table import Table
+
+        table = Table(title=f"Channel presets (facts checked {checked})")
+        for col in ("channel", "frame", "fps", "codec", "audio", "loudness", "length", "captions"):
+            table.add_column(col)
+        for p, *cells in rows:
+            table.add_row(p.name, *cells)
+        console.print(table)
+        return
+    # a narrow terminal, a file or a pipe: two short lines a channel, readable at 80 columns
+    click.echo(f"Channel presets (facts checked {checked})")
+    for p, frame, fps, codec, audio, loudness, length, captions in rows:
+        click.echo(f"{p.name:<17} {p.label}")
+        click.echo(f"{'':<17} {frame}, {fps}, {codec}")
+        click.echo(f"{'':<17} {audio}, {loudness}")
+        click.echo(f"{'':<17} length {length}, captions {captions}")
+
+
+# --- transcripts, export, review, ci ---------------------------------------------------------------------------
+
+
+def transcripts_exported(results: Iterable[tuple[str, Path, bool]]) -> None:
+    for clip_id, path, written in results:
+        click.echo(f"{clip_id}: {'wrote' if written else 'kept (already there; --force to replace)'} {path}")
+
+
+def wrote(paths: Iterable[Path]) -> None:
+    for path in paths:
+        click.echo(f"wrote {path}")
+
+
+def review_notes(warning_lines: Iterable[str], notes_text: str, approved: Iterable[str]) -> None:
+    """A review-notes file read back: its warnings, its notes, the approvals recorded."""
+    warnings(warning_lines)
+    click.echo(notes_text, nl=False)
+    for name in approved:
+        click.echo(f"approved: {name}")
+
+
+def review_page(page: Path, open_page: bool) -> None:
+    click.echo(f"review page: {page}")
+    if open_page:
+        import webbrowser
+
+        webbrowser.open(page.resolve().as_uri())
+
+
+def ci_written(paths: Iterable[Path]) -> None:
+    wrote(paths)
+    click.echo("Put the campaign specs in campaigns/; set REKRUTT_PACKAGE (and REKRUTT_LIBRARY) as CI variables.")
+
+
+# --- cache -----------------------------------------------------------------------------------------------------
+
+
+def cache_info(root: Path, info: dict, as_json: bool) -> None:
+    """What the cache holds, kind by kind, and in all."""
+    if as_json:
+        click.echo(json.dumps({"root": str(root), "kinds": info}, indent=2))
+        return
+    click.echo(f"cache: {root}")
+    for kind, numbers in info.items():
+        click.echo(f"  {kind:12s} {numbers['entries']:6d} entries {numbers['bytes'] / 1e6:10.1f} MB")
+    click.echo(f"  {'total':12s} {sum(n['entries'] for n in info.values()):6d} entries "
+               f"{sum(n['bytes'] for n in info.values()) / 1e6:10.1f} MB")
+
+
+def cache_pruned(done) -> None:
+    """What a prune removed, and what it kept for a running render."""
+    click.echo(f"removed {done.removed} entries, {done.freed / 1e6:.1f} MB")
+    if done.kept:
+        kinds_kept = ", ".join(f"{kind} {n}" for kind, n in sorted(done.kept.items()))
+        click.echo(f"kept {sum(done.kept.values())} entries in use by a running render ({kinds_kept}): "
+                   f"{'; '.join(done.holders)}; prune again when it has finished")
+
+
+# --- clips -----------------------------------------------------------------------------------------------------
+
+
+def clips(library: Path, found: list, as_json: bool) -> None:
+    """The clip library: JSON, or a table with each clip's consent."""
+    if as_json:
+        click.echo(json.dumps([c.as_dict() for c in found], indent=2, ensure_ascii=False, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Clip library {library}")
+    for col in ("id", "person", "role", "workplace", "consent until", "channels", "tags", "file"):
+        table.add_column(col)
+    for c in found:
+        m = c.meta
+        table.add_row(c.id, m.person or "", m.role or "", m.workplace or "",
+                      m.consent.expires.isoformat() if m.consent else "[red]none",
+                      ", ".join(m.consent.channels) if m.consent else "", ", ".join(m.tags),
+                      c.video.name if c.video else "[red]missing")
+    Console().print(table)
+
+
+def clip(found) -> None:
+    click.echo(json.dumps(found.as_dict(), indent=2, ensure_ascii=False, default=str))
+
+
+def clip_added(found) -> None:
+    click.echo(f"added {found.id}: {found.video}")
