@@ -17,7 +17,7 @@ from pipeline import fonts
 from pipeline.cache import Cache
 from pipeline.errors import Interrupted, RenderError
 from pipeline.ffmpeg import failure_reason, ffmpeg_exe, run
-from pipeline.output import plan_output
+from pipeline.outplan import plan_output
 from pipeline.plan import Burn, MusicBed, Overlay, Still, fingerprint
 from pipeline.render import render_command
 from pipeline.spec import load_campaign
