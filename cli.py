@@ -539,7 +539,7 @@ def export_edit(spec: Path, version: str, channel: str | None, fmt: str, output:
     """
     from pipeline.errors import InputError
     from pipeline.interchange import FORMATS
-    from pipeline.jobs import RenderOptions, _Loaded, write_edit
+    from pipeline.jobs import LoadedCampaign, RenderOptions, write_edit
     from pipeline.spec import load_campaign
 
     campaign = load_campaign(spec, versions=(version,), cache_dir=cache_dir, model=model)
@@ -548,7 +548,7 @@ def export_edit(spec: Path, version: str, channel: str | None, fmt: str, output:
     if channel not in edition.spec.channels:
         raise InputError(f"--channel: '{channel}' is not a channel of {edition.label}: "
                          f"{', '.join(edition.spec.channels)}")
-    loaded = _Loaded(edition, RenderOptions(cache_dir=cache_dir, model=model))
+    loaded = LoadedCampaign(edition, RenderOptions(cache_dir=cache_dir, model=model))
     loaded.prepare()
     written = write_edit(edition, channel, loaded, output or Path(f"{version}.{FORMATS[fmt][1]}"), fmt)
     click.echo(f"wrote {written}")
