@@ -29,7 +29,7 @@ from pipeline.edit import paper_edit
 from pipeline.errors import InputError, Interrupted, RekruttError, SpecError, Terminated, exit_code
 from pipeline.export import export_transcripts, transcribe_files
 from pipeline.interchange import default_path
-from pipeline.jobs import RenderOptions, _Loaded, auto_jobs, render_batch, write_edit
+from pipeline.jobs import LoadedCampaign, RenderOptions, auto_jobs, render_batch, write_edit
 from pipeline.library import add_clip, check_video, list_clips, load_clip, meta_from_options
 from pipeline.load import load_campaign
 from pipeline.probe import probe_as
@@ -354,7 +354,7 @@ def export_edit(spec: Path, version: str, channel: str | None, fmt: str, output:
     if channel not in edition.spec.channels:
         raise InputError(f"--channel: '{channel}' is not a channel of {edition.label}: "
                          f"{', '.join(edition.spec.channels)}")
-    loaded = _Loaded(edition, RenderOptions(cache_dir=cache_dir, model=model))
+    loaded = LoadedCampaign(edition, RenderOptions(cache_dir=cache_dir, model=model))
     loaded.prepare()
     console.wrote([write_edit(edition, channel, loaded, output or default_path(version, fmt), fmt)])
 

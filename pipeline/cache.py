@@ -318,7 +318,9 @@ class Cache:
 
         def found() -> dict | None:
             entry = self.get(kind, key)
-            if not isinstance(entry, dict) or (made_since is not None and entry.get("made", 0) < made_since):
+            if not isinstance(entry, dict) or not {"size", "sha256", "facts"} <= entry.keys():
+                return None  # none, or of another layout (a cleaned sound's entry before it was a file entry)
+            if made_since is not None and entry.get("made", 0) < made_since:
                 return None
             try:
                 if media.stat().st_size != entry.get("size") or sha256_file(media) != entry.get("sha256"):

@@ -18,8 +18,10 @@ from pathlib import Path
 from PIL import Image, ImageColor, ImageDraw, ImageOps
 
 from . import fonts
+from .cache import file_digest
 from .campaign import Campaign
 from .channels import Preset
+from .cta import qr_image, tracked_url
 from .spec import CardSpec
 
 log = logging.getLogger("rekrutt")
@@ -28,8 +30,8 @@ def _font(size: int, bold: bool, text: str = "", face: fonts.Typeface | None = N
     return fonts.load(size, bold, text, face)
 
 
-def _wrap(draw: ImageDraw.ImageDraw, text: str, font, max_width: int, break_words: bool = False,
-          broken: set[str] | None = None) -> list[str]:
+def wrap_text(draw: ImageDraw.ImageDraw, text: str, font, max_width: int, break_words: bool = False,
+              broken: set[str] | None = None) -> list[str]:
     """Greedy word wrap. A word wider than the line stays whole (the caller shrinks the font),
     unless ``break_words``: then it is broken between letters, with a hyphen (and added to ``broken``)."""
     words: list[str] = []
@@ -102,17 +104,17 @@ def _try(draw, card: CardSpec, box_w: int, box_h: int, size: float, wrap: bool, 
     rows: list[tuple[str, object, float]] = []
     for line in card.lines:
         font = _shows(main, line, True, face)
-        parts = _wrap(draw, line, font, box_w, break_words, broken) if wrap else [line]
+        parts = wrap_text(draw, line, font, box_w, break_words, broken) if wrap else [line]
         rows += [(t, font, 0.15) for t in parts]
     if card.subline:
         font = _shows(sub, card.subline, False, face)
-        parts = _wrap(draw, card.subline, font, box_w, break_words, broken) if wrap else [card.subline]
+        parts = wrap_text(draw, card.subline, font, box_w, break_words, broken) if wrap else [card.subline]
         rows += [(t, font, 0.5 if i == 0 else 0.15) for i, t in enumerate(parts)]
     if card.url:
-        parts = _wrap(draw, card.url, small, box_w, True) if break_words else [card.url]
+        parts = wrap_text(draw, card.url, small, box_w, True) if break_words else [card.url]
         rows += [(t, small, 0.9 if i == 0 else 0.1) for i, t in enumerate(parts)]
     widest = max(draw.textlength(t, font=f) for t, f, _ in rows)
-    height = sum(_line_height(f) * (1 + g) for _, f, g in rows)
+    height = sum(line_height(f) * (1 + g) for _, f, g in rows)
     return rows, height, widest <= box_w and height <= box_h, broken
 
 
@@ -124,7 +126,8 @@ def _shows(font, text: str, bold: bool, face: fonts.Typeface | None = None):
     return _font(font.size, bold, text, face)
 
 
-def _line_height(font) -> int:
+def line_height(font) -> int:
+    """The height of one line of text in ``font`` (ascent and descent), for laying lines out."""
     ascent, descent = font.getmetrics()
     return ascent + descent
 
@@ -154,8 +157,6 @@ def _frame(campaign: Campaign, card: CardSpec, preset: Preset):
     qr = None
     qr_h = 0
     if card.url and card.qr:
-        from .cta import qr_image, tracked_url
-
         qr = qr_image(tracked_url(card.url, preset.name, campaign.spec.campaign),
                       int(min(x1 - x0, y1 - y0) * 0.3))
         qr_h = qr.height + int(preset.height * 0.03)
@@ -177,10 +178,10 @@ def draw_card(campaign: Campaign, card: CardSpec, preset: Preset) -> Image.Image
     y = block_top + logo_h
     for i, (text, font, gap) in enumerate(rows):
         if i:
-            y += _line_height(font) * gap
+            y += line_height(font) * gap
         width = draw.textlength(text, font=font)
         draw.text(((x0 + x1 - width) / 2, y), text, font=font, fill=color)
-        y += _line_height(font)
+        y += line_height(font)
     if qr is not None:
         image.paste(qr, ((x0 + x1 - qr.width) // 2, int(y + preset.height * 0.03)))
     return image
@@ -220,7 +221,7 @@ def _capacity(draw, text: str, kind: str, box: tuple[int, int], preset: Preset, 
     share, least, bold, gap = _KINDS[kind]
     base = min(preset.height * 0.085, preset.width * 0.11)
     font = _shows(_font(max(least, int(base * share * _SMALLEST)), bold, face=face), text, bold, face)
-    rows = int(box[1] // (_line_height(font) * (1 + gap))) + 1
+    rows = int(box[1] // (line_height(font) * (1 + gap))) + 1
     room = rows * box[0] / 0.95  # 5% for kerning, which can set letters closer than their own widths
     widths: dict[str, float] = {}
     used = 0.0
@@ -308,8 +309,6 @@ def card_inputs(campaign: Campaign, card_id: str, preset: Preset) -> str:
 
     Cheap (nothing is drawn): it goes into the output's fingerprint and names the PNG.
     """
-    from .cache import file_digest
-
     card = campaign.spec.cards[card_id]
     face = campaign.brand.typeface
     images = [campaign.resolve(p) for p in (card.logo, Path(card.background))
@@ -371,7 +370,7 @@ def lower_third(person: str, role: str | None, preset: Preset, work_dir: Path,
             break
         name_font = _font(int(name_font.size * 0.9), True, person, face)
         role_font = _font(max(10, int(role_font.size * 0.9)), False, role or "", face)
-    box_h = _line_height(name_font) + (_line_height(role_font) + pad // 3 if role else 0) + 2 * pad
+    box_h = line_height(name_font) + (line_height(role_font) + pad // 3 if role else 0) + 2 * pad
     image = Image.new("RGBA", (box_w + pad // 2, box_h), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     background, text, accent = colors
@@ -380,7 +379,7 @@ def lower_third(person: str, role: str | None, preset: Preset, work_dir: Path,
                    fill=(*ImageColor.getrgb(background), 235) if background else (0, 0, 0, 170))
     draw.text((pad, pad), person, font=name_font, fill=(*ImageColor.getrgb(text), 255))
     if role:
-        draw.text((pad, pad + _line_height(name_font) + pad // 3), role, font=role_font,
+        draw.text((pad, pad + line_height(name_font) + pad // 3), role, font=role_font,
                   fill=(*ImageColor.getrgb(text), 230))
     key = hashlib.sha256(json.dumps([person, role, w, h, above, list(colors),
                                      [str(p) for p in fonts.font_files(face)]]).encode()).hexdigest()[:16]
@@ -402,7 +401,7 @@ def draft_mark(preset: Preset, work_dir: Path) -> tuple[Path, int, int]:
     probe = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
     text_w = int(probe.textlength("UTKAST", font=font))
     pad = max(2, font.size // 4)
-    image = Image.new("RGBA", (text_w + 2 * pad, _line_height(font) + 2 * pad), (200, 0, 0, 220))
+    image = Image.new("RGBA", (text_w + 2 * pad, line_height(font) + 2 * pad), (200, 0, 0, 220))
     ImageDraw.Draw(image).text((pad, pad), "UTKAST", font=font, fill=(255, 255, 255, 255))
     out = work_dir / f"draft-{w}x{h}.png"
     work_dir.mkdir(parents=True, exist_ok=True)

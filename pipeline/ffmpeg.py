@@ -1,9 +1,12 @@
-"""Running ffmpeg: finding the binary, the one subprocess runner, filter values.
+"""Running ffmpeg: finding the binary, the command type, the one subprocess runner, filter values.
 
-Commands are built elsewhere as data (argv lists, see :mod:`pipeline.render`);
-this module only turns them into processes. Every subprocess of the pipeline goes
-through :func:`run`, which logs the full command, reads ``-progress`` for a
-callback, keeps the end of stderr and raises :class:`RenderError` with it.
+Commands are built elsewhere as data (:class:`FfmpegCommand`, made from an
+ffmpeg-python graph by :func:`compile_command`; see :mod:`pipeline.render` and
+:mod:`pipeline.loudness`); this module only turns them into processes.
+:func:`run_command` writes a command's filter script and file list and runs it.
+Every subprocess of the pipeline goes through :func:`run`, which logs the full
+command, reads ``-progress`` for a callback, keeps the end of stderr and raises
+:class:`RenderError` with it.
 """
 
 from __future__ import annotations
@@ -17,10 +20,14 @@ import shlex
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path, PurePath
+
+import ffmpeg as ffmpeg_python
 
 from .errors import Interrupted, NoSpace, RenderError, Terminated
 from .timecode import to_ffmpeg
@@ -114,6 +121,37 @@ def safe_path_arg(path: str | PurePath) -> str:
 
 
 ProgressCallback = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class FfmpegCommand:
+    """One ffmpeg run as data: arguments, and the filter graph that goes into a script file."""
+
+    args: list[str]  #: arguments after the program name; SCRIPT stands for the filter script's path
+    filter_script: str = ""  #: the -filter_complex graph ('' when there is none)
+    outputs: list[Path] = field(default_factory=list)  #: files it writes
+    listing: str = ""  #: a concat demuxer's list of files ('' when there is none); LISTING stands for its path
+
+    SCRIPT = "{filter_script}"
+    LISTING = "{listing}"
+
+    def argv(self, exe: str, script_path: Path | None, listing_path: Path | None = None) -> list[str]:
+        """The full argv, with the filter script's (and the file list's) real path filled in."""
+        paths = {self.SCRIPT: script_path, self.LISTING: listing_path}
+        return [exe] + [str(paths[a]) if a in paths and paths[a] is not None else a for a in self.args]
+
+
+def compile_command(stream_spec, outputs: list[Path]) -> FfmpegCommand:
+    """ffmpeg-python's argv, with the (long) filter graph moved into a script file argument."""
+    args = ffmpeg_python.get_args(stream_spec)
+    if "-filter_complex" in args:
+        i = args.index("-filter_complex")
+        script = args[i + 1]
+        # Linux caps one command line at 128 KiB; a script has no such limit.
+        args = args[:i] + ["-/filter_complex", FfmpegCommand.SCRIPT] + args[i + 2:]
+        return FfmpegCommand(args, script, outputs)
+    return FfmpegCommand(args, "", outputs)
+
 
 _live: set[subprocess.Popen] = set()
 _live_lock = threading.Lock()
@@ -221,6 +259,21 @@ def run(
     if progress:
         progress(1.0)
     return stderr
+
+
+def run_command(cmd: FfmpegCommand, work: Path, *, what: str, duration: float | None = None,
+                progress: ProgressCallback | None = None) -> str:
+    """Write the command's filter script (if any) into ``work`` and run it through the one runner."""
+    def written(text: str, prefix: str) -> Path | None:
+        if not text:
+            return None
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=".txt", dir=work)
+        with open(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        return Path(name)
+
+    argv = cmd.argv(ffmpeg_exe(), written(cmd.filter_script, "graph-"), written(cmd.listing, "pieces-"))
+    return run(argv, what=what, duration=duration, progress=progress, writes=cmd.outputs)
 
 
 _NOISE = re.compile(r"^(\s*(Input|Output|Stream|Duration|Metadata|Press|frame=|size=|video:)|\s{2,}|.*muxing overhead)")

@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import errno
 import logging
+import os
 import signal
 import tempfile
 import threading
@@ -32,6 +33,7 @@ from . import ffmpeg as ff
 from . import manifest
 from .cache import Cache
 from .campaign import Campaign
+from .captions import CaptionRules, cues_for_timeline
 from .errors import (
     CacheError,
     FolderFull,
@@ -44,12 +46,15 @@ from .errors import (
     Terminated,
 )
 from .files import refuse_links
+from .interchange import export
 from .load import load_campaign
 from .manifest import OutputRecord
 from .output import make_output
 from .probe import probe_as
+from .review import write_review
+from .subtitles import CaptionMaker
 from .timeline import build_timeline, source_rate
-from .transcribe import model_for
+from .transcribe import model_calls_total, model_for, shared_transcriber
 
 __all__ = ["RenderOptions", "OutputRecord", "Event", "OutputJob", "Outcome", "RenderResult", "BatchResult",
            "render_batch", "render_campaign", "execute_job", "plan", "source_rate"]
@@ -148,8 +153,11 @@ EventCallback = Callable[[Event], None]
 
 # --------------------------------------------------------------------------- per-process state
 
-class _Loaded:
-    """A campaign loaded in this process, with its caption maker (transcripts prepared once)."""
+class LoadedCampaign:
+    """A campaign loaded in this process, with its caption maker (transcripts prepared once by :meth:`prepare`).
+
+    The runner makes one per campaign and edition; ``rekrutt edit`` makes one for the edit's captions.
+    """
 
     def __init__(self, campaign: Campaign, options: RenderOptions, emit: EventCallback | None = None):
         self.campaign = campaign
@@ -160,9 +168,7 @@ class _Loaded:
         self._emit = emit
         self._workdir = tempfile.TemporaryDirectory(prefix="rekrutt-captions-")
         if options.captions and campaign.spec.subtitles.enabled:
-            from .subtitles import CaptionMaker
-
-            transcriber = _shared_transcriber(self.cache, model_for(campaign, options.model))
+            transcriber = shared_transcriber(self.cache, model_for(campaign, options.model))
             self.captions = CaptionMaker(campaign, Path(self._workdir.name), transcriber)
 
     def prepare(self) -> None:
@@ -176,23 +182,11 @@ class _Loaded:
             self._prepared = True
 
 
-_memo: dict[tuple, _Loaded] = {}
+_memo: dict[tuple, LoadedCampaign] = {}
 _memo_lock = threading.Lock()
 
 
-def _shared_transcriber(cache: Cache, model: str | None):
-    from .transcribe import shared_transcriber
-
-    return shared_transcriber(cache, model)
-
-
-def _model_calls() -> int:
-    from .transcribe import model_calls_total
-
-    return model_calls_total()
-
-
-def _worker_loaded(job: OutputJob) -> _Loaded:
+def _worker_loaded(job: OutputJob) -> LoadedCampaign:
     """On a cluster worker: the job's campaign, loaded once per worker process and spec version."""
     key = (str(job.spec), job.version, str(job.output_root), job.options.cache_dir, job.options.model,
            job.options.captions, job.spec.stat().st_mtime_ns if job.spec.exists() else 0)
@@ -201,14 +195,14 @@ def _worker_loaded(job: OutputJob) -> _Loaded:
     if found is None:
         campaign = load_campaign(job.spec, output=job.output_root, channels=job.options.channels,
                                  versions=job.options.versions, cache_dir=job.options.cache_dir,
-                                 model=job.options.model, prober=probe_as, transcriber=_shared_transcriber)
-        found = _Loaded(campaign.for_version(job.version) if job.version else campaign, job.options)
+                                 model=job.options.model, prober=probe_as, transcriber=shared_transcriber)
+        found = LoadedCampaign(campaign.for_version(job.version) if job.version else campaign, job.options)
         with _memo_lock:
             found = _memo.setdefault(key, found)
     return found
 
 
-def execute_job(job: OutputJob, loaded: _Loaded | None = None, emit: EventCallback | None = None) -> Outcome:
+def execute_job(job: OutputJob, loaded: LoadedCampaign | None = None, emit: EventCallback | None = None) -> Outcome:
     """Make one output (or find it unchanged). Never raises for a failed render; raises Interrupted, and
     the errors that stop the whole run because every output would meet them: a cache that cannot be used
     (:class:`CacheError`, a full disk included) and a full output or temporary folder (:class:`FolderFull`).
@@ -229,7 +223,7 @@ def execute_job(job: OutputJob, loaded: _Loaded | None = None, emit: EventCallba
             raise full from exc
 
 
-def _execute_job(job: OutputJob, loaded: _Loaded | None, emit: EventCallback, started: float) -> Outcome:
+def _execute_job(job: OutputJob, loaded: LoadedCampaign | None, emit: EventCallback, started: float) -> Outcome:
     try:
         if loaded is None:
             loaded = _worker_loaded(job)
@@ -293,8 +287,6 @@ def auto_jobs() -> int:
     On 2 cores two outputs at once fill the time one output leaves a core idle (its filter graph,
     the loudness check, the poster): the example's final render measured about 5 % faster than one at a time.
     """
-    import os
-
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     try:
         with open("/proc/meminfo", encoding="ascii") as f:
@@ -367,21 +359,21 @@ def _render_batch(campaigns: list[Campaign], options: RenderOptions, on_event: E
     jobs = plan(campaigns, options)
     for c in campaigns:  # before any work: a planted link would have outputs written where it points
         refuse_links(c.output_root / c.spec.campaign)
-    calls_before = _model_calls()
-    loaded: dict[tuple, _Loaded] = {}
+    calls_before = model_calls_total()
+    loaded: dict[tuple, LoadedCampaign] = {}
     editions: dict[tuple, Campaign] = {}
     for c in campaigns:  # transcribe each distinct clip once (the cache serves the rest), before the fan-out
         for edition in c.editions():
             key = (c.path, edition.version)
             editions[key] = edition
             if any((j.spec, j.version) == key for j in jobs):
-                loaded[key] = _Loaded(edition, options, emit)
+                loaded[key] = LoadedCampaign(edition, options, emit)
                 loaded[key].prepare()
     if options.scheduler:
         outcomes = _run_on_cluster(jobs, options, emit)
     else:
         outcomes = _run_locally(jobs, options, loaded, emit)
-    calls = _model_calls() - calls_before
+    calls = model_calls_total() - calls_before
     results: dict[str, RenderResult] = {}
     for (spec_path, version), campaign in editions.items():
         mine = [o for o in outcomes if (o.job.spec, o.job.version) == (spec_path, version)]
@@ -417,28 +409,22 @@ def _render_batch(campaigns: list[Campaign], options: RenderOptions, on_event: E
 def write_review_page(campaign: Campaign, options: RenderOptions = RenderOptions()) -> Path | None:
     """``index.html`` and ``contact-sheet.png`` in the campaign's output folder (a failure is only a warning:
     the outputs are made)."""
-    from .review import write_review
-
     try:
-        transcriber = _shared_transcriber(Cache(options.cache_dir), model_for(campaign, options.model))
+        transcriber = shared_transcriber(Cache(options.cache_dir), model_for(campaign, options.model))
         return write_review(campaign, transcriber if campaign.spec.subtitles.enabled else None)
     except (RekruttError, OSError) as exc:
         log.warning("%s: the review page was not written: %s", campaign.label, exc)
         return None
 
 
-def write_edit(campaign: Campaign, channel: str, loaded: _Loaded | None = None, path: Path | None = None,
+def write_edit(campaign: Campaign, channel: str, loaded: LoadedCampaign | None = None, path: Path | None = None,
                fmt: str = "otio") -> Path:
     """The edit as ``channel`` plays it, with captions as markers, in ``fmt`` (default:
     ``<version or main>.otio`` beside the outputs)."""
-    from .interchange import export
-
     preset = campaign.preset(channel)
     timeline = build_timeline(campaign, preset.rate_for(source_rate(campaign)), channel)
     cues = []
     if loaded is not None and loaded.captions is not None and loaded.captions.transcripts:
-        from .captions import CaptionRules, cues_for_timeline
-
         by_clip = next(iter(loaded.captions.transcripts.values()))
         cues = cues_for_timeline(timeline, by_clip, CaptionRules.for_rate(timeline.rate))
     return export(campaign, timeline, preset, path or campaign.out_dir / f"{campaign.version or 'main'}.otio", fmt,
@@ -452,7 +438,7 @@ def render_campaign(campaign: Campaign, options: RenderOptions = RenderOptions()
     return batch.campaigns.get(campaign.spec.campaign) or RenderResult([], {}, None, batch.model_calls)
 
 
-def _run_locally(jobs: list[OutputJob], options: RenderOptions, loaded: dict[Path, _Loaded],
+def _run_locally(jobs: list[OutputJob], options: RenderOptions, loaded: dict[Path, LoadedCampaign],
                  emit: EventCallback) -> list[Outcome]:
     outcomes: dict[int, Outcome] = {}
     stop = threading.Event()
@@ -504,7 +490,7 @@ def _stop_workers(futures: list[concurrent.futures.Future], exc: BaseException) 
     concurrent.futures.wait(futures)
 
 
-def _work(job: OutputJob, loaded: _Loaded) -> float:
+def _work(job: OutputJob, loaded: LoadedCampaign) -> float:
     """A rough size of an output's render, for ordering: pixels per frame times frames."""
     campaign = loaded.campaign
     preset = campaign.preset(job.channel)

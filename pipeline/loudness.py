@@ -1,4 +1,5 @@
-"""Loudness (EBU R 128): parsing what ffmpeg's ``loudnorm`` and ``ebur128`` measure.
+"""Loudness (EBU R 128): the commands that measure a file's loudness, and parsing what ffmpeg's
+``loudnorm`` and ``ebur128`` measure.
 
 Normalisation is two-pass: a measuring pass over the edited audio prints
 loudnorm's JSON; the render applies one linear gain to the target and a true-peak
@@ -11,8 +12,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
+
+import ffmpeg as ffmpeg_python
 
 from .errors import RenderError
+from .ffmpeg import FfmpegCommand, compile_command, safe_path_arg
+
+#: The rate a file's sound is measured at (the pipeline's working rate; every output is 48 kHz too).
+SAMPLE_RATE = 48000
 
 
 @dataclass(frozen=True)
@@ -81,3 +89,17 @@ def parse_ebur128(stderr: str) -> Verified:
     if not (mi and ml and mp):
         raise RenderError("loudness verification printed no summary", stderr_tail=stderr[-2000:])
     return Verified(_num(mi.group(1)), _num(mp.group(1)), _num(ml.group(1)))
+
+
+def file_loudness_command(path: Path) -> FfmpegCommand:
+    """Measure a whole audio file's loudness (loudnorm's first pass) as 48 kHz stereo."""
+    a = ffmpeg_python.input(safe_path_arg(path)).audio
+    a = a.filter("aformat", sample_fmts="fltp", sample_rates=SAMPLE_RATE, channel_layouts="stereo")
+    a = a.filter("loudnorm", I="-23", TP="-1", LRA="11", print_format="json")
+    return compile_command(ffmpeg_python.output(a, "-", f="null"), [])
+
+
+def verify_command(path: Path) -> FfmpegCommand:
+    """Measure a finished file's loudness (integrated, range, true peak) with ebur128."""
+    stream = ffmpeg_python.input(safe_path_arg(path)).audio.filter("ebur128", peak="true", framelog="quiet")
+    return compile_command(ffmpeg_python.output(stream, "-", f="null"), [])

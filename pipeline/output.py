@@ -1,6 +1,6 @@
 """Making one output: a channel's version of a campaign, from its plan to a verified file.
 
-:func:`plan_output` gathers everything the output is made from into a
+:func:`~pipeline.outplan.plan_output` gathers everything the output is made from into a
 :class:`~pipeline.plan.RenderPlan` (cheap: cards are not drawn yet); its hash is the
 output's fingerprint, checked against the manifest so that an output whose inputs did
 not change is not made again. :func:`make_output` then draws the cards, measures
@@ -23,42 +23,44 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import tempfile
 import time
-from dataclasses import asdict
 from fractions import Fraction
 from pathlib import Path
 
+import pysubs2
+
 from . import ffmpeg as ff
-from . import fonts, manifest
-from .cache import Cache, file_digest, key_of
+from . import manifest
+from .cache import Cache
 from .campaign import Campaign
-from .cards import card_inputs, card_name, card_png
+from .cards import card_png
 from .channels import Preset
+from .cta import publish_sheet
 from .errors import RenderError
+from .ffmpeg import run_command
 from .files import atomic_path, sha256_file, write_text_atomic
-from .loudness import Measured, Verified, parse_ebur128, parse_loudnorm
+from .loudness import Measured, Verified, parse_ebur128, verify_command
 from .manifest import OutputRecord, previous_records
-from .plan import Burn, CleanSound, ClipSource, MusicBed, Overlay, RenderPlan, Still, describe, fingerprint
+from .outplan import command_key, mix_loudness, plan_output
+from .plan import RenderPlan, fingerprint
+from .posters import poster_with_title
 from .probe import MediaInfo, probe
 from .render import (
     TRUE_PEAK_MARGIN,
-    FfmpegCommand,
-    file_loudness_command,
     join_command,
-    measure_command,
     picture_command,
     picture_pieces,
     poster_frame_command,
     render_command,
     sound_command,
-    verify_command,
 )
+from .sound import report
+from .spec import ClipItem
 from .timeline import CardSegment, ClipSegment, Timeline
 
 log = logging.getLogger("rekrutt")
 
-__all__ = ["OutputRecord", "make_output", "command_key", "plan_output", "previous_records", "run_command"]
+__all__ = ["OutputRecord", "make_output", "previous_records"]
 
 #: Encoders whose outputs are made in pieces: inter-frame codecs, where the encode is the cost and the
 #: files are small. ProRes is intra-frame and large (the example's cinema master: 6.8 MB a second).
@@ -69,218 +71,6 @@ DRAFT_LOUDNESS = "draft: loudness applied from the measurement, not checked on t
 
 #: How far (dB) a file's measured true peak may sit over the ceiling before the output fails its check.
 TRUE_PEAK_TOLERANCE = 0.05
-
-
-def run_command(cmd: FfmpegCommand, work: Path, *, what: str, duration: float | None = None,
-                progress: ff.ProgressCallback | None = None) -> str:
-    """Write the command's filter script (if any) into ``work`` and run it through the one runner."""
-    def written(text: str, prefix: str) -> Path | None:
-        if not text:
-            return None
-        fd, name = tempfile.mkstemp(prefix=prefix, suffix=".txt", dir=work)
-        with open(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        return Path(name)
-
-    argv = cmd.argv(ff.ffmpeg_exe(), written(cmd.filter_script, "graph-"), written(cmd.listing, "pieces-"))
-    return ff.run(argv, what=what, duration=duration, progress=progress, writes=cmd.outputs)
-
-
-def command_key(cmd: FfmpegCommand, work: Path, plan: RenderPlan) -> str:
-    """What a command makes (a piece, a measurement), as a hash: equal for two commands exactly when
-    they would make the same (the same argv and graph, reading files of the same content).
-
-    Every input file (``-i``) and every file of ``work`` the graph names (cards, lower thirds,
-    captions) enters by content, the output path not at all, so two outputs (or two renders)
-    that make the same piece share its key. What the graph reads by name beyond those, the
-    caption fonts, enters with the plan's font digests, as do the pipeline's version and the
-    ffmpeg binary (pieces of two x264 builds may not join). A work-dir path it cannot place
-    leaves the key unique: a missed share, never a wrong one.
-    """
-    args: list[str] = []
-    for before, arg in zip(["", *cmd.args], cmd.args, strict=False):
-        if before == "-i" and Path(arg).is_file():
-            arg = f"<file {file_digest(Path(arg))}>"
-        args.append("<output>" if arg in {str(o) for o in cmd.outputs} else arg)
-    script = cmd.filter_script
-    if work.is_dir():
-        for path in sorted((p for p in work.iterdir() if p.is_file()), key=lambda p: -len(str(p))):
-            if str(path) in script:
-                script = script.replace(str(path), f"<file {file_digest(path)}>")
-    fonts = describe(plan.burn.fonts) if plan.burn is not None else []
-    return key_of("piece", args, script, fonts, plan.version, ff.ffmpeg_stamp())
-
-
-def _measure(plan: RenderPlan, cache: Cache, work: Path, music: MusicBed | None) -> Measured:
-    """The loudness of the plan's mix (with ``music``) for its layout and target, cached by what makes it:
-    the measuring command, its files by content (a new end card's text does not measure again)."""
-    preset = plan.preset
-    cmd = measure_command(plan, music)
-    key = key_of("loudness", command_key(cmd, work, plan))
-
-    def make() -> Measured:
-        return parse_loudnorm(run_command(cmd, work, what=f"loudness measurement ({preset.name})"))
-
-    return cache.get_or_make("loudness", key, make, encode=asdict, decode=lambda d: Measured(**d))
-
-
-def _music_bed(campaign: Campaign, cache: Cache, plan: RenderPlan, work: Path) -> MusicBed | None:
-    """The spec's music, with the gain that sets it ``level`` LU against the speech (both measured)."""
-    spec = campaign.spec.music
-    if spec is None:
-        return None
-    source = campaign.resolve(spec.source)
-    stereo = dataclasses.replace(plan, preset=plan.preset.with_overrides(audio_channels=2))
-    voice = _measure(stereo, cache, work, None)
-    key = key_of("music-loudness", file_digest(source))
-    music = cache.get_or_make("loudness", key, lambda: parse_loudnorm(run_command(
-        file_loudness_command(source), work, what="music loudness")), encode=asdict, decode=lambda d: Measured(**d))
-    if voice.is_silent or music.is_silent:
-        gain = spec.level
-    else:
-        gain = (voice.integrated + spec.level) - music.integrated
-    return MusicBed(source, round(gain, 2), spec.fade_in, spec.fade_out, spec.duck)
-
-
-def _crops(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Preset
-           ) -> tuple[dict[int, str], dict[int, str]]:
-    """Crop x and y expressions for the cuts that a fill-crop narrows or shortens (reframing on the speaker)."""
-    from .reframe import crop_x_expression, cut_crop_keys
-
-    xs: dict[int, str] = {}
-    ys: dict[int, str] = {}
-    if preset.fit != "crop":
-        return xs, ys
-    for i, seg in enumerate(timeline.segments):
-        if not isinstance(seg, ClipSegment):
-            continue
-        xkeys, ykeys = cut_crop_keys(campaign, cache, seg.clip_id, seg.source_in, seg.duration, preset.width,
-                                     preset.height)
-        if xkeys is not None:
-            xs[i] = crop_x_expression(xkeys)
-        if ykeys is not None:
-            ys[i] = crop_x_expression(ykeys, "y")
-    return xs, ys
-
-
-def _faces(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Preset, captions: bool) -> list:
-    """Where faces are in this output's frame, when text is drawn over the picture (else none)."""
-    from .placement import face_spans
-
-    burns = captions and preset.captions in ("burn", "both")
-    if not burns and not campaign.spec.lower_thirds:
-        return []
-    return face_spans(campaign, cache, timeline, preset)
-
-
-def _lower_thirds(campaign: Campaign, timeline: Timeline, preset: Preset, work: Path, faces=(),
-                  track=None) -> tuple[Overlay, ...]:
-    """A name strap at the start of each person's first appearance, above the caption zone and off the face
-    (small pictures: drawn here, and hashed by content)."""
-    from PIL import Image
-
-    from .cards import lower_third
-    from .placement import face_during, overlaps, place
-    from .subtitles import caption_style
-
-    if not campaign.spec.lower_thirds:
-        return ()
-    style = caption_style(preset, face=campaign.brand.typeface)
-    above = style.margin_v + int(style.size * 2.9)  # clear of two caption lines
-    seen: set[str] = set()
-    overlays = []
-    for seg in timeline.clip_segments():
-        person, role = campaign.clip_person(seg.clip_id)
-        if not person or person in seen:
-            continue
-        seen.add(person)
-        duration = min(Fraction(4), seg.duration - Fraction(3, 5))
-        if duration >= 1:
-            lt = campaign.brand.spec.lower_third
-            colors = campaign.brand.spec.colors
-            image, x, y = lower_third(person, role, preset, work, above, campaign.brand.typeface,
-                                      (lt.background, lt.text or colors.text, lt.accent or colors.accent))
-            start = seg.start + Fraction(3, 10)
-            with Image.open(image) as im:
-                size = im.size
-            face = face_during(list(faces), start, start + duration)
-            taken = [b for t0, t1, b in (track.placed if track is not None else ()) if t0 < start + duration
-                     and t1 > start]
-            here = (x, y, x + size[0], y + size[1])
-            if (face is not None and overlaps(here, face)) or any(overlaps(here, b) for b in taken):
-                spot = place(size[1], x, x + size[0], list(faces), start, start + duration, preset, "bottom", taken)
-                if spot is None:  # never over the eyes or mouth: left out, and said
-                    log.warning("%s: no room for the lower third of %s beside the face and the captions in the "
-                                "safe area; it was left out", preset.name, person)
-                    continue
-                y = round(spot[1])
-            overlays.append(Overlay(Still(image, file_digest(image)), x, y, start, duration))
-    return tuple(overlays)
-
-
-def _texts(campaign: Campaign, preset: Preset) -> tuple[tuple[str, str], ...]:
-    spec = campaign.spec
-    return (("title", spec.title), ("description", spec.description or ""), ("hashtags", " ".join(spec.hashtags)),
-            ("link", campaign.link(preset.name) or ""))
-
-
-def plan_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Path, *, cache: Cache,
-                captions=None, safe_zones: bool = False, draft: bool = False):
-    """Everything one output is made from, as a :class:`RenderPlan` (and its caption track, or None).
-
-    Cheap enough to run for an unchanged output: cards are named by what they are drawn from,
-    not drawn; captions and lower thirds are small files written into ``work``.
-    """
-    card_ids = sorted({s.card_id for s in timeline.segments if isinstance(s, CardSegment)})
-    faces = _faces(campaign, cache, timeline, preset, captions is not None)
-    track = captions.for_output(preset, timeline, work, faces) if captions is not None else None
-    xs, ys = _crops(campaign, cache, timeline, preset)
-    clips = tuple(ClipSource(cid, campaign.clip_source(cid), campaign.media[cid].sample_aspect,
-                             campaign.media[cid].has_audio, _aspect(campaign.media[cid]), _sound(campaign, cid, cache))
-                  for cid in dict.fromkeys(s.clip_id for s in timeline.clip_segments()))
-    burn = None
-    if track is not None and track.burn_in is not None:
-        fonts_dir, font_files = fonts.caption_fonts(face=campaign.brand.typeface)
-        burn = Burn(track.burn_in, fonts_dir, font_files, track.burned_language)
-    plan = RenderPlan(
-        channel=preset.name, preset=preset, timeline=timeline, title=campaign.spec.title, clips=clips,
-        cards={cid: Still(work / card_name(campaign, cid, preset), card_inputs(campaign, cid, preset))
-               for cid in card_ids},
-        fonts=fonts.font_files(campaign.brand.typeface),
-        overlays=_lower_thirds(campaign, timeline, preset, work, faces, track), burn=burn,
-        sidecars=(track.signature(),) if track is not None else (), crops=tuple(sorted(xs.items())),
-        crop_ys=tuple(sorted(ys.items())), safe_zones=safe_zones, texts=_texts(campaign, preset),
-    )
-    if draft:  # "UTKAST" in a corner for the whole film, so a draft can never be published by mistake
-        from .cards import draft_mark
-
-        image, x, y = draft_mark(preset, work)
-        plan = dataclasses.replace(plan, overlays=plan.overlays + (
-            Overlay(Still(image, file_digest(image)), x, y, Fraction(0), timeline.duration, Fraction(0)),))
-    music = _music_bed(campaign, cache, plan, work)
-    poster_at = None
-    if preset.poster:
-        from .posters import poster_time
-
-        poster_at = poster_time(campaign, cache, timeline)
-    return dataclasses.replace(plan, music=music, poster_at=poster_at), track
-
-
-def _sound(campaign: Campaign, clip_id: str, cache: Cache) -> CleanSound | None:
-    """The clip's cleaned sound for the render (None: as recorded)."""
-    from .sound import clip_sound
-
-    cleaned = clip_sound(campaign, clip_id, cache)
-    if cleaned is None:
-        return None
-    return CleanSound(cleaned.path, cleaned.key, cleaned.gain_db,
-                      cleaned.quiet_at if cleaned.treatment.room_tone else None)
-
-
-def _aspect(info) -> Fraction | None:
-    if not info.width or not info.height:
-        return None
-    return Fraction(info.width, info.height) * info.sample_aspect
 
 
 def _unchanged(out_dir: Path, final: Path, old: OutputRecord | None, fp: str) -> bool:
@@ -313,7 +103,7 @@ def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
         for card_id in plan.cards:
             card_png(campaign, card_id, preset, work)
     with passes("loudness measurement"):
-        measured = _measure(plan, cache, work, plan.music)
+        measured = mix_loudness(plan, cache, work, plan.music)
     warnings: list[str] = list(track.warnings) if track is not None else []
     left_out = len(campaign.spec.sequence) - len(campaign.sequence_for(preset.name))
     if left_out:
@@ -501,8 +291,6 @@ def _with_piece_captions(plan: RenderPlan, piece: range, work: Path) -> RenderPl
     key changes only when its own captions do."""
     if plan.burn is None:
         return plan
-    import pysubs2
-
     start = plan.timeline.segments[piece.start].start
     end = plan.timeline.segments[piece.stop - 1].end
     subs = pysubs2.load(str(plan.burn.ass), encoding="utf-8")
@@ -534,15 +322,11 @@ class _Passes:
 
 
 def _sound_report(campaign: Campaign, plan: RenderPlan, cache: Cache) -> dict[str, dict]:
-    from .sound import report
-
     return report(campaign, [c.clip_id for c in plan.clips if c.sound is not None], cache)
 
 
 def edit_items(campaign: Campaign, timeline: Timeline, channel: str) -> list[dict]:
     """What plays, for the manifest: each cut's clip and source in/out (and the quote it was cut by), each card."""
-    from .spec import ClipItem
-
     items = campaign.sequence_for(channel)
     out: list[dict] = []
     for item, seg in zip(items, timeline.segments, strict=True):
@@ -569,8 +353,6 @@ def _check_streams(preset: Preset, timeline: Timeline, info) -> None:
 
 def _poster(campaign: Campaign, plan: RenderPlan, work: Path, out_dir: Path) -> str:
     """The poster: an uncaptioned frame of the edit with the title clear of faces; returns its file name."""
-    from .posters import poster_with_title
-
     frame = work / "poster-frame.png"
     cmd = poster_frame_command(plan, plan.poster_at, frame)
     if cmd is None:  # on a card: its own picture
@@ -586,8 +368,6 @@ def _poster(campaign: Campaign, plan: RenderPlan, work: Path, out_dir: Path) -> 
 
 def _write_publish_sheet(campaign: Campaign, preset: Preset, video: str, extras: dict[str, str],
                          duration: float, burned: bool) -> dict[str, str]:
-    from .cta import publish_sheet
-
     spec = campaign.spec
     captions = [v for k, v in extras.items() if k.startswith("captions.")]
     markdown, data = publish_sheet(

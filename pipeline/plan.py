@@ -96,7 +96,7 @@ class Burn:
 @dataclass(frozen=True)
 class RenderPlan:
     """Everything one output is made from. Frozen; build it once per output, in one place
-    (:func:`pipeline.output.plan_output`)."""
+    (:func:`pipeline.outplan.plan_output`)."""
 
     channel: str
     preset: Preset

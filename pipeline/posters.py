@@ -12,12 +12,15 @@ import logging
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 from . import fonts
 from .cache import Cache
 from .campaign import Campaign
+from .cards import line_height, wrap_text
 from .channels import Preset
+from .reframe import analyse, cascades, detect_faces
 from .timecode import seconds
 from .timeline import Timeline
 
@@ -26,8 +29,6 @@ log = logging.getLogger("rekrutt")
 
 def poster_time(campaign: Campaign, cache: Cache, timeline: Timeline) -> Fraction:
     """The best face in the edit: large, frontal, both eyes found (not mid-blink); else the first cut's middle."""
-    from .reframe import analyse
-
     best: tuple[float, Fraction] | None = None
     for seg in timeline.clip_segments():
         analysis = analyse(campaign.clip_source(seg.clip_id), campaign.media[seg.clip_id], cache)
@@ -48,15 +49,11 @@ def poster_time(campaign: Campaign, cache: Cache, timeline: Timeline) -> Fractio
 
 def faces_in(image: Image.Image) -> list[tuple[int, int, int, int]]:
     """Face boxes (x0, y0, x1, y1) in a picture, by the same detector the reframing uses."""
-    import numpy as np
-
-    from .reframe import _cascades, _detect
-
-    face_cascade, eye_cascade = _cascades()
+    face_cascade, eye_cascade = cascades()
     w, h = image.size
     scale = 640 / max(w, h)
     small = image.convert("L").resize((max(2, int(w * scale)), max(2, int(h * scale))))
-    found = _detect(np.asarray(small), face_cascade, eye_cascade)
+    found = detect_faces(np.asarray(small), face_cascade, eye_cascade)
     boxes = []
     for f in found:
         fw = f.size * w
@@ -93,14 +90,12 @@ def poster_with_title(frame: Path, title: str, preset: Preset, out: Path, face=N
     w, h = image.size
     x0, _, x1, _ = preset.safe_area.box(w, h)
     draw = ImageDraw.Draw(image, "RGBA")
-    from .cards import _line_height, _wrap
-
     font = fonts.load(max(12, int(min(h * 0.06, w * 0.07))), True, title, face)
-    lines = _wrap(draw, title, font, int((x1 - x0) * 0.9))
+    lines = wrap_text(draw, title, font, int((x1 - x0) * 0.9))
     while len(lines) > 2 and font.size > 12:
         font = fonts.load(int(font.size * 0.9), True, title, face)
-        lines = _wrap(draw, title, font, int((x1 - x0) * 0.9))
-    line_h = _line_height(font)
+        lines = wrap_text(draw, title, font, int((x1 - x0) * 0.9))
+    line_h = line_height(font)
     pad = line_h // 3
     band = title_band((w, h), preset, line_h * len(lines) + 2 * pad, faces_in(image))
     draw.rectangle(band, fill=(0, 0, 0, 150))

@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
+
 from .cache import Cache, file_digest, key_of
 from .errors import MediaError
 from .probe import MediaInfo
@@ -74,7 +76,8 @@ class Analysis:
                    tuple(seconds(t) for t in data.get("shots", ())))
 
 
-def _cascades():
+def cascades():
+    """OpenCV's Haar cascades for faces and eyes (the face detector of the reframing and the poster)."""
     import cv2
 
     face = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"))
@@ -84,9 +87,8 @@ def _cascades():
     return face, eye
 
 
-def _detect(gray, face_cascade, eye_cascade) -> tuple[Face, ...]:
-    import numpy as np
-
+def detect_faces(gray, face_cascade, eye_cascade) -> tuple[Face, ...]:
+    """The faces the detector is sure of on a grey picture (a numpy array), each with the eyes found in it (up to 2)."""
     h, w = gray.shape
     found, _, weights = face_cascade.detectMultiScale3(
         gray, scaleFactor=1.1, minNeighbors=5, minSize=(max(20, w // 30),) * 2, outputRejectLevels=True)
@@ -110,9 +112,8 @@ def analyse(path: Path, info: MediaInfo, cache: Cache) -> Analysis:
 
 def _analyse(path: Path, info: MediaInfo) -> Analysis:
     import av
-    import numpy as np
 
-    face_cascade, eye_cascade = _cascades()
+    face_cascade, eye_cascade = cascades()
     samples: list[Sample] = []
     shots: list[Time] = []
     next_t = 0.0
@@ -139,14 +140,12 @@ def _analyse(path: Path, info: MediaInfo) -> Analysis:
             turns = {90: 1, 180: 2, 270: 3}.get(info.rotation, 0)
             if turns:
                 gray = np.ascontiguousarray(np.rot90(gray, k=turns))
-            samples.append(Sample(seconds(round(frame.time, 3)), _detect(gray, face_cascade, eye_cascade)))
+            samples.append(Sample(seconds(round(frame.time, 3)), detect_faces(gray, face_cascade, eye_cascade)))
             next_t = frame.time + 1 / SAMPLES_PER_SECOND
     log.info("%s: faces on %d of %d sampled frames, %d camera cut(s)", path.name,
              sum(1 for s in samples if s.faces), len(samples), len(shots))
     return Analysis(tuple(samples), tuple(shots))
 
-
-FOCUS_WORDS = {"left": 1 / 3, "centre": 0.5, "center": 0.5, "right": 2 / 3}
 
 Keyframes = list[tuple[float, float]]  #: (seconds from the cut's start, crop centre as a share of the width)
 

@@ -1,9 +1,9 @@
 """Filter graphs: the edit as ffmpeg commands, built as data.
 
 The functions here are pure: they turn a :class:`~pipeline.plan.RenderPlan` into
-an :class:`FfmpegCommand` (argv plus filter script, or a concat list) without
-touching the disk or starting ffmpeg, so tests can read them. :mod:`pipeline.output`
-runs them. An H.264 output is made of :func:`picture_command` per piece of its
+an :class:`~pipeline.ffmpeg.FfmpegCommand` (argv plus filter script, or a concat list)
+without touching the disk or starting ffmpeg, so tests can read them;
+:func:`pipeline.ffmpeg.run_command` runs them. An H.264 output is made of :func:`picture_command` per piece of its
 picture (:func:`picture_pieces`), one :func:`sound_command` and a
 :func:`join_command` that copies them into the file; a ProRes master is one
 :func:`render_command`. :func:`measure_command` is the loudness-measuring pass.
@@ -17,29 +17,23 @@ overlays; captions, when burned in, are one more filter (``ass``) on the picture
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 import ffmpeg as ffmpeg_python
 
 from .channels import Preset
-from .ffmpeg import concat_listing, filter_value, safe_path_arg
-from .loudness import Measured
-from .plan import CleanSound, MusicBed, Overlay, RenderPlan
+from .ffmpeg import FfmpegCommand, compile_command, concat_listing, filter_value, safe_path_arg
+from .loudness import SAMPLE_RATE, Measured
+from .plan import CleanSound, MusicBed, RenderPlan
 from .timecode import to_ffmpeg
 from .timeline import CardSegment, ClipSegment, Timeline
 
-__all__ = ["FfmpegCommand", "MusicBed", "Overlay", "compile_command", "file_loudness_command", "join_command",
-           "measure_command", "picture_command", "picture_pieces", "poster_command", "render_command",
-           "sound_command", "verify_command", "video_kbps_cap", "TRUE_PEAK_MARGIN"]
+__all__ = ["join_command", "measure_command", "picture_command", "picture_pieces", "poster_command",
+           "poster_frame_command", "render_command", "sound_command", "video_kbps_cap", "TRUE_PEAK_MARGIN"]
 
 #: Length of the audio fade at each join, seconds.
 JOIN_FADE = Fraction(1, 100)
-
-#: Internal working sample rate; every output is 48 kHz too.
-SAMPLE_RATE = 48000
-
 
 #: The limiter after the loudness gain holds the peaks this far (dB) under the preset's true-peak
 #: ceiling, so that the lossy encoder's overshoot still leaves the file under it.
@@ -47,36 +41,6 @@ TRUE_PEAK_MARGIN = 0.5
 
 #: Rate the true-peak limiter runs at: 4x oversampling, as BS.1770's true-peak meter does.
 LIMITER_RATE = 192000
-
-
-@dataclass(frozen=True)
-class FfmpegCommand:
-    """One ffmpeg run as data: arguments, and the filter graph that goes into a script file."""
-
-    args: list[str]  #: arguments after the program name; SCRIPT stands for the filter script's path
-    filter_script: str = ""  #: the -filter_complex graph ('' when there is none)
-    outputs: list[Path] = field(default_factory=list)  #: files it writes
-    listing: str = ""  #: a concat demuxer's list of files ('' when there is none); LISTING stands for its path
-
-    SCRIPT = "{filter_script}"
-    LISTING = "{listing}"
-
-    def argv(self, exe: str, script_path: Path | None, listing_path: Path | None = None) -> list[str]:
-        """The full argv, with the filter script's (and the file list's) real path filled in."""
-        paths = {self.SCRIPT: script_path, self.LISTING: listing_path}
-        return [exe] + [str(paths[a]) if a in paths and paths[a] is not None else a for a in self.args]
-
-
-def compile_command(stream_spec, outputs: list[Path]) -> FfmpegCommand:
-    """ffmpeg-python's argv, with the (long) filter graph moved into a script file argument."""
-    args = ffmpeg_python.get_args(stream_spec)
-    if "-filter_complex" in args:
-        i = args.index("-filter_complex")
-        script = args[i + 1]
-        # Linux caps one command line at 128 KiB; a script has no such limit.
-        args = args[:i] + ["-/filter_complex", FfmpegCommand.SCRIPT] + args[i + 2:]
-        return FfmpegCommand(args, script, outputs)
-    return FfmpegCommand(args, "", outputs)
 
 
 def _samples(t: Fraction) -> int:
@@ -540,20 +504,6 @@ def _shade_unsafe(v, preset: Preset):
             v = v.filter("drawbox", x=x, y=y, w=w, h=h, color="red@0.35", t="fill")
     x, y, w, h = x0, y0, x1 - x0, y1 - y0
     return v.filter("drawbox", x=x, y=y, w=w, h=h, color="yellow@0.8", t=max(2, preset.height // 400))
-
-
-def file_loudness_command(path: Path) -> FfmpegCommand:
-    """Measure a whole audio file's loudness (loudnorm's first pass) as 48 kHz stereo."""
-    a = ffmpeg_python.input(safe_path_arg(path)).audio
-    a = a.filter("aformat", sample_fmts="fltp", sample_rates=SAMPLE_RATE, channel_layouts="stereo")
-    a = a.filter("loudnorm", I="-23", TP="-1", LRA="11", print_format="json")
-    return compile_command(ffmpeg_python.output(a, "-", f="null"), [])
-
-
-def verify_command(path: Path) -> FfmpegCommand:
-    """Measure a finished file's loudness (integrated, range, true peak) with ebur128."""
-    stream = ffmpeg_python.input(safe_path_arg(path)).audio.filter("ebur128", peak="true", framelog="quiet")
-    return compile_command(ffmpeg_python.output(stream, "-", f="null"), [])
 
 
 def poster_command(video: Path, at: Fraction, output: Path, fmt: str = "image2", codec: str = "mjpeg"

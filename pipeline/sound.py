@@ -36,8 +36,12 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
+
 from .cache import Cache, file_digest, key_of
-from .errors import NoSpace, RenderError
+from .errors import RenderError
+from .ffmpeg import ffmpeg_exe, run, run_command, safe_path_arg
+from .loudness import file_loudness_command, parse_loudnorm
 
 log = logging.getLogger("rekrutt")
 
@@ -152,17 +156,11 @@ class Cleaned:
 # --------------------------------------------------------------------------- decoding and levels
 
 def _ffmpeg(argv: list[str], what: str) -> str:
-    from . import ffmpeg as ff
-
-    return ff.run([ff.ffmpeg_exe(), *argv], what=what)
+    return run([ffmpeg_exe(), *argv], what=what)
 
 
 def decode(path: Path, work: Path, filters: str | None = None):
     """The file's sound as 48 kHz mono float32 samples (through ``filters`` if given)."""
-    import numpy as np
-
-    from .ffmpeg import safe_path_arg
-
     raw = work / "decoded.f32"
     argv = ["-v", "error", "-i", safe_path_arg(path), "-vn", "-map", "0:a:0"]
     if filters:
@@ -176,8 +174,6 @@ def decode(path: Path, work: Path, filters: str | None = None):
 
 def frame_levels(samples):
     """Level (dBFS) of each 50 ms frame."""
-    import numpy as np
-
     step = int(RATE * FRAME)
     n = len(samples) // step
     if n == 0:
@@ -193,8 +189,6 @@ def _hum(samples, levels) -> int:
     spectrum averaged over half-second windows (2 Hz apart): hum is steady, so its harmonics
     stand out; at least three of the first six must, so a voice's own pitch does not count.
     """
-    import numpy as np
-
     step = int(RATE * FRAME)
     audible = np.flatnonzero(levels > -100)
     if len(audible) < 20:
@@ -228,8 +222,6 @@ def _hum(samples, levels) -> int:
 
 
 def _measure_samples(samples, hum: bool = True) -> Measurement:
-    import numpy as np
-
     levels = frame_levels(samples)
     if len(levels) == 0:
         return Measurement(-120.0, -120.0, 0, 0.0)
@@ -327,8 +319,6 @@ DF_DELAY_FRAMES = 3
 
 def denoise(samples, limit_db: float):
     """The samples with noise lowered by up to ``limit_db`` (100: as far as the model goes), aligned."""
-    import numpy as np
-
     lib, model = _DeepFilter.library()
     state = lib.df_create(model, float(limit_db), None)
     if not state:
@@ -357,8 +347,6 @@ def keep_speech_level(noisy, denoised):
     speech's own power in the loud frames is what they measured less the noise floor's power;
     the denoised loud frames are brought back to that (by at most 3 dB, never down).
     """
-    import numpy as np
-
     before, after = frame_levels(noisy), frame_levels(denoised)
     if len(before) == 0 or len(after) != len(before):
         return denoised
@@ -372,8 +360,6 @@ def keep_speech_level(noisy, denoised):
 
 def quietest_second(samples) -> Fraction:
     """Start (seconds, on the 50 ms grid) of the quietest whole second that is not digital silence."""
-    import numpy as np
-
     levels = frame_levels(samples)
     per = int(1 / FRAME)
     if len(levels) <= per:
@@ -387,26 +373,12 @@ def quietest_second(samples) -> Fraction:
 
 
 def clean(path: Path, treatment: Treatment, cache: Cache, before: Measurement | None = None) -> Cleaned:
-    """The clip's sound after ``treatment``, as a FLAC in the cache, with its measurements (cached)."""
-    digest = file_digest(path)
-    key = key_of("sound-clean", SOUND_VERSION, digest, asdict(treatment))
-    folder = cache.root / "sound"
-    flac = folder / key[:2] / f"{key}.flac"
+    """The clip's sound after ``treatment``, as a FLAC file entry of the cache (:meth:`Cache.file`: made once
+    per key, checked by size and checksum) with its measurements kept beside it."""
+    key = key_of("sound-clean", SOUND_VERSION, file_digest(path), asdict(treatment))
     before = before or measure(path, cache)
 
-    def make() -> dict:
-        import numpy as np
-
-        from .ffmpeg import safe_path_arg
-        from .files import atomic_path
-        from .loudness import parse_loudnorm
-        from .output import run_command
-        from .render import file_loudness_command
-
-        try:
-            flac.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise cache.unusable(exc, "making the sound folder") from exc
+    def make(flac: Path) -> dict:
         with tempfile.TemporaryDirectory(prefix="rekrutt-sound-") as tmp:
             work = Path(tmp)
             samples = decode(path, work, _pre_filters(treatment))
@@ -423,11 +395,8 @@ def clean(path: Path, treatment: Treatment, cache: Cache, before: Measurement | 
             if post:
                 argv += ["-af", ",".join(post)]
             try:
-                with atomic_path(flac, ".flac") as out:
-                    _ffmpeg([*argv, "-c:a", "flac", "-sample_fmt", "s32", "-f", "flac", safe_path_arg(out)],
-                            f"writing the cleaned sound of {path.name}")
-            except NoSpace as exc:
-                raise cache.full(f"{exc.what}: No space left on device") from exc
+                _ffmpeg([*argv, "-c:a", "flac", "-sample_fmt", "s32", "-f", "flac", safe_path_arg(flac)],
+                        f"writing the cleaned sound of {path.name}")
             except OSError as exc:
                 raise cache.unusable(exc, "writing a cleaned sound file") from exc
             final = decode(flac, work)
@@ -435,22 +404,12 @@ def clean(path: Path, treatment: Treatment, cache: Cache, before: Measurement | 
             stderr = run_command(file_loudness_command(flac), work, what="measuring the cleaned sound")
             loud = parse_loudnorm(stderr).integrated
             return {"after": asdict(after), "loudness": round(loud, 2), "quiet_at": str(quietest_second(final)),
-                    "flac": file_digest(flac), "denoise": how}
+                    "denoise": how}
 
-    def usable(payload) -> bool:  # the entry and its file belong together, or both are made again
-        return (isinstance(payload, dict) and {"after", "loudness", "quiet_at", "flac", "denoise"} <= payload.keys()
-                and flac.is_file() and file_digest(flac) == payload["flac"])
-
-    payload = cache.get("sound", key)
-    if not usable(payload):
-        with cache.lock(f"sound-{key}"):
-            payload = cache.get("sound", key)
-            if not usable(payload):
-                payload = make()
-                cache.put("sound", key, payload)
-    done = dataclasses.replace(treatment, denoise=payload["denoise"])
-    return Cleaned(flac, key, done, before, Measurement(**payload["after"]), float(payload["loudness"]),
-                   Fraction(payload["quiet_at"]))
+    flac, facts, _ = cache.file("sound", key, ".flac", make)
+    done = dataclasses.replace(treatment, denoise=facts["denoise"])
+    return Cleaned(flac, key, done, before, Measurement(**facts["after"]), float(facts["loudness"]),
+                   Fraction(facts["quiet_at"]))
 
 
 # --------------------------------------------------------------------------- per campaign

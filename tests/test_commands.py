@@ -9,9 +9,10 @@ import pytest
 
 from pipeline.cache import Cache
 from pipeline.channels import PRESETS
+from pipeline.ffmpeg import FfmpegCommand
 from pipeline.load import load_campaign
-from pipeline.output import plan_output
-from pipeline.render import FfmpegCommand, measure_command, render_command, video_kbps_cap
+from pipeline.outplan import plan_output
+from pipeline.render import measure_command, render_command, video_kbps_cap
 from pipeline.timeline import build_timeline
 from tests.test_spec import write_spec
 

@@ -7,8 +7,7 @@ import pytest
 
 from pipeline import ffmpeg as ff
 from pipeline.errors import RenderError
-from pipeline.output import run_command
-from pipeline.render import FfmpegCommand, compile_command
+from pipeline.ffmpeg import FfmpegCommand, compile_command, run_command
 
 HOSTILE = [
     "plain",

@@ -195,7 +195,7 @@ def test_posters_come_from_the_picture_without_captions(tmp_path):
 
     from pipeline.cache import Cache
     from pipeline.load import load_campaign
-    from pipeline.output import plan_output
+    from pipeline.outplan import plan_output
     from pipeline.plan import Burn
     from pipeline.render import poster_frame_command
     from pipeline.timeline import build_timeline

@@ -18,7 +18,7 @@ from pipeline.cache import Cache
 from pipeline.errors import Interrupted, RenderError
 from pipeline.ffmpeg import failure_reason, ffmpeg_exe, run
 from pipeline.load import load_campaign
-from pipeline.output import plan_output
+from pipeline.outplan import plan_output
 from pipeline.plan import Burn, MusicBed, Overlay, Still, fingerprint
 from pipeline.render import render_command
 from pipeline.timecode import parse_rate

@@ -17,11 +17,10 @@ from click.testing import CliRunner
 
 from cli import main
 from pipeline.channels import PRESETS
+from pipeline.ffmpeg import run_command
 from pipeline.files import sha256_file
-from pipeline.loudness import parse_ebur128
-from pipeline.output import run_command
+from pipeline.loudness import parse_ebur128, verify_command
 from pipeline.probe import probe
-from pipeline.render import verify_command
 from tests.conftest import ROOT, make_clip
 
 HOSTILE_TEXT = "Kom: 100% «ærlig» 'jobb' \\ {x} [y]; a=b, ø 😀"

@@ -22,9 +22,8 @@ from rapidfuzz.distance import Levenshtein
 from cli import main
 from pipeline import sound
 from pipeline.cache import Cache
-from pipeline.loudness import parse_loudnorm
-from pipeline.output import run_command
-from pipeline.render import file_loudness_command
+from pipeline.ffmpeg import run_command
+from pipeline.loudness import file_loudness_command, parse_loudnorm
 from tests.conftest import SHARED_MEDIA, ff, make_clip
 
 pytestmark = pytest.mark.slow
@@ -306,7 +305,7 @@ audio: {{denoise: off, room_tone: {room_tone}}}
 
 def test_audio_off_leaves_the_sound_as_recorded(jfk, tmp_path, cache_dir, work):
     from pipeline.load import load_campaign
-    from pipeline.output import plan_output
+    from pipeline.outplan import plan_output
     from pipeline.render import render_command
     from pipeline.timeline import build_timeline, source_rate
 
