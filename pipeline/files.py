@@ -22,26 +22,37 @@ def atomic_path(final: Path, suffix: str | None = None) -> Iterator[Path]:
     (changing it, even briefly, races with other threads creating files).
     """
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _create_unique(final.parent, f".{final.name}.", suffix or ".partial")
+    made: list[Path] = []  # filled before the file exists, so a signal right after its creation still removes it
     try:
+        tmp = _create_unique(final.parent, f".{final.name}.", suffix or ".partial", made)
         yield tmp
         os.replace(tmp, final)
     except OSError as exc:
         if exc.filename is None:  # a failed write says no file: name it (a full disk is told by its folder)
-            exc.filename = str(tmp)
+            exc.filename = str(made[0] if made else final)
         raise
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        for path in made:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
 
 
-def _create_unique(folder: Path, prefix: str, suffix: str) -> Path:
-    """Create an empty file with a fresh name (O_EXCL, mode 0666 less the umask) and return its path."""
+def _create_unique(folder: Path, prefix: str, suffix: str, made: list[Path] | None = None) -> Path:
+    """Create an empty file with a fresh name (O_EXCL, mode 0666 less the umask) and return its path.
+
+    With ``made``, the name is put there before the file is created (and taken out again when the
+    name was taken), so that a caller's cleanup knows of it even when Ctrl-C or SIGTERM (raised
+    between any two bytecodes) lands just after the file appeared.
+    """
     for _ in range(100):
         path = folder / f"{prefix}{secrets.token_hex(5)}{suffix}"
+        if made is not None:
+            made.append(path)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
+            if made is not None:
+                made.remove(path)
             continue
         os.close(fd)
         return path

@@ -253,3 +253,25 @@ def test_a_full_disk_is_named_by_where_the_write_was(tmp_path):
     elsewhere = full(tmp_path / "work" / "decoded.f32")
     assert isinstance(elsewhere, FolderFull) and "TMPDIR" in str(elsewhere)
     assert _disk_full(OSError(13, "Permission denied", "x"), cache, out) is None
+
+
+def test_a_signal_just_after_the_temporary_file_appears_leaves_nothing(tmp_path, monkeypatch):
+    """Ctrl-C or SIGTERM is raised between two bytecodes: also the ones right after the temporary file was
+    created and before atomic_path's cleanup knew of it (a render stopped as it started left a .partial)."""
+    import os
+
+    from pipeline import files
+
+    real_open = os.open
+
+    def open_then_signal(path, flags, mode=0o777):
+        fd = real_open(path, flags, mode)
+        os.close(fd)
+        raise KeyboardInterrupt  # as if the signal landed the moment the file appeared
+
+    monkeypatch.setattr(files.os, "open", open_then_signal)
+    with pytest.raises(KeyboardInterrupt):
+        with files.atomic_path(tmp_path / "cinema.mov"):
+            pass
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
