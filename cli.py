@@ -22,6 +22,7 @@ import console
 from pipeline import __version__
 from pipeline.brand import brand_schema
 from pipeline.cache import Cache
+from pipeline.campaign import OutputKey
 from pipeline.channels import CHECKED, PRESETS
 from pipeline.ci import annotations
 from pipeline.ci import init as ci_files
@@ -29,6 +30,7 @@ from pipeline.edit import paper_edit
 from pipeline.errors import InputError, Interrupted, RekruttError, SpecError, Terminated, exit_code
 from pipeline.export import export_transcripts, transcribe_files
 from pipeline.interchange import default_path
+from pipeline.job import output_spec
 from pipeline.jobs import LoadedCampaign, RenderOptions, auto_jobs, render_batch, write_edit
 from pipeline.library import add_clip, check_video, list_clips, load_clip, meta_from_options
 from pipeline.load import load_campaign
@@ -356,7 +358,8 @@ def export_edit(spec: Path, version: str, channel: str | None, fmt: str, output:
                          f"{', '.join(edition.spec.channels)}")
     loaded = LoadedCampaign(edition, RenderOptions(cache_dir=cache_dir, model=model))
     loaded.prepare()
-    console.wrote([write_edit(edition, channel, loaded, output or default_path(version, fmt), fmt)])
+    job = output_spec(edition, OutputKey(edition.version, channel))
+    console.wrote([write_edit(job, loaded, output or default_path(version, fmt), fmt)])
 
 
 @main.command()

@@ -16,6 +16,7 @@ from pathlib import Path
 from .campaign import Campaign
 from .errors import InputError
 from .files import refuse_links
+from .job import OutputSpec
 from .timeline import CardSegment, ClipSegment, Timeline
 
 #: Formats by name: (OTIO adapter, file extension).
@@ -158,9 +159,10 @@ def read(path: Path, fmt: str, rate: Fraction = Fraction(25)):
     return otio.adapters.read_from_file(str(path), adapter_name=adapter, **kwargs)
 
 
-def export(campaign: Campaign, timeline: Timeline, preset, path: Path, fmt: str, cues=()) -> Path:
-    """Write the edit (as ``preset``'s channel plays it) to ``path`` in ``fmt``, with the cards' pictures
+def export(job: OutputSpec, path: Path, fmt: str, cues=()) -> Path:
+    """Write the edit (as ``job``'s channel plays it) to ``path`` in ``fmt``, with the cards' pictures
     in ``<path stem>.cards/`` beside it."""
+    campaign, timeline, preset = job.edition, job.timeline, job.preset
     from .cards import card_png
 
     folder = path.with_name(f"{path.stem}.cards")

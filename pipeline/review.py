@@ -40,6 +40,7 @@ from .campaign import Campaign, OutputKey
 from .errors import InputError, SpecError, SpecProblem
 from .export import transcript_cues
 from .files import atomic_path, refuse_links, write_text_atomic
+from .job import output_spec
 from .library import consent_problems
 from .spec import ClipItem
 from .timecode import Time, parse_time, seconds, short_clock
@@ -149,7 +150,7 @@ def _outputs(edition: Campaign, today: dt.date) -> list[dict]:
     prefix = f"{edition.version}/" if edition.version else ""
     out = []
     for channel, record in _listed(edition, today).items():
-        preset = edition.preset(channel)
+        preset = output_spec(edition, OutputKey(edition.version, channel)).preset
         # the caption files go into the page as text too: a browser refuses <track> files from file://
         # (each local file is its own origin), but takes the same WebVTT as a data: address
         tracks = [{"src": prefix + file, "lang": key.split(".")[1], "label": _LANGUAGE_LABELS.get(key.split(".")[1],

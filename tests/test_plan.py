@@ -17,6 +17,7 @@ from pipeline import fonts
 from pipeline.cache import Cache
 from pipeline.errors import Interrupted, RenderError
 from pipeline.ffmpeg import failure_reason, ffmpeg_exe, run
+from pipeline.job import OutputSpec
 from pipeline.load import load_campaign
 from pipeline.outplan import plan_output
 from pipeline.plan import Burn, MusicBed, Overlay, Still, fingerprint
@@ -39,7 +40,8 @@ def campaign(tmp_path_factory):
 @pytest.fixture()
 def plan(campaign, tmp_path):
     timeline = build_timeline(campaign, Fraction(25))
-    made, _ = plan_output(campaign, campaign.preset("tiktok"), timeline, tmp_path, cache=Cache(tmp_path / "c"))
+    made, _ = plan_output(OutputSpec(campaign, campaign.preset("tiktok"), tuple(campaign.spec.sequence), timeline),
+                          tmp_path, cache=Cache(tmp_path / "c"))
     return made
 
 
@@ -123,7 +125,8 @@ def test_a_font_not_installed_reaches_libass(campaign, tmp_path, monkeypatch):
         maker = CaptionMaker(campaign, tmp_path, cache=Cache(tmp_path / "c"))
         maker.transcripts = {"nb": {}}
         timeline = build_timeline(campaign, Fraction(25))
-        made, _ = plan_output(campaign, campaign.preset("tiktok"), timeline, tmp_path, cache=Cache(tmp_path / "c"))
+        made, _ = plan_output(OutputSpec(campaign, campaign.preset("tiktok"), tuple(campaign.spec.sequence), timeline),
+                          tmp_path, cache=Cache(tmp_path / "c"))
         fonts_dir, used = fonts.caption_fonts()
         assert fonts_dir == font_dir and used == (font_dir / "Brand-Bold.ttf",)
         burn = Burn(tmp_path / "c.ass", fonts_dir, used, "nb")
