@@ -176,7 +176,7 @@ class LoadedCampaign:
         self._emit = emit
         self._workdir = tempfile.TemporaryDirectory(prefix="rekrutt-captions-")
         if options.captions and campaign.spec.subtitles.enabled:
-            transcriber = shared_transcriber(self.cache, model_for(campaign, options.model))
+            transcriber = shared_transcriber(self.cache, model_for(campaign.spec.subtitles, options.model))
             self.captions = CaptionMaker(campaign, Path(self._workdir.name), transcriber)
 
     def prepare(self) -> None:
@@ -419,7 +419,7 @@ def write_review_page(campaign: Campaign, options: RenderOptions = RenderOptions
     """``index.html`` and ``contact-sheet.png`` in the campaign's output folder (a failure is only a warning:
     the outputs are made)."""
     try:
-        transcriber = shared_transcriber(Cache(options.cache_dir), model_for(campaign, options.model))
+        transcriber = shared_transcriber(Cache(options.cache_dir), model_for(campaign.spec.subtitles, options.model))
         return write_review(campaign, transcriber if campaign.spec.subtitles.enabled else None)
     except (RekruttError, OSError) as exc:
         log.warning("%s: the review page was not written: %s", campaign.label, exc)

@@ -28,9 +28,10 @@ from .captions import CaptionRules, Cue, check, cues_for_timeline
 from .channels import Preset
 from .files import write_text_atomic
 from .job import OutputSpec
+from .languages import whisper_language
 from .spec import ClipItem
 from .timeline import Timeline
-from .transcribe import Transcriber, Transcript, whisper_language
+from .transcribe import Transcriber, Transcript
 from .transcripts import clip_transcript
 
 log = logging.getLogger("rekrutt")

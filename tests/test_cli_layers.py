@@ -40,11 +40,10 @@ def test_the_cli_model_wins_over_the_spec(tmp_path, anne):
     spec = campaign(tmp_path, anne, spec_text().replace("channels: [x, web]", "subtitles: {model: small}\n"
                                                         "channels: [x, web]"))
     loaded = load_campaign(spec, check_media=False)
-    assert model_for(loaded, "tiny") == "tiny"
-    assert model_for(loaded, None) == "small"
-    assert model_for(loaded.spec, None) == "small"
+    assert model_for(loaded.spec.subtitles, "tiny") == "tiny"
+    assert model_for(loaded.spec.subtitles, None) == "small"
     plain = load_campaign(campaign(tmp_path, anne), check_media=False)
-    assert model_for(plain, None) is None
+    assert model_for(plain.spec.subtitles, None) is None
 
 
 def test_console_is_apart_from_the_library():
