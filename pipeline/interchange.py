@@ -14,8 +14,9 @@ from fractions import Fraction
 from pathlib import Path
 
 from .campaign import Campaign
+from .cards import card_png
 from .errors import InputError
-from .files import refuse_links
+from .files import atomic_path, refuse_links
 from .job import OutputSpec
 from .timeline import CardSegment, ClipSegment, Timeline
 
@@ -105,8 +106,6 @@ def write(otio_timeline, path: Path, fmt: str) -> None:
     """Write the timeline in a format of :data:`FORMATS`, through OpenTimelineIO's adapter for it."""
     import opentimelineio as otio
 
-    from .files import atomic_path
-
     if fmt not in FORMATS:
         raise InputError(f"unknown export format '{fmt}': use one of {', '.join(FORMATS)}")
     adapter, _ = FORMATS[fmt]
@@ -163,8 +162,6 @@ def export(job: OutputSpec, path: Path, fmt: str, cues=()) -> Path:
     """Write the edit (as ``job``'s channel plays it) to ``path`` in ``fmt``, with the cards' pictures
     in ``<path stem>.cards/`` beside it."""
     campaign, timeline, preset = job.edition, job.timeline, job.preset
-    from .cards import card_png
-
     folder = path.with_name(f"{path.stem}.cards")
     refuse_links(folder)
     pictures = {}

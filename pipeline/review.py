@@ -35,8 +35,10 @@ import yaml
 from markupsafe import Markup
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from . import manifest, yamlpos
+from . import ffmpeg as ff
+from . import fonts, manifest, yamlpos
 from .campaign import Campaign, OutputKey
+from .cta import qr_image
 from .errors import InputError, SpecError, SpecProblem
 from .export import transcript_cues
 from .files import atomic_path, refuse_links, write_text_atomic
@@ -105,8 +107,6 @@ def _csp_hash(text: str) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _qr_data_uri(url: str) -> str:
-    from .cta import qr_image
-
     buf = io.BytesIO()
     qr_image(url, 180).save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
@@ -257,9 +257,6 @@ def contact_sheet(campaign: Campaign, work: Path, frames: int = 6, height: int =
     frame is reached by seeking, so a long master is not decoded whole.
     """
     from PIL import Image, ImageDraw
-
-    from . import ffmpeg as ff
-    from . import fonts
 
     outputs = []
     for e in campaign.editions(every=True):

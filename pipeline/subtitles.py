@@ -27,8 +27,10 @@ from .campaign import Campaign
 from .captions import CaptionRules, Cue, check, cues_for_timeline
 from .channels import Preset
 from .files import write_text_atomic
+from .fonts import find_font
 from .job import OutputSpec
 from .languages import whisper_language
+from .placement import place
 from .spec import ClipItem
 from .timeline import Timeline
 from .transcribe import Transcriber, Transcript
@@ -110,8 +112,6 @@ def caption_style(preset: Preset, social: bool = False, face=None, look: Caption
     ``social``: one line of at most :data:`SOCIAL_MAX_CHARS`, in type 1.4 times larger.
     """
     from PIL import ImageFont
-
-    from .fonts import find_font
 
     look = look or CaptionLook()
     w, h = preset.width, preset.height
@@ -196,8 +196,6 @@ def write_ass(cues: list[Cue], preset: Preset, style: CaptionStyle, path: Path,
 
     Returns (where each cue is: (start, end, box) in output pixels, warnings about cues that cover a face).
     """
-    from .placement import place
-
     subs = pysubs2.SSAFile()
     boxes, warnings = [], []
     w, h = preset.width, preset.height

@@ -26,6 +26,7 @@ from pathlib import Path
 from .cache import Cache, file_digest, key_of
 from .errors import MediaError, ModelError
 from .languages import language_problem, whisper_language
+from .probe import probe
 from .spec import SubtitleOptions
 from .timecode import Time, seconds
 
@@ -320,8 +321,6 @@ class Transcriber:
 
     def _run(self, media: Path, options: WhisperOptions) -> Transcript:
         from faster_whisper import decode_audio
-
-        from .probe import probe
 
         if not probe(media).has_audio:
             return Transcript(options.language or "", 0.0, Fraction(0), (), self.model_id, options.task)

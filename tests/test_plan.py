@@ -6,8 +6,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import subprocess
-import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -24,7 +22,6 @@ from pipeline.plan import Burn, MusicBed, Overlay, Still, fingerprint
 from pipeline.render import render_command
 from pipeline.timecode import parse_rate
 from pipeline.timeline import build_timeline
-from tests.conftest import ROOT
 from tests.test_spec import write_spec
 
 
@@ -196,11 +193,6 @@ def test_atomic_files_never_touch_the_umask(tmp_path, monkeypatch):
         monkeypatch.undo()
         os.umask(old)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o640
-
-
-def test_no_import_cycle_between_captions_and_the_runner():
-    code = "import sys, pipeline.subtitles; assert 'pipeline.jobs' not in sys.modules, 'subtitles imports jobs'"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 def test_a_bug_in_a_progress_callback_surfaces_as_itself(tmp_path):
