@@ -22,6 +22,7 @@ import console
 from pipeline import __version__
 from pipeline.brand import brand_schema
 from pipeline.cache import Cache
+from pipeline.campaign import OutputKey
 from pipeline.channels import CHECKED, PRESETS
 from pipeline.ci import annotations
 from pipeline.ci import init as ci_files
@@ -29,7 +30,9 @@ from pipeline.edit import paper_edit
 from pipeline.errors import InputError, Interrupted, RekruttError, SpecError, Terminated, exit_code
 from pipeline.export import export_transcripts, transcribe_files
 from pipeline.interchange import default_path
+from pipeline.job import output_spec
 from pipeline.jobs import LoadedCampaign, RenderOptions, auto_jobs, render_batch, write_edit
+from pipeline.languages import language_problem
 from pipeline.library import add_clip, check_video, list_clips, load_clip, meta_from_options
 from pipeline.load import load_campaign
 from pipeline.probe import probe_as
@@ -37,7 +40,7 @@ from pipeline.report import write_reports
 from pipeline.review import notes_text, notes_warnings, read_notes, record_approvals, write_review
 from pipeline.sound import clip_sound
 from pipeline.spec import json_schema
-from pipeline.transcribe import Transcriber, language_problem, model_for, shared_transcriber
+from pipeline.transcribe import Transcriber, model_for, shared_transcriber
 
 # the one place the CLI picks what loading probes media and transcribes with
 _load = functools.partial(load_campaign, prober=probe_as, transcriber=shared_transcriber)
@@ -273,7 +276,7 @@ def transcribe(media: tuple[Path, ...], language: str | None, model: str | None,
         campaign = _load(spec_path, check_media=False)
         language = language or campaign.spec.language
         glossary = glossary or tuple(campaign.spec.subtitles.glossary)
-        model = model_for(campaign, model)
+        model = model_for(campaign.spec.subtitles, model)
     if language and language_problem(language):
         raise InputError(f"--language: {language_problem(language)}")
     text = transcribe_files(Transcriber(Cache(cache_dir), model), media, language, translate=translate,
@@ -300,7 +303,7 @@ def transcripts_export(spec: Path, force: bool, model: str | None, cache_dir: Pa
     """
     # nothing to probe or quote: the transcripts it writes are what a broken one is replaced with
     campaign = _load(spec, check_media=False, model=model)
-    transcriber = Transcriber(Cache(cache_dir), model_for(campaign, model))
+    transcriber = Transcriber(Cache(cache_dir), model_for(campaign.spec.subtitles, model))
     console.transcripts_exported(export_transcripts(campaign, transcriber, force=force))
 
 
@@ -325,7 +328,7 @@ def transcripts_show(spec: Path, clips: tuple[str, ...], fmt: str, output: Path 
     if unknown:
         raise InputError(f"--clip: no clip {', '.join(unknown)} in {spec}; the spec has: "
                          f"{', '.join(campaign.spec.clips)}")
-    transcriber = shared_transcriber(Cache(cache_dir), model_for(campaign, model))
+    transcriber = shared_transcriber(Cache(cache_dir), model_for(campaign.spec.subtitles, model))
     console.deliver(paper_edit(campaign, transcriber, list(clips) or None, fmt), output)
 
 
@@ -356,7 +359,8 @@ def export_edit(spec: Path, version: str, channel: str | None, fmt: str, output:
                          f"{', '.join(edition.spec.channels)}")
     loaded = LoadedCampaign(edition, RenderOptions(cache_dir=cache_dir, model=model))
     loaded.prepare()
-    console.wrote([write_edit(edition, channel, loaded, output or default_path(version, fmt), fmt)])
+    job = output_spec(edition, OutputKey(edition.version, channel))
+    console.wrote([write_edit(job, loaded, output or default_path(version, fmt), fmt)])
 
 
 @main.command()
@@ -381,7 +385,7 @@ def review(spec: Path, open_page: bool, lang: str | None, notes_file: Path | Non
         notes = read_notes(notes_file)
         console.review_notes(notes_warnings(notes, campaign), notes_text(notes.notes, campaign),
                              record_approvals(campaign, notes.approvals))
-    transcriber = shared_transcriber(Cache(cache_dir), model_for(campaign, model))
+    transcriber = shared_transcriber(Cache(cache_dir), model_for(campaign.spec.subtitles, model))
     page = write_review(campaign, transcriber if campaign.spec.subtitles.enabled else None, lang)
     console.review_page(page, open_page)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from pipeline.errors import Interrupted, SpecError, Terminated
+from pipeline.files import write_text_atomic
 
 Say = Callable[[str], None]
 
@@ -71,8 +72,6 @@ def warnings(items: Iterable) -> None:
 def deliver(text: str, output: Path | None) -> None:
     """Write ``text`` to ``output`` (atomically, saying so on standard error), or to standard output."""
     if output:
-        from pipeline.files import write_text_atomic
-
         write_text_atomic(output, text)
         say_err(f"wrote {output}")
     else:

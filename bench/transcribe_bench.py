@@ -23,12 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.cache import Cache  # noqa: E402
+from pipeline.campaign import OutputKey  # noqa: E402
 from pipeline.captions import check  # noqa: E402
 from pipeline.ffmpeg import ffmpeg_exe  # noqa: E402
-from pipeline.jobs import RenderOptions, render_campaign, source_rate  # noqa: E402
+from pipeline.job import output_spec  # noqa: E402
+from pipeline.jobs import RenderOptions, render_campaign  # noqa: E402
 from pipeline.load import load_campaign  # noqa: E402
 from pipeline.subtitles import CaptionMaker  # noqa: E402
-from pipeline.timeline import build_timeline  # noqa: E402
 from pipeline.transcribe import Transcriber  # noqa: E402
 
 MEDIA = ROOT.parent / "shared" / "media"
@@ -64,13 +65,10 @@ def main() -> None:
 
         maker = CaptionMaker(campaign, work, transcriber=Transcriber(cache))
         maker.prepare()
-        rate_in = source_rate(campaign)
         print("caption rules on the example, per channel:")
         fast_all = set()
         for name in campaign.spec.channels:
-            preset = campaign.preset(name)
-            timeline = build_timeline(campaign, preset.rate_for(rate_in), name)
-            track = maker.for_output(preset, timeline)
+            track = maker.for_output(output_spec(campaign, OutputKey(None, name)))
             cues = next(iter(track.tracks.values()))
             report = check(cues, track.rules)
             fast_all.update(report.fast)

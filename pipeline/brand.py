@@ -21,11 +21,14 @@ from .problems import Problems, read_located, shape_problems
 from .spec import CampaignSpec, CardItem, CardSpec, SpecColor, SpecModel
 from .yamlpos import Loc
 
+#: The default accent (the lower third's bar, the lit word of highlight captions): the one place it is written.
+ACCENT = "#FFCC00"
+
 
 class BrandColors(SpecModel):
     background: SpecColor = Field("#003B5C", description="cards' background")
     text: SpecColor = Field("#FFFFFF", description="text on cards, lower thirds and captions")
-    accent: SpecColor = Field("#FFCC00", description="the lower third's bar and the lit word of highlight captions")
+    accent: SpecColor = Field(ACCENT, description="the lower third's bar and the lit word of highlight captions")
 
 
 class BrandFonts(SpecModel):

@@ -182,12 +182,13 @@ class Campaign:
         return item.duration or self.spec.cards[item.card].duration
 
     def sequence_for(self, channel: str | None) -> list[ClipItem | CardItem]:
-        """The sequence as a channel plays it: optional items dropped (last first) where the channel
-        asks to be shortened to fit its length limit."""
+        """The sequence as a channel plays it (None: the whole sequence); see :meth:`sequence_as`."""
+        return list(self.spec.sequence) if channel is None else self.sequence_as(self.preset(channel))
+
+    def sequence_as(self, preset: channels.Preset) -> list[ClipItem | CardItem]:
+        """The sequence as a channel's (resolved) preset plays it: optional items dropped (last first)
+        where the channel asks to be shortened to fit its length limit."""
         items = list(self.spec.sequence)
-        if channel is None:
-            return items
-        preset = self.preset(channel)
         if not preset.shorten or preset.max_duration is None:
             return items
         limit = seconds(preset.max_duration)

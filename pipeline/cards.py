@@ -18,6 +18,7 @@ from pathlib import Path
 from PIL import Image, ImageColor, ImageDraw, ImageOps
 
 from . import fonts
+from .brand import ACCENT
 from .cache import file_digest
 from .campaign import Campaign
 from .channels import Preset
@@ -348,7 +349,7 @@ def card_png(campaign: Campaign, card_id: str, preset: Preset, work_dir: Path) -
 
 def lower_third(person: str, role: str | None, preset: Preset, work_dir: Path,
                 above: int, face: fonts.Typeface | None = None,
-                colors: tuple[str | None, str, str] = (None, "#FFFFFF", "#FFCC00")) -> tuple[Path, int, int]:
+                colors: tuple[str | None, str, str] = (None, "#FFFFFF", ACCENT)) -> tuple[Path, int, int]:
     """A name strap (name, and role under it) as an RGBA PNG; returns (path, x, y).
 
     It sits at the left edge of the channel's safe area, its bottom ``above`` pixels

@@ -13,14 +13,11 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
 
+from .timecode import STANDARD_RATES, nearest_rate, parse_rate, seconds
+
 #: When the facts below were last checked against the platforms.
 CHECKED = "2026-11"
 
-#: Frame rates a "source" rate is snapped to.
-STANDARD_RATES = (
-    Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30),
-    Fraction(50), Fraction(60000, 1001), Fraction(60),
-)
 
 
 @dataclass(frozen=True)
@@ -88,8 +85,8 @@ class Preset:
         if self.fps is not None:
             return self.fps
         source = source_fps or Fraction(25)
-        allowed = [r for r in STANDARD_RATES if self.min_fps <= r <= self.max_fps] or [Fraction(25)]
-        return min(allowed, key=lambda r: (abs(r - source), -r))
+        allowed = tuple(r for r in STANDARD_RATES if self.min_fps <= r <= self.max_fps) or (Fraction(25),)
+        return nearest_rate(source, allowed)
 
     def draft(self) -> Preset:
         """A quick look: a third of the size, x264's fastest settings, no poster, no size or rate caps.
@@ -106,8 +103,6 @@ class Preset:
         """A copy of this preset with some fields changed."""
         if "safe_area" in changes and isinstance(changes["safe_area"], dict):
             changes["safe_area"] = SafeArea(**changes["safe_area"])
-        from .timecode import parse_rate, seconds
-
         for key in ("fps", "min_fps", "max_fps"):
             if key in changes and changes[key] is not None:
                 changes[key] = parse_rate(changes[key])

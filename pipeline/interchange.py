@@ -14,8 +14,10 @@ from fractions import Fraction
 from pathlib import Path
 
 from .campaign import Campaign
+from .cards import card_png
 from .errors import InputError
-from .files import refuse_links
+from .files import atomic_path, refuse_links
+from .job import OutputSpec
 from .timeline import CardSegment, ClipSegment, Timeline
 
 #: Formats by name: (OTIO adapter, file extension).
@@ -104,8 +106,6 @@ def write(otio_timeline, path: Path, fmt: str) -> None:
     """Write the timeline in a format of :data:`FORMATS`, through OpenTimelineIO's adapter for it."""
     import opentimelineio as otio
 
-    from .files import atomic_path
-
     if fmt not in FORMATS:
         raise InputError(f"unknown export format '{fmt}': use one of {', '.join(FORMATS)}")
     adapter, _ = FORMATS[fmt]
@@ -158,11 +158,10 @@ def read(path: Path, fmt: str, rate: Fraction = Fraction(25)):
     return otio.adapters.read_from_file(str(path), adapter_name=adapter, **kwargs)
 
 
-def export(campaign: Campaign, timeline: Timeline, preset, path: Path, fmt: str, cues=()) -> Path:
-    """Write the edit (as ``preset``'s channel plays it) to ``path`` in ``fmt``, with the cards' pictures
+def export(job: OutputSpec, path: Path, fmt: str, cues=()) -> Path:
+    """Write the edit (as ``job``'s channel plays it) to ``path`` in ``fmt``, with the cards' pictures
     in ``<path stem>.cards/`` beside it."""
-    from .cards import card_png
-
+    campaign, timeline, preset = job.edition, job.timeline, job.preset
     folder = path.with_name(f"{path.stem}.cards")
     refuse_links(folder)
     pictures = {}

@@ -32,7 +32,7 @@ from typing import Literal
 from . import ffmpeg as ff
 from . import manifest
 from .cache import Cache
-from .campaign import Campaign
+from .campaign import Campaign, OutputKey
 from .captions import CaptionRules, cues_for_timeline
 from .errors import (
     CacheError,
@@ -47,13 +47,14 @@ from .errors import (
 )
 from .files import refuse_links
 from .interchange import export
+from .job import OutputSpec, output_spec
 from .load import load_campaign
 from .manifest import OutputRecord
 from .output import make_output
 from .probe import probe_as
 from .review import write_review
 from .subtitles import CaptionMaker
-from .timeline import build_timeline, source_rate
+from .timeline import source_rate
 from .transcribe import model_calls_total, model_for, shared_transcriber
 
 __all__ = ["RenderOptions", "OutputRecord", "Event", "OutputJob", "Outcome", "RenderResult", "BatchResult",
@@ -103,6 +104,13 @@ class OutputJob:
     version: str | None = None  #: which version (None: the main film)
     #: with --force: when the run began (time.time()); pieces made before it are made again
     made_since: float | None = None
+    #: what the output is cut from, resolved once by :func:`plan` (None on a cluster worker, which
+    #: loads the spec itself, or where it could not be resolved: the job then fails with the reason)
+    output: OutputSpec | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> OutputKey:
+        return OutputKey(self.version, self.channel)
 
 
 @dataclass(frozen=True)
@@ -168,7 +176,7 @@ class LoadedCampaign:
         self._emit = emit
         self._workdir = tempfile.TemporaryDirectory(prefix="rekrutt-captions-")
         if options.captions and campaign.spec.subtitles.enabled:
-            transcriber = shared_transcriber(self.cache, model_for(campaign, options.model))
+            transcriber = shared_transcriber(self.cache, model_for(campaign.spec.subtitles, options.model))
             self.captions = CaptionMaker(campaign, Path(self._workdir.name), transcriber)
 
     def prepare(self) -> None:
@@ -228,17 +236,14 @@ def _execute_job(job: OutputJob, loaded: LoadedCampaign | None, emit: EventCallb
         if loaded is None:
             loaded = _worker_loaded(job)
         loaded.prepare()
-        campaign = loaded.campaign
-        preset = campaign.preset(job.channel)
-        if job.options.draft:
-            campaign, preset = dataclasses.replace(campaign, draft=True), preset.draft()
-        timeline = build_timeline(campaign, preset.rate_for(source_rate(campaign)), job.channel)
+        output = job.output or output_spec(loaded.campaign, job.key, job.options.draft)
+        timeline = output.timeline
         emit(Event("start", job.channel, message=f"{float(timeline.duration):.2f} s at {timeline.rate} fps",
                    campaign=job.campaign))
         with tempfile.TemporaryDirectory(prefix="rekrutt-") as tmp:
             record, rendered = make_output(
-                campaign, preset, timeline, Path(tmp), cache=loaded.cache, captions=loaded.captions,
-                force=job.options.force, safe_zones=job.options.safe_zones, draft=job.options.draft,
+                output, Path(tmp), cache=loaded.cache, captions=loaded.captions,
+                force=job.options.force, safe_zones=job.options.safe_zones,
                 progress=lambda f: emit(Event("progress", job.channel, fraction=f, campaign=job.campaign)),
                 made_since=job.made_since)
     except (Interrupted, CacheError, FolderFull, NoSpace):  # they stop the run: every output would fail alike
@@ -322,6 +327,10 @@ def plan(campaigns: list[Campaign], options: RenderOptions) -> list[OutputJob]:
             if options.channels and key.channel not in options.channels:
                 continue
             edition, channel = by_version[key.version], key.channel
+            try:
+                output = output_spec(edition, key, options.draft)
+            except RekruttError:  # the job fails with it, alone, when it is made
+                output = None
             preset = edition.preset(channel)
             target = (edition.out_dir / f"{channel}.{preset.extension}").resolve()
             if target in owners:
@@ -332,7 +341,7 @@ def plan(campaigns: list[Campaign], options: RenderOptions) -> list[OutputJob]:
                 continue
             owners[target] = (campaign, channel)
             jobs.append(OutputJob(campaign.path, campaign.output_root, edition.label, channel, options,
-                                  edition.version, since))
+                                  edition.version, since, output))
     if problems:
         raise SpecError(problems)
     return jobs
@@ -390,7 +399,7 @@ def _render_batch(campaigns: list[Campaign], options: RenderOptions, on_event: E
         done = [o.job.channel for o in mine if o.status in ("rendered", "unchanged")]
         if done and (spec_path, version) in loaded and not options.draft:
             try:
-                write_edit(campaign, done[0], loaded[(spec_path, version)])
+                write_edit(output_spec(campaign, OutputKey(version, done[0])), loaded[(spec_path, version)])
             except RekruttError as exc:
                 log.warning("%s: the edit file (OTIO) was not written: %s", campaign.label, exc)
         if version is not None and not options.draft:
@@ -410,24 +419,23 @@ def write_review_page(campaign: Campaign, options: RenderOptions = RenderOptions
     """``index.html`` and ``contact-sheet.png`` in the campaign's output folder (a failure is only a warning:
     the outputs are made)."""
     try:
-        transcriber = shared_transcriber(Cache(options.cache_dir), model_for(campaign, options.model))
+        transcriber = shared_transcriber(Cache(options.cache_dir), model_for(campaign.spec.subtitles, options.model))
         return write_review(campaign, transcriber if campaign.spec.subtitles.enabled else None)
     except (RekruttError, OSError) as exc:
         log.warning("%s: the review page was not written: %s", campaign.label, exc)
         return None
 
 
-def write_edit(campaign: Campaign, channel: str, loaded: LoadedCampaign | None = None, path: Path | None = None,
+def write_edit(output: OutputSpec, loaded: LoadedCampaign | None = None, path: Path | None = None,
                fmt: str = "otio") -> Path:
-    """The edit as ``channel`` plays it, with captions as markers, in ``fmt`` (default:
+    """The edit as ``output``'s channel plays it, with captions as markers, in ``fmt`` (default:
     ``<version or main>.otio`` beside the outputs)."""
-    preset = campaign.preset(channel)
-    timeline = build_timeline(campaign, preset.rate_for(source_rate(campaign)), channel)
+    campaign, timeline = output.edition, output.timeline
     cues = []
     if loaded is not None and loaded.captions is not None and loaded.captions.transcripts:
         by_clip = next(iter(loaded.captions.transcripts.values()))
         cues = cues_for_timeline(timeline, by_clip, CaptionRules.for_rate(timeline.rate))
-    return export(campaign, timeline, preset, path or campaign.out_dir / f"{campaign.version or 'main'}.otio", fmt,
+    return export(output, path or campaign.out_dir / f"{campaign.version or 'main'}.otio", fmt,
                   cues)
 
 
@@ -454,7 +462,7 @@ def _run_locally(jobs: list[OutputJob], options: RenderOptions, loaded: dict[Pat
 
     if options.jobs > 1 and len(jobs) > 1:
         # the largest outputs first, so that the run does not end on one long render with the other cores idle
-        order = sorted(range(len(jobs)), key=lambda i: -_work(jobs[i], loaded[(jobs[i].spec, jobs[i].version)]))
+        order = sorted(range(len(jobs)), key=lambda i: -_work(jobs[i]))
         with concurrent.futures.ThreadPoolExecutor(max_workers=options.jobs) as pool:
             futures = [pool.submit(one, i, jobs[i]) for i in order]
             try:
@@ -490,16 +498,12 @@ def _stop_workers(futures: list[concurrent.futures.Future], exc: BaseException) 
     concurrent.futures.wait(futures)
 
 
-def _work(job: OutputJob, loaded: LoadedCampaign) -> float:
+def _work(job: OutputJob) -> float:
     """A rough size of an output's render, for ordering: pixels per frame times frames."""
-    campaign = loaded.campaign
-    preset = campaign.preset(job.channel)
-    rate = preset.rate_for(source_rate(campaign))
-    try:
-        duration = float(build_timeline(campaign, rate, job.channel).duration)
-    except RekruttError:  # it fails again, with its message, when it is made
-        duration = 0.0
-    return preset.width * preset.height * float(rate) * duration
+    if job.output is None:  # it fails, with its message, when it is made
+        return 0.0
+    preset, timeline = job.output.preset, job.output.timeline
+    return preset.width * preset.height * float(timeline.rate) * float(timeline.duration)
 
 
 def _run_on_cluster(jobs: list[OutputJob], options: RenderOptions, emit: EventCallback) -> list[Outcome]:
@@ -517,7 +521,7 @@ def _run_on_cluster(jobs: list[OutputJob], options: RenderOptions, emit: EventCa
         local_options = dataclasses.replace(options, scheduler=None)
         futures = {}
         for job in jobs:
-            job = dataclasses.replace(job, options=local_options)
+            job = dataclasses.replace(job, options=local_options, output=None)  # the worker resolves its own
             emit(Event("start", job.channel, message="sent to the cluster", campaign=job.campaign))
             futures[client.submit(execute_job, job, pure=False)] = job
         outcomes: dict[OutputJob, Outcome] = {}

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from . import yamlpos
 from .errors import ClipNotFound, InputError, MediaError, SpecError, SpecProblem
 from .files import write_text_atomic
+from .languages import language_problem
 from .names import slug_problem
 from .probe import probe_as
 
@@ -80,8 +81,6 @@ class ClipMeta(BaseModel):
     @field_validator("language")
     @classmethod
     def _check_language(cls, v: str | None) -> str | None:
-        from .transcribe import language_problem
-
         problem = language_problem(v) if isinstance(v, str) else None
         if problem:
             raise ValueError(problem)

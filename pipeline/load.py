@@ -169,7 +169,7 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
         cache = cache if cache is not None else Cache(cache_dir)
         if quote_items(spec):
             log.info("finding the quoted passages in the clips' transcripts (cached after the first time)")
-            campaign, problems = resolve_quotes(campaign, transcriber(cache, model_for(spec, model)))
+            campaign, problems = resolve_quotes(campaign, transcriber(cache, model_for(spec.subtitles, model)))
             if problems:
                 raise SpecError(problems)
         campaign = _cut_versions(collector, campaign, cache)

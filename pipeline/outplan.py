@@ -27,6 +27,7 @@ from .campaign import Campaign
 from .cards import card_inputs, card_name, draft_mark, lower_third
 from .channels import Preset
 from .ffmpeg import FfmpegCommand, ffmpeg_stamp, run_command
+from .job import OutputSpec
 from .loudness import Measured, file_loudness_command, parse_loudnorm
 from .placement import face_during, face_spans, overlaps, place
 from .plan import Burn, CleanSound, ClipSource, MusicBed, Overlay, RenderPlan, Still, describe
@@ -170,16 +171,16 @@ def _texts(campaign: Campaign, preset: Preset) -> tuple[tuple[str, str], ...]:
             ("link", campaign.link(preset.name) or ""))
 
 
-def plan_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Path, *, cache: Cache,
-                captions=None, safe_zones: bool = False, draft: bool = False):
-    """Everything one output is made from, as a :class:`RenderPlan` (and its caption track, or None).
+def plan_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, safe_zones: bool = False):
+    """Everything ``job``'s output is made from, as a :class:`RenderPlan` (and its caption track, or None).
 
     Cheap enough to run for an unchanged output: cards are named by what they are drawn from,
     not drawn; captions and lower thirds are small files written into ``work``.
     """
+    campaign, preset, timeline = job.edition, job.preset, job.timeline
     card_ids = sorted({s.card_id for s in timeline.segments if isinstance(s, CardSegment)})
     faces = _faces(campaign, cache, timeline, preset, captions is not None)
-    track = captions.for_output(preset, timeline, work, faces) if captions is not None else None
+    track = captions.for_output(job, work, faces) if captions is not None else None
     xs, ys = _crops(campaign, cache, timeline, preset)
     clips = tuple(ClipSource(cid, campaign.clip_source(cid), campaign.media[cid].sample_aspect,
                              campaign.media[cid].has_audio, _aspect(campaign.media[cid]), _sound(campaign, cid, cache))
@@ -197,7 +198,7 @@ def plan_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
         sidecars=(track.signature(),) if track is not None else (), crops=tuple(sorted(xs.items())),
         crop_ys=tuple(sorted(ys.items())), safe_zones=safe_zones, texts=_texts(campaign, preset),
     )
-    if draft:  # "UTKAST" in a corner for the whole film, so a draft can never be published by mistake
+    if job.draft:  # "UTKAST" in a corner for the whole film, so a draft can never be published by mistake
         image, x, y = draft_mark(preset, work)
         plan = dataclasses.replace(plan, overlays=plan.overlays + (
             Overlay(Still(image, file_digest(image)), x, y, Fraction(0), timeline.duration, Fraction(0)),))

@@ -39,6 +39,7 @@ from .cta import publish_sheet
 from .errors import RenderError
 from .ffmpeg import run_command
 from .files import atomic_path, sha256_file, write_text_atomic
+from .job import OutputSpec
 from .loudness import Measured, Verified, parse_ebur128, verify_command
 from .manifest import OutputRecord, previous_records
 from .outplan import command_key, mix_loudness, plan_output
@@ -78,11 +79,10 @@ def _unchanged(out_dir: Path, final: Path, old: OutputRecord | None, fp: str) ->
             and all((out_dir / f).is_file() for f in old.extras.values()))
 
 
-def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Path, *, cache: Cache,
-                captions=None, force: bool = False, safe_zones: bool = False, draft: bool = False,
-                progress: ff.ProgressCallback | None = None, made_since: float | None = None
-                ) -> tuple[OutputRecord, bool]:
-    """Make one channel's output (or find it unchanged); returns (record, whether it was rendered).
+def make_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, force: bool = False,
+                safe_zones: bool = False, progress: ff.ProgressCallback | None = None,
+                made_since: float | None = None) -> tuple[OutputRecord, bool]:
+    """Make ``job``'s output (or find it unchanged); returns (record, whether it was rendered).
 
     ``captions`` is the campaign's prepared :class:`~pipeline.subtitles.CaptionMaker` (None: no captions);
     ``made_since`` (a time.time(); with ``force``) makes again every piece made before it, so that a
@@ -90,9 +90,9 @@ def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
     Raises :class:`~pipeline.errors.RekruttError` subclasses on failure, leaving no partial file;
     the manifest is updated as soon as the output is in place.
     """
+    campaign, preset, timeline = job.edition, job.preset, job.timeline
     out_dir = campaign.out_dir
-    plan, track = plan_output(campaign, preset, timeline, work, cache=cache, captions=captions,
-                              safe_zones=safe_zones, draft=draft)
+    plan, track = plan_output(job, work, cache=cache, captions=captions, safe_zones=safe_zones)
     fp = fingerprint(plan)
     final = out_dir / f"{preset.name}.{preset.extension}"
     old = previous_records(out_dir).get(preset.name)
@@ -105,10 +105,10 @@ def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
     with passes("loudness measurement"):
         measured = mix_loudness(plan, cache, work, plan.music)
     warnings: list[str] = list(track.warnings) if track is not None else []
-    left_out = len(campaign.spec.sequence) - len(campaign.sequence_for(preset.name))
+    left_out = len(campaign.spec.sequence) - len(job.sequence)
     if left_out:
         warnings.append(f"shortened for {preset.label}: {left_out} optional item(s) left out")
-    made = _make_file(campaign, plan, work, final, measured, passes, warnings, progress, draft, cache,
+    made = _make_file(job, plan, work, final, measured, passes, warnings, progress, cache,
                       made_since if force else None)
     extras = dict(made.extras)
     if track is not None:
@@ -124,7 +124,7 @@ def make_output(campaign: Campaign, preset: Preset, timeline: Timeline, work: Pa
         audio_codec=info.audio_codec or "", audio_channels=info.channels or 0, extras=extras,
         captions_burned=burned, fingerprint=fp, audio_duration=round(float(info.audio_end or 0), 3),
         true_peak_limit_dbtp=preset.true_peak_dbtp, warnings=warnings,
-        items=edit_items(campaign, timeline, preset.name), version=campaign.version or "",
+        items=edit_items(job), version=campaign.version or "",
         sound=_sound_report(campaign, plan, cache), passes=passes.seconds, pieces=made.pieces,
     )
     reused = made.pieces.get("reused", 0)
@@ -146,10 +146,10 @@ class _File:
     pieces: dict[str, int]  #: pieces encoded for it ("made") and taken from the cache ("reused"); {} when whole
 
 
-def _make_file(campaign: Campaign, plan: RenderPlan, work: Path, final: Path, measured: Measured, passes: _Passes,
-               warnings: list[str], progress, draft: bool, cache: Cache, made_since: float | None) -> _File:
+def _make_file(job: OutputSpec, plan: RenderPlan, work: Path, final: Path, measured: Measured, passes: _Passes,
+               warnings: list[str], progress, cache: Cache, made_since: float | None) -> _File:
     """Render ``plan`` into a temporary file, check it and put it in place."""
-    preset, out_dir = plan.preset, campaign.out_dir
+    campaign, preset, out_dir, draft = job.edition, plan.preset, job.edition.out_dir, job.draft
     extras: dict[str, str] = {}
     with atomic_path(final) as tmp:
         if preset.video_codec in PIECEWISE_CODECS:
@@ -325,11 +325,10 @@ def _sound_report(campaign: Campaign, plan: RenderPlan, cache: Cache) -> dict[st
     return report(campaign, [c.clip_id for c in plan.clips if c.sound is not None], cache)
 
 
-def edit_items(campaign: Campaign, timeline: Timeline, channel: str) -> list[dict]:
+def edit_items(job: OutputSpec) -> list[dict]:
     """What plays, for the manifest: each cut's clip and source in/out (and the quote it was cut by), each card."""
-    items = campaign.sequence_for(channel)
     out: list[dict] = []
-    for item, seg in zip(items, timeline.segments, strict=True):
+    for item, seg in zip(job.sequence, job.timeline.segments, strict=True):
         if isinstance(seg, ClipSegment):
             entry = {"clip": seg.clip_id, "from": round(float(seg.source_in), 3),
                      "to": round(float(seg.source_out), 3), "at": round(float(seg.start), 3)}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .channels import Preset
+from .reframe import SAMPLES_PER_SECOND, analyse, centre_at, cut_crop_keys
 from .timecode import Time
 from .timeline import ClipSegment, Timeline
 
@@ -47,8 +48,6 @@ def _scaled(aspect: Fraction, preset: Preset) -> tuple[float, float]:
 
 def face_spans(campaign, cache, timeline: Timeline, preset: Preset) -> list[FaceSpan]:
     """The main face of every cut, in output pixels, for each half second it was sampled."""
-    from .reframe import SAMPLES_PER_SECOND, analyse, centre_at, cut_crop_keys
-
     spans: list[FaceSpan] = []
     w, h = preset.width, preset.height
     step = Fraction(1, SAMPLES_PER_SECOND)

@@ -35,11 +35,14 @@ import yaml
 from markupsafe import Markup
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from . import manifest, yamlpos
+from . import ffmpeg as ff
+from . import fonts, manifest, yamlpos
 from .campaign import Campaign, OutputKey
+from .cta import qr_image
 from .errors import InputError, SpecError, SpecProblem
 from .export import transcript_cues
 from .files import atomic_path, refuse_links, write_text_atomic
+from .job import output_spec
 from .library import consent_problems
 from .spec import ClipItem
 from .timecode import Time, parse_time, seconds, short_clock
@@ -104,8 +107,6 @@ def _csp_hash(text: str) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _qr_data_uri(url: str) -> str:
-    from .cta import qr_image
-
     buf = io.BytesIO()
     qr_image(url, 180).save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
@@ -149,7 +150,7 @@ def _outputs(edition: Campaign, today: dt.date) -> list[dict]:
     prefix = f"{edition.version}/" if edition.version else ""
     out = []
     for channel, record in _listed(edition, today).items():
-        preset = edition.preset(channel)
+        preset = output_spec(edition, OutputKey(edition.version, channel)).preset
         # the caption files go into the page as text too: a browser refuses <track> files from file://
         # (each local file is its own origin), but takes the same WebVTT as a data: address
         tracks = [{"src": prefix + file, "lang": key.split(".")[1], "label": _LANGUAGE_LABELS.get(key.split(".")[1],
@@ -256,9 +257,6 @@ def contact_sheet(campaign: Campaign, work: Path, frames: int = 6, height: int =
     frame is reached by seeking, so a long master is not decoded whole.
     """
     from PIL import Image, ImageDraw
-
-    from . import ffmpeg as ff
-    from . import fonts
 
     outputs = []
     for e in campaign.editions(every=True):

@@ -30,6 +30,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from . import channels
+from .languages import language_problem
 from .names import Slug, SpecLink
 from .timecode import parse_rate, parse_time
 from .yamlpos import Loc
@@ -124,8 +125,6 @@ def _language(value: object) -> object:
     if isinstance(value, bool):  # only reachable from non-YAML input
         raise ValueError("write the language code as text, e.g. 'no'")
     if isinstance(value, str):
-        from .transcribe import language_problem
-
         problem = language_problem(value)
         if problem:
             raise ValueError(problem)

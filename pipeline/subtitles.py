@@ -19,15 +19,21 @@ from fractions import Fraction
 from pathlib import Path
 
 import pysubs2
+from PIL import ImageColor
 
+from .brand import ACCENT
 from .cache import Cache
 from .campaign import Campaign
 from .captions import CaptionRules, Cue, check, cues_for_timeline
 from .channels import Preset
 from .files import write_text_atomic
+from .fonts import find_font
+from .job import OutputSpec
+from .languages import whisper_language
+from .placement import place
 from .spec import ClipItem
 from .timeline import Timeline
-from .transcribe import Transcriber, Transcript, whisper_language
+from .transcribe import Transcriber, Transcript
 from .transcripts import clip_transcript
 
 log = logging.getLogger("rekrutt")
@@ -56,6 +62,10 @@ def write_format(cues: list[Cue], fmt: str, path: Path) -> None:
     write_text_atomic(path, to_ssa(cues).to_string(FORMATS[fmt]))
 
 
+#: the lit-up word of highlight captions (ASS colours are written by pysubs2)
+HIGHLIGHT_COLOR = ImageColor.getrgb(ACCENT)
+
+
 @dataclass(frozen=True)
 class CaptionStyle:
     """How burned-in captions look on one frame."""
@@ -67,7 +77,7 @@ class CaptionStyle:
     boxed: bool  #: opaque box behind the text (vertical video) or an outline
     max_chars: int  #: characters per line so that a line fits ~68% of the frame width
     text: tuple[int, int, int] = (255, 255, 255)  #: the text's colour
-    accent: tuple[int, int, int] = (255, 204, 0)  #: the lit word of highlight captions
+    accent: tuple[int, int, int] = HIGHLIGHT_COLOR  #: the lit word of highlight captions
     box_alpha: int = 0  #: the box's transparency in ASS terms (0: opaque, 255: invisible)
 
 
@@ -76,7 +86,7 @@ class CaptionLook:
     """A brand's say over burned captions."""
 
     text: str = "#FFFFFF"
-    accent: str = "#FFCC00"
+    accent: str = ACCENT
     box: bool | None = None  #: None: a box on vertical video, an outline on wide
     box_opacity: float = 1.0
 
@@ -90,8 +100,6 @@ class CaptionLook:
 #: social captions: one line of at most this many characters, type this much larger than standard
 SOCIAL_MAX_CHARS = 26
 SOCIAL_SCALE = Fraction(7, 5)
-#: the lit-up word of highlight captions (ASS colours are written by pysubs2)
-HIGHLIGHT_COLOR = (255, 204, 0)
 
 
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
@@ -104,8 +112,6 @@ def caption_style(preset: Preset, social: bool = False, face=None, look: Caption
     ``social``: one line of at most :data:`SOCIAL_MAX_CHARS`, in type 1.4 times larger.
     """
     from PIL import ImageFont
-
-    from .fonts import find_font
 
     look = look or CaptionLook()
     w, h = preset.width, preset.height
@@ -190,8 +196,6 @@ def write_ass(cues: list[Cue], preset: Preset, style: CaptionStyle, path: Path,
 
     Returns (where each cue is: (start, end, box) in output pixels, warnings about cues that cover a face).
     """
-    from .placement import place
-
     subs = pysubs2.SSAFile()
     boxes, warnings = [], []
     w, h = preset.width, preset.height
@@ -357,13 +361,13 @@ class CaptionMaker:
                 self._cues[key] = tracks
         return tracks
 
-    def for_output(self, preset: Preset, timeline: Timeline, work: Path | None = None,
-                   faces=None) -> CaptionTrack:
-        """Cues on this output's timeline, and the ASS file to burn if the channel burns captions.
+    def for_output(self, job: OutputSpec, work: Path | None = None, faces=None) -> CaptionTrack:
+        """Cues on the output's timeline, and the ASS file to burn if the channel burns captions.
 
         Sidecar files follow the standard rules; burned captions follow the channel's caption style
         (social and highlight: one short line, larger type, same reading-speed limit and word bonds).
         """
+        preset, timeline = job.preset, job.timeline
         face, look = self.campaign.brand.typeface, CaptionLook.of(self.campaign.brand)
         style = caption_style(preset, face=face, look=look)
         rules = CaptionRules.for_rate(timeline.rate, style.max_chars)

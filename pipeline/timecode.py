@@ -46,6 +46,18 @@ _NTSC = {Fraction(24000, 1001): ("23.976", "23.98"), Fraction(30000, 1001): ("29
          Fraction(120000, 1001): ("119.88",)}
 
 
+#: The broadcast frame rates a clip's rate (or a channel's "source" rate) is snapped to.
+STANDARD_RATES = (
+    Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30),
+    Fraction(50), Fraction(60000, 1001), Fraction(60),
+)
+
+
+def nearest_rate(fps: Fraction, rates: tuple[Fraction, ...] = STANDARD_RATES) -> Fraction:
+    """The rate of ``rates`` nearest ``fps`` (ties: the higher): the one way a rate is snapped."""
+    return min(rates, key=lambda r: (abs(r - fps), -r))
+
+
 def parse_rate(value: object) -> Fraction:
     """A frame rate as an exact fraction: 25 -> 25, 29.97 -> 30000/1001, "24000/1001" -> 24000/1001.
 
@@ -73,9 +85,9 @@ def parse_rate(value: object) -> Fraction:
     if rate <= 0 or rate > 1000:
         raise ValueError(f"{value!r} is not a usable frame rate (above 0, at most 1000)")
     if rate.denominator != 1 and rate.denominator != 1001:
-        for exact in _NTSC:
-            if abs(rate - exact) < Fraction(1, 100):
-                return exact
+        exact = nearest_rate(rate, tuple(_NTSC))
+        if abs(rate - exact) < Fraction(1, 100):
+            return exact
     return rate
 
 

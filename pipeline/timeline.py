@@ -8,12 +8,13 @@ so their idea of "where is second 12 of the output" cannot drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
 from .campaign import Campaign
 from .spec import CardItem, CardSpec, ClipItem
-from .timecode import Time, frames
+from .timecode import Time, frames, nearest_rate
 
 
 class _Placed:
@@ -80,15 +81,16 @@ class Timeline:
         return [s for s in self.segments if isinstance(s, ClipSegment)]
 
 
-def build_timeline(campaign: Campaign, rate: Fraction, channel: str | None = None) -> Timeline:
-    """Lay the campaign's sequence (as ``channel`` plays it) out on a frame grid at ``rate``.
+def build_timeline(campaign: Campaign, rate: Fraction, channel: str | None = None, *,
+                   items: Sequence[ClipItem | CardItem] | None = None) -> Timeline:
+    """Lay the campaign's sequence (``items``, else as ``channel`` plays it) out on a frame grid at ``rate``.
 
     Each segment's length is its spec length rounded to the nearest frame (at least one).
     """
     spec = campaign.spec
     segments: list[Segment] = []
     position = Fraction(0)
-    for item in campaign.sequence_for(channel):
+    for item in campaign.sequence_for(channel) if items is None else items:
         if isinstance(item, ClipItem):
             start, end = campaign.cut_bounds(item)
             n = max(1, frames(end - start, rate))
@@ -111,8 +113,6 @@ def source_rate(campaign: Campaign) -> Fraction | None:
     no clip loses frames it has). Channels with a fixed rate (cinema: 24) still use theirs.
     None when the sequence has no clips.
     """
-    from .channels import STANDARD_RATES
-
     time_at: dict[Fraction, Fraction] = {}
     for item in campaign.spec.sequence:
         if not isinstance(item, ClipItem):
@@ -120,7 +120,7 @@ def source_rate(campaign: Campaign) -> Fraction | None:
         fps = campaign.media[item.clip].fps if item.clip in campaign.media else None
         if not fps:
             continue
-        nearest = min(STANDARD_RATES, key=lambda r: (abs(r - fps), -r))
+        nearest = nearest_rate(fps)
         start, end = campaign.cut_bounds(item)
         time_at[nearest] = time_at.get(nearest, Fraction(0)) + (end - start)
     if not time_at:

@@ -22,15 +22,13 @@ import threading
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .cache import Cache, file_digest, key_of
 from .errors import MediaError, ModelError
+from .languages import language_problem, whisper_language
+from .probe import probe
+from .spec import SubtitleOptions
 from .timecode import Time, seconds
-
-if TYPE_CHECKING:
-    from .campaign import Campaign
-    from .spec import CampaignSpec
 
 log = logging.getLogger("rekrutt")
 
@@ -39,9 +37,6 @@ DEFAULT_MODEL = "base"
 #: The default model's file, as published (Whisper base, CTranslate2 float16 conversion).
 BASE_MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 BASE_MODEL_SIZE = 145_217_532
-
-#: Campaign language codes -> Whisper's. Whisper knows Norwegian as "no" (bokmål) and "nn" (nynorsk).
-LANGUAGE_CODES = {"no": "no", "nb": "no", "nob": "no", "nn": "nn", "nno": "nn", "en": "en", "se": "no"}
 
 #: How the model is loaded (part of every cache key too).
 COMPUTE_TYPE = "int8"
@@ -78,35 +73,6 @@ SAMPLE_RATE = 16000
 
 #: Bump when the alignment method changes (it is part of the alignment cache key).
 ALIGN_VERSION = 3
-
-
-#: Every language Whisper knows, by its code (faster_whisper.tokenizer._LANGUAGE_CODES; a test keeps them equal).
-WHISPER_LANGUAGES = frozenset("""
-af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id
-is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si
-sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh yue
-""".split())
-
-
-def whisper_language(code: str) -> str:
-    """A campaign language code as Whisper's language code."""
-    code = code.strip().lower()
-    return LANGUAGE_CODES.get(code, code)
-
-
-def language_problem(code: str) -> str | None:
-    """Why ``code`` is not a speech language Whisper knows (None when it is), with a did-you-mean."""
-    import difflib
-
-    if whisper_language(code) in WHISPER_LANGUAGES:
-        return None
-    known = sorted(WHISPER_LANGUAGES | set(LANGUAGE_CODES))
-    close = difflib.get_close_matches(code.strip().lower(), known, n=12, cutoff=0.5)
-    # among equally close codes, the languages Norwegian municipalities recruit in come first
-    common = ("no", "nb", "nn", "en", "sv", "da", "ar", "so", "pl", "uk", "de", "fr")
-    close = sorted(close, key=lambda c: (c not in common, common.index(c) if c in common else 0))[:3]
-    hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else "use a code such as no, nn, en, ar, so"
-    return f"unknown speech language {code!r}: {hint}"
 
 
 def _ms(value: float) -> Time:
@@ -356,8 +322,6 @@ class Transcriber:
     def _run(self, media: Path, options: WhisperOptions) -> Transcript:
         from faster_whisper import decode_audio
 
-        from .probe import probe
-
         if not probe(media).has_audio:
             return Transcript(options.language or "", 0.0, Fraction(0), (), self.model_id, options.task)
         try:
@@ -432,13 +396,10 @@ _shared: dict[tuple, Transcriber] = {}
 _shared_lock = threading.Lock()
 
 
-def model_for(spec_or_campaign: CampaignSpec | Campaign, cli_model: str | None) -> str | None:
+def model_for(subtitles: SubtitleOptions, cli_model: str | None) -> str | None:
     """The one decision of which Whisper model a campaign's work uses: the command line's ``--model``,
     else the spec's ``subtitles.model``, else None (the bundled :data:`DEFAULT_MODEL`)."""
-    if cli_model:
-        return cli_model
-    spec = getattr(spec_or_campaign, "spec", spec_or_campaign)
-    return spec.subtitles.model
+    return cli_model or subtitles.model
 
 
 def shared_transcriber(cache: Cache, model: str | None) -> Transcriber:

@@ -18,10 +18,11 @@ from click.testing import CliRunner
 
 from cli import main
 from pipeline.cache import Cache
+from pipeline.campaign import OutputKey
 from pipeline.captions import check, words_in_cut
+from pipeline.job import output_spec
 from pipeline.load import load_campaign
 from pipeline.subtitles import HIGHLIGHT_COLOR, SOCIAL_MAX_CHARS, CaptionMaker, caption_style, social_rules
-from pipeline.timeline import build_timeline, source_rate
 from pipeline.transcribe import Transcriber
 
 pytestmark = pytest.mark.slow
@@ -57,9 +58,8 @@ def campaign(tmp_path, speech_clip, cache_dir, model_dir):
 def _track(campaign, channel: str, cache_dir: Path, work: Path):
     maker = CaptionMaker(campaign, work, Transcriber(Cache(cache_dir)))
     maker.prepare()
-    preset = campaign.preset(channel)
-    timeline = build_timeline(campaign, preset.rate_for(source_rate(campaign)), channel)
-    return maker, timeline, maker.for_output(preset, timeline, work)
+    job = output_spec(campaign, OutputKey(None, channel))
+    return maker, job.timeline, maker.for_output(job, work)
 
 
 def test_social_is_one_short_line_and_sidecars_stay_standard(campaign, cache_dir, tmp_path):

@@ -6,8 +6,6 @@ must therefore be what each command refuses, with exit 2 and the folder named, b
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from pipeline.transcribe import model_for
@@ -40,15 +38,8 @@ def test_the_cli_model_wins_over_the_spec(tmp_path, anne):
     spec = campaign(tmp_path, anne, spec_text().replace("channels: [x, web]", "subtitles: {model: small}\n"
                                                         "channels: [x, web]"))
     loaded = load_campaign(spec, check_media=False)
-    assert model_for(loaded, "tiny") == "tiny"
-    assert model_for(loaded, None) == "small"
-    assert model_for(loaded.spec, None) == "small"
+    assert model_for(loaded.spec.subtitles, "tiny") == "tiny"
+    assert model_for(loaded.spec.subtitles, None) == "small"
     plain = load_campaign(campaign(tmp_path, anne), check_media=False)
-    assert model_for(plain, None) is None
+    assert model_for(plain.spec.subtitles, None) is None
 
-
-def test_console_is_apart_from_the_library():
-    root = Path(__file__).resolve().parents[1]
-    for path in (root / "pipeline").glob("*.py"):
-        text = path.read_text(encoding="utf-8")
-        assert "import click" not in text and "import console" not in text, path.name

@@ -10,6 +10,7 @@ import pytest
 from pipeline.cache import Cache
 from pipeline.channels import PRESETS
 from pipeline.ffmpeg import FfmpegCommand
+from pipeline.job import OutputSpec
 from pipeline.load import load_campaign
 from pipeline.outplan import plan_output
 from pipeline.render import measure_command, render_command, video_kbps_cap
@@ -20,7 +21,8 @@ from tests.test_spec import write_spec
 def plan_for(campaign, preset, rate, tmp_path):
     """The real plan of an output (nothing rendered)."""
     timeline = build_timeline(campaign, Fraction(rate))
-    plan, _ = plan_output(campaign, preset, timeline, tmp_path, cache=Cache(tmp_path / "cache"))
+    plan, _ = plan_output(OutputSpec(campaign, preset, tuple(campaign.spec.sequence), timeline), tmp_path,
+                          cache=Cache(tmp_path / "cache"))
     return plan
 
 

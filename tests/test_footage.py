@@ -194,6 +194,7 @@ def test_posters_come_from_the_picture_without_captions(tmp_path):
     import dataclasses
 
     from pipeline.cache import Cache
+    from pipeline.job import OutputSpec
     from pipeline.load import load_campaign
     from pipeline.outplan import plan_output
     from pipeline.plan import Burn
@@ -204,7 +205,8 @@ def test_posters_come_from_the_picture_without_captions(tmp_path):
     spec = write(tmp_path, {"c": clip}, "  - clip: c\n    to: 3", "tiktok", "  tiktok: {width: 180, height: 320}")
     campaign = load_campaign(spec)
     timeline = build_timeline(campaign, Fraction(25))
-    plan, _ = plan_output(campaign, campaign.preset("tiktok"), timeline, tmp_path, cache=Cache(tmp_path / "cache"))
+    plan, _ = plan_output(OutputSpec(campaign, campaign.preset("tiktok"), tuple(campaign.spec.sequence), timeline),
+                          tmp_path, cache=Cache(tmp_path / "cache"))
     (tmp_path / "c.ass").write_text("[Script Info]\n")
     plan = dataclasses.replace(plan, burn=Burn(tmp_path / "c.ass"))
     cmd = poster_frame_command(plan, Fraction(1), tmp_path / "p.png")

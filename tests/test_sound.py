@@ -304,10 +304,11 @@ audio: {{denoise: off, room_tone: {room_tone}}}
 
 
 def test_audio_off_leaves_the_sound_as_recorded(jfk, tmp_path, cache_dir, work):
+    from pipeline.campaign import OutputKey
+    from pipeline.job import output_spec
     from pipeline.load import load_campaign
     from pipeline.outplan import plan_output
     from pipeline.render import render_command
-    from pipeline.timeline import build_timeline, source_rate
 
     _, _, path = noisy(jfk, "pink", 10, work)
     make_clip(tmp_path / "site.mp4", seconds=8.0, audio_file=path, channels=1)
@@ -325,9 +326,7 @@ channels: [web]
 audio: {audio}
 """, encoding="utf-8")
         campaign = load_campaign(spec, cache_dir=cache_dir)
-        preset = campaign.preset("web")
-        timeline = build_timeline(campaign, preset.rate_for(source_rate(campaign)), "web")
-        plan, _ = plan_output(campaign, preset, timeline, tmp_path, cache=Cache(cache_dir))
+        plan, _ = plan_output(output_spec(campaign, OutputKey(None, "web")), tmp_path, cache=Cache(cache_dir))
         commands[audio] = render_command(plan, tmp_path / "x.mp4", None)
         assert (plan.clips[0].sound is None) == (audio == "off")
     off = commands["off"]
