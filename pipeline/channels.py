@@ -149,8 +149,12 @@ PRESETS: dict[str, Preset] = {
     )
 }
 
-#: Fields a spec may override (the name is fixed).
-OVERRIDABLE = tuple(f.name for f in dataclasses.fields(Preset) if f.name != "name")
+#: The preset fields a spec may override per channel, in the order the schema lists them: what a
+#: platform's limits and a producer's taste decide. The rest (codecs, containers, sample rates,
+#: safe areas) follow from the platform and stay fixed. ``spec.ChannelOverride`` is built from this.
+OVERRIDABLE = ("width", "height", "fit", "fps", "crf", "x264_preset", "max_video_kbps", "audio_kbps",
+               "loudness_lufs", "true_peak_dbtp", "max_duration", "captions", "caption_line_chars",
+               "caption_style", "poster", "shorten")
 
 
 def get_preset(name: str) -> Preset:

@@ -24,6 +24,7 @@ from pydantic import (
     Tag,
     ValidationInfo,
     WithJsonSchema,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -355,32 +356,47 @@ class CardSpec(SpecModel):
     fade: SpecTime = Field(Fraction(1, 2), description="fade-in length in seconds")
 
 
-class ChannelOverride(SpecModel):
-    """Per-channel changes to a preset; any field of the preset (see `python cli.py channels`)."""
+#: What a spec's override of each field may hold, beyond the preset's own type (see channels.OVERRIDABLE).
+_OVERRIDE_FIELDS: dict[str, dict] = {
+    "width": {"gt": 0},
+    "height": {"gt": 0},
+    "fit": {"description": "crop to fill the frame, pad with black, or pad over a blurred fill of the same picture"},
+    "fps": {"description": "fixed output frame rate (29.97 is read as 30000/1001)"},
+    "crf": {"ge": 0, "le": 51},
+    "max_video_kbps": {"gt": 0},
+    "audio_kbps": {"gt": 0},
+    "loudness_lufs": {"le": 0},
+    "true_peak_dbtp": {"le": 0},
+    "max_duration": {"gt": 0},
+    "caption_line_chars": {"ge": 10, "le": 60},
+    "caption_style": {"description": "burned captions: standard (two lines), social (one short line, larger type) "
+                      "or highlight (social, with the word being said lit up); sidecar files always follow the "
+                      "standard rules"},
+    "shorten": {"description": "leave out optional sequence items (last first) until the campaign fits this "
+                "channel's length limit"},
+}
 
-    width: int | None = Field(None, gt=0)
-    height: int | None = Field(None, gt=0)
-    fit: Literal["crop", "pad", "pad-blur"] | None = Field(
-        None, description="crop to fill the frame, pad with black, or pad over a blurred fill of the same picture")
-    fps: SpecRate | None = Field(None, description="fixed output frame rate (29.97 is read as 30000/1001)")
-    crf: int | None = Field(None, ge=0, le=51)
-    x264_preset: str | None = None
-    max_video_kbps: int | None = Field(None, gt=0)
-    audio_kbps: int | None = Field(None, gt=0)
-    loudness_lufs: float | None = Field(None, le=0)
-    true_peak_dbtp: float | None = Field(None, le=0)
-    max_duration: float | None = Field(None, gt=0)
-    captions: Literal["sidecar", "burn", "both"] | None = None
-    caption_line_chars: int | None = Field(None, ge=10, le=60)
-    caption_style: Literal["standard", "social", "highlight"] | None = Field(
-        None, description="burned captions: standard (two lines), social (one short line, larger type) or "
-        "highlight (social, with the word being said lit up); sidecar files always follow the standard rules")
-    poster: bool | None = None
-    shorten: bool | None = Field(None, description="leave out optional sequence items (last first) until the "
-                                 "campaign fits this channel's length limit")
+
+class _Override(SpecModel):
+    """Per-channel changes to a preset; any field of the preset (see `python cli.py channels`)."""
 
     def changes(self) -> dict[str, object]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+def _override_type(name: str) -> object:
+    """The preset field's own type, optional; a frame rate is read as a spec's rate (29.97 -> 30000/1001)."""
+    if name == "fps":
+        return SpecRate | None
+    kind = typing.get_type_hints(channels.Preset)[name]
+    return kind if type(None) in typing.get_args(kind) else kind | None
+
+
+#: Built from the preset's fields (channels.OVERRIDABLE), so an override and the preset cannot drift apart.
+ChannelOverride = create_model(
+    "ChannelOverride", __base__=_Override, __module__=__name__, __doc__=_Override.__doc__,
+    **{name: (_override_type(name), Field(None, **_OVERRIDE_FIELDS.get(name, {}))) for name in channels.OVERRIDABLE},
+)
 
 
 class MusicSpec(SpecModel):

@@ -167,3 +167,23 @@ def test_channel_length_limit_fails_validation_for_that_channel_only(tmp_path, c
     assert result.exit_code == 2
     assert "channels[1]" in result.output and "X takes at most 140 s" in result.output
     assert "channels[0]" not in result.output  # youtube takes 15 minutes
+
+
+def test_channel_overrides_are_the_presets_own_fields():
+    """ChannelOverride is built from channels.OVERRIDABLE and the preset's field types: one list, no drift."""
+    import dataclasses
+
+    from pipeline.channels import OVERRIDABLE, Preset, get_preset
+    from pipeline.spec import ChannelOverride
+
+    preset_fields = {f.name for f in dataclasses.fields(Preset)}
+    assert set(OVERRIDABLE) <= preset_fields
+    assert list(ChannelOverride.model_fields) == list(OVERRIDABLE)
+    youtube = get_preset("youtube")
+    for name in OVERRIDABLE:  # the preset's own value is a valid override of it
+        value = getattr(youtube, name)
+        value = float(value) if name == "fps" and value is not None else value
+        if value is not None:
+            assert getattr(ChannelOverride.model_validate({name: value}), name) is not None, name
+    with pytest.raises(Exception, match="crf"):
+        ChannelOverride.model_validate({"crf": 99})
