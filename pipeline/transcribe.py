@@ -77,7 +77,7 @@ class WhisperOptions:
 SAMPLE_RATE = 16000
 
 #: Bump when the alignment method changes (it is part of the alignment cache key).
-ALIGN_VERSION = 3
+ALIGN_VERSION = 4
 
 
 #: Every language Whisper knows, by its code (faster_whisper.tokenizer._LANGUAGE_CODES; a test keeps them equal).
@@ -145,6 +145,9 @@ class Transcript:
     model: str = ""  #: model id it came from
     task: str = "transcribe"  #: or "translate" (into English)
     source: str = "whisper"  #: "whisper", or "corrected" for a re-aligned edited text
+    #: words the aligner placed away from the voiced sound and :func:`place_on_speech` moved onto it:
+    #: (cue index in the corrected file, word, time it was given, time it now has)
+    moved: tuple[tuple[int, str, Time, Time], ...] = ()
 
     @property
     def words(self) -> list[Word]:
@@ -162,6 +165,7 @@ class Transcript:
             "segments": [{"start": float(s.start), "end": float(s.end), "text": s.text,
                           "words": [{"text": w.text, "start": float(w.start), "end": float(w.end),
                                      "probability": w.probability} for w in s.words]} for s in self.segments],
+            **({"moved": [[c, t, float(a), float(b)] for c, t, a, b in self.moved]} if self.moved else {}),
         }
 
     @classmethod
@@ -173,7 +177,8 @@ class Transcript:
             for s in data.get("segments", ())
         )
         return cls(data["language"], data["language_probability"], _ms(data["duration"]), segments,
-                   data.get("model", ""), data.get("task", "transcribe"), data.get("source", "whisper"))
+                   data.get("model", ""), data.get("task", "transcribe"), data.get("source", "whisper"),
+                   tuple((int(c), t, _ms(a), _ms(b)) for c, t, a, b in data.get("moved", ())))
 
 
 # --------------------------------------------------------------------------- models
@@ -297,6 +302,55 @@ def words_as_written(text: str, aligned: tuple[Word, ...]) -> tuple[Word, ...]:
     return tuple(out)
 
 
+#: A word with less of its time than this in voiced sound was placed in a pause by the aligner.
+VOICED_SHARE = Fraction(1, 4)
+
+
+def place_on_speech(words: tuple[Word, ...], speech: list[tuple[Time, Time]], window: tuple[Time, Time]
+                    ) -> tuple[tuple[Word, ...], list[tuple[str, Time, Time]]]:
+    """Words the aligner put in a pause (less than :data:`VOICED_SHARE` of the word voiced), moved onto the
+    nearest voiced sound inside the cue's ``window``, keeping their order and length (at most the voiced
+    stretch's). Returns the words and (word, time it was given, time it now has) of each one moved.
+
+    Cross-attention alignment of a cue whose text does not match what is heard well (a corrected
+    word, a cue window with silence in it) can put a word seconds from where it is said.
+    """
+    if not speech or not words:
+        return words, []
+    lo, hi = window
+    voiced = [(max(a, lo), min(b, hi)) for a, b in speech if b > lo and a < hi]
+    if not voiced:
+        return words, []
+    out = list(words)
+    moved = []
+    for i, w in enumerate(words):
+        length = w.end - w.start
+        heard = sum((max(Fraction(0), min(b, w.end) - max(a, w.start)) for a, b in voiced), Fraction(0))
+        if length > 0 and heard >= length * VOICED_SHARE or length == 0 and any(a <= w.start <= b for a, b in voiced):
+            continue
+        prev_end = out[i - 1].end if i > 0 else lo
+        next_start = words[i + 1].start if i + 1 < len(words) else hi
+        best = None
+        for a, b in voiced:  # the voiced stretch nearest the word, within its neighbours where it can be
+            a2, b2 = max(a, prev_end), min(b, max(next_start, prev_end))
+            if b2 <= a2:
+                a2, b2 = a, b
+            where = min(max(w.start, a2), b2)
+            gap = abs(where - w.start) + (0 if a2 == max(a, prev_end) else 1)
+            if best is None or gap < best[0]:
+                best = (gap, a2, b2)
+        _, a2, b2 = best
+        start = min(max(w.start, a2), b2)
+        if w.start < a2:
+            start = a2
+        elif w.end > b2:
+            start = max(a2, b2 - length)
+        end = min(start + length, b2) if b2 > start else start + length
+        out[i] = Word(w.text, start, end, w.probability)
+        moved.append((w.text, w.start, start))
+    return tuple(out), moved
+
+
 class Transcriber:
     """Loads a Whisper model on first use; transcribes and aligns, with results cached.
 
@@ -401,11 +455,12 @@ class Transcriber:
         speech = [(Fraction(c["start"], SAMPLE_RATE), Fraction(c["end"], SAMPLE_RATE))
                   for c in get_speech_timestamps(audio, VadOptions(speech_pad_ms=100, min_silence_duration_ms=300))]
         segments = []
+        moved = []
         with self._lock:
             model = self._whisper()
             self.model_calls += 1
             tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language=language)
-            for start, end, text in cues:
+            for cue, (start, end, text) in enumerate(cues):
                 text = " ".join(text.split())
                 if not text:
                     continue
@@ -423,9 +478,15 @@ class Transcriber:
                     for a in aligned if a["word"].strip()
                 )
                 words = snap_to_speech(words_as_written(text, tokens), speech)
+                words, shifted = place_on_speech(words, speech, (_ms(w0), _ms(w1)))
+                for word, was, now in shifted:
+                    log.warning("cue %d: the aligner placed %r at %.2f s, in a pause; moved to %.2f s",
+                                cue + 1, word, float(was), float(now))
+                    moved.append((cue, word, was, now))
                 if words:
                     segments.append(Segment(words[0].start, words[-1].end, text, words))
-        return Transcript(language, 1.0, _ms(total), tuple(segments), self.model_id, "transcribe", "corrected")
+        return Transcript(language, 1.0, _ms(total), tuple(segments), self.model_id, "transcribe", "corrected",
+                          tuple(moved))
 
 
 _shared: dict[tuple, Transcriber] = {}
