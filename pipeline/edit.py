@@ -190,6 +190,8 @@ def quiet_point(levels: list[float], lo: Time, hi: Time, prefer: Time) -> Time:
 #: A pause: the envelope at least this far under the clip's speech level, for at least PAUSE_MIN.
 PAUSE_DB = 20
 PAUSE_MIN = Fraction(8, 100)
+#: In fluent speech with no such pause, the breath between two words (shorter) is the place to cut.
+SHORT_PAUSE = Fraction(3, 100)
 #: How far from a quote's aligned edge the pause that ends it is looked for: forced alignment errs by
 #: tenths of a second, more into the neighbour's words (outward) than into the quote's own.
 REACH_OUT = Fraction(6, 10)
@@ -212,8 +214,9 @@ def level_at(levels: list[float], t: Time) -> float:
     return levels[max(0, min(len(levels) - 1, int(t / ENVELOPE_STEP)))]
 
 
-def pauses(levels: list[float], lo: Time, hi: Time, threshold: float) -> list[tuple[Time, Time]]:
-    """Runs of the envelope under ``threshold`` within [lo, hi] lasting at least :data:`PAUSE_MIN`."""
+def pauses(levels: list[float], lo: Time, hi: Time, threshold: float, minimum: Time = PAUSE_MIN
+           ) -> list[tuple[Time, Time]]:
+    """Runs of the envelope under ``threshold`` within [lo, hi] lasting at least ``minimum``."""
     a = max(0, int(lo / ENVELOPE_STEP))
     b = min(len(levels), int(hi / ENVELOPE_STEP) + 1)
     out, run = [], None
@@ -222,7 +225,7 @@ def pauses(levels: list[float], lo: Time, hi: Time, threshold: float) -> list[tu
         if quiet and run is None:
             run = i
         elif not quiet and run is not None:
-            if (i - run) * ENVELOPE_STEP >= PAUSE_MIN:
+            if (i - run) * ENVELOPE_STEP >= minimum:
                 out.append((run * ENVELOPE_STEP, i * ENVELOPE_STEP))
             run = None
     return out
@@ -250,7 +253,8 @@ def cut_points(transcript: Transcript, passage: Passage, levels: list[float], du
 
     # the start: the pause that ends nearest where the first word begins
     lo = max(Fraction(0), first.start - REACH_OUT, before.start + CLEAR if before else Fraction(0))
-    found = [(a, b) for a, b in pauses(levels, lo, min(first.start + REACH_IN, first.end), threshold)]
+    hi = min(first.start + REACH_IN, first.end)
+    found = pauses(levels, lo, hi, threshold) or pauses(levels, lo, hi, threshold, SHORT_PAUSE)
     if not found and first.start <= 2 * ENVELOPE_STEP:
         start = Fraction(0)  # the clip begins with the quote
     elif found:
@@ -267,7 +271,8 @@ def cut_points(transcript: Transcript, passage: Passage, levels: list[float], du
 
     # the end: the pause that begins nearest where the last word ends
     hi = min(duration, last.end + REACH_OUT, after.end - CLEAR if after else duration)
-    found = pauses(levels, max(last.start, last.end - REACH_IN), hi, threshold)
+    lo = max(last.start, last.end - REACH_IN)
+    found = pauses(levels, lo, hi, threshold) or pauses(levels, lo, hi, threshold, SHORT_PAUSE)
     if not found and duration - last.end <= 2 * ENVELOPE_STEP:
         end = duration
     elif found:
@@ -450,7 +455,7 @@ def quote_warnings(campaign) -> list[SpecProblem]:
 
 # --------------------------------------------------------------------------- sentences and cut-downs
 
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”»)]*$")
+SENTENCE_END = re.compile(r"[.!?…]+[\"'”»)]*$")
 
 
 def sentences(transcript: Transcript) -> list[Passage]:
@@ -459,7 +464,7 @@ def sentences(transcript: Transcript) -> list[Passage]:
     out: list[Passage] = []
     first = 0
     for i, w in enumerate(words):
-        if _SENTENCE_END.search(w.text) or i == len(words) - 1:
+        if SENTENCE_END.search(w.text) or i == len(words) - 1:
             out.append(Passage(first, i, words[first].start, w.end, " ".join(x.text for x in words[first:i + 1])))
             first = i + 1
     return out
@@ -481,7 +486,7 @@ def quote_sentences(transcript: Transcript, first: int, last: int) -> list[tuple
     words = transcript.words
     out, begin = [], first
     for i in range(first, last + 1):
-        if _SENTENCE_END.search(words[i].text) or i == last:
+        if SENTENCE_END.search(words[i].text) or i == last:
             out.append((begin, i))
             begin = i + 1
     return out

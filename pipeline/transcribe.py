@@ -77,7 +77,7 @@ class WhisperOptions:
 SAMPLE_RATE = 16000
 
 #: Bump when the alignment method changes (it is part of the alignment cache key).
-ALIGN_VERSION = 4
+ALIGN_VERSION = 8
 
 
 #: Every language Whisper knows, by its code (faster_whisper.tokenizer._LANGUAGE_CODES; a test keeps them equal).
@@ -351,6 +351,81 @@ def place_on_speech(words: tuple[Word, ...], speech: list[tuple[Time, Time]], wi
     return tuple(out), moved
 
 
+#: Voiced sound: 10 ms frames within this many dB of the recording's speech level (its 90th percentile),
+#: quiet gaps shorter than VOICED_GAP bridged (the edit's pauses use the same measure).
+VOICED_DB = 20
+VOICED_GAP = Fraction(8, 100)
+
+
+def voiced_regions(audio, rate: int = SAMPLE_RATE) -> list[tuple[Time, Time]]:
+    """Stretches of voiced sound by level: (start, end) on the audio's timeline."""
+    import numpy as np
+
+    step = rate // 100
+    frames = len(audio) // step
+    if frames == 0:
+        return []
+    blocks = np.asarray(audio[:frames * step], dtype="float64").reshape(frames, step)
+    level = 20 * np.log10(np.sqrt((blocks ** 2).mean(axis=1)) + 1e-9)
+    loud = level >= np.percentile(level, 90) - VOICED_DB
+    out: list[list[int]] = []
+    for i in np.flatnonzero(loud):
+        if out and i - out[-1][1] <= int(VOICED_GAP * 100):
+            out[-1][1] = i + 1
+        else:
+            out.append([int(i), int(i) + 1])
+    return [(Fraction(a, 100), Fraction(b, 100)) for a, b in out if b - a >= 3]
+
+
+#: No word holds a silence this long: where an aligned word does, it is two words' time (or more).
+WORD_PAUSE = Fraction(1, 4)
+
+
+def trim_pauses(words: tuple[Word, ...], voiced: list[tuple[Time, Time]]) -> tuple[Word, ...]:
+    """Words the aligner stretched across a pause (no voiced sound for :data:`WORD_PAUSE`) kept to one
+    side of it: a cue's last word ends at the pause, its first begins after it, any other keeps the
+    side holding more of its voiced sound; a word's long silence before or after its sound cut off."""
+    out = []
+    for i, w in enumerate(words):
+        inside = [(max(a, w.start), min(b, w.end)) for a, b in voiced if b > w.start and a < w.end]
+        gaps = [(x[1], y[0]) for x, y in zip(inside, inside[1:], strict=False) if y[0] - x[1] >= WORD_PAUSE]
+        if gaps:
+            a, b = max(gaps, key=lambda g: g[1] - g[0])
+            before = sum((min(y, a) - x for x, y in inside if x < a), Fraction(0))
+            after = sum((y - max(x, b) for x, y in inside if y > b), Fraction(0))
+            if i == len(words) - 1 or (i > 0 and before >= after):
+                w = Word(w.text, w.start, a, w.probability)
+            else:
+                w = Word(w.text, b, w.end, w.probability)
+        inside = [(max(a, w.start), min(b, w.end)) for a, b in voiced if b > w.start and a < w.end]
+        if inside and w.end - inside[-1][1] >= WORD_PAUSE:  # a long silence after its sound
+            w = Word(w.text, w.start, inside[-1][1], w.probability)
+        if inside and inside[0][0] - w.start >= WORD_PAUSE:  # a long silence before it
+            w = Word(w.text, inside[0][0], w.end, w.probability)
+        out.append(w)
+    return tuple(out)
+
+
+def after_previous(words: tuple[Word, ...], previous_end: Time, speech: list[tuple[Time, Time]]
+                   ) -> tuple[tuple[Word, ...], list[tuple[str, Time, Time]]]:
+    """A cue's words that the aligner started before the previous cue's last word ends (its window is
+    widened into the cue before), started at the first voiced sound after that word instead.
+    Returns the words and (word, time it was given, time it now has) of each moved more than half a second."""
+    out, moved = [], []
+    floor = previous_end
+    for w in words:
+        if w.start < floor:
+            onsets = [a for a, b in speech if floor <= a < max(w.end, floor)]
+            start = onsets[0] if onsets else floor
+            end = max(w.end, start)
+            if start - w.start > Fraction(1, 2):
+                moved.append((w.text, w.start, start))
+            w = Word(w.text, start, end, w.probability)
+        out.append(w)
+        floor = w.end
+    return tuple(out), moved
+
+
 class Transcriber:
     """Loads a Whisper model on first use; transcribes and aligns, with results cached.
 
@@ -454,6 +529,7 @@ class Transcriber:
         total = len(audio) / SAMPLE_RATE
         speech = [(Fraction(c["start"], SAMPLE_RATE), Fraction(c["end"], SAMPLE_RATE))
                   for c in get_speech_timestamps(audio, VadOptions(speech_pad_ms=100, min_silence_duration_ms=300))]
+        voiced = voiced_regions(audio)
         segments = []
         moved = []
         with self._lock:
@@ -478,7 +554,10 @@ class Transcriber:
                     for a in aligned if a["word"].strip()
                 )
                 words = snap_to_speech(words_as_written(text, tokens), speech)
-                words, shifted = place_on_speech(words, speech, (_ms(w0), _ms(w1)))
+                words = trim_pauses(words, voiced)
+                words, early = after_previous(words, segments[-1].end if segments else Fraction(0), voiced)
+                words, shifted = place_on_speech(words, voiced, (_ms(w0), _ms(w1)))
+                shifted = early + shifted
                 for word, was, now in shifted:
                     log.warning("cue %d: the aligner placed %r at %.2f s, in a pause; moved to %.2f s",
                                 cue + 1, word, float(was), float(now))

@@ -9,9 +9,29 @@ corrections do not hang on one CPU's Whisper; cut points are checked against the
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import re
+from fractions import Fraction
 from pathlib import Path
 
-from tests.conftest import ff
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from pipeline.cache import Cache, file_digest
+from pipeline.edit import (
+    MIN_ITEM,
+    PAUSE_DB,
+    SENTENCE_END,
+    envelope,
+    item_words,
+    speech_level,
+)
+from pipeline.load import load_campaign
+from pipeline.spec import ClipItem
+from pipeline.transcribe import Transcriber, Transcript
+from tests.conftest import ROOT, ff, fresh_cache_with_model
 
 #: The excerpt: erna.mp3 from 44 s, 90 s long (the children's press conference: sleep and blueberries,
 #: the national day, friends).
@@ -34,3 +54,213 @@ def make_excerpt(erna: Path, target: Path) -> Path:
        "-g", "25", "-threads", "1", "-c:a", "aac", "-ac", "1", "-t", str(EXCERPT_LENGTH), str(tmp))
     tmp.replace(target)
     return target
+
+
+PINNED = ROOT / "tests" / "fixtures" / "erna-excerpt-transcript.json"
+
+
+def pinned() -> Transcript:
+    """Whisper base's words on the excerpt (pinned, so the quotes do not hang on one CPU's Whisper)."""
+    return Transcript.from_json(json.loads(PINNED.read_text(encoding="utf-8")))
+
+
+def _stored(pytestconfig, tmp_path_factory, name: str) -> Path:
+    """A folder kept between runs in pytest's cache (a fresh temporary one where the cache is off)."""
+    cache = getattr(pytestconfig, "cache", None)
+    return cache.mkdir(name) if cache is not None else tmp_path_factory.mktemp(name)
+
+
+@pytest.fixture(scope="session")
+def erna_clip(erna, pytestconfig, tmp_path_factory) -> Path:
+    """90 s of the interview under a real face, made once and kept in pytest's cache."""
+    folder = _stored(pytestconfig, tmp_path_factory, "rekrutt-erna-excerpt")
+    target = folder / f"erna-{EXCERPT_START}-{EXCERPT_LENGTH}.mp4"
+    return target if target.is_file() else make_excerpt(erna, target)
+
+
+@pytest.fixture(scope="session")
+def erna_cache(erna_clip, cache_dir, model_dir, pytestconfig, tmp_path_factory):
+    """A cache (kept between runs: alignments, envelopes) in which the excerpt "transcribes" to the pinned
+    transcript; alignment and everything else are real."""
+    digest = file_digest(erna_clip)
+    real_run = Transcriber._run
+
+    def run(self, media, options):
+        if file_digest(media) != digest or options.task != "transcribe":
+            return real_run(self, media, options)
+        with self._lock:
+            self.model_calls += 1
+        return dataclasses.replace(pinned(), model=self.model_id)
+
+    kept = _stored(pytestconfig, tmp_path_factory, "rekrutt-erna-cache")
+    link = kept / "models" / "whisper-base"
+    if link.is_symlink():  # to the model of an earlier session's (gone) cache
+        link.unlink()
+    root = fresh_cache_with_model(kept, cache_dir)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Transcriber, "_run", run)
+        yield root
+
+
+SPEC = """\
+# The children's press conference: four answers, and two teasers.
+campaign: barna
+title: Barnas pressekonferanse
+language: no
+clips:
+  erna:
+    source: media/erna.mp4   # the interview, under a stand-in face
+    person: Erna Solberg
+sequence:
+  # sleep first
+  - clip: erna
+    says: "Jeg forsøker å sove nok for det at å sove er viktig for immunforsvaretet."
+    priority: 3
+  - clip: erna
+    says: 'Jeg er veldig grei blåber.'   # the secret
+    priority: 2
+  - clip: erna
+    says: "Kan jeg henne at nationaldagen blir avløst … smitte? Det kjemme litt annet … andre mennesker."
+    priority: 1
+  - clip: erna
+    says: "Du kan ha en eller to vennne, men då er det gjelde å holde de samme gjennom hele perioden."
+  - card: end
+cards:
+  end:
+    lines: ["Spør oss"]
+    duration: 2
+channels: [web]
+overrides:
+  web: {width: 320, height: 180, poster: false}
+versions:
+  teaser15:
+    max_duration: 15   # the pre-roll
+  teaser8:
+    max_duration: 8
+output: out
+"""
+
+#: a producer's corrections of what Whisper heard (pattern, correction): three words
+CORRECTIONS = [(r"immunforsvaretet", "immunforsvaret"), (r"grei(\s+)blåber\.", r"grei\1blåbær."),
+               (r"nationaldagen", "nasjonaldagen")]
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def loop(tmp_path, erna_clip, erna_cache, monkeypatch):
+    """The campaign, its transcript exported and corrected as a producer would (3 words in the SRT)."""
+    monkeypatch.setenv("REKRUTT_CACHE_DIR", str(erna_cache))
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "erna.mp4").symlink_to(erna_clip)
+    spec = tmp_path / "campaign.yml"
+    spec.write_text(SPEC, encoding="utf-8")
+    before = load_campaign(spec, cache_dir=erna_cache)
+    result = run("transcripts", "export", str(spec))
+    assert result.exit_code == 0, result.output
+    srt = tmp_path / "transcripts" / "erna.srt"
+    text = srt.read_text(encoding="utf-8")
+    for pattern, fixed in CORRECTIONS:
+        text, n = re.subn(pattern, fixed, text, count=1)
+        assert n == 1, pattern
+    srt.write_text(text, encoding="utf-8")
+    return spec, erna_cache, before
+
+
+# --------------------------------------------------------------------------- the loop on real speech
+
+def test_quotes_survive_the_correction_and_are_rewritten(loop):
+    spec, cache, before = loop
+    result = run("validate", str(spec))
+    assert result.exit_code == 0, result.output
+    through = re.findall(r"is Whisper's wording; matched through the corrected transcript", result.output)
+    assert len(through) == 3, result.output
+    assert "validate --update-quotes" in result.output
+    corrected = load_campaign(spec, cache_dir=cache)
+    assert corrected.transcripts["erna"].source == "corrected"
+    # every quote is the same span of words as before the correction
+    for loc, r in before.quotes.items():
+        c = corrected.quotes[loc]
+        assert (c.passage.first, c.passage.last) == (r.passage.first, r.passage.last)
+
+    result = run("validate", "--update-quotes", str(spec))
+    assert result.exit_code == 0, result.output
+    assert "3 quote(s) rewritten" in result.output
+    text = spec.read_text(encoding="utf-8")
+    for comment in ("# The children's press conference", "# sleep first", "# the secret", "# the pre-roll",
+                    "# the interview, under a stand-in face"):
+        assert comment in text
+    assert "says: 'Jeg er veldig grei blåbær.'" in text  # its quoting kept
+    assert "immunforsvaret.\"" in text and "nasjonaldagen blir" in text and "blåber" not in text
+    assert text.replace("immunforsvaret.", "immunforsvaretet.").replace("blåbær", "blåber").replace(
+        "nasjonaldagen", "nationaldagen") == SPEC  # nothing else changed
+    again = run("validate", str(spec))
+    assert again.exit_code == 0 and "matched through" not in again.output, again.output
+    rewritten = load_campaign(spec, cache_dir=cache)
+    assert {k: (q.start, q.end) for k, q in rewritten.quotes.items()} == \
+        {k: (q.start, q.end) for k, q in corrected.quotes.items()}
+
+
+def test_corrected_cuts_lie_in_pauses(loop):
+    spec, cache, _ = loop
+    campaign = load_campaign(spec, cache_dir=cache)
+    levels = envelope(campaign.clip_source("erna"), Cache(cache))
+    speech = speech_level(levels)
+    words = campaign.transcripts["erna"].words
+    for loc, q in campaign.quotes.items():
+        for t in (q.start, q.end):
+            level = levels[int(t / Fraction(1, 100))]
+            assert level <= speech - 15, (loc, float(t), level, speech)
+        # by times: the quote's words inside the cut (to the aligner's and the envelope's precision, 0.1 s),
+        # the neighbours' outside
+        first, last = words[q.passage.first], words[q.passage.last]
+        assert q.start <= first.start + Fraction(1, 10) and last.end - Fraction(1, 10) <= q.end, (loc, first, last)
+        for i in (q.passage.first - 1, q.passage.last + 1):
+            if 0 <= i < len(words):
+                middle = (words[i].start + words[i].end) / 2
+                assert not q.start <= middle <= q.end, (loc, words[i])
+    # no word of the corrected transcript more than ~1 s from voiced sound (a caption would hang in silence)
+    for w in words:
+        a, b = int(max(Fraction(0), w.start - 1) * 100), int(w.end * 100) + 1
+        assert max(levels[a:b]) >= speech - PAUSE_DB, w
+
+
+def _whole_sentences(campaign, version, sentences: bool = True):
+    items, length = campaign.version_cuts[version]
+    transcript = campaign.transcripts["erna"]
+    words = transcript.words
+    quotes = {(q.passage.first, q.passage.last) for q in campaign.quotes.values()}
+    clips = [it for it in items if isinstance(it, ClipItem)]
+    assert clips, version
+    for it in clips:
+        assert campaign.item_length(it) >= MIN_ITEM, (version, it)
+        if not sentences:
+            continue
+        first, last = item_words(transcript, *campaign.cut_bounds(it))
+        quote = next(q for q in quotes if q[0] == first)  # begins where its quote begins
+        assert quote[0] <= last <= quote[1], (version, transcript.source, words[last], it.start, it.end)
+        assert last == quote[1] or SENTENCE_END.search(words[last].text), (version, words[last])
+    return items, length
+
+
+def test_cut_downs_keep_whole_sentences(loop):
+    spec, cache, _ = loop
+    srt = spec.parent / "transcripts" / "erna.srt"
+    for corrected in (True, False):  # on the corrected words, then on Whisper's
+        if not corrected:
+            srt.unlink()
+        campaign = load_campaign(spec, cache_dir=cache)
+        assert campaign.transcripts["erna"].source == ("corrected" if corrected else "whisper")
+        for version, target in (("teaser15", 15), ("teaser8", 8)):
+            # Whisper's own word times stretch over pauses, so its words are no measure of where a cut falls
+            _, length = _whole_sentences(campaign, version, sentences=corrected)
+            assert length <= target
+        result = run("validate", str(spec))
+        assert result.exit_code == 0, result.output
+        teaser = result.output[result.output.index("version teaser8"):]
+        assert re.search(r"\d+\.\d\d s  erna: \d\d:\d\d\.\d+–\d\d:\d\d\.\d+ «Kan jeg", teaser), result.output
+        assert " s  card end" in teaser
+    shown = run("transcripts", "show", str(spec))
+    assert shown.exit_code == 0 and "teaser8" in shown.output and "teaser15" in shown.output, shown.output
