@@ -24,13 +24,17 @@ from pipeline.edit import (
     MIN_ITEM,
     PAUSE_DB,
     SENTENCE_END,
+    cut_down,
     envelope,
+    find,
+    find_through,
     item_words,
     speech_level,
 )
 from pipeline.load import load_campaign
 from pipeline.spec import ClipItem
-from pipeline.transcribe import Transcriber, Transcript
+from pipeline.transcribe import Segment, Transcriber, Transcript, Word, after_previous, place_on_speech, trim_pauses
+from pipeline.transcripts import word_map
 from tests.conftest import ROOT, ff, fresh_cache_with_model
 
 #: The excerpt: erna.mp3 from 44 s, 90 s long (the children's press conference: sleep and blueberries,
@@ -264,3 +268,123 @@ def test_cut_downs_keep_whole_sentences(loop):
         assert " s  card end" in teaser
     shown = run("transcripts", "show", str(spec))
     assert shown.exit_code == 0 and "teaser8" in shown.output and "teaser15" in shown.output, shown.output
+
+
+# --------------------------------------------------------------------------- pure logic, pinned transcripts
+
+def _corrected(t: Transcript, changes: dict[int, list[str]]) -> Transcript:
+    """Whisper's words with some replaced (index -> the words that take its place, sharing its time)."""
+    words = []
+    for i, w in enumerate(t.words):
+        for j, text in enumerate(changes.get(i, [w.text])):
+            n = len(changes.get(i, [w.text]))
+            step = (w.end - w.start) / n
+            words.append(Word(text, w.start + j * step, w.start + (j + 1) * step))
+    return Transcript(t.language, 1.0, t.duration, (Segment(words[0].start, words[-1].end, "", tuple(words)),),
+                      source="corrected")
+
+
+def test_a_quote_resolves_to_the_same_words_through_a_correction():
+    whisper = pinned()
+    texts = [w.text for w in whisper.words]
+    blue = texts.index("blåber.", texts.index("grei") + 1)
+    sleep = texts.index("immunforsvaretet.")
+    # one word corrected, one word split in two, one word deleted
+    corrected = _corrected(whisper, {blue: ["blåbær."], sleep: ["immun-", "forsvaret."], sleep - 1: []})
+    mapping = word_map(whisper.words, corrected.words)
+    for says, fixed in (("Jeg er veldig grei blåber.", "Jeg er veldig grei blåbær."),
+                        ("Jeg forsøker å sove nok … viktig for immunforsvaretet.",
+                         "Jeg forsøker å sove nok … viktig immun- forsvaret.")):
+        assert find(corrected, says) == []
+        through = find_through(whisper, corrected, mapping, says)
+        direct = find(corrected, fixed)
+        assert len(through) == 1 and len(direct) == 1
+        assert (through[0].first, through[0].last, through[0].parts) == (direct[0].first, direct[0].last,
+                                                                          direct[0].parts)
+    # words left as they were pair one to one, across the whole transcript
+    same = [i for i, w in enumerate(whisper.words) if i not in (blue, sleep, sleep - 1)]
+    shift = {i: (1 if i > sleep else 0) - (1 if i > sleep - 1 else 0) for i in same}
+    assert all(mapping.spans[i] == (i + shift[i], i + shift[i]) for i in same)
+    assert mapping.span(sleep - 1, sleep) == (sleep - 1, sleep)  # «for immunforsvaretet.» -> «immun- forsvaret.»
+
+
+class _Campaign:
+    """What cut_down asks of a campaign, over the pinned transcript (no media)."""
+
+    def __init__(self, transcript: Transcript):
+        self.transcripts = {"erna": transcript}
+        self.media = {"erna": type("Info", (), {"fps": Fraction(25), "duration": transcript.duration})()}
+
+    def clip_source(self, clip_id):
+        return Path("erna.mp4")
+
+    def item_length(self, item):
+        return (item.end - item.start) if isinstance(item, ClipItem) else Fraction(item.duration)
+
+
+def _levels(transcript: Transcript) -> list[float]:
+    """An envelope: speech (-15 dBFS) where the words are, silence (-70) between."""
+    levels = [-70.0] * (int(transcript.duration * 100) + 1)
+    for w in transcript.words:
+        for i in range(int(w.start * 100), int(w.end * 100)):
+            levels[i] = -15.0
+    return levels
+
+
+def test_a_cut_down_keeps_whole_sentences_of_its_quotes(monkeypatch):
+    from pipeline import edit
+    from pipeline.spec import CardItem
+
+    transcript = Transcript("no", 1.0, Fraction(60), (Segment(Fraction(0), Fraction(60), "", tuple(
+        Word(text, Fraction(start, 10), Fraction(start + 4, 10)) for text, start in (
+            # a 0.4 s word every 0.5 s; sentences end at «en.», «to.», «tre.»
+            ("Ja", 10), ("en.", 15), ("Så", 20), ("sa", 25), ("hun", 30), ("to.", 35), ("Og", 40), ("tre.", 45),
+            ("Fire", 100), ("fem", 105), ("seks", 110), ("sju", 115), ("åtte", 120), ("ni.", 125),
+            ("Ti", 200), ("elleve", 205), ("tolv", 210), ("tretten.", 215), ("Fjorten", 220), ("femten.", 225),
+        ))),))
+    monkeypatch.setattr(edit, "envelope", lambda path, cache: _levels(transcript))
+    campaign = _Campaign(transcript)
+
+    def quote(a, b, priority):
+        # a resolved quote, as resolve_quotes leaves it: its says and its times
+        return ClipItem(clip="erna", says="x", priority=priority).model_copy(
+            update={"start": Fraction(a, 10) - Fraction(1, 10), "end": Fraction(b, 10) + Fraction(2, 10)})
+
+    items = [quote(10, 49, 2),   # «Ja en. Så sa hun to. Og tre.» 4.2 s, three sentences
+             quote(100, 129, 1),  # «Fire … ni.» 3.2 s, one sentence
+             quote(200, 229, 3),  # «Ti elleve tolv tretten. Fjorten femten.» 3.2 s
+             CardItem(card="end", duration=2)]
+    for target in (Fraction(15), Fraction(9), Fraction(8), Fraction(6)):
+        made, length = cut_down(campaign, items, target, cache=None)
+        assert length <= target
+        for it in made:
+            if not isinstance(it, ClipItem):
+                continue
+            assert it.end - it.start >= MIN_ITEM, (target, it)
+            first, last = item_words(transcript, it.start, it.end)
+            original = next(q for q in items if isinstance(q, ClipItem) and q.start == it.start)
+            q_first, q_last = item_words(transcript, original.start, original.end)
+            assert first == q_first and last <= q_last
+            assert last == q_last or SENTENCE_END.search(transcript.words[last].text), (target, it)
+    # 6 s: the end card, «Fire … ni.» whole (3.2 s); «Ja en.» (0.9 s) is too short to keep, so the item goes
+    made, _ = cut_down(campaign, items, Fraction(6), cache=None)
+    assert [(it.start, it.end) for it in made if isinstance(it, ClipItem)] == [(items[1].start, items[1].end)]
+    # 9 s: and the first quote shortened at «hun to.» (2.9 s), not at «en.»
+    made, _ = cut_down(campaign, items, Fraction(9), cache=None)
+    first = [it for it in made if isinstance(it, ClipItem) and it.start == items[0].start]
+    assert first and Fraction(38, 10) < first[0].end < Fraction(40, 10)
+
+
+def test_the_aligner_moves_words_off_pauses():
+    voiced = [(Fraction(10), Fraction(12)), (Fraction(15), Fraction(17))]
+    # «mitt» placed 2.3 s before it is said, in the pause before its cue's sound
+    words = (Word("mitt", Fraction(127, 10), Fraction(130, 10)), Word("hjem", Fraction(151, 10), Fraction(155, 10)))
+    placed, moved = place_on_speech(words, voiced, (Fraction(125, 10), Fraction(18)))
+    assert placed[0].start == Fraction(15) and placed[0].end <= placed[1].start + Fraction(1, 10)
+    assert moved == [("mitt", Fraction(127, 10), Fraction(15))]
+    # a word stretched over a pause keeps its own side of it; a cue's word starting inside the previous cue's
+    # words starts at the next voiced sound
+    stretched = trim_pauses((Word("smitte?", Fraction(11), Fraction(155, 10)),), voiced)
+    assert stretched[0].end == Fraction(12)
+    later, moved = after_previous((Word("Det", Fraction(11), Fraction(158, 10)),), Fraction(12), voiced)
+    assert later[0].start == Fraction(15) and moved
