@@ -77,7 +77,7 @@ class WhisperOptions:
 SAMPLE_RATE = 16000
 
 #: Bump when the alignment method changes (it is part of the alignment cache key).
-ALIGN_VERSION = 8
+ALIGN_VERSION = 9
 
 
 #: Every language Whisper knows, by its code (faster_whisper.tokenizer._LANGUAGE_CODES; a test keeps them equal).
@@ -557,7 +557,8 @@ class Transcriber:
                 words = trim_pauses(words, voiced)
                 words, early = after_previous(words, segments[-1].end if segments else Fraction(0), voiced)
                 words, shifted = place_on_speech(words, voiced, (_ms(w0), _ms(w1)))
-                shifted = early + shifted
+                # a word moved by a few hundredths is the aligner's usual error, not worth a look
+                shifted = early + [m for m in shifted if abs(m[2] - m[1]) >= Fraction(3, 10)]
                 for word, was, now in shifted:
                     log.warning("cue %d: the aligner placed %r at %.2f s, in a pause; moved to %.2f s",
                                 cue + 1, word, float(was), float(now))
