@@ -40,6 +40,7 @@ from pipeline.report import write_reports
 from pipeline.review import notes_text, notes_warnings, read_notes, record_approvals, write_review
 from pipeline.sound import clip_sound
 from pipeline.spec import json_schema
+from pipeline.specedit import quote_updates, set_values
 from pipeline.transcribe import Transcriber, model_for, shared_transcriber
 
 # the one place the CLI picks what loading probes media and transcribes with
@@ -131,9 +132,11 @@ def main(ctx: click.Context, verbose: int, debug: bool) -> None:
 @click.option("--brand", type=click.Path(path_type=Path), help="Brand file to use instead of the spec's brand:.")
 @click.option("-v", "--verbose", "sound", is_flag=True,
               help="Also measure each clip's sound and say what the clean-up does (noise, hum, SNR before and after).")
+@click.option("--update-quotes", is_flag=True,
+              help="Rewrite says: quotes matched through a corrected transcript to its wording (comments kept).")
 @_errors
 def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple[str, ...], model: str | None,
-             cache_dir: Path | None, fmt: str, brand: Path | None, sound: bool) -> None:
+             cache_dir: Path | None, fmt: str, brand: Path | None, sound: bool, update_quotes: bool) -> None:
     """Check campaign specs (keys, types, files, media, cuts, quotes, versions, channels) without rendering.
 
     Quotes (says:) are found in the clips' transcripts, transcribing through the cache where needed.
@@ -151,6 +154,10 @@ def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple
             continue
         console.warnings(campaign.warnings)
         console.campaign_checked(spec, campaign, say)
+        if update_quotes:
+            changes = quote_updates(campaign)
+            say(f"  {set_values(spec, changes)} quote(s) rewritten to the corrected transcript's wording in {spec}"
+                if changes else "  no quote needs rewriting: every says: is in the corrected wording")
         if sound:
             cache = Cache(cache_dir)
             # every clip any version uses, as the render will clean it

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from pipeline.edit import version_items
 from pipeline.errors import Interrupted, SpecError, Terminated
 from pipeline.files import write_text_atomic
 
@@ -87,11 +88,14 @@ def campaign_checked(spec: Path, campaign, say: Say) -> None:
     if campaign.quotes:
         say(f"  quotes: {len(campaign.quotes)} found in the transcripts of "
             f"{len({q.clip for q in campaign.quotes.values()})} clip(s) (transcribed through the cache)")
+    items = version_items(campaign)
     for edition in campaign.editions():
         if edition.version:
             length = float(campaign.version_cuts[edition.version][1])
             say(f"  version {edition.version}: {len(edition.spec.sequence)} items, {length:.2f} s, "
                 f"channels: {', '.join(edition.channels)}")
+            for what, said, seconds in items.get(edition.version, ()):
+                say(f"    {float(seconds):5.2f} s  {what}" + (f" {said}" if what == "card" else f": {said}"))
 
 
 def clip_sound(clip_id: str, cleaned, say: Say) -> None:

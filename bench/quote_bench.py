@@ -25,9 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.cache import Cache  # noqa: E402
-from pipeline.edit import envelope, find, sentences  # noqa: E402
+from pipeline.edit import find, sentences  # noqa: E402
 from pipeline.ffmpeg import ffmpeg_exe  # noqa: E402
 from pipeline.load import load_campaign  # noqa: E402
+from pipeline.pauses import envelope  # noqa: E402
 from pipeline.transcribe import Transcriber, assemble_base_model  # noqa: E402
 
 SPEC = """\

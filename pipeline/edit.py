@@ -16,50 +16,39 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .cache import Cache, file_digest, key_of
+from .cache import Cache
 from .errors import SpecProblem
+from .pauses import (
+    LEAD,
+    TAIL,
+    cut_points,
+    envelope,
+    pauses,
+    quiet_point,
+    snap_quiet,
+    speech_level,
+)
 from .spec import CardItem, ClipItem
-from .timecode import Time, short_clock, snap
+from .timecode import Time, short_clock
 from .transcribe import Transcript, Word
-from .transcripts import clip_transcript
+from .transcripts import (
+    Passage,
+    WordMap,
+    alignment_notes,
+    clip_transcript,
+    normalise,
+    whisper_transcript,
+    word_map,
+    words_passage,
+)
 
 log = logging.getLogger("rekrutt")
 
-#: Air before a quote's first word and after its last, by default (speech decays longer than it starts).
-LEAD = Fraction(15, 100)
-TAIL = Fraction(3, 10)
-#: The cut never comes closer than this to a word of the quote, nor to a neighbouring word.
-CLEAR = Fraction(3, 100)
-#: Loudness envelope resolution: one value per this many seconds.
-ENVELOPE_STEP = Fraction(1, 100)
-ENVELOPE_VERSION = 1
 
 _ELLIPSIS = re.compile(r"\s*(?:…|\.\.\.)\s*")
-
-
-def normalise(text: str) -> list[str]:
-    """Words for matching: NFC, case-folded, punctuation and symbols as spaces (letters kept as they are)."""
-    text = unicodedata.normalize("NFC", text).casefold()
-    text = "".join(" " if unicodedata.category(ch)[0] in "PSZC" else ch for ch in text)
-    return text.split()
-
-
-@dataclass(frozen=True)
-class Passage:
-    """Words ``first``..``last`` (inclusive) of a transcript, with their times on the clip's timeline."""
-
-    first: int
-    last: int
-    start: Time  #: the first word's start
-    end: Time  #: the last word's end
-    text: str  #: the words as the transcript has them
-
-    def label(self) -> str:
-        return f"{short_clock(self.start)}–{short_clock(self.end)} «{self.text}»"
 
 
 class _Index:
@@ -74,9 +63,9 @@ class _Index:
                 self.tokens.append(token)
                 self.owner.append(i)
 
-    def passage(self, first_token: int, last_token: int) -> Passage:
+    def passage(self, first_token: int, last_token: int, parts: tuple[tuple[int, int], ...] = ()) -> Passage:
         a, b = self.owner[first_token], self.owner[last_token]
-        return Passage(a, b, self.words[a].start, self.words[b].end, " ".join(w.text for w in self.words[a:b + 1]))
+        return words_passage(self.words, a, b, tuple((self.owner[x], self.owner[y]) for x, y in parts))
 
     def find_all(self, part: list[str], start: int = 0) -> list[int]:
         n = len(part)
@@ -93,16 +82,38 @@ def find(transcript: Transcript, says: str) -> list[Passage]:
     found: list[Passage] = []
     for begin in index.find_all(parts[0]):
         end = begin + len(parts[0]) - 1
-        ok = True
+        spans = [(begin, end)]
         for part in parts[1:]:
             later = index.find_all(part, end + 1)
             if not later:
-                ok = False
                 break
             end = later[0] + len(part) - 1
-        if ok:
-            found.append(index.passage(begin, end))
+            spans.append((later[0], end))
+        else:
+            found.append(index.passage(begin, end, tuple(spans)))
     return found
+
+
+def find_through(whisper: Transcript, corrected: Transcript, mapping: WordMap, says: str) -> list[Passage]:
+    """Where a quote written against Whisper's words is said in the corrected transcript: the same
+    span of words, through the correction's word mapping (each ``…`` part mapped on its own)."""
+    out: list[Passage] = []
+    words = corrected.words
+    for p in find(whisper, says):
+        parts = [mapping.span(a, b) for a, b in p.parts]
+        parts = [x for x in parts if x is not None]
+        if not parts:
+            continue
+        passage = words_passage(words, parts[0][0], parts[-1][1], tuple(parts))
+        if passage not in out:
+            out.append(passage)
+    return out
+
+
+def wording(transcript: Transcript, passage: Passage) -> str:
+    """The quote's words as the transcript has them (its ``…`` parts joined by `` … ``)."""
+    words = transcript.words
+    return " … ".join(" ".join(w.text for w in words[a:b + 1]) for a, b in passage.parts)
 
 
 def closest(transcript: Transcript, says: str) -> Passage | None:
@@ -129,61 +140,6 @@ def closest(transcript: Transcript, says: str) -> Passage | None:
     return index.passage(best[1], last)
 
 
-# --------------------------------------------------------------------------- where to cut
-
-def envelope(path, cache: Cache) -> list[float]:
-    """The clip's sound level (dBFS) every 10 ms, cached by its content."""
-
-    def make() -> list[float]:
-        import numpy as np
-        from faster_whisper import decode_audio
-
-        audio = decode_audio(str(path), sampling_rate=16000)
-        step = int(16000 * ENVELOPE_STEP)
-        frames = len(audio) // step
-        if frames == 0:
-            return []
-        blocks = audio[:frames * step].reshape(frames, step).astype("float64")
-        rms = np.sqrt((blocks ** 2).mean(axis=1)) + 1e-9
-        return [round(float(v), 1) for v in 20 * np.log10(rms)]
-
-    key = key_of("envelope", ENVELOPE_VERSION, file_digest(path), str(ENVELOPE_STEP))
-    return cache.get_or_make("envelopes", key, make, encode=lambda v: v, decode=lambda v: list(v))
-
-
-def quiet_point(levels: list[float], lo: Time, hi: Time, prefer: Time) -> Time:
-    """The quietest moment in [lo, hi] (ties: nearest to ``prefer``), on the envelope's 10 ms grid."""
-    if hi <= lo or not levels:
-        return min(max(prefer, lo), hi) if hi >= lo else lo
-    a = max(0, int(lo / ENVELOPE_STEP + 1 - Fraction(1, 10**9)) if lo > 0 else 0)
-    b = min(len(levels) - 1, int(hi / ENVELOPE_STEP))
-    if b < a:
-        return min(max(prefer, lo), hi)
-    # quiet within 3 dB of the quietest counts as quiet: then stay near the preferred air
-    floor = min(levels[a:b + 1])
-    quiet = [i for i in range(a, b + 1) if levels[i] <= floor + 3]
-    best = min(quiet, key=lambda i: abs(i * ENVELOPE_STEP - prefer))
-    return best * ENVELOPE_STEP
-
-
-def cut_points(transcript: Transcript, passage: Passage, levels: list[float], duration: Time,
-               pads: tuple[Time, Time] | None = None) -> tuple[Time, Time]:
-    """(from, to) of the cut around a passage: ``pads`` of air (default LEAD, TAIL), never into the next word,
-    at the quietest point the gap allows."""
-    lead, tail = pads or (LEAD, TAIL)
-    words = transcript.words
-    first, last = words[passage.first], words[passage.last]
-    before = words[passage.first - 1].end if passage.first > 0 else Fraction(0)
-    after = words[passage.last + 1].start if passage.last + 1 < len(words) else duration
-    lo = max(before + CLEAR, first.start - 2 * lead, Fraction(0))
-    hi = first.start - min(CLEAR, lead)
-    start = quiet_point(levels, lo, hi, first.start - lead) if lo < hi else max(Fraction(0), min(lo, first.start))
-    lo = last.end + min(CLEAR, tail)
-    hi = min(after - CLEAR, last.end + 2 * tail, duration)
-    end = quiet_point(levels, lo, hi, last.end + tail) if lo < hi else min(duration, max(hi, last.end))
-    return start, end
-
-
 # --------------------------------------------------------------------------- resolving a campaign's quotes
 
 @dataclass(frozen=True)
@@ -195,15 +151,49 @@ class Resolved:
     passage: Passage
     start: Time
     end: Time
+    #: the corrected transcript's wording, where the quote was written against Whisper's and matched through
+    #: the correction (``validate --update-quotes`` writes it into the spec)
+    corrected_says: str | None = None
+    notes: tuple[str, ...] = ()  #: where a cut could not be put in a pause
 
 
-def resolve_item(campaign, item, transcript: Transcript, loc: tuple, problems: list[SpecProblem],
+class ClipText:
+    """A clip's transcript as quotes use it: the one :func:`clip_transcript` decides, and, for a corrected
+    clip, Whisper's words and the word mapping between them (got only when a quote needs them)."""
+
+    def __init__(self, campaign, clip_id: str, transcriber):
+        self.campaign, self.clip, self.transcriber = campaign, clip_id, transcriber
+        self.used = clip_transcript(campaign, clip_id, transcriber)
+        self._whisper: tuple[Transcript, WordMap] | None = None
+
+    @property
+    def corrected(self) -> bool:
+        return self.used.source == "corrected"
+
+    def through_correction(self) -> tuple[Transcript, WordMap]:
+        if self._whisper is None:
+            whisper = whisper_transcript(self.campaign, self.clip, self.transcriber)
+            self._whisper = whisper, word_map(whisper.words, self.used.words)
+        return self._whisper
+
+
+def resolve_item(campaign, item, text: ClipText | Transcript, loc: tuple, problems: list[SpecProblem],
                  cache: Cache):
-    """A quote item with its times filled in (or None, with a problem added)."""
+    """A quote item with its times filled in (or None, with a problem added).
+
+    A quote is found in the clip's transcript; where that is a correction and the quote is not in it, in
+    Whisper's words, whose span of words the correction's word mapping carries over.
+    """
     def problem(message: str, hint: str) -> None:
         problems.append(campaign.problem(loc, message, hint))
 
+    transcript = text.used if isinstance(text, ClipText) else text
     found = find(transcript, item.says)
+    through = False
+    if not found and isinstance(text, ClipText) and text.corrected:
+        whisper, mapping = text.through_correction()
+        found = find_through(whisper, transcript, mapping, item.says)
+        through = bool(found)
     if not found:
         near = closest(transcript, item.says)
         where = f"the closest is {near.label()}" if near else "the clip's transcript has no words"
@@ -226,10 +216,15 @@ def resolve_item(campaign, item, transcript: Transcript, loc: tuple, problems: l
         passage = found[0]
     source = campaign.clip_source(item.clip)
     info = campaign.media[item.clip]
-    start, end = cut_points(transcript, passage, envelope(source, cache), info.duration, item.pads)
+    levels = envelope(source, cache)
+    notes: list[str] = []
+    start, end = cut_points(transcript, passage, levels, info.duration, item.pads, notes)
     if info.fps:  # on the clip's own frame grid, so an editor's in and out are whole frames too
-        start, end = snap(start, info.fps), min(snap(end, info.fps), info.duration)
-    return Resolved(item.clip, item.says, passage, start, end)
+        first, last = transcript.words[passage.first], transcript.words[passage.last]
+        start = snap_quiet(start, info.fps, levels, Fraction(0), first.start)
+        end = min(snap_quiet(end, info.fps, levels, last.end, info.duration), info.duration)
+    return Resolved(item.clip, item.says, passage, start, end,
+                    wording(transcript, passage) if through else None, tuple(notes))
 
 
 def quote_items(spec) -> list[tuple[tuple, object]]:
@@ -254,17 +249,18 @@ def resolve_quotes(campaign, transcriber) -> tuple[object, list[SpecProblem]]:
     if not todo:
         return campaign, []
     problems: list[SpecProblem] = []
-    transcripts: dict[str, Transcript] = {}
+    texts: dict[str, ClipText] = {}
     resolved: dict[tuple, Resolved] = {}
     for loc, item in todo:
         if item.clip not in campaign.media:
             continue  # reported already (unknown clip or unreadable file)
-        if item.clip not in transcripts:
-            transcripts[item.clip] = clip_transcript(campaign, item.clip, transcriber)
-        done = resolve_item(campaign, item, transcripts[item.clip], loc + ("says",), problems, transcriber.cache)
+        if item.clip not in texts:
+            texts[item.clip] = ClipText(campaign, item.clip, transcriber)
+        done = resolve_item(campaign, item, texts[item.clip], loc + ("says",), problems, transcriber.cache)
         if done is not None:
             resolved[loc] = done
             log.info("%s: '%s' -> %s", item.clip, item.says, done.passage.label())
+    transcripts = {cid: t.used for cid, t in texts.items()}
 
     def fill(items, prefix):
         out = []
@@ -279,9 +275,28 @@ def resolve_quotes(campaign, transcriber) -> tuple[object, list[SpecProblem]]:
     return dataclasses.replace(campaign, spec=spec, quotes=resolved, transcripts=transcripts), problems
 
 
+def quote_warnings(campaign) -> list[SpecProblem]:
+    """What validate says of the resolved quotes, at each ``says:``'s line: matched through a correction
+    (and the corrected wording), a cut that found no pause; and, at the cue's line of each corrected
+    transcript, a word the aligner had to move onto the voiced sound."""
+    out = []
+    for loc, r in campaign.quotes.items():
+        if r.corrected_says is not None:
+            out.append(campaign.problem(
+                loc + ("says",), f"'{r.says}' is Whisper's wording; matched through the corrected transcript, "
+                f"which says «{r.corrected_says}» ({short_clock(r.start)}–{short_clock(r.end)})",
+                "python cli.py validate --update-quotes SPEC writes the corrected wording into the spec"))
+        for note in r.notes:
+            out.append(campaign.problem(loc + ("says",), f"clip '{r.clip}': {note}",
+                                        "quote to a sentence end, or set pads: to choose the air"))
+    for clip_id, transcript in campaign.transcripts.items():
+        out += alignment_notes(campaign, clip_id, transcript)
+    return out
+
+
 # --------------------------------------------------------------------------- sentences and cut-downs
 
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”»)]*$")
+SENTENCE_END = re.compile(r"[.!?…]+[\"'”»)]*$")
 
 
 def sentences(transcript: Transcript) -> list[Passage]:
@@ -290,26 +305,52 @@ def sentences(transcript: Transcript) -> list[Passage]:
     out: list[Passage] = []
     first = 0
     for i, w in enumerate(words):
-        if _SENTENCE_END.search(w.text) or i == len(words) - 1:
+        if SENTENCE_END.search(w.text) or i == len(words) - 1:
             out.append(Passage(first, i, words[first].start, w.end, " ".join(x.text for x in words[first:i + 1])))
             first = i + 1
     return out
 
 
+#: A cut-down keeps no clip item shorter than this (a shot this short is a flash, not a statement).
+MIN_ITEM = Fraction(3, 2)
+
+
+def item_words(transcript: Transcript, start: Time, end: Time) -> tuple[int, int] | None:
+    """(first, last) index of the words heard within [start, end] (their middle inside); None if none."""
+    inside = [i for i, w in enumerate(transcript.words) if start <= (w.start + w.end) / 2 <= end]
+    return (inside[0], inside[-1]) if inside else None
+
+
+def quote_sentences(transcript: Transcript, first: int, last: int) -> list[tuple[int, int]]:
+    """The sentences of words ``first``..``last``: split after each word that ends a sentence (the first one
+    begins where the quote does)."""
+    words = transcript.words
+    out, begin = [], first
+    for i in range(first, last + 1):
+        if SENTENCE_END.search(words[i].text) or i == last:
+            out.append((begin, i))
+            begin = i + 1
+    return out
+
+
 def shorten_quote(campaign, item, room: Time, transcript: Transcript | None, cache: Cache):
-    """A quote item cut at a sentence end so that it lasts at most ``room`` (None when no sentence fits)."""
+    """A quote item ended at one of its own sentence ends so that it lasts at most ``room`` and at least
+    :data:`MIN_ITEM` (None when not one whole sentence of it fits). The end is cut in the pause after
+    the sentence, as a quote's end is."""
     if transcript is None or item.says is None:
         return None
-    start = item.start
-    for sentence in reversed(sentences(transcript)):
-        if sentence.end <= start or sentence.end >= item.end:
-            continue
-        level = envelope(campaign.clip_source(item.clip), cache)
-        after = next((w.start for w in transcript.words if w.start >= sentence.end), item.end)
-        end = quiet_point(level, sentence.end + CLEAR, min(after - CLEAR, sentence.end + 2 * TAIL), sentence.end + TAIL)
-        fps = campaign.media[item.clip].fps
-        end = snap(end, fps) if fps else end
-        if start < end and end - start <= room:
+    span = item_words(transcript, item.start, item.end)
+    if span is None:
+        return None
+    info = campaign.media[item.clip]
+    levels = envelope(campaign.clip_source(item.clip), cache)
+    words = transcript.words
+    for _, last in reversed(quote_sentences(transcript, *span)[:-1]):
+        passage = words_passage(words, span[0], last)
+        _, end = cut_points(transcript, passage, levels, info.duration, item.pads)
+        if info.fps:
+            end = min(snap_quiet(end, info.fps, levels, words[last].end, info.duration), info.duration)
+        if MIN_ITEM <= end - item.start <= room:
             return item.model_copy(update={"end": end})
     return None
 
@@ -318,7 +359,9 @@ def cut_down(campaign, items: list, target: Time, cache: Cache, rate_margin: Fra
              ) -> tuple[list, Time] | str:
     """Items that fit ``target`` seconds: kept cards first, then the rest by priority (1 first; no
     priority last), in their original order; a quote that does not fit whole may end at an earlier
-    sentence. Returns (items, achieved length), or a message when the kept cards alone are too long.
+    sentence of its own (never less than one whole sentence, nor :data:`MIN_ITEM`); a clip item that cannot
+    keep that much is dropped. Returns (items, achieved length), or a message when the kept cards alone are
+    too long.
 
     Each item is later rounded to whole frames (at most half a frame each), so a margin of
     ``rate_margin`` per item keeps the result under the target at any rate from 24 fps.
@@ -341,9 +384,10 @@ def cut_down(campaign, items: list, target: Time, cache: Cache, rate_margin: Fra
     for i in order:
         it = items[i]
         room = target - used() - rate_margin
-        if campaign.item_length(it) <= room:
+        length = campaign.item_length(it)
+        if length <= room and (not isinstance(it, ClipItem) or length >= MIN_ITEM):
             chosen[i] = it
-        elif isinstance(it, ClipItem):
+        elif isinstance(it, ClipItem) and length > room:
             short = shorten_quote(campaign, it, room, campaign.transcripts.get(it.clip), cache)
             if short is not None:
                 chosen[i] = short
@@ -351,8 +395,38 @@ def cut_down(campaign, items: list, target: Time, cache: Cache, rate_margin: Fra
     return result, sum((campaign.item_length(it) for it in result), Fraction(0))
 
 
-__all__ = ["LEAD", "TAIL", "Passage", "Resolved", "closest", "cut_down", "cut_points", "envelope", "find",
-           "normalise", "quiet_point", "resolve_quotes", "sentences"]
+__all__ = ["LEAD", "MIN_ITEM", "TAIL", "ClipText", "Passage", "Resolved", "closest", "cut_down", "cut_points",
+           "envelope", "find", "find_through", "normalise", "pauses", "quiet_point", "quote_warnings",
+           "resolve_quotes", "sentences", "speech_level", "version_items"]
+
+
+def version_items(campaign, transcriber=None) -> dict[str, list[tuple[str, str, Time]]]:
+    """Per version (cut down), what each item is: (clip id or "card", its times and first … last words, or
+    the card's id; its length)."""
+    out: dict[str, list[tuple[str, str, Time]]] = {}
+    for name, (items, _) in campaign.version_cuts.items():
+        rows = []
+        for it in items:
+            length = campaign.item_length(it)
+            if not isinstance(it, ClipItem):
+                rows.append(("card", it.card, length))
+                continue
+            transcript = campaign.transcripts.get(it.clip)
+            if transcript is None and transcriber is not None and it.clip in campaign.media:
+                transcript = clip_transcript(campaign, it.clip, transcriber)
+            start, end = campaign.cut_bounds(it)
+            span = item_words(transcript, start, end) if transcript is not None else None
+            times = f"{short_clock(start)}–{short_clock(end)}"
+            if span is None:
+                rows.append((it.clip, times, length))
+                continue
+            words = transcript.words
+            a, b = span
+            said = " ".join(w.text for w in words[a:b + 1]) if b - a < 6 else \
+                " ".join(w.text for w in words[a:a + 3]) + " … " + " ".join(w.text for w in words[b - 2:b + 1])
+            rows.append((it.clip, f"{times} «{said}»", length))
+        out[name] = rows
+    return out
 
 
 # --------------------------------------------------------------------------- the paper edit

@@ -26,7 +26,7 @@ from .cache import Cache
 from .campaign import Campaign
 from .cards import card_texts, lines_that_fit, most_that_fits, text_fit
 from .cuefile import read_cue_file
-from .edit import cut_down, quote_items, resolve_quotes
+from .edit import cut_down, quote_items, quote_warnings, resolve_quotes
 from .errors import ClipNotFound, SpecError, SpecProblem
 from .fonts import cannot_show
 from .images import image_problem
@@ -172,6 +172,7 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
             campaign, problems = resolve_quotes(campaign, transcriber(cache, model_for(spec.subtitles, model)))
             if problems:
                 raise SpecError(problems)
+            warnings.problems += quote_warnings(campaign)
         campaign = _cut_versions(collector, campaign, cache)
         if collector.problems:
             raise SpecError(collector.problems)

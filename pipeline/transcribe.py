@@ -72,7 +72,7 @@ class WhisperOptions:
 SAMPLE_RATE = 16000
 
 #: Bump when the alignment method changes (it is part of the alignment cache key).
-ALIGN_VERSION = 3
+ALIGN_VERSION = 9
 
 
 def _ms(value: float) -> Time:
@@ -111,6 +111,9 @@ class Transcript:
     model: str = ""  #: model id it came from
     task: str = "transcribe"  #: or "translate" (into English)
     source: str = "whisper"  #: "whisper", or "corrected" for a re-aligned edited text
+    #: words the aligner placed away from the voiced sound and :func:`place_on_speech` moved onto it:
+    #: (cue index in the corrected file, word, time it was given, time it now has)
+    moved: tuple[tuple[int, str, Time, Time], ...] = ()
 
     @property
     def words(self) -> list[Word]:
@@ -128,6 +131,7 @@ class Transcript:
             "segments": [{"start": float(s.start), "end": float(s.end), "text": s.text,
                           "words": [{"text": w.text, "start": float(w.start), "end": float(w.end),
                                      "probability": w.probability} for w in s.words]} for s in self.segments],
+            **({"moved": [[c, t, float(a), float(b)] for c, t, a, b in self.moved]} if self.moved else {}),
         }
 
     @classmethod
@@ -139,7 +143,8 @@ class Transcript:
             for s in data.get("segments", ())
         )
         return cls(data["language"], data["language_probability"], _ms(data["duration"]), segments,
-                   data.get("model", ""), data.get("task", "transcribe"), data.get("source", "whisper"))
+                   data.get("model", ""), data.get("task", "transcribe"), data.get("source", "whisper"),
+                   tuple((int(c), t, _ms(a), _ms(b)) for c, t, a, b in data.get("moved", ())))
 
 
 # --------------------------------------------------------------------------- models
@@ -263,6 +268,130 @@ def words_as_written(text: str, aligned: tuple[Word, ...]) -> tuple[Word, ...]:
     return tuple(out)
 
 
+#: A word with less of its time than this in voiced sound was placed in a pause by the aligner.
+VOICED_SHARE = Fraction(1, 4)
+
+
+def place_on_speech(words: tuple[Word, ...], speech: list[tuple[Time, Time]], window: tuple[Time, Time]
+                    ) -> tuple[tuple[Word, ...], list[tuple[str, Time, Time]]]:
+    """Words the aligner put in a pause (less than :data:`VOICED_SHARE` of the word voiced), moved onto the
+    nearest voiced sound inside the cue's ``window``, keeping their order and length (at most the voiced
+    stretch's). Returns the words and (word, time it was given, time it now has) of each one moved.
+
+    Cross-attention alignment of a cue whose text does not match what is heard well (a corrected
+    word, a cue window with silence in it) can put a word seconds from where it is said.
+    """
+    if not speech or not words:
+        return words, []
+    lo, hi = window
+    voiced = [(max(a, lo), min(b, hi)) for a, b in speech if b > lo and a < hi]
+    if not voiced:
+        return words, []
+    out = list(words)
+    moved = []
+    for i, w in enumerate(words):
+        length = w.end - w.start
+        heard = sum((max(Fraction(0), min(b, w.end) - max(a, w.start)) for a, b in voiced), Fraction(0))
+        if length > 0 and heard >= length * VOICED_SHARE or length == 0 and any(a <= w.start <= b for a, b in voiced):
+            continue
+        prev_end = out[i - 1].end if i > 0 else lo
+        next_start = words[i + 1].start if i + 1 < len(words) else hi
+        best = None
+        for a, b in voiced:  # the voiced stretch nearest the word, within its neighbours where it can be
+            a2, b2 = max(a, prev_end), min(b, max(next_start, prev_end))
+            if b2 <= a2:
+                a2, b2 = a, b
+            where = min(max(w.start, a2), b2)
+            gap = abs(where - w.start) + (0 if a2 == max(a, prev_end) else 1)
+            if best is None or gap < best[0]:
+                best = (gap, a2, b2)
+        _, a2, b2 = best
+        start = min(max(w.start, a2), b2)
+        if w.start < a2:
+            start = a2
+        elif w.end > b2:
+            start = max(a2, b2 - length)
+        end = min(start + length, b2) if b2 > start else start + length
+        out[i] = Word(w.text, start, end, w.probability)
+        moved.append((w.text, w.start, start))
+    return tuple(out), moved
+
+
+#: Voiced sound: 10 ms frames within this many dB of the recording's speech level (its 90th percentile),
+#: quiet gaps shorter than VOICED_GAP bridged (the edit's pauses use the same measure).
+VOICED_DB = 20
+VOICED_GAP = Fraction(8, 100)
+
+
+def voiced_regions(audio, rate: int = SAMPLE_RATE) -> list[tuple[Time, Time]]:
+    """Stretches of voiced sound by level: (start, end) on the audio's timeline."""
+    import numpy as np
+
+    step = rate // 100
+    frames = len(audio) // step
+    if frames == 0:
+        return []
+    blocks = np.asarray(audio[:frames * step], dtype="float64").reshape(frames, step)
+    level = 20 * np.log10(np.sqrt((blocks ** 2).mean(axis=1)) + 1e-9)
+    loud = level >= np.percentile(level, 90) - VOICED_DB
+    out: list[list[int]] = []
+    for i in np.flatnonzero(loud):
+        if out and i - out[-1][1] <= int(VOICED_GAP * 100):
+            out[-1][1] = i + 1
+        else:
+            out.append([int(i), int(i) + 1])
+    return [(Fraction(a, 100), Fraction(b, 100)) for a, b in out if b - a >= 3]
+
+
+#: No word holds a silence this long: where an aligned word does, it is two words' time (or more).
+WORD_PAUSE = Fraction(1, 4)
+
+
+def trim_pauses(words: tuple[Word, ...], voiced: list[tuple[Time, Time]]) -> tuple[Word, ...]:
+    """Words the aligner stretched across a pause (no voiced sound for :data:`WORD_PAUSE`) kept to one
+    side of it: a cue's last word ends at the pause, its first begins after it, any other keeps the
+    side holding more of its voiced sound; a word's long silence before or after its sound cut off."""
+    out = []
+    for i, w in enumerate(words):
+        inside = [(max(a, w.start), min(b, w.end)) for a, b in voiced if b > w.start and a < w.end]
+        gaps = [(x[1], y[0]) for x, y in zip(inside, inside[1:], strict=False) if y[0] - x[1] >= WORD_PAUSE]
+        if gaps:
+            a, b = max(gaps, key=lambda g: g[1] - g[0])
+            before = sum((min(y, a) - x for x, y in inside if x < a), Fraction(0))
+            after = sum((y - max(x, b) for x, y in inside if y > b), Fraction(0))
+            if i == len(words) - 1 or (i > 0 and before >= after):
+                w = Word(w.text, w.start, a, w.probability)
+            else:
+                w = Word(w.text, b, w.end, w.probability)
+        inside = [(max(a, w.start), min(b, w.end)) for a, b in voiced if b > w.start and a < w.end]
+        if inside and w.end - inside[-1][1] >= WORD_PAUSE:  # a long silence after its sound
+            w = Word(w.text, w.start, inside[-1][1], w.probability)
+        if inside and inside[0][0] - w.start >= WORD_PAUSE:  # a long silence before it
+            w = Word(w.text, inside[0][0], w.end, w.probability)
+        out.append(w)
+    return tuple(out)
+
+
+def after_previous(words: tuple[Word, ...], previous_end: Time, speech: list[tuple[Time, Time]]
+                   ) -> tuple[tuple[Word, ...], list[tuple[str, Time, Time]]]:
+    """A cue's words that the aligner started before the previous cue's last word ends (its window is
+    widened into the cue before), started at the first voiced sound after that word instead.
+    Returns the words and (word, time it was given, time it now has) of each moved more than half a second."""
+    out, moved = [], []
+    floor = previous_end
+    for w in words:
+        if w.start < floor:
+            onsets = [a for a, b in speech if floor <= a < max(w.end, floor)]
+            start = onsets[0] if onsets else floor
+            end = max(w.end, start)
+            if start - w.start > Fraction(1, 2):
+                moved.append((w.text, w.start, start))
+            w = Word(w.text, start, end, w.probability)
+        out.append(w)
+        floor = w.end
+    return tuple(out), moved
+
+
 class Transcriber:
     """Loads a Whisper model on first use; transcribes and aligns, with results cached.
 
@@ -364,12 +493,14 @@ class Transcriber:
         total = len(audio) / SAMPLE_RATE
         speech = [(Fraction(c["start"], SAMPLE_RATE), Fraction(c["end"], SAMPLE_RATE))
                   for c in get_speech_timestamps(audio, VadOptions(speech_pad_ms=100, min_silence_duration_ms=300))]
+        voiced = voiced_regions(audio)
         segments = []
+        moved = []
         with self._lock:
             model = self._whisper()
             self.model_calls += 1
             tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language=language)
-            for start, end, text in cues:
+            for cue, (start, end, text) in enumerate(cues):
                 text = " ".join(text.split())
                 if not text:
                     continue
@@ -387,9 +518,19 @@ class Transcriber:
                     for a in aligned if a["word"].strip()
                 )
                 words = snap_to_speech(words_as_written(text, tokens), speech)
+                words = trim_pauses(words, voiced)
+                words, early = after_previous(words, segments[-1].end if segments else Fraction(0), voiced)
+                words, shifted = place_on_speech(words, voiced, (_ms(w0), _ms(w1)))
+                # a word moved by a few hundredths is the aligner's usual error, not worth a look
+                shifted = early + [m for m in shifted if abs(m[2] - m[1]) >= Fraction(3, 10)]
+                for word, was, now in shifted:
+                    log.warning("cue %d: the aligner placed %r at %.2f s, in a pause; moved to %.2f s",
+                                cue + 1, word, float(was), float(now))
+                    moved.append((cue, word, was, now))
                 if words:
                     segments.append(Segment(words[0].start, words[-1].end, text, words))
-        return Transcript(language, 1.0, _ms(total), tuple(segments), self.model_id, "transcribe", "corrected")
+        return Transcript(language, 1.0, _ms(total), tuple(segments), self.model_id, "transcribe", "corrected",
+                          tuple(moved))
 
 
 _shared: dict[tuple, Transcriber] = {}
