@@ -54,6 +54,12 @@ class BrandLowerThird(SpecModel):
     accent: SpecColor | None = Field(None, description="the bar beside the name; default: the brand's accent")
 
 
+class BrandVoice(SpecModel):
+    voice: str = Field("nb", description="eSpeak NG voice name of the campaigns' synstolking (nb: Norwegian "
+                       "bokmål)")
+    rate: int = Field(175, ge=80, le=400, description="speaking rate in words a minute")
+
+
 class BrandSpec(SpecModel):
     """A municipality's visual profile, shared by its campaigns (``brand: ../brand/x.yml``)."""
 
@@ -63,6 +69,7 @@ class BrandSpec(SpecModel):
     logo: BrandLogo | None = Field(None, description="logo for cards")
     captions: BrandCaptions = Field(BrandCaptions(), description="burned captions")
     lower_third: BrandLowerThird = Field(BrandLowerThird(), description="the name strap")
+    synstolking: BrandVoice = Field(BrandVoice(), description="the description voice the campaigns share")
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from . import manifest
 from .cache import Cache
 from .campaign import Campaign
 from .captions import CaptionRules, cues_for_timeline
+from .describe import describe_output
 from .errors import (
     CacheError,
     FolderFull,
@@ -241,6 +242,12 @@ def _execute_job(job: OutputJob, loaded: LoadedCampaign | None, emit: EventCallb
                 force=job.options.force, safe_zones=job.options.safe_zones, draft=job.options.draft,
                 progress=lambda f: emit(Event("progress", job.channel, fraction=f, campaign=job.campaign)),
                 made_since=job.made_since)
+            if not job.options.draft:  # synstolking (WCAG 1.2.5): the described version beside the output
+                described = describe_output(campaign, preset, timeline, Path(tmp), record, loaded.captions,
+                                            force=job.options.force)
+                if described is not record:
+                    record = described
+                    manifest.update(campaign, record=record)
     except (Interrupted, CacheError, FolderFull, NoSpace):  # they stop the run: every output would fail alike
         raise
     except RekruttError as exc:
