@@ -156,6 +156,12 @@ def _luminance(hex_colour: str) -> float:
     return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
 
 
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG contrast ratio of two #RRGGBB colours (1 to 21)."""
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
 def caption_contrast(brand: BrandSpec) -> float:
     """WCAG contrast of caption text against its black box at the brand's opacity over white footage
     (the worst case; an outline without a box is judged as a box of the outline's full opacity)."""

@@ -35,10 +35,11 @@ from .errors import RenderError
 from .ffmpeg import FfmpegCommand, run_command
 from .files import atomic_path, sha256_file, write_text_atomic
 from .loudness import parse_ebur128, verify_command
-from .spec import CardItem, ClipItem
-from .timeline import CardSegment, ClipSegment, Timeline
+from .spec import ClipItem
+from .timeline import CardSegment, ClipSegment, Timeline, build_timeline, source_rate
 from .timecode import Time
-from .transcribe import Transcript
+from .transcribe import Transcript, whisper_language
+from .transcripts import clip_transcript
 from .yamlpos import Loc
 
 log = logging.getLogger("rekrutt")
@@ -401,15 +402,19 @@ def described_output(campaign: Campaign, preset: Preset, timeline: Timeline, rec
                               f"over the {preset.true_peak_dbtp:g} dBTP ceiling")
     extras.update({"described": final.name, "described_key": key})
     if preset.name == "web":
-        from .subtitles import file_language
-
-        vtt = write_vtt(placed, out_dir / f"{preset.name}.{file_language(campaign.spec.language)}.descriptions.vtt")
+        vtt = write_vtt(placed, out_dir / f"{preset.name}.{_tag(campaign.spec.language)}.descriptions.vtt")
         extras["descriptions_vtt"] = vtt.name
     _add_to_publish_sheet(out_dir, preset, final.name, extras.get("descriptions_vtt"))
     log.info("%s: described version %s (%d line(s), %.1f LUFS)", preset.name, final.name, len(lines),
              verified.integrated)
     return dataclasses.replace(record, extras=extras, descriptions=lines,
                                described_loudness_lufs=verified.integrated)
+
+
+def _tag(code: str) -> str:
+    """The language tag of file names (as the captions' files: Norwegian bokmål is ``nb``)."""
+    lang = whisper_language(code)
+    return {"no": "nb"}.get(lang, lang)
 
 
 def _add_to_publish_sheet(out_dir: Path, preset: Preset, video: str, vtt: str | None) -> None:
@@ -440,3 +445,121 @@ def describe_output(campaign: Campaign, preset: Preset, timeline: Timeline, work
     """:func:`described_output` with the transcripts the output's captions were made from."""
     return described_output(campaign, preset, timeline, record, transcripts_of(campaign, captions), work,
                             force=force)
+
+
+# --------------------------------------------------------------------------- checks (validate)
+
+@dataclass(frozen=True)
+class Finding:
+    """Something about the description that validate reports: where, what, and what to do."""
+
+    loc: Loc
+    message: str
+    hint: str = ""
+    problem: bool = False  #: stops the render (else a warning)
+
+
+def outputs_described(campaign: Campaign):
+    """Every (edition, channel) of the run whose mode is ``version``."""
+    for edition in campaign.editions():
+        for channel in edition.channels:
+            if campaign.spec.synstolking.mode_for(channel) == "version":
+                yield edition, channel
+
+
+def check(campaign: Campaign, transcripts: dict[str, Transcript], timeline_for) -> list[Finding]:
+    """What ``validate`` says of the description: unknown channels and voice, a line that fits no pause
+    (with the time it needs and the longest pause there is), a recording longer than its slot, and a
+    recording in descriptions/ that no line has. ``timeline_for(edition, channel)`` lays an output out."""
+    syn = campaign.spec.synstolking
+    found: list[Finding] = []
+    known = campaign.all_channels
+    for name in syn.channels:
+        if name not in known:
+            found.append(Finding(("synstolking", "channels", name), f"'{name}' is not a channel of this campaign",
+                                 "the spec's channels: " + ", ".join(sorted(known)), problem=True))
+    if syn.voice is not None and isinstance(syn.voice, str):
+        try:
+            tts.espeak_samples("ja", syn.voice, 175)
+        except Exception as exc:  # InputError: no such voice; RenderError: no engine
+            found.append(Finding(("synstolking", "voice"), str(exc), "voice: nb", problem=True))
+            return found
+    seen: dict[tuple[str, str], list[str]] = {}
+    ids: set[str] = set()
+    facts: dict[tuple[str, str], tuple[Placed, str]] = {}
+    for edition, channel in outputs_described(campaign):
+        timeline = timeline_for(edition, channel)
+        placed, _ = described_lines(edition, timeline, transcripts, channel)
+        for p in placed:
+            ids.add(p.line.id)
+            if p.fits:
+                continue
+            what = (edition.label, p.line.id)
+            seen.setdefault(what, []).append(channel)
+            facts.setdefault(what, (p, edition.where if hasattr(edition, "where") else edition.label))
+    for (label, line_id), chans in seen.items():
+        p, _ = facts[(label, line_id)]
+        kind = "recorded line" if p.recorded else "description line"
+        where = "over the card" if p.line.card else "in this cut"
+        found.append(Finding(
+            p.line.loc, f"the {kind} '{line_id}' (\"{_short(p.line.text)}\") needs {float(p.length):.1f} s, and the "
+            f"longest pause {where} is {float(p.slot):.1f} s ({label}: {', '.join(chans)}); it is left out of the "
+            "described version",
+            "shorten the text, leave a pause in the cut (pad:, from:/to:), make the card longer (duration:), "
+            f"record it faster ({RECORDINGS}/{line_id}.wav), or speak faster (synstolking: rate)"))
+    folder = campaign.base_dir / RECORDINGS
+    if folder.is_dir():
+        for wav in sorted(folder.glob("*.wav")):
+            if wav.stem not in ids:
+                found.append(Finding(("synstolking",), f"{RECORDINGS}/{wav.name} is the recording of no line",
+                                     "name it after a line (python cli.py describe export SPEC lists them)"))
+    return found
+
+
+def _short(text: str, n: int = 50) -> str:
+    return text if len(text) <= n else text[:n - 1] + "…"
+
+
+def export_rows(campaign: Campaign, transcripts: dict[str, Transcript], timeline_for) -> list[dict]:
+    """The description script of every described output: each line's id, text, slot and longest length."""
+    rows: list[dict] = []
+    for edition, channel in outputs_described(campaign):
+        timeline = timeline_for(edition, channel)
+        placed, _ = described_lines(edition, timeline, transcripts, channel)
+        for p in placed:
+            rows.append({"version": edition.version or "main", "channel": channel, "id": p.line.id,
+                         "kind": p.line.kind, "text": p.line.text, "start": round(float(p.start), 2),
+                         "longest": round(float(p.slot), 2), "needs": round(float(p.length), 2),
+                         "fits": p.fits, "recorded": p.recorded,
+                         "recording": f"{RECORDINGS}/{p.line.id}.wav"})
+    return rows
+
+
+def all_transcripts(campaign: Campaign, transcriber) -> dict[str, Transcript]:
+    """Every clip's transcript that any edition plays (those the quotes were found in, the rest through
+    the transcriber and its cache)."""
+    clip_ids = {s.clip for e in campaign.editions() for s in e.spec.sequence if isinstance(s, ClipItem)}
+    found = dict(campaign.transcripts)
+    for clip_id in sorted(clip_ids - set(found)):
+        found[clip_id] = clip_transcript(campaign, clip_id, transcriber)
+    return found
+
+
+def timeline_for(edition: Campaign, channel: str) -> Timeline:
+    """An output's timeline, as the render lays it out."""
+    return build_timeline(edition, edition.preset(channel).rate_for(source_rate(edition)), channel)
+
+
+def script_markdown(rows: list[dict]) -> str:
+    """The description script as a table to read, edit (in the spec) or record from."""
+    out = ["# Synstolking: the description script", "",
+           "Each line is spoken in a pause of the speech. Record a line as `descriptions/<id>.wav` beside the spec "
+           "to replace the synthetic voice (no longer than its longest length). Change a card's or a person's text "
+           "in the spec; add your own with `describe:` on a sequence item.", "",
+           "| version | channel | id | starts at (s) | longest (s) | synthetic (s) | fits | text |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        out.append(f"| {r['version']} | {r['channel']} | `{r['id']}` | {r['start']:.2f} | {r['longest']:.2f} | "
+                   f"{r['needs']:.2f} | {'yes' if r['fits'] else '**no**'}{' (recorded)' if r['recorded'] else ''} "
+                   f"| {r['text']} |")
+    return "\n".join(out) + "\n"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from . import channels
+from . import channels, describe
 from .brand import apply_brand, load_brand
 from .cache import Cache
 from .campaign import Campaign
@@ -184,6 +184,9 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
         if collector.problems:
             raise SpecError(collector.problems)
         _media_warnings(warnings, campaign)
+        _check_synstolking(collector, warnings, campaign, transcriber(cache, model_for(spec, model)))
+        if collector.problems:
+            raise SpecError(collector.problems)
     _text_warnings(warnings, campaign)
     _link_warnings(warnings, campaign)
     return dataclasses.replace(campaign, warnings=tuple(warnings.problems))
@@ -589,3 +592,13 @@ def _link_warnings(w: Problems, campaign: Campaign) -> None:
         if insecure(link):
             w.add(loc, f"'{link}' is not encrypted (http://): phones warn about such links and networks can "
                   "alter the page on the way", "write https:// if the site has it")
+
+
+def _check_synstolking(c: Problems, w: Problems, campaign: Campaign, transcriber: Transcriber) -> None:
+    """The description (synstolking): every line placed in a pause of every described output; a line that
+    fits none is a warning at its line, with the time it needs (see :func:`pipeline.describe.check`)."""
+    if not any(True for _ in describe.outputs_described(campaign)):
+        return
+    transcripts = describe.all_transcripts(campaign, transcriber)
+    for f in describe.check(campaign, transcripts, describe.timeline_for):
+        (c if f.problem else w).add(f.loc, f.message, f.hint)
