@@ -20,11 +20,11 @@ import click
 
 import console
 from pipeline import __version__
+from pipeline.accessibility import failures as accessibility_failures
+from pipeline.accessibility import report as accessibility_report
 from pipeline.brand import brand_schema
 from pipeline.cache import Cache
 from pipeline.channels import CHECKED, PRESETS
-from pipeline.accessibility import failures as accessibility_failures
-from pipeline.accessibility import report as accessibility_report
 from pipeline.ci import annotations
 from pipeline.ci import init as ci_files
 from pipeline.describe import all_transcripts, script_markdown

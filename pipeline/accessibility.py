@@ -17,10 +17,10 @@ from . import describe
 from .brand import caption_contrast, contrast_ratio
 from .campaign import Campaign
 from .captions import words_in_cut
+from .files import write_text_atomic
 from .spec import COLOR_PATTERN
 from .timeline import CardSegment, ClipSegment, Timeline
 from .transcribe import Transcript
-from .files import write_text_atomic
 
 #: The least contrast of text (WCAG 2.1 1.4.3, AA).
 MIN_CONTRAST = 4.5

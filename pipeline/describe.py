@@ -36,8 +36,8 @@ from .ffmpeg import FfmpegCommand, run_command
 from .files import atomic_path, sha256_file, write_text_atomic
 from .loudness import parse_ebur128, verify_command
 from .spec import ClipItem
-from .timeline import CardSegment, ClipSegment, Timeline, build_timeline, source_rate
 from .timecode import Time
+from .timeline import CardSegment, ClipSegment, Timeline, build_timeline, source_rate
 from .transcribe import Transcript, whisper_language
 from .transcripts import clip_transcript
 from .yamlpos import Loc

@@ -31,11 +31,11 @@ from typing import Literal
 
 from . import ffmpeg as ff
 from . import manifest
+from .accessibility import report as accessibility_report
+from .accessibility import write_report
 from .cache import Cache
 from .campaign import Campaign
 from .captions import CaptionRules, cues_for_timeline
-from .accessibility import report as accessibility_report
-from .accessibility import write_report
 from .describe import describe_output, transcripts_of
 from .errors import (
     CacheError,

@@ -16,7 +16,6 @@ from cli import main
 from pipeline import describe
 from pipeline.load import load_campaign
 from pipeline.voice import VOICE_RATE, Voice, speak, write_wav
-from tests.conftest import make_clip
 
 SPEC = """\
 campaign: syn-test
