@@ -182,10 +182,10 @@ def write_report(campaign: Campaign, checks: list[OutputCheck], out_dir: Path | 
         md.append(f"| {c.output} | {yes[c.captions_ok]} ({c.captions or 'none'}) | {spoken} | "
                   f"{yes[c.contrast_ok]}{f' (lowest {low:.1f}:1)' if low else ''} |")
     md += ["", "## Text on screen, and where it is spoken", ""]
+    said = {"film": "in the film", "description": "in the description"}
     for c in checks:
         md.append(f"- **{c.output}**: " + "; ".join(
-            f"{t.what}: \"{t.text}\" — {({'film': 'in the film', 'description': 'in the description'}).get(t.spoken, '**never spoken**')}"
-            for t in c.texts))
+            f"{t.what}: \"{t.text}\" — {said.get(t.spoken, '**never spoken**')}" for t in c.texts))
     md += ["", "## For the accessibility statement (tilgjengelighetserklæring)", "", statement(campaign, checks), ""]
     bad = failures(checks)
     data = {"campaign": campaign.spec.campaign, "ok": not bad, "failures": bad,
