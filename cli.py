@@ -20,12 +20,17 @@ import click
 
 import console
 from pipeline import __version__
+from pipeline.accessibility import failures as accessibility_failures
+from pipeline.accessibility import report as accessibility_report
 from pipeline.brand import brand_schema
 from pipeline.cache import Cache
 from pipeline.campaign import OutputKey
 from pipeline.channels import CHECKED, PRESETS
 from pipeline.ci import annotations
 from pipeline.ci import init as ci_files
+from pipeline.describe import all_transcripts, script_markdown
+from pipeline.describe import export_rows as description_rows
+from pipeline.describe import timeline_for as description_timeline
 from pipeline.edit import paper_edit
 from pipeline.errors import InputError, Interrupted, RekruttError, SpecError, Terminated, exit_code
 from pipeline.export import export_transcripts, transcribe_files
@@ -134,9 +139,13 @@ def main(ctx: click.Context, verbose: int, debug: bool) -> None:
               help="Also measure each clip's sound and say what the clean-up does (noise, hum, SNR before and after).")
 @click.option("--update-quotes", is_flag=True,
               help="Rewrite says: quotes matched through a corrected transcript to its wording (comments kept).")
+@click.option("--accessibility", is_flag=True,
+              help="Also check WCAG 2.1 1.2.2 (captions) and 1.2.5 (synstolking) of every output; exit 2 where one "
+              "would break them.")
 @_errors
 def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple[str, ...], model: str | None,
-             cache_dir: Path | None, fmt: str, brand: Path | None, sound: bool, update_quotes: bool) -> None:
+             cache_dir: Path | None, fmt: str, brand: Path | None, sound: bool, update_quotes: bool,
+             accessibility: bool) -> None:
     """Check campaign specs (keys, types, files, media, cuts, quotes, versions, channels) without rendering.
 
     Quotes (says:) are found in the clips' transcripts, transcribing through the cache where needed.
@@ -165,6 +174,8 @@ def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple
                            if hasattr(i, "clip")})
             for clip_id in used:
                 console.clip_sound(clip_id, clip_sound(campaign, clip_id, cache), say)
+        if accessibility:  # WCAG 1.2.2 and 1.2.5 of every output, before anything is rendered
+            problems.extend(_accessibility_problems(campaign, cache_dir, model, say))
     if fmt != "text":
         click.echo(annotations(problems, fmt), nl=False)
         if problems:
@@ -289,6 +300,45 @@ def transcribe(media: tuple[Path, ...], language: str | None, model: str | None,
     text = transcribe_files(Transcriber(Cache(cache_dir), model), media, language, translate=translate,
                             glossary=tuple(glossary), fmt=fmt)
     console.deliver(text, output)
+
+
+def _accessibility_problems(campaign, cache_dir: Path | None, model: str | None, say) -> list:
+    """validate --accessibility: each output that would break 1.2.2 or 1.2.5, as a problem at the spec."""
+    transcriber = shared_transcriber(Cache(cache_dir), model_for(campaign, model))
+    checks = accessibility_report(campaign, all_transcripts(campaign, transcriber))
+    for check in checks:
+        say(f"  accessibility {check.output}: 1.2.2 {'ok' if check.captions_ok else 'NO'}, 1.2.5 "
+            f"{'ok' if not check.unspoken else 'NO'} ({check.mode}), 1.4.3 {'ok' if check.contrast_ok else 'low'}")
+    return [campaign.problem(("synstolking",), message, "give synstolking: version (a described version), say it "
+                             "in the film, or record the line (descriptions/<line>.wav)")
+            for message in accessibility_failures(checks)]
+
+
+@main.group()
+def describe() -> None:
+    """Synstolking (audio description): the script to read, edit or record."""
+
+
+@describe.command("export")
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Write here [default: descriptions/script.md beside SPEC].")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of Markdown.")
+@click.option("--model", help="Whisper model name or CTranslate2 folder (overrides the spec).")
+@click.option("--cache-dir", type=click.Path(path_type=Path), envvar="REKRUTT_CACHE_DIR",
+              help="Cache folder [env REKRUTT_CACHE_DIR].")
+@_errors
+def describe_export(spec: Path, output: Path | None, as_json: bool, model: str | None, cache_dir: Path | None) -> None:
+    """Write the description script: each line's id (its recording's name), text, slot and longest length."""
+    campaign = _load(spec, cache_dir=cache_dir, model=model)
+    transcriber = shared_transcriber(Cache(cache_dir), model_for(campaign, model))
+    rows = description_rows(campaign, all_transcripts(campaign, transcriber), description_timeline)
+    target = output or campaign.base_dir / "descriptions" / ("script.json" if as_json else "script.md")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n" if as_json else script_markdown(rows),
+                      encoding="utf-8")
+    click.echo(f"description script: {target} ({len({r['id'] for r in rows})} line(s); record one as "
+               "descriptions/<id>.wav to replace the synthetic voice)")
 
 
 @main.group()

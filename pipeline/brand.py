@@ -57,6 +57,12 @@ class BrandLowerThird(SpecModel):
     accent: SpecColor | None = Field(None, description="the bar beside the name; default: the brand's accent")
 
 
+class BrandVoice(SpecModel):
+    voice: str = Field("nb", description="eSpeak NG voice name of the campaigns' synstolking (nb: Norwegian "
+                       "bokmål)")
+    rate: int = Field(175, ge=80, le=400, description="speaking rate in words a minute")
+
+
 class BrandSpec(SpecModel):
     """A municipality's visual profile, shared by its campaigns (``brand: ../brand/x.yml``)."""
 
@@ -66,6 +72,7 @@ class BrandSpec(SpecModel):
     logo: BrandLogo | None = Field(None, description="logo for cards")
     captions: BrandCaptions = Field(BrandCaptions(), description="burned captions")
     lower_third: BrandLowerThird = Field(BrandLowerThird(), description="the name strap")
+    synstolking: BrandVoice = Field(BrandVoice(), description="the description voice the campaigns share")
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,12 @@ def _luminance(hex_colour: str) -> float:
 
     r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
     return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG contrast ratio of two #RRGGBB colours (1 to 21)."""
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
 
 
 def caption_contrast(brand: BrandSpec) -> float:

@@ -31,9 +31,12 @@ from typing import Literal
 
 from . import ffmpeg as ff
 from . import manifest
+from .accessibility import report as accessibility_report
+from .accessibility import write_report
 from .cache import Cache
 from .campaign import Campaign, OutputKey
 from .captions import CaptionRules, cues_for_timeline
+from .describe import describe_output, transcripts_of
 from .errors import (
     CacheError,
     FolderFull,
@@ -246,6 +249,11 @@ def _execute_job(job: OutputJob, loaded: LoadedCampaign | None, emit: EventCallb
                 force=job.options.force, safe_zones=job.options.safe_zones,
                 progress=lambda f: emit(Event("progress", job.channel, fraction=f, campaign=job.campaign)),
                 made_since=job.made_since)
+            if not job.options.draft:  # synstolking (WCAG 1.2.5): the described version beside the output
+                described = describe_output(output, Path(tmp), record, loaded.captions, force=job.options.force)
+                if described is not record:
+                    record = described
+                    manifest.update(output.edition, record=record)
     except (Interrupted, CacheError, FolderFull, NoSpace):  # they stop the run: every output would fail alike
         raise
     except RekruttError as exc:
@@ -412,7 +420,21 @@ def _render_batch(campaigns: list[Campaign], options: RenderOptions, on_event: E
         unchanged = mine and all(o.status == "unchanged" for o in mine) and page.is_file()
         if mine and not options.draft and not unchanged:  # (`review SPEC` rebuilds it on demand)
             write_review_page(campaign, options)
+    for campaign in campaigns:  # the accessibility report (WCAG 1.2.2, 1.2.5, 1.4.3)
+        if not options.draft and any(o.job.spec == campaign.path for o in outcomes):
+            _write_accessibility(campaign, [v for (p, _), v in loaded.items() if p == campaign.path])
     return BatchResult(results, calls, time.perf_counter() - started)
+
+
+def _write_accessibility(campaign: Campaign, loaded: list[LoadedCampaign]) -> None:
+    """``accessibility.md`` and ``.json`` beside the outputs (a failure is only a warning: the outputs are made)."""
+    transcripts = transcripts_of(campaign)
+    for x in loaded:
+        transcripts.update(transcripts_of(x.campaign, x.captions))
+    try:
+        write_report(campaign, accessibility_report(campaign, transcripts))
+    except (RekruttError, OSError) as exc:
+        log.warning("%s: the accessibility report was not written: %s", campaign.label, exc)
 
 
 def write_review_page(campaign: Campaign, options: RenderOptions = RenderOptions()) -> Path | None:

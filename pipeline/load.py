@@ -13,29 +13,26 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import unicodedata
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from . import channels
+from . import channels, describe
 from .brand import apply_brand, load_brand
 from .cache import Cache
 from .campaign import Campaign
-from .cards import card_texts, lines_that_fit, most_that_fits, text_fit
 from .cuefile import read_cue_file
 from .edit import cut_down, quote_items, quote_warnings, resolve_quotes
 from .errors import ClipNotFound, SpecError, SpecProblem
-from .fonts import cannot_show
 from .images import image_problem
 from .images import verify as verify_image
 from .library import LibraryClip, consent_problems, library_dir, load_clip
-from .names import insecure
 from .probe import MediaInfo, probe_as
 from .problems import Problems, did_you_mean, read_located, shape_problems, strip_tags
-from .spec import COLOR_PATTERN, CampaignSpec, CardItem, ClipItem, links
+from .spec import COLOR_PATTERN, CampaignSpec, ClipItem
+from .textcheck import check_card_text, link_warnings, text_warnings
 from .timecode import seconds
 from .transcribe import Transcriber, model_for, shared_transcriber
 from .yamlpos import Loc
@@ -181,12 +178,15 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
             _check_lengths(collector, campaign.for_version(name), ("versions", name))
         if collector.problems:
             raise SpecError(collector.problems)
-        _check_card_text(collector, warnings, campaign)
+        check_card_text(collector, warnings, campaign)
         if collector.problems:
             raise SpecError(collector.problems)
         _media_warnings(warnings, campaign)
-    _text_warnings(warnings, campaign)
-    _link_warnings(warnings, campaign)
+        _check_synstolking(collector, warnings, campaign, transcriber(cache, model_for(spec.subtitles, model)))
+        if collector.problems:
+            raise SpecError(collector.problems)
+    text_warnings(warnings, campaign)
+    link_warnings(warnings, campaign)
     return dataclasses.replace(campaign, warnings=tuple(warnings.problems))
 
 
@@ -444,81 +444,6 @@ def _all_channels(campaign: Campaign) -> list[str]:
     return list(dict.fromkeys(key.channel for key in campaign.outputs()))
 
 
-def _check_card_text(c: Problems, w: Problems, campaign: Campaign) -> None:
-    """Card text that cannot be shown whole on a channel's frame is a problem at its line, with the most
-    of it that fits on each frame; a word broken between letters to fit a line is a warning, once."""
-    too_long: dict[Loc, tuple[str, dict[str, tuple[int, str]]]] = {}  # loc -> (text, channel -> (most, size))
-    broken: dict[Loc, dict[str, list[str]]] = {}  # loc -> word -> channels
-    done: set[tuple[str, str]] = set()
-    for edition in campaign.editions():
-        own = campaign.spec.versions[edition.version].cards if edition.version else {}
-        for card_id in dict.fromkeys(i.card for i in edition.spec.sequence if isinstance(i, CardItem)):
-            card = edition.spec.cards.get(card_id)
-            if card is None:
-                continue
-            prefix = ("versions", edition.version, "cards", card_id) if card_id in own else ("cards", card_id)
-            for name in edition.channels:
-                if (card.model_dump_json(), name) in done:
-                    continue  # the same card on the same channel in another version
-                done.add((card.model_dump_json(), name))
-                preset = edition.preset(name)
-                fit = text_fit(edition, card, preset)
-                texts = card_texts(card)
-                if fit.fits:
-                    for word in fit.broken:
-                        place = next((p for p, t in texts if word in t.split()), ("lines", 0))
-                        broken.setdefault(_card_loc(campaign, prefix, place), {}).setdefault(word, []).append(name)
-                    continue
-                # blame the longest text: the most of it that fits beside the rest of the card; where
-                # even none of it would fit, the card has more lines than fit
-                size = f"{preset.width}x{preset.height}"
-                place, text = max(texts, key=lambda pt: len(pt[1]))
-                most = most_that_fits(edition, card, preset, place)
-                if most:
-                    too_long.setdefault(_card_loc(campaign, prefix, place), (text, {}))[1][name] = (most, size)
-                else:
-                    too_long.setdefault(prefix + ("lines",), ("\n".join(card.lines), {}))[1][name] = \
-                        (lines_that_fit(edition, card, preset), size)
-    for loc, (text, per_channel) in too_long.items():
-        groups: dict[tuple[int, str], list[str]] = {}
-        for name, key in per_channel.items():
-            groups.setdefault(key, []).append(name)
-        fits = [f"{most:,} on {', '.join(names)} ({size})" for (most, size), names in sorted(groups.items())]
-        if loc[-1] == "lines":  # too many lines
-            fits[0] = fits[0].replace(" on ", " fit on ", 1)
-            c.add(loc, f"the card's {len(text.splitlines())} lines cannot be shown together: at most "
-                  f"{', '.join(fits)}", "put fewer lines on the card, or spread them over two cards")
-            continue
-        what = {"subline": "the subline", "url": "the address"}.get(str(loc[-1]), "this line")
-        one_word = len(text.split()) == 1
-        fits[0] = fits[0].replace(" on ", " characters fit on ", 1)
-        c.add(loc, f"{what} ({len(text):,} characters{', one word' if one_word else ''}) cannot be shown whole "
-              f"on the card: at most {', '.join(fits)}", "break the word with spaces or hyphens, or shorten it"
-              if one_word else "shorten it, or put the rest on another card")
-    for loc, words in broken.items():
-        for word, names in words.items():
-            w.add(loc, f"a word of {len(word)} letters ({word[:20]}{'...' if len(word) > 20 else ''}) is too long "
-                  f"for a line of the card on {', '.join(names)}; it is broken between letters with a hyphen",
-                  "shorten it, or write a hyphen where it may break")
-
-
-def _card_loc(campaign: Campaign, prefix: Loc, place: tuple) -> Loc:
-    """Where a card's text was written: a line of ``lines`` after splitting is the entry it came from."""
-    if place[0] != "lines":
-        return prefix + place
-    data: object = campaign.located.data if campaign.located else None
-    for part in prefix + ("lines",):
-        data = data.get(part) if isinstance(data, dict) else None
-    if not isinstance(data, list):
-        return prefix + place
-    n = 0
-    for entry, value in enumerate(data):
-        n += len([p for p in str(value).splitlines() if p.strip()])
-        if place[1] < n:
-            return prefix + ("lines", entry)
-    return prefix + ("lines",)
-
-
 #: A fill-crop that enlarges the picture more than this looks soft and blocky.
 MAX_UPSCALE = 2.5
 
@@ -564,29 +489,11 @@ def _media_warnings(w: Problems, campaign: Campaign) -> None:
                   f"{names}")
 
 
-def _text_warnings(w: Problems, campaign: Campaign) -> None:
-    """Text that no font here can show (it would be drawn as empty boxes): emoji, scripts without a font."""
-    spec = campaign.spec
-    texts: list[tuple[Loc, str, bool]] = [(("title",), spec.title, True)]
-    for card_id, card in {**spec.cards, **{k: c for v in spec.versions.values() for k, c in v.cards.items()}}.items():
-        texts += [(("cards", card_id, "lines", i), line, True) for i, line in enumerate(card.lines)]
-        if card.subline:
-            texts.append((("cards", card_id, "subline"), card.subline, False))
-    for clip_id, clip in spec.clips.items():
-        texts += [(("clips", clip_id, key), value, key == "person") for key, value in
-                  (("person", clip.person), ("role", clip.role)) if value]
-    for loc, text, bold in texts:
-        missing = cannot_show(text, bold, campaign.brand.typeface)
-        if missing:
-            emoji = any(unicodedata.category(ch) == "So" for ch in missing)
-            w.add(loc, f"no font here can show {' '.join(missing)} (it would be drawn as an empty box)",
-                  "leave the emoji out" if emoji else
-                  "give a font that has these letters (REKRUTT_FONT / REKRUTT_FONT_BOLD, or the brand kit)")
-
-
-def _link_warnings(w: Problems, campaign: Campaign) -> None:
-    """Plain http links: they work, but a phone's camera app warns about them and they can be altered on the way."""
-    for loc, link in links(campaign.spec):
-        if insecure(link):
-            w.add(loc, f"'{link}' is not encrypted (http://): phones warn about such links and networks can "
-                  "alter the page on the way", "write https:// if the site has it")
+def _check_synstolking(c: Problems, w: Problems, campaign: Campaign, transcriber: Transcriber) -> None:
+    """The description (synstolking): every line placed in a pause of every described output; a line that
+    fits none is a warning at its line, with the time it needs (see :func:`pipeline.describe.check`)."""
+    if not any(True for _ in describe.outputs_described(campaign)):
+        return
+    transcripts = describe.all_transcripts(campaign, transcriber)
+    for f in describe.check(campaign, transcripts, describe.timeline_for):
+        (c if f.problem else w).add(f.loc, f.message, f.hint)

@@ -61,6 +61,9 @@ class OutputRecord:
     passes: dict[str, float] = field(default_factory=dict)
     #: pieces encoded for it ("made") and taken from the cache ("reused"), when it was made in pieces
     pieces: dict[str, int] = field(default_factory=dict)
+    #: synstolking: the described version's lines (id, start, end, text) on this output's timeline
+    descriptions: list[dict] = field(default_factory=list)
+    described_loudness_lufs: float | None = None  #: measured loudness of the described version's sound
 
 
 def path(out_dir: Path) -> Path:

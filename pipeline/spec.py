@@ -276,6 +276,9 @@ class ClipItem(SpecModel):
                            "(see overrides: shorten)")
     priority: int | None = Field(None, ge=1, description="for cut-downs (versions with max_duration): 1 is kept "
                                  "longest; items without a priority go first")
+    describe: str | None = Field(None, min_length=1, description="synstolking: what the pictures show that the "
+                                 "sound does not say, spoken in a pause of this cut (\"Anne går inn på et "
+                                 "beboerrom\")")
 
     @model_validator(mode="after")
     def _times_or_quote(self) -> ClipItem:
@@ -303,6 +306,56 @@ class CardItem(SpecModel):
     priority: int | None = Field(None, ge=1, description="for cut-downs: 1 is kept longest")
     keep: bool | None = Field(None, description="for cut-downs: always keep this card (default: true for the "
                               "last card of the sequence, the end card)")
+    describe: str | None = Field(None, min_length=1, description="synstolking: more to say over this card than "
+                                 "its text (which is read out by itself)")
+
+
+DescribeMode = Literal["version", "integrated", "off"]
+
+
+class VoiceCommand(SpecModel):
+    """Another speech engine, run as a command: ``{text}`` is the line, ``{out}`` the WAV file it writes."""
+
+    command: str = Field(description="e.g. \"piper --model nb.onnx --output_file {out} --text {text}\"")
+
+    @field_validator("command")
+    @classmethod
+    def _placeholders(cls, v: str) -> str:
+        missing = [p for p in ("{text}", "{out}") if p not in v]
+        if missing:
+            raise ValueError(f"the voice command needs {' and '.join(missing)} in it: {{text}} is the line, "
+                             "{out} the WAV file the command writes")
+        return v
+
+
+class SynstolkingSpec(SpecModel):
+    """Audio description (WCAG 2.1 1.2.5): a described version of each output, or none where the film's own
+    sound says everything the pictures show (integrated), or off."""
+
+    mode: DescribeMode = Field("version", description="version: a described version <channel>.synstolket.mp4 "
+                               "beside each output (the original sound ducked under a voice in its pauses); "
+                               "integrated: the film's own sound carries it (nothing is added, the report checks "
+                               "it); off: no description (the report flags it)")
+    channels: dict[str, DescribeMode] = Field({}, description="the mode for some channels, e.g. {cinema: off}")
+    voice: str | VoiceCommand | None = Field(None, description="eSpeak NG voice name (default: the brand's, else "
+                                             "nb), or {command: ...} for another engine; a recording "
+                                             "descriptions/<line>.wav beside the spec replaces any line")
+    rate: int | None = Field(None, ge=80, le=400, description="speaking rate in words a minute (default: the "
+                             "brand's, else 175)")
+    duck: float = Field(-12.0, ge=-40, le=0, description="how far (dB) the original sound is lowered under the "
+                        "description voice")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: object) -> object:
+        if value is False:
+            return {"mode": "off"}
+        if isinstance(value, str):
+            return {"mode": value}
+        return value
+
+    def mode_for(self, channel: str) -> str:
+        return self.channels.get(channel, self.mode)
 
 
 def _item_kind(value: object) -> str | None:
@@ -471,6 +524,8 @@ class CampaignSpec(SpecModel):
     library: Path | None = Field(None, description="clip library folder, relative to the spec (or $REKRUTT_LIBRARY)")
     output: Path = Field(Path("out"), description="output folder, relative to the spec")
     review_language: Literal["nb", "en"] = Field("nb", description="language of the review page's own words")
+    synstolking: SynstolkingSpec = Field(SynstolkingSpec(), description="audio description (WCAG 2.1 1.2.5): "
+                                         "mode version|integrated|off, voice, rate, duck")
     versions: dict[VersionName, VersionSpec] = Field({}, description="further edits of the same campaign (episodes, "
                                              "cut-downs), each rendered to <output>/<campaign>/<version>/")
 

@@ -15,13 +15,13 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Bottom to top; within a layer, a module may import those listed before it.
 LAYERS = [
     ["timecode", "errors", "yamlpos", "names", "files", "fonts", "images", "languages"],
-    ["channels", "probe", "ffmpeg", "loudness", "cache", "cta"],
+    ["channels", "probe", "ffmpeg", "loudness", "cache", "cta", "voice"],
     ["spec", "problems", "brand", "library", "cuefile"],
     ["campaign"],
     ["transcribe", "transcripts"],
     ["timeline", "job", "reframe", "placement", "cards", "captions", "pauses", "edit"],
-    ["subtitles", "posters", "sound", "interchange", "export", "plan", "render"],
-    ["load", "specedit"],
+    ["subtitles", "posters", "sound", "interchange", "export", "plan", "render", "describe", "accessibility"],
+    ["textcheck", "load", "specedit"],
     ["outplan", "manifest", "output", "review"],
     ["jobs", "report", "ci"],
     ["console", "cli"],

@@ -1,0 +1,154 @@
+"""The description voice: an offline Norwegian synthetic voice, a recorded line, or another engine.
+
+The default is eSpeak NG from the ``espeakng-loader`` wheel (it ships ``libespeak-ng`` and its
+``no_dict``), called through ctypes: no network, no model download, the same voice on every
+machine. It is robotic but intelligible; a recorded human voice (``descriptions/<line>.wav``
+beside the spec) is the quality path and replaces the synthetic line. Another engine plugs in by
+command (``voice: {command: "engine --out {out} {text}"}``).
+
+eSpeak keeps global state and is not thread-safe: one synthesis at a time in a process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import shlex
+import subprocess
+import threading
+import wave
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError, RenderError
+from .ffmpeg import ffmpeg_exe
+
+log = logging.getLogger("rekrutt")
+
+#: The description stem's sample rate (eSpeak's own).
+VOICE_RATE = 22050
+
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_POS_CHARACTER = 1
+_CHARS_UTF8 = 1
+_RATE = 1
+
+_lock = threading.Lock()
+_engine: dict[str, object] = {}
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+
+
+@dataclass(frozen=True)
+class Voice:
+    """Which voice speaks the description: an eSpeak voice name at a rate (words a minute), or a command."""
+
+    name: str = "nb"
+    rate: int = 175
+    command: str | None = None  #: a command with {text} and {out} (a WAV file) in it, instead of eSpeak
+
+    @property
+    def label(self) -> str:
+        return f"command '{self.command.split()[0]}'" if self.command else f"eSpeak NG '{self.name}' at {self.rate}"
+
+
+def _espeak():
+    """The loaded library, initialised once (its data from the wheel)."""
+    if "lib" not in _engine:
+        try:
+            import espeakng_loader
+        except ImportError as exc:  # a dependency of the project: pip install -e . brings it
+            raise RenderError("the description voice needs espeakng-loader: pip install espeakng-loader") from exc
+        lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        lib.espeak_Initialize.restype = ctypes.c_int
+        rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), 0)
+        if rate <= 0:
+            raise RenderError("eSpeak NG could not start (its data folder was not found)")
+        chunks: list[np.ndarray] = []
+
+        def collect(wav, count, events) -> int:
+            if count > 0 and wav:
+                chunks.append(np.ctypeslib.as_array(wav, shape=(count,)).copy())
+            return 0
+
+        callback = _CALLBACK(collect)
+        lib.espeak_SetSynthCallback(callback)
+        _engine.update(lib=lib, rate=rate, chunks=chunks, callback=callback, voice=None)
+    return _engine
+
+
+def espeak_samples(text: str, voice: str = "nb", rate: int = 175) -> tuple[np.ndarray, int]:
+    """eSpeak NG's speech of ``text`` as int16 samples, and their sample rate."""
+    with _lock:
+        engine = _espeak()
+        lib = engine["lib"]
+        if engine["voice"] != voice:
+            if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise InputError(f"eSpeak NG has no voice '{voice}'; use nb (Norwegian bokmål) or another "
+                                 "eSpeak voice name")
+            engine["voice"] = voice
+        lib.espeak_SetParameter(_RATE, int(rate), 0)
+        chunks: list = engine["chunks"]
+        chunks.clear()
+        data = text.encode("utf-8") + b"\0"
+        lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+        lib.espeak_Synchronize()
+        samples = np.concatenate(chunks) if chunks else np.zeros(0, np.int16)
+        chunks.clear()
+        return samples.astype(np.int16), int(engine["rate"])
+
+
+def _trim(samples: np.ndarray, rate: int) -> np.ndarray:
+    """Speech without the silence eSpeak (or a recording) leaves at both ends (kept: 20 ms)."""
+    if not samples.size:
+        return samples
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > 300)
+    if not loud.size:
+        return samples[:0]
+    keep = int(rate * 0.02)
+    return samples[max(0, loud[0] - keep): loud[-1] + keep]
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int = VOICE_RATE) -> Path:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.astype("<i2").tobytes())
+    return path
+
+
+def read_any(path: Path, rate: int = VOICE_RATE) -> np.ndarray:
+    """Any audio file ffmpeg reads, as mono int16 at ``rate``."""
+    proc = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-ac", "1", "-ar", str(rate),
+                           "-f", "s16le", "-"], capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise InputError(f"{path} could not be read as sound: {proc.stderr.decode(errors='replace')[-300:]}")
+    return np.frombuffer(proc.stdout, dtype="<i2")
+
+
+def speak(text: str, voice: Voice, recorded: Path | None = None, work: Path | None = None) -> np.ndarray:
+    """One description line as mono int16 samples at :data:`VOICE_RATE`, trimmed of silence at its ends:
+    the recording where there is one, else the voice's synthesis."""
+    if recorded is not None and recorded.is_file():
+        return _trim(read_any(recorded), VOICE_RATE)
+    if voice.command:
+        if work is None:
+            raise RenderError("a command voice needs a work folder")
+        out = work / f"voice-{abs(hash(text))}.wav"
+        args = [a.replace("{text}", text).replace("{out}", str(out)) for a in shlex.split(voice.command)]
+        proc = subprocess.run(args, capture_output=True, check=False)
+        if proc.returncode != 0 or not out.is_file():
+            raise RenderError(f"the voice command {args[0]} failed: {proc.stderr.decode(errors='replace')[-300:]}")
+        return _trim(read_any(out), VOICE_RATE)
+    samples, rate = espeak_samples(text, voice.name, voice.rate)
+    if rate != VOICE_RATE:  # eSpeak's rate is 22,050 Hz; resample through ffmpeg otherwise
+        raise RenderError(f"eSpeak NG speaks at {rate} Hz, not {VOICE_RATE}")
+    return _trim(samples, rate)
+
+
+def length(samples: np.ndarray) -> Fraction:
+    """Seconds of a line's samples (to the millisecond)."""
+    return Fraction(round(1000 * samples.size / VOICE_RATE), 1000)
