@@ -349,15 +349,16 @@ def card_png(campaign: Campaign, card_id: str, preset: Preset, work_dir: Path) -
 
 def lower_third(person: str, role: str | None, preset: Preset, work_dir: Path,
                 above: int, face: fonts.Typeface | None = None,
-                colors: tuple[str | None, str, str] = (None, "#FFFFFF", ACCENT)) -> tuple[Path, int, int]:
+                colors: tuple[str | None, str, str] = (None, "#FFFFFF", ACCENT),
+                scale: float = 1.0) -> tuple[Path, int, int]:
     """A name strap (name, and role under it) as an RGBA PNG; returns (path, x, y).
 
     It sits at the left edge of the channel's safe area, its bottom ``above`` pixels
-    from the frame's bottom (above where burned captions go).
+    from the frame's bottom (above where burned captions go); ``scale`` draws it smaller.
     """
     w, h = preset.width, preset.height
     x0, y0, x1, y1 = preset.safe_area.box(w, h)
-    base = min(h * 0.042, w * 0.05)
+    base = min(h * 0.042, w * 0.05) * scale
     name_font = _font(max(12, int(base)), True, person, face)
     role_font = _font(max(10, int(base * 0.72)), False, role or "", face)
     probe = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
@@ -382,7 +383,7 @@ def lower_third(person: str, role: str | None, preset: Preset, work_dir: Path,
     if role:
         draw.text((pad, pad + line_height(name_font) + pad // 3), role, font=role_font,
                   fill=(*ImageColor.getrgb(text), 230))
-    key = hashlib.sha256(json.dumps([person, role, w, h, above, list(colors),
+    key = hashlib.sha256(json.dumps([person, role, w, h, above, list(colors), scale,
                                      [str(p) for p in fonts.font_files(face)]]).encode()).hexdigest()[:16]
     out = work_dir / f"lower-third-{key}.png"
     if not out.exists():

@@ -50,6 +50,8 @@ class OutputRecord:
     audio_duration: float = 0.0  #: seconds of sound (the audio stream's length)
     true_peak_limit_dbtp: float = -1.0  #: the ceiling the true peak was held under
     warnings: list[str] = field(default_factory=list)  #: things to look at (fast cues, size)
+    #: people whose name strap found no room off their face in any of their shots, so it is not in the picture
+    names_left_out: list[str] = field(default_factory=list)
     #: what plays, in order: each cut's clip and source in/out (and the quote it was cut by), each card
     items: list[dict] = field(default_factory=list)
     version: str = ""  #: the version this output belongs to ('' for the main film)

@@ -29,7 +29,7 @@ from .channels import Preset
 from .ffmpeg import FfmpegCommand, ffmpeg_stamp, run_command
 from .job import OutputSpec
 from .loudness import Measured, file_loudness_command, parse_loudnorm
-from .placement import face_during, face_spans, overlaps, place
+from .placement import face_spans, strap_spot
 from .plan import Burn, CleanSound, ClipSource, MusicBed, Overlay, RenderPlan, Still, describe
 from .posters import poster_time
 from .reframe import crop_x_expression, cut_crop_keys
@@ -126,43 +126,59 @@ def _faces(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Preset,
     return face_spans(campaign, cache, timeline, preset)
 
 
+#: Sizes a name strap is tried at (shares of its full size) where the full one finds no room.
+STRAP_SCALES = (1.0, 0.8, 0.65)
+
+
 def _lower_thirds(campaign: Campaign, timeline: Timeline, preset: Preset, work: Path, faces=(),
-                  track=None) -> tuple[Overlay, ...]:
-    """A name strap at the start of each person's first appearance, above the caption zone and off the face
-    (small pictures: drawn here, and hashed by content)."""
+                  track=None) -> tuple[tuple[Overlay, ...], tuple[str, ...]]:
+    """A name strap where each person first appears, off the face and the captions, and the people whose strap
+    found no room (small pictures: drawn here, and hashed by content).
+
+    At the person's first shot the strap goes above the caption zone, else to another edge of the safe area
+    (:func:`~pipeline.placement.strap_spot`), then smaller; failing all of those, at the first later shot of
+    theirs that has room. Never over eyes, mouth or hair: a name that finds no room is left out and returned."""
     if not campaign.spec.lower_thirds:
-        return ()
+        return (), ()
     style = caption_style(preset, face=campaign.brand.typeface)
     above = style.margin_v + int(style.size * 2.9)  # clear of two caption lines
-    seen: set[str] = set()
-    overlays = []
+    lt = campaign.brand.spec.lower_third
+    colors = campaign.brand.spec.colors
+    palette = (lt.background, lt.text or colors.text, lt.accent or colors.accent)
+    shots: dict[str, list] = {}
     for seg in timeline.clip_segments():
         person, role = campaign.clip_person(seg.clip_id)
-        if not person or person in seen:
-            continue
-        seen.add(person)
-        duration = min(Fraction(4), seg.duration - Fraction(3, 5))
-        if duration >= 1:
-            lt = campaign.brand.spec.lower_third
-            colors = campaign.brand.spec.colors
-            image, x, y = lower_third(person, role, preset, work, above, campaign.brand.typeface,
-                                      (lt.background, lt.text or colors.text, lt.accent or colors.accent))
-            start = seg.start + Fraction(3, 10)
-            with Image.open(image) as im:
-                size = im.size
-            face = face_during(list(faces), start, start + duration)
-            taken = [b for t0, t1, b in (track.placed if track is not None else ()) if t0 < start + duration
-                     and t1 > start]
-            here = (x, y, x + size[0], y + size[1])
-            if (face is not None and overlaps(here, face)) or any(overlaps(here, b) for b in taken):
-                spot = place(size[1], x, x + size[0], list(faces), start, start + duration, preset, "bottom", taken)
-                if spot is None:  # never over the eyes or mouth: left out, and said
-                    log.warning("%s: no room for the lower third of %s beside the face and the captions in the "
-                                "safe area; it was left out", preset.name, person)
-                    continue
-                y = round(spot[1])
-            overlays.append(Overlay(Still(image, file_digest(image)), x, y, start, duration))
-    return tuple(overlays)
+        if person:
+            shots.setdefault(person, []).append((seg, role))
+    overlays, missing = [], []
+    for person, segs in shots.items():
+        overlay = next((o for seg, role in segs for scale in STRAP_SCALES
+                        if (o := _strap_in(person, role, seg, scale, preset, work, above, campaign, palette,
+                                           list(faces), track)) is not None), None)
+        if overlay is None:
+            log.warning("%s: no room for the name strap of %s off the face and the captions in the safe area, "
+                        "in any of their shots; it was left out", preset.name, person)
+            missing.append(person)
+        else:
+            overlays.append(overlay)
+    return tuple(overlays), tuple(missing)
+
+
+def _strap_in(person: str, role: str | None, seg: ClipSegment, scale: float, preset: Preset, work: Path,
+              above: int, campaign: Campaign, palette, faces: list, track) -> Overlay | None:
+    """The strap of ``person`` at ``scale`` in the shot ``seg``, where it fits (None: nowhere)."""
+    duration = min(Fraction(4), seg.duration - Fraction(3, 5))
+    if duration < 1:
+        return None
+    image, x, y = lower_third(person, role, preset, work, above, campaign.brand.typeface, palette, scale)
+    start = seg.start + Fraction(3, 10)
+    with Image.open(image) as im:
+        size = im.size
+    taken = [b for t0, t1, b in (track.placed if track is not None else ()) if t0 < start + duration and t1 > start]
+    spot = strap_spot(size, (x, y), faces, start, start + duration, preset, taken)
+    if spot is None:
+        return None
+    return Overlay(Still(image, file_digest(image)), round(spot[0]), round(spot[1]), start, duration)
 
 
 def _texts(campaign: Campaign, preset: Preset) -> tuple[tuple[str, str], ...]:
@@ -185,6 +201,7 @@ def plan_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, saf
     clips = tuple(ClipSource(cid, campaign.clip_source(cid), campaign.media[cid].sample_aspect,
                              campaign.media[cid].has_audio, _aspect(campaign.media[cid]), _sound(campaign, cid, cache))
                   for cid in dict.fromkeys(s.clip_id for s in timeline.clip_segments()))
+    straps, left_out = _lower_thirds(campaign, timeline, preset, work, faces, track)
     burn = None
     if track is not None and track.burn_in is not None:
         fonts_dir, font_files = fonts.caption_fonts(face=campaign.brand.typeface)
@@ -194,7 +211,7 @@ def plan_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, saf
         cards={cid: Still(work / card_name(campaign, cid, preset), card_inputs(campaign, cid, preset))
                for cid in card_ids},
         fonts=fonts.font_files(campaign.brand.typeface),
-        overlays=_lower_thirds(campaign, timeline, preset, work, faces, track), burn=burn,
+        overlays=straps, names_left_out=left_out, burn=burn,
         sidecars=(track.signature(),) if track is not None else (), crops=tuple(sorted(xs.items())),
         crop_ys=tuple(sorted(ys.items())), safe_zones=safe_zones, texts=_texts(campaign, preset),
     )

@@ -108,6 +108,8 @@ def make_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, for
     left_out = len(campaign.spec.sequence) - len(job.sequence)
     if left_out:
         warnings.append(f"shortened for {preset.label}: {left_out} optional item(s) left out")
+    for person in plan.names_left_out:
+        warnings.append(f"no name strap for {person}: no room off the face and the captions in any of their shots")
     made = _make_file(job, plan, work, final, measured, passes, warnings, progress, cache,
                       made_since if force else None)
     extras = dict(made.extras)
@@ -123,7 +125,7 @@ def make_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, for
         loudness_target_lufs=preset.loudness_lufs, video_codec=info.video_codec or "",
         audio_codec=info.audio_codec or "", audio_channels=info.channels or 0, extras=extras,
         captions_burned=burned, fingerprint=fp, audio_duration=round(float(info.audio_end or 0), 3),
-        true_peak_limit_dbtp=preset.true_peak_dbtp, warnings=warnings,
+        true_peak_limit_dbtp=preset.true_peak_dbtp, warnings=warnings, names_left_out=list(plan.names_left_out),
         items=edit_items(job), version=campaign.version or "",
         sound=_sound_report(campaign, plan, cache), passes=passes.seconds, pieces=made.pieces,
     )

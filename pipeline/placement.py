@@ -122,3 +122,42 @@ def free_y(height: float, x0: float, x1: float, face: Box | None, preset: Preset
         if not any(overlaps(box, b) for b in blocked):
             return end, y
     return None
+
+
+#: The hair beside the face box reaches this share of its width to each side.
+BESIDE_FACE = 0.1
+
+
+def crown_during(spans: list[FaceSpan], start: Time, end: Time) -> Box | None:
+    """The eyes, mouth and hair on screen at any time from ``start`` to ``end``: the face box widened for the
+    hair beside it and raised for the hair above it (the chin and neck below the mouth left free)."""
+    core = face_during(spans, start, end, core=True)
+    if core is None:
+        return None
+    fw = min(s.core[2] - s.core[0] for s in spans if s.start < end and s.end > start)
+    return (core[0] - BESIDE_FACE * fw, core[1] - ABOVE_FACE * fw, core[2] + BESIDE_FACE * fw, core[3])
+
+
+def strap_spot(size: tuple[float, float], home: tuple[float, float], spans: list[FaceSpan], start: Time, end: Time,
+               preset: Preset, taken: list[Box] = ()) -> tuple[float, float] | None:
+    """Where a name strap of ``size`` (w, h) fits from ``start`` to ``end``: its ``home`` (x, y) when it is free,
+    else the left or right edge of the safe area at its bottom, top, below the chin or above the head, clear of
+    the whole head (hair to chin) where it can be and else clear of eyes, mouth and hair; never over those,
+    nor over the ``taken`` boxes (captions). None when nowhere is free."""
+    w, h = size
+    sx0, sy0, sx1, sy1 = preset.safe_area.box(preset.width, preset.height)
+    gap = preset.height * CLEARANCE
+    inset = (sx1 - sx0) * 0.02
+    xs = [home[0], sx0 + inset, sx1 - inset - w]
+    for face in (face_during(spans, start, end), crown_during(spans, start, end)):
+        ys = [home[1], sy1 - h, float(sy0)]
+        if face is not None:
+            ys += [face[3] + gap, face[1] - gap - h]
+        for y in ys:
+            for x in xs:
+                if y < sy0 or y + h > sy1 or x < sx0 or x + w > sx1:
+                    continue
+                box = (x - gap, y - gap, x + w + gap, y + h + gap)
+                if not any(overlaps(box, b) for b in [face, *taken] if b is not None):
+                    return x, y
+    return None

@@ -106,6 +106,7 @@ class RenderPlan:
     cards: dict[str, Still]  #: card id -> its picture for this preset
     fonts: tuple[Path, ...] = ()  #: font files the drawn pictures use (hashed by content)
     overlays: tuple[Overlay, ...] = ()  #: lower thirds
+    names_left_out: tuple[str, ...] = ()  #: people whose name strap found no room off their face (not shown)
     burn: Burn | None = None  #: captions burned in, if any
     sidecars: tuple[str, ...] = ()  #: digest per sidecar caption file written beside the video
     crops: tuple[tuple[int, str], ...] = ()  #: segment index -> crop x expression (reframing)
