@@ -32,7 +32,7 @@ from pipeline.describe import all_transcripts, script_markdown
 from pipeline.describe import export_rows as description_rows
 from pipeline.describe import timeline_for as description_timeline
 from pipeline.edit import paper_edit
-from pipeline.errors import InputError, Interrupted, RekruttError, SpecError, Terminated, exit_code
+from pipeline.errors import Incomplete, InputError, Interrupted, RekruttError, SpecError, Terminated, exit_code
 from pipeline.export import export_transcripts, transcribe_files
 from pipeline.interchange import default_path
 from pipeline.job import output_spec
@@ -41,7 +41,7 @@ from pipeline.languages import language_problem
 from pipeline.library import add_clip, check_video, list_clips, load_clip, meta_from_options
 from pipeline.load import load_campaign
 from pipeline.probe import probe_as
-from pipeline.report import write_reports
+from pipeline.report import incomplete_outputs, write_reports
 from pipeline.review import notes_text, notes_warnings, read_notes, record_approvals, write_review
 from pipeline.sound import clip_sound
 from pipeline.spec import json_schema
@@ -209,13 +209,15 @@ def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple
 @click.option("--report", type=click.Path(path_type=Path), help="Write a JSON report of every output here.")
 @click.option("--junit", type=click.Path(path_type=Path), help="Write a JUnit XML report here (for CI).")
 @click.option("--brand", type=click.Path(path_type=Path), help="Brand file to use instead of the spec's brand:.")
+@click.option("--strict", is_flag=True, help="Exit 1 where an output lacks something it must show (a person's "
+              "name strap that found no room off their face), naming the output and the person.")
 @click.pass_context
 @_errors
 def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channels: tuple[str, ...],
            versions: tuple[str, ...], jobs: str, draft: bool,
            no_captions: bool, model: str | None, cache_dir: Path | None, force: bool, fail_fast: bool,
            scheduler: str | None, show_safe_areas: bool, report: Path | None, junit: Path | None,
-           brand: Path | None) -> None:
+           brand: Path | None, strict: bool) -> None:
     """Render every channel's version of the campaign(s) in SPECS, as one batch.
 
     Each distinct clip is transcribed once; outputs whose inputs did not change are kept.
@@ -246,6 +248,10 @@ def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channe
         raise Interrupted("stopped by SIGTERM; nothing partial was kept", signal.SIGTERM) from None
     reporter.summary(result)
     write_reports(result, report, junit)
+    if strict and (lacking := incomplete_outputs(result)):
+        raise Incomplete("render --strict: a name strap found no room off the face and the captions in any of "
+                         "the person's shots (the outputs were made; the manifest lists what each lacks):\n  "
+                         + "\n  ".join(lacking))
     sys.exit(0 if result.ok else 1)
 
 

@@ -107,6 +107,11 @@ class FolderFull(RekruttError):
     """A folder the run writes (the output folder, the temporary folder) is on a full disk: the run stops, exit 1."""
 
 
+class Incomplete(RekruttError):
+    """``render --strict``: outputs were made, but something they must show is not in them (a name strap with no
+    room off the face): exit 1, naming each output and what it lacks."""
+
+
 class CacheError(RekruttError):
     """The cache folder cannot be used (read-only, full, not a folder): exit 1, naming the folder."""
 

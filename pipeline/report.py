@@ -64,3 +64,10 @@ def write_reports(batch: BatchResult, json_path: Path | None = None, junit_path:
         write_text_atomic(json_path, report_json(batch))
     if junit_path:
         write_text_atomic(junit_path, junit_xml(batch))
+
+
+def incomplete_outputs(batch: BatchResult) -> list[str]:
+    """What made outputs lack that they must show, one line per output ("campaign/version/channel: no name
+    strap for A, B"): what ``render --strict`` fails on."""
+    return [f"{o.job.campaign}/{o.job.channel}: no name strap for {', '.join(o.record.names_left_out)}"
+            for o in batch.outcomes if o.record is not None and o.record.names_left_out]

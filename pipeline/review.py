@@ -74,7 +74,8 @@ WORDS = {
         "approved_by": "Godkjent av", "date": "Dato", "approve": "Godkjenn", "download_notes": "Last ned merknader",
         "notes_help": "Send review-notes.json til den som lager kampanjen: python cli.py review SPEC --notes FIL",
         "unchanged_approval": "godkjent", "glossary": "Navn og ord å sjekke er uthevet.", "clip": "Klipp",
-        "seconds": "s", "no_outputs": "Ingen filer ennå: kjør render.",
+        "seconds": "s", "no_outputs": "Ingen filer ennå: kjør render.", "name_strap": "Navneskilt",
+        "name_missing": "VISES IKKE for {person}: ingen plass utenfor ansiktet og tekstingen",
     },
     "en": {
         "review": "Review", "versions": "Versions", "main": "Main film", "duration": "Length",
@@ -92,7 +93,8 @@ WORDS = {
         "approved_by": "Approved by", "date": "Date", "approve": "Approve", "download_notes": "Download notes",
         "notes_help": "Send review-notes.json to whoever makes the campaign: python cli.py review SPEC --notes FILE",
         "unchanged_approval": "approved", "glossary": "Names and words to check are highlighted.", "clip": "Clip",
-        "seconds": "s", "no_outputs": "No files yet: run render.",
+        "seconds": "s", "no_outputs": "No files yet: run render.", "name_strap": "Name strap",
+        "name_missing": "NOT SHOWN for {person}: no room off the face and the captions",
     },
 }
 
@@ -167,7 +169,7 @@ def _outputs(edition: Campaign, today: dt.date) -> list[dict]:
             "size": record.size, "max_bytes": preset.max_bytes, "loudness": record.loudness_lufs,
             "loudness_target": record.loudness_target_lufs, "true_peak": record.true_peak_dbtp,
             "true_peak_limit": record.true_peak_limit_dbtp, "burned": record.captions_burned, "tracks": tracks,
-            "warnings": list(record.warnings), "fingerprint": record.fingerprint, "items": record.items,
+            "warnings": list(record.warnings), "names_left_out": list(record.names_left_out), "fingerprint": record.fingerprint, "items": record.items,
             "safe": {"top": preset.safe_area.top, "bottom": preset.safe_area.bottom,
                      "left": preset.safe_area.left, "right": preset.safe_area.right},
             "publish": {"title": edition.spec.title, "description": edition.spec.description or edition.spec.title,

@@ -92,6 +92,9 @@
     fact(W.peak, verdict(o.true_peak <= o.true_peak_limit,
       o.true_peak.toFixed(1) + " dBTP (" + W.limit + " " + o.true_peak_limit + ")"));
     fact(W.captions, document.createTextNode(o.burned ? W.burned : (o.tracks.length ? W.sidecar : W.none)));
+    for (const person of o.names_left_out || []) {  // a failure in words, not colour alone
+      fact(W.name_strap, el("span", { className: "fail", text: W.name_missing.replace("{person}", person) }));
+    }
     const body = el("article", { className: "tile", id: "tile-" + o.id },
       el("h3", { text: o.label + (o.version ? " — " + o.version : "") }), frame, el("div", { className: "bar" }, shade),
       facts);
