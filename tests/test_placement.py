@@ -104,7 +104,7 @@ def test_a_lower_third_never_covers_eyes_or_mouth(tmp_path, closeup, cache_dir, 
                     / "instagram-reels.mp4")
     shown = list(_text_boxes(plain, named, every=6))
     if not shown:  # left out: then it was said
-        assert "no room for the lower third" in caplog.text
+        assert "no room for the name strap" in caplog.text
         return
     for t, face, strap in shown:
         assert not _overlap(strap, face), (t, strap, face)
