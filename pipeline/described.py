@@ -130,7 +130,8 @@ def hold_command(original: Path, hold: Hold, rate: Fraction, preset: Preset, dur
     repeated for the hold's frames and encoded as the output's own pieces are (:func:`video_codec_args`)."""
     frames = int(hold.length * rate)
     codec = video_codec_args(preset, rate, duration)
-    args = ["-y", "-ss", f"{float(hold.frame):.6f}", "-i", str(original), "-map", "0:v", "-an",
+    # an input seek starts at the first frame at or after its time: a quarter of a frame early, to be sure
+    args = ["-y", "-ss", f"{float(hold.frame - 1 / (4 * rate)):.6f}", "-i", str(original), "-map", "0:v", "-an",
             "-vf", f"trim=end_frame=1,tpad=stop={frames - 1}:stop_mode=clone,setpts=N/({rate.numerator}/"
             f"{rate.denominator})/TB", "-frames:v", str(frames), "-r", str(rate), "-fps_mode", "cfr"]
     for k, v in codec.items():

@@ -166,7 +166,7 @@ def test_a_recorded_line_replaces_the_synthetic_one(tmp_path):
 
 @pytest.mark.slow
 def test_a_line_that_fits_no_pause_warns_at_its_line(tmp_path, cache_dir, model_dir, speech_clip):
-    spec = _spec(tmp_path, speech_clip, card=1)
+    spec = _spec(tmp_path, speech_clip, mode="{mode: version, hold: false}", card=1)  # no picture held for it
     result = CliRunner().invoke(main, ["validate", str(spec), "--cache-dir", str(cache_dir)])
     assert result.exit_code == 0, result.output
     line = next(x for x in result.output.splitlines() if "kort-end" in x)
