@@ -118,9 +118,8 @@ def split_command(original: Path, times: list[Time], rate: Fraction, preset: Pre
     on one) into ``out_dir/part%03d``: the segment muxer cuts at the first key frame at or after each time,
     given half a frame early."""
     args = ["-y", "-i", str(original), "-map", "0:v", "-c", "copy", "-f", "segment",
-            "-segment_format", _container(preset), "-reset_timestamps", "1"]
-    if times:
-        args += ["-segment_times", ",".join(f"{float(t - 1 / (2 * rate)):.6f}" for t in times)]
+            "-segment_format", _container(preset), "-reset_timestamps", "1",
+            "-segment_times", ",".join(f"{float(t - 1 / (2 * rate)):.6f}" for t in times)]
     return FfmpegCommand(args + [str(out_dir / f"part%03d.{preset.extension}")], outputs=[])
 
 
@@ -150,9 +149,11 @@ def held_picture(original: Path, holds: list[Hold], timeline: Timeline, preset: 
     for old in parts_dir.iterdir():
         old.unlink()
     inner = sorted({h.at for h in holds if 0 < h.at < timeline.duration})
-    run_command(split_command(original, inner, timeline.rate, preset, parts_dir), work,
-                what=f"described version's picture, cut at the holds ({preset.name})")
-    parts = sorted(parts_dir.glob(f"part*.{preset.extension}"))
+    parts = [original]  # held at the start or the end only: the picture as it is, between the holds
+    if inner:
+        run_command(split_command(original, inner, timeline.rate, preset, parts_dir), work,
+                    what=f"described version's picture, cut at the holds ({preset.name})")
+        parts = sorted(parts_dir.glob(f"part*.{preset.extension}"))
     if len(parts) != len(inner) + 1:
         raise RenderError(f"{preset.name}: the picture could not be cut at the holds ({len(parts)} parts for "
                           f"{len(inner)} places): a hold is not on a key frame")
