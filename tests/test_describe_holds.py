@@ -128,7 +128,7 @@ def test_the_picture_holds_for_a_line_that_fits_no_pause(held, tmp_path):
     a, b = read_any(out / "web.mp4", RATE).astype(float), read_any(out / "web.synstolket.mp4", RATE).astype(float)
     keep_a, keep_b = [], []
     bounds = [Fraction(0), *sorted({x.at for x in holds}), timeline.duration]
-    for lo, hi in zip(bounds, bounds[1:]):
+    for lo, hi in zip(bounds, bounds[1:], strict=False):
         for k in range(int(lo * 100), int(hi * 100) - 2):  # 10 ms blocks of the same length
             t = Fraction(k, 100)
             t2 = describe.shift(t, holds)
@@ -150,7 +150,7 @@ def test_the_picture_holds_for_a_line_that_fits_no_pause(held, tmp_path):
     cues = pysubs2.load(str(out / "web.en.vtt")).events
     moved = pysubs2.load(str(out / record["extras"]["described_captions.en.vtt"])).events
     assert len(cues) == len(moved) > 0
-    for c, m in zip(cues, moved):
+    for c, m in zip(cues, moved, strict=True):
         assert m.start == int(describe.shift(Fraction(c.start, 1000), holds) * 1000), (c, m)
     assert moved[0].start - cues[0].start == int(h.length * 1000)
     vtt = pysubs2.load(str(out / "web.en.descriptions.vtt")).events
