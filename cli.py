@@ -310,7 +310,7 @@ def transcribe(media: tuple[Path, ...], language: str | None, model: str | None,
 
 def _accessibility_problems(campaign, cache_dir: Path | None, model: str | None, say) -> list:
     """validate --accessibility: each output that would break 1.2.2 or 1.2.5, as a problem at the spec."""
-    transcriber = shared_transcriber(Cache(cache_dir), model_for(campaign, model))
+    transcriber = shared_transcriber(Cache(cache_dir), model_for(campaign.spec.subtitles, model))
     checks = accessibility_report(campaign, all_transcripts(campaign, transcriber))
     for check in checks:
         say(f"  accessibility {check.output}: 1.2.2 {'ok' if check.captions_ok else 'NO'}, 1.2.5 "
@@ -337,7 +337,7 @@ def describe() -> None:
 def describe_export(spec: Path, output: Path | None, as_json: bool, model: str | None, cache_dir: Path | None) -> None:
     """Write the description script: each line's id (its recording's name), text, slot and longest length."""
     campaign = _load(spec, cache_dir=cache_dir, model=model)
-    transcriber = shared_transcriber(Cache(cache_dir), model_for(campaign, model))
+    transcriber = shared_transcriber(Cache(cache_dir), model_for(campaign.spec.subtitles, model))
     rows = description_rows(campaign, all_transcripts(campaign, transcriber), description_timeline)
     target = output or campaign.base_dir / "descriptions" / ("script.json" if as_json else "script.md")
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -7,17 +7,14 @@ Each line goes into a pause of the output's speech (the transcript's word times 
 least :data:`CLEAR` seconds clear of speech at both ends, within its item's time (a card line: within the
 card's time, and the pauses around it). A line that fits no pause is reported with the time it needs.
 
-:mod:`pipeline.voice` speaks the lines; :func:`described_output` makes ``<channel>.synstolket.<ext>``
-from a finished output: the same picture stream copied (not encoded again: same pictures, captions
-burned in, no generation loss, and seconds instead of a render), and a new sound track (the original
-mix ducked under the description voice, brought to the channel's loudness target again and checked).
+:mod:`pipeline.voice` speaks the lines; :mod:`pipeline.described` makes the described version from a
+finished output. Where a line fits no pause the picture can be held for it (extended description,
+:class:`Hold`, ``synstolking: hold``): the lines are then on the described version's timeline.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -25,21 +22,15 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-import pysubs2
 
 from . import voice as tts
 from .campaign import Campaign, OutputKey
 from .captions import words_in_cut
-from .channels import Preset
-from .errors import RenderError
-from .ffmpeg import FfmpegCommand, run_command
-from .files import atomic_path, sha256_file, write_text_atomic
-from .job import OutputSpec, output_spec
-from .loudness import parse_ebur128, verify_command
+from .job import output_spec
 from .spec import ClipItem
 from .timecode import Time
 from .timeline import CardSegment, ClipSegment, Timeline
-from .transcribe import Transcript, whisper_language
+from .transcribe import Transcript
 from .transcripts import clip_transcript
 from .yamlpos import Loc
 
@@ -49,8 +40,6 @@ log = logging.getLogger("rekrutt")
 CLEAR = Fraction(1, 4)
 #: Seconds between two description lines.
 BETWEEN = Fraction(3, 10)
-#: Seconds over which the original sound goes down under a line, and up after it.
-RAMP = 0.2
 #: Folder beside the spec whose ``<line id>.wav`` recordings replace the synthetic voice.
 RECORDINGS = "descriptions"
 
@@ -77,14 +66,29 @@ class Placed:
     slot: Time  #: the longest it may be where it goes
     fits: bool
     recorded: bool = False
+    hold: Hold | None = None  #: the picture held for it (extended description), where it fits no pause
 
     @property
     def end(self) -> Time:
         return self.start + self.length
 
     def as_dict(self) -> dict:
-        return {"id": self.line.id, "start": round(float(self.start), 3), "end": round(float(self.end), 3),
-                "text": self.line.text, "kind": self.line.kind, "recorded": self.recorded}
+        out = {"id": self.line.id, "start": round(float(self.start), 3), "end": round(float(self.end), 3),
+               "text": self.line.text, "kind": self.line.kind, "recorded": self.recorded}
+        if self.hold is not None:
+            out["hold"] = {"at": round(float(self.hold.at), 3), "seconds": round(float(self.hold.length), 3)}
+        return out
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Extended description: the picture held still at ``at`` (the output's own time) for ``length`` seconds
+    (whole frames), the original sound paused, while a line that fits no pause is spoken."""
+
+    at: Time  #: where it goes on the output's timeline (a segment's start or end)
+    frame: Time  #: the time of the frame held: a shot's first (``at``), a card's last (``at`` - 1 frame)
+    length: Time
+    line_id: str
 
 
 # --------------------------------------------------------------------------- the script
@@ -209,15 +213,21 @@ def pauses(duration: Time, busy: list[tuple[Time, Time]], clear: Time = CLEAR) -
 
 
 def place(lines: list[Line], lengths: dict[str, Time], timeline: Timeline, transcripts: dict[str, Transcript],
-          recorded: set[str] = frozenset()) -> list[Placed]:
-    """Each line in the first pause of its item's time that holds it (in order; lines do not overlap)."""
+          recorded: set[str] = frozenset(), hold: bool = False) -> list[Placed]:
+    """Each line in the first pause of its item's time that holds it (in order; lines do not overlap).
+
+    With ``hold`` (extended description), a line that fits no pause is spoken over the picture held still
+    (:class:`Hold`): a card's line from where the card's pause begins, the card's last frame held for the
+    rest; any other line at its shot's first frame. The lines are then on the described version's
+    timeline (:func:`shift`), every held one ``fits``."""
     talk = speech(timeline, transcripts)
     placed: list[Placed] = []
     taken: list[tuple[Time, Time]] = []
     for line in lines:
         length = lengths.get(line.id, Fraction(0))
         lo, hi = line.window
-        free = pauses(timeline.duration, talk + [(a - BETWEEN + CLEAR, b + BETWEEN - CLEAR) for a, b in taken])
+        busy = talk + [(a - BETWEEN + CLEAR, b + BETWEEN - CLEAR) for a, b in taken]
+        free = pauses(timeline.duration, busy)
         best: Placed | None = None
         biggest = (Fraction(0), lo)
         for a, b in free:
@@ -231,12 +241,62 @@ def place(lines: list[Line], lengths: dict[str, Time], timeline: Timeline, trans
             if length and slot >= length:
                 best = Placed(line, start, length, slot, True, line.id in recorded)
                 break
+        if best is None and hold and length:
+            best = _held(line, length, busy, timeline, line.id in recorded, biggest[0])
         if best is None:
             best = Placed(line, biggest[1], length, biggest[0], not length and biggest[0] > 0, line.id in recorded)
         placed.append(best)
-        if best.fits and length:
+        if best.fits and length and not best.hold:
             taken.append((best.start, best.end))
-    return placed
+        elif best.hold and best.start < best.hold.at:  # a card's line, begun over the card
+            taken.append((best.start, best.hold.at))
+    return _on_held_timeline(placed, timeline.rate) if hold else placed
+
+
+def _held(line: Line, length: Time, busy: list[tuple[Time, Time]], timeline: Timeline, recorded: bool,
+          slot: Time) -> Placed:
+    """A line that fits no pause, with its hold (its length set by :func:`_on_held_timeline`)."""
+    lo, hi = line.window
+    frame = 1 / timeline.rate
+    if line.card:  # from the start of the card's last pause (what follows the card waits for the hold)
+        free = pauses(hi, [(a, b) for a, b in busy if a < hi])
+        start = next((max(a, lo) for a, b in free[-1:] if b == hi and b > lo), hi)
+        return Placed(line, start, length, slot, True, recorded, Hold(hi, hi - frame, Fraction(0), line.id))
+    return Placed(line, lo, length, slot, True, recorded, Hold(lo, lo, Fraction(0), line.id))
+
+
+def shift(t: Time, holds: list[Hold], start: bool = True) -> Time:
+    """A time of the output on its described version's timeline: later by the holds before it (a hold at
+    ``t`` itself comes before a ``start``, after an end)."""
+    return t + sum((h.length for h in holds if h.at < t or (start and h.at == t)), Fraction(0))
+
+
+def _on_held_timeline(placed: list[Placed], rate: Fraction) -> list[Placed]:
+    """The placed lines on the described version's timeline, each hold as long as its line needs (the line
+    :data:`CLEAR` s into the hold, or on from the card, and :data:`CLEAR` s before the film goes on; after
+    any line still being spoken, by :data:`BETWEEN`), in whole frames."""
+    order = sorted((p for p in placed if p.hold), key=lambda p: (p.hold.at, not p.line.card))
+    done: list[Hold] = []
+    moved: dict[str, Placed] = {}
+    for p in order:
+        at = shift(p.hold.at, done)  # where the hold begins on the held timeline
+        if p.start < p.hold.at:  # a card's line, begun over the card
+            begin = shift(p.start, done)
+        else:
+            voices = [shift(q.start, done) + q.length for q in placed if q.fits and q.length and not q.hold
+                      and q.start < p.hold.at] + [m.end for m in moved.values()]
+            begin = max([at + CLEAR] + [e + BETWEEN for e in voices if e + BETWEEN > at + CLEAR])
+        need = begin + p.length + CLEAR - at
+        frames = max(1, -(-need * rate // 1))
+        h = dataclasses.replace(p.hold, length=Fraction(frames) / rate)
+        done.append(h)
+        moved[p.line.id] = dataclasses.replace(p, start=begin, hold=h)
+    return [moved.get(p.line.id) or dataclasses.replace(p, start=shift(p.start, done)) for p in placed]
+
+
+def holds_of(placed: list[Placed]) -> list[Hold]:
+    """The holds of placed lines, in playing order (a card's before the next shot's at the same time)."""
+    return [p.hold for p in sorted((p for p in placed if p.hold), key=lambda p: (p.hold.at, not p.line.card))]
 
 
 # --------------------------------------------------------------------------- the voice
@@ -265,7 +325,8 @@ def described_lines(campaign: Campaign, timeline: Timeline, transcripts: dict[st
     lines = script(campaign, timeline, transcripts, channel)
     voices = spoken(campaign, lines, work)
     recorded = {line.id for line in lines if recording(campaign, line.id).is_file()}
-    return place(lines, {k: tts.length(v) for k, v in voices.items()}, timeline, transcripts, recorded), voices
+    return place(lines, {k: tts.length(v) for k, v in voices.items()}, timeline, transcripts, recorded,
+                 hold=campaign.spec.synstolking.hold), voices
 
 
 def stem(placed: list[Placed], voices: dict[str, np.ndarray], duration: Time, path: Path) -> Path:
@@ -282,156 +343,7 @@ def stem(placed: list[Placed], voices: dict[str, np.ndarray], duration: Time, pa
     return tts.write_wav(path, out, rate)
 
 
-# --------------------------------------------------------------------------- the described output
-
-def described_name(preset: Preset) -> str:
-    return f"{preset.name}.synstolket.{preset.extension}"
-
-
-def _duck_expression(placed: list[Placed], duck_db: float) -> str:
-    """A volume expression: 0 dB, down by ``duck_db`` under each line (with ramps of :data:`RAMP` s)."""
-    if not placed:
-        return "1"
-    terms = []
-    for p in placed:
-        a, b = float(p.start), float(p.end)
-        terms.append(f"clip(min((t-{a - RAMP:.3f})/{RAMP},({b + RAMP:.3f}-t)/{RAMP}),0,1)")
-    env = terms[0]
-    for t in terms[1:]:
-        env = f"max({env},{t})"
-    return f"pow(10,{duck_db / 20:.4f}*{env})"
-
-
-def _layout(preset: Preset) -> str:
-    return "pan=5.1|FC=c0" if preset.audio_channels == 6 else "pan=stereo|FL=c0|FR=c0"
-
-
-def _mix_command(original: Path, stem_wav: Path, placed: list[Placed], duck_db: float, voice_gain_db: float,
-                 preset: Preset, out: Path) -> FfmpegCommand:
-    layout = "5.1" if preset.audio_channels == 6 else "stereo"
-    graph = (f"[0:a]aformat=sample_fmts=fltp:sample_rates={preset.sample_rate}:channel_layouts={layout},"
-             f"volume='{_duck_expression([p for p in placed if p.fits], duck_db)}':eval=frame[orig];"
-             f"[1:a]aresample={preset.sample_rate},{_layout(preset)},aformat=sample_fmts=fltp:channel_layouts="
-             f"{layout},volume={voice_gain_db:.2f}dB[voice];"
-             "[orig][voice]amix=inputs=2:duration=first:normalize=0[mix]")
-    return FfmpegCommand(["-y", "-i", str(original), "-i", str(stem_wav), "-/filter_complex",
-                          FfmpegCommand.SCRIPT, "-map", "[mix]", "-c:a", "pcm_f32le", str(out)],
-                         filter_script=graph, outputs=[out])
-
-
-def _final_command(original: Path, mix: Path, gain_db: float, preset: Preset, duration: Time,
-                   out: Path, margin: float = 0.5) -> FfmpegCommand:
-    ceiling = 10 ** ((preset.true_peak_dbtp - margin) / 20)
-    samples = int(duration * preset.sample_rate + Fraction(1, 2))
-    graph = (f"[1:a]volume={gain_db:.2f}dB,aresample=192000,alimiter=limit={ceiling:.5f}:attack=1:release=60:"
-             f"level=0:latency=1,aresample={preset.sample_rate},asetpts=N/SR/TB,apad,atrim=end_sample={samples}[a]")
-    args = ["-y", "-i", str(original), "-i", str(mix), "-/filter_complex", FfmpegCommand.SCRIPT,
-            "-map", "0:v", "-map", "[a]", "-c:v", "copy", "-c:a", preset.audio_codec, "-ar", str(preset.sample_rate),
-            "-ac", str(preset.audio_channels)]
-    if preset.audio_kbps:
-        args += ["-b:a", f"{preset.audio_kbps}k"]
-    args += ["-metadata", "title=Synstolket versjon", "-metadata:s:a:0", "language=nor",
-             "-metadata:s:a:0", "title=Lyd med synstolking"]
-    if preset.extension == "mp4":
-        args += ["-movflags", "+faststart"]
-    args += ["-f", {"mp4": "mp4", "mov": "mov"}.get(preset.extension, preset.extension), str(out)]
-    return FfmpegCommand(args, filter_script=graph, outputs=[out])
-
-
-def _loudness(path: Path, work: Path, what: str):
-    return parse_ebur128(run_command(verify_command(path), work, what=what))
-
-
-def write_vtt(placed: list[Placed], path: Path) -> Path:
-    """A WebVTT ``kind="descriptions"`` track: one cue per spoken line."""
-    subs = pysubs2.SSAFile()
-    for p in placed:
-        if p.fits:
-            subs.append(pysubs2.SSAEvent(start=int(float(p.start) * 1000), end=int(float(p.end) * 1000),
-                                         text=p.line.text))
-    write_text_atomic(path, subs.to_string("vtt"))
-    return path
-
-
-def key_of(campaign: Campaign, placed: list[Placed], source_sha: str, preset: Preset) -> str:
-    """What a described version is made from: the output, the placed lines, the voice and its recordings."""
-    recs = {p.line.id: sha256_file(recording(campaign, p.line.id)) for p in placed if p.recorded}
-    data = {"source": source_sha, "lines": [p.as_dict() for p in placed if p.fits], "voice": str(voice_of(campaign)),
-            "duck": campaign.spec.synstolking.duck, "recorded": recs, "preset": preset.name, "v": 1}
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def described_output(campaign: Campaign, preset: Preset, timeline: Timeline, record, transcripts: dict,
-                     work: Path, *, force: bool = False):
-    """The described version of a finished output (see the module's note), with its VTT on web; returns the
-    output's record with the described files and the description lines (on the output's timeline) added.
-    Left as it is where the channel's mode is not ``version`` or the file is a draft."""
-    mode = campaign.spec.synstolking.mode_for(preset.name)
-    if mode != "version" or campaign.draft:
-        return record
-    out_dir = campaign.out_dir
-    placed, voices = described_lines(campaign, timeline, transcripts, preset.name, work)
-    for p in placed:
-        if not p.fits:
-            log.warning("%s: the description line '%s' (%.1f s) fits no pause (the longest there is %.1f s); "
-                        "it is left out of the described version", preset.name, p.line.id, float(p.length),
-                        float(p.slot))
-    key = key_of(campaign, placed, record.sha256, preset)
-    final = out_dir / described_name(preset)
-    extras = dict(record.extras)
-    lines = [p.as_dict() for p in placed if p.fits]
-    if not force and record.extras.get("described_key") == key and final.is_file():
-        return record
-    stem_wav = stem(placed, voices, timeline.duration, work / "description-stem.wav")
-    original = out_dir / record.path
-    voice_level = _loudness(stem_wav, work, f"description voice ({preset.name})").integrated
-    voice_gain = (record.loudness_lufs - voice_level) if lines and voice_level > -70 else 0.0
-    mix = work / "described-mix.wav"
-    run_command(_mix_command(original, stem_wav, placed, campaign.spec.synstolking.duck, voice_gain, preset, mix),
-                work, what=f"described sound ({preset.name})")
-    measured = _loudness(mix, work, f"described sound loudness ({preset.name})")
-    gain = preset.loudness_lufs - measured.integrated
-    with atomic_path(final) as tmp:
-        for margin in (0.5, 1.5):
-            run_command(_final_command(original, mix, gain, preset, timeline.duration, tmp, margin), work,
-                        what=f"described version ({preset.name})")
-            verified = _loudness(tmp, work, f"described version loudness ({preset.name})")
-            if verified.true_peak <= preset.true_peak_dbtp + 0.05:
-                break
-        else:
-            raise RenderError(f"{preset.name}: the described version's true peak is {verified.true_peak:.2f} dBTP, "
-                              f"over the {preset.true_peak_dbtp:g} dBTP ceiling")
-    extras.update({"described": final.name, "described_key": key})
-    if preset.name == "web":
-        vtt = write_vtt(placed, out_dir / f"{preset.name}.{_tag(campaign.spec.language)}.descriptions.vtt")
-        extras["descriptions_vtt"] = vtt.name
-    _add_to_publish_sheet(out_dir, preset, final.name, extras.get("descriptions_vtt"))
-    log.info("%s: described version %s (%d line(s), %.1f LUFS)", preset.name, final.name, len(lines),
-             verified.integrated)
-    return dataclasses.replace(record, extras=extras, descriptions=lines,
-                               described_loudness_lufs=verified.integrated)
-
-
-def _tag(code: str) -> str:
-    """The language tag of file names (as the captions' files: Norwegian bokmål is ``nb``)."""
-    lang = whisper_language(code)
-    return {"no": "nb"}.get(lang, lang)
-
-
-def _add_to_publish_sheet(out_dir: Path, preset: Preset, video: str, vtt: str | None) -> None:
-    sheet = out_dir / f"{preset.name}.publish.md"
-    if not sheet.is_file():
-        return
-    text = sheet.read_text(encoding="utf-8")
-    line = (f"- Synstolket versjon (WCAG 1.2.5): `{video}` — post it as well, as its own video titled "
-            "\"… (synstolket)\", or as the platform's audio description track where it takes one; link to it from "
-            "the original's description.")
-    if vtt:
-        line += f" On the web page, add `{vtt}` as `<track kind=\"descriptions\" srclang=\"nb\">`."
-    if line not in text:
-        head, sep, rest = text.partition("\n## Description")
-        write_text_atomic(sheet, head.rstrip("\n") + "\n" + line + "\n" + sep + rest)
-
+# --------------------------------------------------------------------------- the transcripts
 
 def transcripts_of(campaign: Campaign, captions=None) -> dict[str, Transcript]:
     """The clips' transcripts in the campaign's language: the caption maker's (every clip), else those
@@ -439,12 +351,6 @@ def transcripts_of(campaign: Campaign, captions=None) -> dict[str, Transcript]:
     if captions is not None and captions.transcripts:
         return dict(next(iter(captions.transcripts.values())))
     return dict(campaign.transcripts)
-
-
-def describe_output(output: OutputSpec, work: Path, record, captions=None, *, force: bool = False):
-    """:func:`described_output` for one planned output, with the transcripts its captions were made from."""
-    return described_output(output.edition, output.preset, output.timeline, record,
-                            transcripts_of(output.edition, captions), work, force=force)
 
 
 # --------------------------------------------------------------------------- checks (validate)
@@ -531,6 +437,7 @@ def export_rows(campaign: Campaign, transcripts: dict[str, Transcript], timeline
                          "kind": p.line.kind, "text": p.line.text, "start": round(float(p.start), 2),
                          "longest": round(float(p.slot), 2), "needs": round(float(p.length), 2),
                          "fits": p.fits, "recorded": p.recorded,
+                         "held": round(float(p.hold.length), 2) if p.hold else 0,
                          "recording": f"{RECORDINGS}/{p.line.id}.wav"})
     return rows
 
@@ -553,13 +460,15 @@ def timeline_for(edition: Campaign, channel: str) -> Timeline:
 def script_markdown(rows: list[dict]) -> str:
     """The description script as a table to read, edit (in the spec) or record from."""
     out = ["# Synstolking: the description script", "",
-           "Each line is spoken in a pause of the speech. Record a line as `descriptions/<id>.wav` beside the spec "
-           "to replace the synthetic voice (no longer than its longest length). Change a card's or a person's text "
-           "in the spec; add your own with `describe:` on a sequence item.", "",
+           "Each line is spoken in a pause of the speech; where none is long enough, the described version holds "
+           "the picture for it (times are the described version's). Record a line as `descriptions/<id>.wav` "
+           "beside the spec to replace the synthetic voice (no longer than its longest length, or its hold's). "
+           "Change a card's or a person's text in the spec; add your own with `describe:` on a sequence item.", "",
            "| version | channel | id | starts at (s) | longest (s) | synthetic (s) | fits | text |",
            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         out.append(f"| {r['version']} | {r['channel']} | `{r['id']}` | {r['start']:.2f} | {r['longest']:.2f} | "
-                   f"{r['needs']:.2f} | {'yes' if r['fits'] else '**no**'}{' (recorded)' if r['recorded'] else ''} "
+                   f"{r['needs']:.2f} | {'yes' if r['fits'] else '**no**'}{' (recorded)' if r['recorded'] else ''}"
+                   f"{f' (picture held {held:.2f} s)' if (held := r.get('held')) else ''} "
                    f"| {r['text']} |")
     return "\n".join(out) + "\n"

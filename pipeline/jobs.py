@@ -36,7 +36,8 @@ from .accessibility import write_report
 from .cache import Cache
 from .campaign import Campaign, OutputKey
 from .captions import CaptionRules, cues_for_timeline
-from .describe import describe_output, transcripts_of
+from .describe import transcripts_of
+from .described import describe_output
 from .errors import (
     CacheError,
     FolderFull,

@@ -30,7 +30,8 @@ from .timecode import to_ffmpeg
 from .timeline import CardSegment, ClipSegment, Timeline
 
 __all__ = ["join_command", "measure_command", "picture_command", "picture_pieces", "poster_command",
-           "poster_frame_command", "render_command", "sound_command", "video_kbps_cap", "TRUE_PEAK_MARGIN"]
+           "poster_frame_command", "render_command", "sound_command", "video_codec_args", "video_kbps_cap",
+           "TRUE_PEAK_MARGIN"]
 
 #: Length of the audio fade at each join, seconds.
 JOIN_FADE = Fraction(1, 100)
@@ -326,7 +327,7 @@ def video_kbps_cap(preset: Preset, duration: Fraction) -> int | None:
     return cap
 
 
-def _video_codec_args(preset: Preset, rate: Fraction, duration: Fraction) -> dict[str, object]:
+def video_codec_args(preset: Preset, rate: Fraction, duration: Fraction) -> dict[str, object]:
     if preset.video_codec == "libx264":
         gop = max(1, int(preset.gop_seconds * rate + Fraction(1, 2)))
         args: dict[str, object] = {
@@ -427,7 +428,7 @@ def render_command(plan: RenderPlan, output: Path, loudness: Measured | None,
     container = _container(preset)
     kwargs: dict[str, object] = {
         "f": container, "r": str(timeline.rate), "fps_mode": "cfr",
-        **_video_codec_args(preset, timeline.rate, timeline.duration), **_audio_codec_args(preset),
+        **video_codec_args(preset, timeline.rate, timeline.duration), **_audio_codec_args(preset),
         "metadata": f"title={plan.title}",
     }
     if container == "mp4":
@@ -468,7 +469,7 @@ def picture_command(plan: RenderPlan, piece: range, output: Path) -> FfmpegComma
     else:
         v = _dress(v, plan, start, end)
     kwargs: dict[str, object] = {"f": _container(preset), "r": str(rate), "fps_mode": "cfr",
-                                 **_video_codec_args(preset, rate, timeline.duration)}
+                                 **video_codec_args(preset, rate, timeline.duration)}
     return compile_command(ffmpeg_python.output(v, safe_path_arg(output), **kwargs), [output])
 
 

@@ -344,6 +344,9 @@ class SynstolkingSpec(SpecModel):
                              "brand's, else 175)")
     duck: float = Field(-12.0, ge=-40, le=0, description="how far (dB) the original sound is lowered under the "
                         "description voice")
+    hold: bool = Field(True, description="extended description (WCAG 1.2.7): where a line fits no pause, the "
+                       "described version holds the picture (a shot's first frame, a card's last) while it is "
+                       "spoken, the original sound paused; false: such a line is left out")
 
     @model_validator(mode="before")
     @classmethod

@@ -101,8 +101,10 @@ def test_the_description_never_speaks_over_real_speech(tmp_path, cache_dir, mode
     transcripts = describe.all_transcripts(campaign, shared_transcriber(describe_cache(cache_dir), None))
     timeline = describe.timeline_for(campaign, "web")
     placed, voices = describe.described_lines(campaign, timeline, transcripts, "web")
-    stem = describe.stem(placed, voices, timeline.duration, tmp_path / "stem.wav")
-    talk = [(float(a), float(b)) for a, b in describe.speech(timeline, transcripts)]
+    holds = describe.holds_of(placed)  # where a line fits no pause: on the described version's timeline
+    stem = describe.stem(placed, voices, timeline.duration + sum(h.length for h in holds), tmp_path / "stem.wav")
+    talk = [(float(describe.shift(a, holds)), float(describe.shift(b, holds, start=False)))
+            for a, b in describe.speech(timeline, transcripts)]
     voiced = _voiced(stem)
     assert voiced, "the description says nothing"
     for a, b in voiced:
@@ -119,7 +121,8 @@ def describe_cache(cache_dir):
 
 @pytest.mark.slow
 def test_a_described_version_keeps_the_picture_and_the_speech(tmp_path, cache_dir, model_dir, speech_clip):
-    spec = _spec(tmp_path, speech_clip)
+    # nothing held (the name fits no pause here): the same timeline (holds: tests/test_describe_holds.py)
+    spec = _spec(tmp_path, speech_clip, mode="{mode: version, hold: false}")
     result = CliRunner().invoke(main, ["render", str(spec), "--cache-dir", str(cache_dir)])
     assert result.exit_code == 0, result.output
     out = tmp_path / "out" / "syn-test"
@@ -166,7 +169,7 @@ def test_a_recorded_line_replaces_the_synthetic_one(tmp_path):
 
 @pytest.mark.slow
 def test_a_line_that_fits_no_pause_warns_at_its_line(tmp_path, cache_dir, model_dir, speech_clip):
-    spec = _spec(tmp_path, speech_clip, card=1)
+    spec = _spec(tmp_path, speech_clip, mode="{mode: version, hold: false}", card=1)  # no picture held for it
     result = CliRunner().invoke(main, ["validate", str(spec), "--cache-dir", str(cache_dir)])
     assert result.exit_code == 0, result.output
     line = next(x for x in result.output.splitlines() if "kort-end" in x)

@@ -1,0 +1,327 @@
+"""The described version of a finished output (synstolking, WCAG 2.1 1.2.5 and 1.2.7).
+
+:func:`described_output` makes ``<channel>.synstolket.<ext>`` from a finished output and the lines
+:mod:`pipeline.describe` placed: the same picture stream copied (not encoded again: same pictures,
+captions burned in, no generation loss, and seconds instead of a render), and a new sound track (the
+original mix ducked under the description voice, brought to the channel's loudness target again and
+checked).
+
+Extended description: where a line fits no pause (:class:`~pipeline.describe.Hold`), the picture is held
+still there. The finished output's picture is cut, without decoding, at the holds (each lies where a
+segment of the edit begins or ends, and every segment's picture was encoded as a piece of its own that
+begins on a key frame: :func:`pipeline.render.picture_pieces`); a hold is one more piece, its frame taken
+from the output and encoded with the output's own settings (same size, rate, pixel format, GOP, x264
+preset and quality), joined in between by the concat demuxer with the rest copied. The frame is held as
+the film shows it (a burned caption on it stays: the picture does not jump when the film goes on). The
+original sound is paused (silence, a short fade either side), the captions' sidecars are written again
+for the described version (``<channel>.synstolket.<lang>.<fmt>``) with their times shifted by the holds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+from fractions import Fraction
+from pathlib import Path
+
+import pysubs2
+
+from .campaign import Campaign
+from .channels import Preset
+from .describe import Hold, Placed, described_lines, holds_of, recording, shift, stem, transcripts_of, voice_of
+from .errors import RenderError
+from .ffmpeg import FfmpegCommand, concat_listing, run_command
+from .files import atomic_path, sha256_file, write_text_atomic
+from .job import OutputSpec
+from .loudness import parse_ebur128, verify_command
+from .render import video_codec_args
+from .timecode import Time
+from .timeline import Timeline
+from .transcribe import whisper_language
+
+log = logging.getLogger("rekrutt")
+
+#: Seconds over which the original sound goes down under a line, and up after it.
+RAMP = 0.2
+#: Seconds over which the original sound stops before a hold and starts again after it.
+HOLD_FADE = 0.02
+
+
+def described_name(preset: Preset) -> str:
+    return f"{preset.name}.synstolket.{preset.extension}"
+
+
+def _duck_expression(placed: list[Placed], duck_db: float) -> str:
+    """A volume expression: 0 dB, down by ``duck_db`` under each line (with ramps of :data:`RAMP` s)."""
+    if not placed:
+        return "1"
+    terms = []
+    for p in placed:
+        a, b = float(p.start), float(p.end)
+        terms.append(f"clip(min((t-{a - RAMP:.3f})/{RAMP},({b + RAMP:.3f}-t)/{RAMP}),0,1)")
+    env = terms[0]
+    for t in terms[1:]:
+        env = f"max({env},{t})"
+    return f"pow(10,{duck_db / 20:.4f}*{env})"
+
+
+def _layout(preset: Preset) -> str:
+    return "pan=5.1|FC=c0" if preset.audio_channels == 6 else "pan=stereo|FL=c0|FR=c0"
+
+
+def _held_sound(preset: Preset, layout: str, holds: list[Hold]) -> str:
+    """A graph that takes ``[0:a]`` and gives ``[orig]``: the original sound with silence where the picture
+    holds (a short fade either side), each hold's length to the sample."""
+    fmt = f"aformat=sample_fmts=fltp:sample_rates={preset.sample_rate}:channel_layouts={layout}"
+    if not holds:
+        return f"[0:a]{fmt}[orig]"
+    sr = preset.sample_rate
+    cuts = [int(h.at * sr + Fraction(1, 2)) for h in holds]
+    parts = [f"[0:a]{fmt},asplit={len(holds) + 1}" + "".join(f"[p{i}]" for i in range(len(holds) + 1))]
+    order = []
+    for i in range(len(holds) + 1):
+        lo = cuts[i - 1] if i else 0
+        trim = f"atrim=start_sample={lo}" + (f":end_sample={cuts[i]}" if i < len(holds) else "")
+        fades = "" if i == 0 else f",afade=t=in:d={HOLD_FADE}"
+        if i < len(holds) and cuts[i] - lo > 2 * HOLD_FADE * sr:
+            fades += f",afade=t=out:st={(cuts[i] - lo) / sr - HOLD_FADE:.6f}:d={HOLD_FADE}"
+        parts.append(f"[p{i}]{trim},asetpts=PTS-STARTPTS{fades}[o{i}]")
+        order.append(f"[o{i}]")
+        if i < len(holds):
+            n = int(holds[i].length * sr + Fraction(1, 2))
+            parts.append(f"anullsrc=r={sr}:cl={layout},atrim=end_sample={n},{fmt}[h{i}]")
+            order.append(f"[h{i}]")
+    parts.append("".join(order) + f"concat=n={len(order)}:v=0:a=1[orig]")
+    return ";".join(parts)
+
+
+def _mix_command(original: Path, stem_wav: Path, placed: list[Placed], duck_db: float, voice_gain_db: float,
+                 preset: Preset, out: Path) -> FfmpegCommand:
+    layout = "5.1" if preset.audio_channels == 6 else "stereo"
+    graph = (_held_sound(preset, layout, holds_of(placed)) + ";"
+             f"[orig]volume='{_duck_expression([p for p in placed if p.fits], duck_db)}':eval=frame[ducked];"
+             f"[1:a]aresample={preset.sample_rate},{_layout(preset)},aformat=sample_fmts=fltp:channel_layouts="
+             f"{layout},volume={voice_gain_db:.2f}dB[voice];"
+             "[ducked][voice]amix=inputs=2:duration=first:normalize=0[mix]")
+    return FfmpegCommand(["-y", "-i", str(original), "-i", str(stem_wav), "-/filter_complex",
+                          FfmpegCommand.SCRIPT, "-map", "[mix]", "-c:a", "pcm_f32le", str(out)],
+                         filter_script=graph, outputs=[out])
+
+
+# --------------------------------------------------------------------------- the held picture
+
+def split_command(original: Path, times: list[Time], rate: Fraction, preset: Preset, out_dir: Path
+                  ) -> FfmpegCommand:
+    """The output's picture cut, copied, at each hold's place (a key frame: each segment of the edit begins
+    on one) into ``out_dir/part%03d``: the segment muxer cuts at the first key frame at or after each time,
+    given half a frame early."""
+    args = ["-y", "-i", str(original), "-map", "0:v", "-c", "copy", "-f", "segment",
+            "-segment_format", _container(preset), "-reset_timestamps", "1",
+            "-segment_times", ",".join(f"{float(t - 1 / (2 * rate)):.6f}" for t in times)]
+    return FfmpegCommand(args + [str(out_dir / f"part%03d.{preset.extension}")], outputs=[])
+
+
+def hold_command(original: Path, hold: Hold, rate: Fraction, preset: Preset, duration: Time, out: Path
+                 ) -> FfmpegCommand:
+    """One hold's picture: the frame at ``hold.frame`` of the output (decoded as it is, no colour conversion),
+    repeated for the hold's frames and encoded as the output's own pieces are (:func:`video_codec_args`)."""
+    frames = int(hold.length * rate)
+    codec = video_codec_args(preset, rate, duration)
+    # an input seek starts at the first frame at or after its time: a quarter of a frame early, to be sure
+    args = ["-y", "-ss", f"{float(hold.frame - 1 / (4 * rate)):.6f}", "-i", str(original), "-map", "0:v", "-an",
+            "-vf", f"trim=end_frame=1,tpad=stop={frames - 1}:stop_mode=clone,setpts=N/({rate.numerator}/"
+            f"{rate.denominator})/TB", "-frames:v", str(frames), "-r", str(rate), "-fps_mode", "cfr"]
+    for k, v in codec.items():
+        args += [f"-{k}", str(v)]
+    return FfmpegCommand(args + ["-f", _container(preset), str(out)], outputs=[out])
+
+
+def _container(preset: Preset) -> str:
+    return {"mp4": "mp4", "mov": "mov"}.get(preset.extension, preset.extension)
+
+
+def held_picture(original: Path, holds: list[Hold], timeline: Timeline, preset: Preset, work: Path) -> Path:
+    """The output's picture with the holds in it, every other frame copied (see the module's note)."""
+    parts_dir = work / "described-parts"
+    parts_dir.mkdir(exist_ok=True)
+    for old in parts_dir.iterdir():
+        old.unlink()
+    inner = sorted({h.at for h in holds if 0 < h.at < timeline.duration})
+    parts = [original]  # held at the start or the end only: the picture as it is, between the holds
+    if inner:
+        run_command(split_command(original, inner, timeline.rate, preset, parts_dir), work,
+                    what=f"described version's picture, cut at the holds ({preset.name})")
+        parts = sorted(parts_dir.glob(f"part*.{preset.extension}"))
+    if len(parts) != len(inner) + 1:
+        raise RenderError(f"{preset.name}: the picture could not be cut at the holds ({len(parts)} parts for "
+                          f"{len(inner)} places): a hold is not on a key frame")
+    bounds = [Fraction(0), *inner, timeline.duration]
+    listing: list[Path] = []
+
+    def stills(at: Time) -> None:
+        for j, h in enumerate(x for x in holds if x.at == at):
+            still = work / f"hold-{len(listing):03d}-{j}.{preset.extension}"
+            run_command(hold_command(original, h, timeline.rate, preset, timeline.duration, still), work,
+                        what=f"described version's held picture at {float(h.at):.2f} s ({preset.name})")
+            listing.append(still)
+
+    stills(bounds[0])
+    for i, part in enumerate(parts):
+        listing.append(part)
+        stills(bounds[i + 1])
+    joined = work / f"described-picture.{preset.extension}"
+    run_command(FfmpegCommand(["-y", "-f", "concat", "-safe", "0", "-i", FfmpegCommand.LISTING, "-map", "0:v",
+                               "-c", "copy", "-f", _container(preset), str(joined)], outputs=[joined],
+                              listing=concat_listing(listing)), work,
+                what=f"described version's picture, joined ({preset.name})")
+    return joined
+
+
+def shifted_captions(record, holds: list[Hold], preset: Preset, out_dir: Path) -> dict[str, str]:
+    """The output's caption sidecars again for the described version, their times shifted by the holds
+    (``<channel>.synstolket.<lang>.<fmt>``); returns them as manifest extras."""
+    out: dict[str, str] = {}
+    for key, name in record.extras.items():
+        if not key.startswith("captions.") or not (out_dir / name).is_file():
+            continue
+        subs = pysubs2.load(str(out_dir / name), encoding="utf-8")
+        for e in subs.events:
+            e.start = int(shift(Fraction(e.start, 1000), holds) * 1000)
+            e.end = int(shift(Fraction(e.end, 1000), holds, start=False) * 1000)
+        fmt = name.rsplit(".", 1)[-1]
+        path = out_dir / f"{preset.name}.synstolket.{name.removeprefix(preset.name + '.')}"
+        write_text_atomic(path, subs.to_string(fmt))
+        out[f"described_{key}"] = path.name
+    return out
+
+
+def _final_command(original: Path, mix: Path, gain_db: float, preset: Preset, duration: Time,
+                   out: Path, margin: float = 0.5) -> FfmpegCommand:
+    ceiling = 10 ** ((preset.true_peak_dbtp - margin) / 20)
+    samples = int(duration * preset.sample_rate + Fraction(1, 2))
+    graph = (f"[1:a]volume={gain_db:.2f}dB,aresample=192000,alimiter=limit={ceiling:.5f}:attack=1:release=60:"
+             f"level=0:latency=1,aresample={preset.sample_rate},asetpts=N/SR/TB,apad,atrim=end_sample={samples}[a]")
+    args = ["-y", "-i", str(original), "-i", str(mix), "-/filter_complex", FfmpegCommand.SCRIPT,
+            "-map", "0:v", "-map", "[a]", "-c:v", "copy", "-c:a", preset.audio_codec, "-ar", str(preset.sample_rate),
+            "-ac", str(preset.audio_channels)]
+    if preset.audio_kbps:
+        args += ["-b:a", f"{preset.audio_kbps}k"]
+    args += ["-metadata", "title=Synstolket versjon", "-metadata:s:a:0", "language=nor",
+             "-metadata:s:a:0", "title=Lyd med synstolking"]
+    if preset.extension == "mp4":
+        args += ["-movflags", "+faststart"]
+    args += ["-f", {"mp4": "mp4", "mov": "mov"}.get(preset.extension, preset.extension), str(out)]
+    return FfmpegCommand(args, filter_script=graph, outputs=[out])
+
+
+def _loudness(path: Path, work: Path, what: str):
+    return parse_ebur128(run_command(verify_command(path), work, what=what))
+
+
+def write_vtt(placed: list[Placed], path: Path) -> Path:
+    """A WebVTT ``kind="descriptions"`` track: one cue per spoken line."""
+    subs = pysubs2.SSAFile()
+    for p in placed:
+        if p.fits:
+            subs.append(pysubs2.SSAEvent(start=int(float(p.start) * 1000), end=int(float(p.end) * 1000),
+                                         text=p.line.text))
+    write_text_atomic(path, subs.to_string("vtt"))
+    return path
+
+
+def key_of(campaign: Campaign, placed: list[Placed], source_sha: str, preset: Preset) -> str:
+    """What a described version is made from: the output, the placed lines, the voice and its recordings."""
+    recs = {p.line.id: sha256_file(recording(campaign, p.line.id)) for p in placed if p.recorded}
+    data = {"source": source_sha, "lines": [p.as_dict() for p in placed if p.fits], "voice": str(voice_of(campaign)),
+            "duck": campaign.spec.synstolking.duck, "recorded": recs, "preset": preset.name, "v": 2}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def described_output(campaign: Campaign, preset: Preset, timeline: Timeline, record, transcripts: dict,
+                     work: Path, *, force: bool = False):
+    """The described version of a finished output (see the module's note), with its VTT on web; returns the
+    output's record with the described files and the description lines (on the output's timeline) added.
+    Left as it is where the channel's mode is not ``version`` or the file is a draft."""
+    mode = campaign.spec.synstolking.mode_for(preset.name)
+    if mode != "version" or campaign.draft:
+        return record
+    out_dir = campaign.out_dir
+    placed, voices = described_lines(campaign, timeline, transcripts, preset.name, work)
+    holds = holds_of(placed)
+    duration = timeline.duration + sum((h.length for h in holds), Fraction(0))
+    for p in placed:
+        if not p.fits:
+            log.warning("%s: the description line '%s' (%.1f s) fits no pause (the longest there is %.1f s); "
+                        "it is left out of the described version", preset.name, p.line.id, float(p.length),
+                        float(p.slot))
+    key = key_of(campaign, placed, record.sha256, preset)
+    final = out_dir / described_name(preset)
+    extras = dict(record.extras)
+    lines = [p.as_dict() for p in placed if p.fits]
+    if not force and record.extras.get("described_key") == key and final.is_file():
+        return record
+    stem_wav = stem(placed, voices, duration, work / "description-stem.wav")
+    original = out_dir / record.path
+    picture = held_picture(original, holds, timeline, preset, work) if holds else original
+    voice_level = _loudness(stem_wav, work, f"description voice ({preset.name})").integrated
+    voice_gain = (record.loudness_lufs - voice_level) if lines and voice_level > -70 else 0.0
+    mix = work / "described-mix.wav"
+    run_command(_mix_command(original, stem_wav, placed, campaign.spec.synstolking.duck, voice_gain, preset, mix),
+                work, what=f"described sound ({preset.name})")
+    measured = _loudness(mix, work, f"described sound loudness ({preset.name})")
+    gain = preset.loudness_lufs - measured.integrated
+    with atomic_path(final) as tmp:
+        for margin in (0.5, 1.5):
+            run_command(_final_command(picture, mix, gain, preset, duration, tmp, margin), work,
+                        what=f"described version ({preset.name})")
+            verified = _loudness(tmp, work, f"described version loudness ({preset.name})")
+            if verified.true_peak <= preset.true_peak_dbtp + 0.05:
+                break
+        else:
+            raise RenderError(f"{preset.name}: the described version's true peak is {verified.true_peak:.2f} dBTP, "
+                              f"over the {preset.true_peak_dbtp:g} dBTP ceiling")
+    extras = {k: v for k, v in extras.items() if not k.startswith("described_captions.")}
+    extras.update({"described": final.name, "described_key": key})
+    if holds:
+        extras.update(shifted_captions(record, holds, preset, out_dir))
+        log.info("%s: the picture held %d time(s), %.1f s in all, for line(s) that fit no pause", preset.name,
+                 len(holds), float(duration - timeline.duration))
+    if preset.name == "web":
+        vtt = write_vtt(placed, out_dir / f"{preset.name}.{_tag(campaign.spec.language)}.descriptions.vtt")
+        extras["descriptions_vtt"] = vtt.name
+    _add_to_publish_sheet(out_dir, preset, final.name, extras.get("descriptions_vtt"))
+    log.info("%s: described version %s (%d line(s), %.1f LUFS)", preset.name, final.name, len(lines),
+             verified.integrated)
+    return dataclasses.replace(record, extras=extras, descriptions=lines,
+                               described_loudness_lufs=verified.integrated)
+
+
+def _tag(code: str) -> str:
+    """The language tag of file names (as the captions' files: Norwegian bokmål is ``nb``)."""
+    lang = whisper_language(code)
+    return {"no": "nb"}.get(lang, lang)
+
+
+def _add_to_publish_sheet(out_dir: Path, preset: Preset, video: str, vtt: str | None) -> None:
+    sheet = out_dir / f"{preset.name}.publish.md"
+    if not sheet.is_file():
+        return
+    text = sheet.read_text(encoding="utf-8")
+    line = (f"- Synstolket versjon (WCAG 1.2.5): `{video}` — post it as well, as its own video titled "
+            "\"… (synstolket)\", or as the platform's audio description track where it takes one; link to it from "
+            "the original's description.")
+    if vtt:
+        line += f" On the web page, add `{vtt}` as `<track kind=\"descriptions\" srclang=\"nb\">`."
+    if line not in text:
+        head, sep, rest = text.partition("\n## Description")
+        write_text_atomic(sheet, head.rstrip("\n") + "\n" + line + "\n" + sep + rest)
+
+
+def describe_output(output: OutputSpec, work: Path, record, captions=None, *, force: bool = False):
+    """:func:`described_output` for one planned output, with the transcripts its captions were made from."""
+    return described_output(output.edition, output.preset, output.timeline, record,
+                            transcripts_of(output.edition, captions), work, force=force)
+
+
