@@ -260,7 +260,7 @@ def described_output(campaign: Campaign, preset: Preset, timeline: Timeline, rec
     final = out_dir / described_name(preset)
     extras = dict(record.extras)
     lines = [p.as_dict() for p in placed if p.fits]
-    if not force and record.extras.get("described_key") == key and final.is_file():
+    if not force and record.described_key == key and final.is_file():
         return record
     stem_wav = stem(placed, voices, duration, work / "description-stem.wav")
     original = out_dir / record.path
@@ -283,7 +283,7 @@ def described_output(campaign: Campaign, preset: Preset, timeline: Timeline, rec
             raise RenderError(f"{preset.name}: the described version's true peak is {verified.true_peak:.2f} dBTP, "
                               f"over the {preset.true_peak_dbtp:g} dBTP ceiling")
     extras = {k: v for k, v in extras.items() if not k.startswith("described_captions.")}
-    extras.update({"described": final.name, "described_key": key})
+    extras["described"] = final.name  # extras are files: an unchanged output checks each is there
     if holds:
         extras.update(shifted_captions(record, holds, preset, out_dir))
         log.info("%s: the picture held %d time(s), %.1f s in all, for line(s) that fit no pause", preset.name,
@@ -295,7 +295,7 @@ def described_output(campaign: Campaign, preset: Preset, timeline: Timeline, rec
     log.info("%s: described version %s (%d line(s), %.1f LUFS)", preset.name, final.name, len(lines),
              verified.integrated)
     return dataclasses.replace(record, extras=extras, descriptions=lines,
-                               described_loudness_lufs=verified.integrated)
+                               described_loudness_lufs=verified.integrated, described_key=key)
 
 
 def _tag(code: str) -> str:

@@ -66,6 +66,8 @@ class OutputRecord:
     #: synstolking: the described version's lines (id, start, end, text) on this output's timeline
     descriptions: list[dict] = field(default_factory=list)
     described_loudness_lufs: float | None = None  #: measured loudness of the described version's sound
+    #: what the described version was made from (its lines, voices and the output's checksum): unchanged, kept
+    described_key: str | None = None
 
 
 def path(out_dir: Path) -> Path:
