@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from . import voice as tts
+from .cache import Cache
 from .campaign import Campaign, OutputKey
 from .captions import words_in_cut
 from .job import output_spec
@@ -313,17 +314,19 @@ def recording(campaign: Campaign, line_id: str) -> Path:
     return campaign.base_dir / RECORDINGS / f"{line_id}.wav"
 
 
-def spoken(campaign: Campaign, lines: list[Line], work: Path | None = None) -> dict[str, np.ndarray]:
-    """Each line's voice: its recording where there is one, else the synthetic voice."""
+def spoken(campaign: Campaign, lines: list[Line], work: Path | None = None, cache: Cache | None = None
+           ) -> dict[str, np.ndarray]:
+    """Each line's voice: its recording where there is one, else the synthetic voice (kept in ``cache``)."""
     v = voice_of(campaign)
-    return {line.id: tts.speak(line.text, v, recording(campaign, line.id), work) for line in lines}
+    return {line.id: tts.speak(line.text, v, recording(campaign, line.id), work, cache) for line in lines}
 
 
 def described_lines(campaign: Campaign, timeline: Timeline, transcripts: dict[str, Transcript],
-                    channel: str | None, work: Path | None = None) -> tuple[list[Placed], dict[str, np.ndarray]]:
+                    channel: str | None, work: Path | None = None, cache: Cache | None = None
+                    ) -> tuple[list[Placed], dict[str, np.ndarray]]:
     """The output's script, spoken and placed: (placed lines, each line's samples)."""
     lines = script(campaign, timeline, transcripts, channel)
-    voices = spoken(campaign, lines, work)
+    voices = spoken(campaign, lines, work, cache)
     recorded = {line.id for line in lines if recording(campaign, line.id).is_file()}
     return place(lines, {k: tts.length(v) for k, v in voices.items()}, timeline, transcripts, recorded,
                  hold=campaign.spec.synstolking.hold), voices
@@ -373,7 +376,8 @@ def outputs_described(campaign: Campaign):
             yield (campaign.for_version(key.version) if key.version else campaign), key.channel
 
 
-def check(campaign: Campaign, transcripts: dict[str, Transcript], timeline_for) -> list[Finding]:
+def check(campaign: Campaign, transcripts: dict[str, Transcript], timeline_for, cache: Cache | None = None
+          ) -> list[Finding]:
     """What ``validate`` says of the description: unknown channels and voice, a line that fits no pause
     (with the time it needs and the longest pause there is), a recording longer than its slot, and a
     recording in descriptions/ that no line has. ``timeline_for(edition, channel)`` lays an output out."""
@@ -395,7 +399,7 @@ def check(campaign: Campaign, transcripts: dict[str, Transcript], timeline_for) 
     facts: dict[tuple[str, str], tuple[Placed, str]] = {}
     for edition, channel in outputs_described(campaign):
         timeline = timeline_for(edition, channel)
-        placed, _ = described_lines(edition, timeline, transcripts, channel)
+        placed, _ = described_lines(edition, timeline, transcripts, channel, cache=cache)
         for p in placed:
             ids.add(p.line.id)
             if p.fits:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pysubs2
 
+from .cache import Cache
 from .campaign import Campaign
 from .channels import Preset
 from .describe import Hold, Placed, described_lines, holds_of, recording, shift, stem, transcripts_of, voice_of
@@ -240,7 +241,7 @@ def key_of(campaign: Campaign, placed: list[Placed], source_sha: str, preset: Pr
 
 
 def described_output(campaign: Campaign, preset: Preset, timeline: Timeline, record, transcripts: dict,
-                     work: Path, *, force: bool = False):
+                     work: Path, *, force: bool = False, cache: Cache | None = None):
     """The described version of a finished output (see the module's note), with its VTT on web; returns the
     output's record with the described files and the description lines (on the output's timeline) added.
     Left as it is where the channel's mode is not ``version`` or the file is a draft."""
@@ -248,7 +249,7 @@ def described_output(campaign: Campaign, preset: Preset, timeline: Timeline, rec
     if mode != "version" or campaign.draft:
         return record
     out_dir = campaign.out_dir
-    placed, voices = described_lines(campaign, timeline, transcripts, preset.name, work)
+    placed, voices = described_lines(campaign, timeline, transcripts, preset.name, work, cache)
     holds = holds_of(placed)
     duration = timeline.duration + sum((h.length for h in holds), Fraction(0))
     for p in placed:
@@ -319,9 +320,10 @@ def _add_to_publish_sheet(out_dir: Path, preset: Preset, video: str, vtt: str | 
         write_text_atomic(sheet, head.rstrip("\n") + "\n" + line + "\n" + sep + rest)
 
 
-def describe_output(output: OutputSpec, work: Path, record, captions=None, *, force: bool = False):
+def describe_output(output: OutputSpec, work: Path, record, captions=None, *, force: bool = False,
+                    cache: Cache | None = None):
     """:func:`described_output` for one planned output, with the transcripts its captions were made from."""
     return described_output(output.edition, output.preset, output.timeline, record,
-                            transcripts_of(output.edition, captions), work, force=force)
+                            transcripts_of(output.edition, captions), work, force=force, cache=cache)
 
 

@@ -251,7 +251,8 @@ def _execute_job(job: OutputJob, loaded: LoadedCampaign | None, emit: EventCallb
                 progress=lambda f: emit(Event("progress", job.channel, fraction=f, campaign=job.campaign)),
                 made_since=job.made_since)
             if not job.options.draft:  # synstolking (WCAG 1.2.5): the described version beside the output
-                described = describe_output(output, Path(tmp), record, loaded.captions, force=job.options.force)
+                described = describe_output(output, Path(tmp), record, loaded.captions, force=job.options.force,
+                                            cache=loaded.cache)
                 if described is not record:
                     record = described
                     manifest.update(output.edition, record=record)

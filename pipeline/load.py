@@ -182,7 +182,7 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
         if collector.problems:
             raise SpecError(collector.problems)
         _media_warnings(warnings, campaign)
-        _check_synstolking(collector, warnings, campaign, transcriber(cache, model_for(spec.subtitles, model)))
+        _check_synstolking(collector, warnings, campaign, transcriber(cache, model_for(spec.subtitles, model)), cache)
         if collector.problems:
             raise SpecError(collector.problems)
     text_warnings(warnings, campaign)
@@ -489,11 +489,12 @@ def _media_warnings(w: Problems, campaign: Campaign) -> None:
                   f"{names}")
 
 
-def _check_synstolking(c: Problems, w: Problems, campaign: Campaign, transcriber: Transcriber) -> None:
+def _check_synstolking(c: Problems, w: Problems, campaign: Campaign, transcriber: Transcriber,
+                       cache: Cache) -> None:
     """The description (synstolking): every line placed in a pause of every described output; a line that
     fits none is a warning at its line, with the time it needs (see :func:`pipeline.describe.check`)."""
     if not any(True for _ in describe.outputs_described(campaign)):
         return
     transcripts = describe.all_transcripts(campaign, transcriber)
-    for f in describe.check(campaign, transcripts, describe.timeline_for):
+    for f in describe.check(campaign, transcripts, describe.timeline_for, cache):
         (c if f.problem else w).add(f.loc, f.message, f.hint)

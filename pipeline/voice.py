@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cache import Cache, key_of
 from .errors import InputError, RenderError
 from .ffmpeg import ffmpeg_exe
 
@@ -129,7 +130,8 @@ def read_any(path: Path, rate: int = VOICE_RATE) -> np.ndarray:
     return np.frombuffer(proc.stdout, dtype="<i2")
 
 
-def speak(text: str, voice: Voice, recorded: Path | None = None, work: Path | None = None) -> np.ndarray:
+def speak(text: str, voice: Voice, recorded: Path | None = None, work: Path | None = None,
+          cache: Cache | None = None) -> np.ndarray:
     """One description line as mono int16 samples at :data:`VOICE_RATE`, trimmed of silence at its ends:
     the recording where there is one, else the voice's synthesis."""
     if recorded is not None and recorded.is_file():
@@ -143,10 +145,40 @@ def speak(text: str, voice: Voice, recorded: Path | None = None, work: Path | No
         if proc.returncode != 0 or not out.is_file():
             raise RenderError(f"the voice command {args[0]} failed: {proc.stderr.decode(errors='replace')[-300:]}")
         return _trim(read_any(out), VOICE_RATE)
-    samples, rate = espeak_samples(text, voice.name, voice.rate)
-    if rate != VOICE_RATE:  # eSpeak's rate is 22,050 Hz; resample through ffmpeg otherwise
-        raise RenderError(f"eSpeak NG speaks at {rate} Hz, not {VOICE_RATE}")
-    return _trim(samples, rate)
+    return espeak_line(text, voice.name, voice.rate, cache)
+
+
+#: eSpeak NG's speech of one text varies by a few samples from call to call (measured: one sentence
+#: three times in a row gave 41,736, 41,739 and 41,737 samples), which moved the lines' places by a
+#: millisecond and made every described version again on an unchanged re-render. So each line is
+#: synthesized once and kept: in the cache (by engine, voice, rate and text) and in this process.
+_spoken: dict[tuple[str, str, int], np.ndarray] = {}
+VOICE_VERSION = 1
+
+
+def espeak_line(text: str, voice: str = "nb", rate: int = 175, cache: Cache | None = None) -> np.ndarray:
+    """One line in eSpeak NG's voice, trimmed, at :data:`VOICE_RATE`: the same samples each time."""
+    memo = (text, voice, int(rate))
+    if memo in _spoken:
+        return _spoken[memo]
+
+    def synthesize() -> np.ndarray:
+        samples, got = espeak_samples(text, voice, rate)
+        if got != VOICE_RATE:
+            raise RenderError(f"eSpeak NG speaks at {got} Hz, not {VOICE_RATE}")
+        return _trim(samples, got)
+
+    if cache is None:
+        samples = synthesize()
+    else:
+        import espeakng_loader  # the wheel's version is the engine's
+
+        key = key_of("voice", VOICE_VERSION, getattr(espeakng_loader, "__version__", "?"), voice, int(rate), text)
+        path, _, _ = cache.file("voice", key, ".wav", lambda tmp: (write_wav(tmp, synthesize()), {})[1])
+        with wave.open(str(path), "rb") as w:
+            samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").copy()
+    _spoken[memo] = samples
+    return samples
 
 
 def length(samples: np.ndarray) -> Fraction:

@@ -178,3 +178,32 @@ def test_the_accessibility_report_says_yes_where_the_picture_holds(held, cache_d
         spec.write_text(SPEC.replace("{mode}", "version"), encoding="utf-8")
     assert result.exit_code == 2, result.output
     assert "Kari Nordmann" in result.output and "never spoken" in result.output, result.output
+
+
+@pytest.mark.slow
+def test_an_unchanged_render_keeps_the_described_version(held, cache_dir):
+    """A second render of the same spec makes nothing again, the described version included: eSpeak's
+    speech of one text varies by a few samples from call to call, so each line is kept in the cache
+    (before, every re-render made every described version again)."""
+    spec, out, *_ = held
+    described = out / "web.synstolket.mp4"
+    before = described.stat()
+    result = CliRunner().invoke(main, ["-v", "render", str(spec), "--cache-dir", str(cache_dir)])
+    assert result.exit_code == 0, result.output
+    assert "unchanged" in result.output
+    assert "described version" not in result.output.replace("described version's", ""), result.output
+    after = described.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def test_a_line_is_spoken_the_same_each_time(tmp_path):
+    """eSpeak NG's speech of one text varies from call to call; a line's voice (and so its length and
+    place) must not: it is kept in the cache, and the cache's copy is what every later run reads."""
+    from pipeline import voice
+    from pipeline.cache import Cache
+
+    text = "Jonas Berg, Fjordvik kommune."
+    first = voice.espeak_line(text, "nb", 175, Cache(tmp_path / "cache"))
+    voice._spoken.clear()  # as a new process would
+    again = voice.espeak_line(text, "nb", 175, Cache(tmp_path / "cache"))
+    assert first.size > voice.VOICE_RATE and np.array_equal(first, again)
