@@ -9,6 +9,7 @@ input (nothing rendered), 130 interrupted by Ctrl-C (SIGINT), 143 stopped by SIG
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -46,7 +47,7 @@ from pipeline.review import notes_text, notes_warnings, read_notes, record_appro
 from pipeline.sound import clip_sound
 from pipeline.spec import json_schema
 from pipeline.specedit import quote_updates, set_values
-from pipeline.transcribe import Transcriber, model_for, shared_transcriber
+from pipeline.transcribe import Transcriber, model_calls_total, model_for, shared_transcriber
 
 # the one place the CLI picks what loading probes media and transcribes with
 _load = functools.partial(load_campaign, prober=probe_as, transcriber=shared_transcriber)
@@ -223,6 +224,7 @@ def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channe
     Each distinct clip is transcribed once; outputs whose inputs did not change are kept.
     """
     _sigterm_to_interrupt()
+    calls_before = model_calls_total()  # loading transcribes too (quotes, synstolking's pauses): count the command
     # validate everything before rendering anything
     campaigns = _load_all(specs, output=out, channels=channels or None, versions=versions or None,
                           cache_dir=cache_dir, model=model, brand=brand)
@@ -246,6 +248,7 @@ def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channe
         raise Interrupted("stopped by the user (Ctrl-C); nothing partial was kept", signal.SIGINT) from None
     except Terminated:
         raise Interrupted("stopped by SIGTERM; nothing partial was kept", signal.SIGTERM) from None
+    result = dataclasses.replace(result, model_calls=model_calls_total() - calls_before)
     reporter.summary(result)
     write_reports(result, report, junit)
     if strict and (lacking := incomplete_outputs(result)):

@@ -346,6 +346,10 @@ class Cache:
                 if not self.holds(exc.paths):
                     raise
                 raise self.full(f"{exc.what}: No space left on device") from exc
+            except OSError as exc:  # a maker's own write (a description voice) on a full disk
+                if exc.errno != errno.ENOSPC:
+                    raise
+                raise self.full(f"writing {kind} {media.name}: {exc.strerror}") from exc
             self.put(kind, key, {"size": size, "sha256": digest, "made": time.time(), "facts": facts})
             return media, facts, True
 

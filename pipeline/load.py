@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import logging
 from collections.abc import Callable
 from fractions import Fraction
@@ -164,30 +165,45 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
     campaign = dataclasses.replace(campaign, media=media, corrected=corrected)
     if check_media:
         cache = cache if cache is not None else Cache(cache_dir)
-        if quote_items(spec):
-            log.info("finding the quoted passages in the clips' transcripts (cached after the first time)")
-            campaign, problems = resolve_quotes(campaign, transcriber(cache, model_for(spec.subtitles, model)))
-            if problems:
-                raise SpecError(problems)
-            warnings.problems += quote_warnings(campaign)
-        campaign = _cut_versions(collector, campaign, cache)
-        if collector.problems:
-            raise SpecError(collector.problems)
-        _check_lengths(collector, campaign)
-        for name in campaign.version_names():
-            _check_lengths(collector, campaign.for_version(name), ("versions", name))
-        if collector.problems:
-            raise SpecError(collector.problems)
-        check_card_text(collector, warnings, campaign)
-        if collector.problems:
-            raise SpecError(collector.problems)
-        _media_warnings(warnings, campaign)
-        _check_synstolking(collector, warnings, campaign, transcriber(cache, model_for(spec.subtitles, model)), cache)
-        if collector.problems:
-            raise SpecError(collector.problems)
+        try:
+            campaign = _check_with_media(collector, warnings, campaign, cache,
+                                         transcriber(cache, model_for(spec.subtitles, model)))
+        except OSError as exc:  # the model or a transcript written on a full (or read-only) cache disk
+            if exc.errno not in (errno.ENOSPC, errno.EROFS, errno.EACCES):
+                raise
+            raise cache.unusable(exc, "preparing the transcripts") from exc
     text_warnings(warnings, campaign)
     link_warnings(warnings, campaign)
     return dataclasses.replace(campaign, warnings=tuple(warnings.problems))
+
+
+def _check_with_media(collector: Problems, warnings: Problems, campaign: Campaign, cache: Cache,
+                      transcriber: Transcriber) -> Campaign:
+    """The checks that read the media and the clips' speech: quotes, cut-downs, lengths, card text, the
+    description's places; problems raise SpecError, warnings are added to ``warnings``."""
+    spec = campaign.spec
+    if quote_items(spec):
+        log.info("finding the quoted passages in the clips' transcripts (cached after the first time)")
+        campaign, problems = resolve_quotes(campaign, transcriber)
+        if problems:
+            raise SpecError(problems)
+        warnings.problems += quote_warnings(campaign)
+    campaign = _cut_versions(collector, campaign, cache)
+    if collector.problems:
+        raise SpecError(collector.problems)
+    _check_lengths(collector, campaign)
+    for name in campaign.version_names():
+        _check_lengths(collector, campaign.for_version(name), ("versions", name))
+    if collector.problems:
+        raise SpecError(collector.problems)
+    check_card_text(collector, warnings, campaign)
+    if collector.problems:
+        raise SpecError(collector.problems)
+    _media_warnings(warnings, campaign)
+    _check_synstolking(collector, warnings, campaign, transcriber, cache)
+    if collector.problems:
+        raise SpecError(collector.problems)
+    return campaign
 
 
 def _check_selected(c: Problems, campaign: Campaign) -> None:

@@ -50,7 +50,7 @@ output: ../out
 #: Ola in the main sequence, first in line for a cut-down.
 OLA_IN_MAIN = """\
   - clip: b
-    to: 1.0
+    to: 1.5
     priority: 1
 """
 
@@ -66,10 +66,10 @@ EPISODE = """\
 """
 
 #: A cut-down of the main sequence on a channel the main film does not have: it keeps the end card and
-#: Ola (3.0 s), not Anne.
+#: Ola (3.5 s; a cut-down keeps no item under 1.5 s), not Anne.
 CUT_DOWN = """\
   teaser:
-    max_duration: 3.5
+    max_duration: 4
     channels: [instagram-reels]
 """
 

@@ -274,9 +274,14 @@ def test_clip_without_sound_warns_and_writes_no_empty_captions(tmp_path, cache_d
     assert result.exit_code == 0, result.output
     assert "has no sound" in result.output
     out = tmp_path / "out" / "hostile"
-    assert not list(out.glob("*.srt")) and not list(out.glob("*.vtt"))
+    captions = [p for p in out.glob("*.vtt") if not p.name.endswith(".descriptions.vtt")]
+    assert not list(out.glob("*.srt")) and not captions
     sheet = json.loads((out / "web.publish.json").read_text(encoding="utf-8"))
-    assert not any(str(v).endswith((".srt", ".vtt")) for v in json.dumps(sheet).split('"'))
+    assert not any(str(v).endswith((".srt", ".vtt")) and ".descriptions." not in str(v)
+                   for v in json.dumps(sheet).split('"'))
+    # the synstolking track is not captions: the card's text is in it, so it is never empty
+    for track in out.glob("*.descriptions.vtt"):
+        assert "Vi trenger deg" in track.read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- the cache
