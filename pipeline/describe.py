@@ -146,11 +146,13 @@ def script(campaign: Campaign, timeline: Timeline, transcripts: dict[str, Transc
     lines: list[Line] = []
     seen_people: set[str] = set()
     ids: set[str] = set()
+    taken: dict[str, int] = {}  # the next number to try per base id (a search from 2 each time is quadratic)
 
     def add(ident: str, **kw) -> None:
-        base, n = ident, 2
+        base, n = ident, taken.get(ident, 2)
         while ident in ids:
             ident, n = f"{base}-{n}", n + 1
+        taken[base] = n
         ids.add(ident)
         lines.append(Line(ident, **kw))
 
