@@ -14,8 +14,10 @@ finished output. Where a line fits no pause the picture can be held for it (exte
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import logging
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -215,6 +217,60 @@ def pauses(duration: Time, busy: list[tuple[Time, Time]], clear: Time = CLEAR) -
     return [(a, b) for a, b in free if b > a]
 
 
+class _Free:
+    """The stretches of ``[0, ∞)`` outside the closed intervals taken so far, sorted (the last one open-ended):
+    :func:`pauses` of everything taken, kept up to date one interval at a time (bisect) instead of recomputed."""
+
+    def __init__(self) -> None:
+        self.starts: list[Time] = [Fraction(0)]
+        self.ends: list[Time | float] = [math.inf]
+
+    def take(self, lo: Time, hi: Time) -> None:
+        i = bisect.bisect_right(self.ends, lo)  # the first stretch ending after lo
+        j = bisect.bisect_left(self.starts, hi, i)  # and the first from it starting at or after hi
+        if i >= j:
+            return
+        starts, ends = [], []
+        if lo > self.starts[i]:
+            starts.append(self.starts[i])
+            ends.append(lo)
+        if hi < self.ends[j - 1]:
+            starts.append(hi)
+            ends.append(self.ends[j - 1])
+        self.starts[i:j], self.ends[i:j] = starts, ends
+
+    def within(self, lo: Time, hi: Time, duration: Time):
+        """The stretches (a, b) that reach into ``(lo, hi)``, in order, the open-ended one up to ``duration``."""
+        for i in range(bisect.bisect_right(self.ends, lo), len(self.starts)):
+            a, b = self.starts[i], self.ends[i]
+            if a >= hi or (b == math.inf and (a >= duration or duration <= lo)):
+                return
+            yield a, (duration if b == math.inf else b)
+
+
+class _Reach:
+    """Intervals by their start: the latest end among those that start before a time (bisect, running maxima)."""
+
+    def __init__(self, pairs: list[tuple[Time, Time]] = ()) -> None:
+        self.keys: list[Time] = []
+        self.ends: list[Time] = []
+        self.most: list[Time] = []
+        for key, end in pairs:
+            self.add(key, end)
+
+    def add(self, key: Time, end: Time) -> None:
+        i = bisect.bisect_right(self.keys, key)  # at the end but for a line placed before one taken earlier
+        self.keys.insert(i, key)
+        self.ends.insert(i, end)
+        del self.most[i:]
+        for e in self.ends[i:]:
+            self.most.append(e if not self.most or e > self.most[-1] else self.most[-1])
+
+    def before(self, t: Time, floor: Time) -> Time:
+        i = bisect.bisect_left(self.keys, t)
+        return max(floor, self.most[i - 1]) if i else floor
+
+
 def place(lines: list[Line], lengths: dict[str, Time], timeline: Timeline, transcripts: dict[str, Transcript],
           recorded: set[str] = frozenset(), hold: bool = False) -> list[Placed]:
     """Each line in the first pause of its item's time that holds it (in order; lines do not overlap).
@@ -223,19 +279,24 @@ def place(lines: list[Line], lengths: dict[str, Time], timeline: Timeline, trans
     (:class:`Hold`): a card's line from where the card's pause begins, the card's last frame held for the
     rest; any other line at its shot's first frame. The lines are then on the described version's
     timeline (:func:`shift`), every held one ``fits``."""
-    talk = speech(timeline, transcripts)
+    return _place(lines, lengths, speech(timeline, transcripts), timeline.duration, timeline.rate, recorded, hold)
+
+
+def _place(lines: list[Line], lengths: dict[str, Time], talk: list[tuple[Time, Time]], duration: Time,
+           rate: Fraction, recorded: set[str] = frozenset(), hold: bool = False) -> list[Placed]:
+    """:func:`place` given the speech (sorted), in O(n log n): the free stretches are kept (:class:`_Free`),
+    not recomputed for every line; the same as :func:`pauses` of the speech and the lines taken so far
+    (each :data:`CLEAR` from speech, :data:`BETWEEN` from a line)."""
+    free, heard, said_ = _Free(), _Reach((s, e + CLEAR) for s, e in talk), _Reach()
+    for s, e in talk:
+        free.take(s - CLEAR, e + CLEAR)
     placed: list[Placed] = []
-    taken: list[tuple[Time, Time]] = []
     for line in lines:
         length = lengths.get(line.id, Fraction(0))
         lo, hi = line.window
-        busy = talk + [(a - BETWEEN + CLEAR, b + BETWEEN - CLEAR) for a, b in taken]
-        free = pauses(timeline.duration, busy)
         best: Placed | None = None
         biggest = (Fraction(0), lo)
-        for a, b in free:
-            if b <= lo or a >= hi:  # not within the item's time
-                continue
+        for a, b in free.within(lo, hi, duration):
             start = max(a, lo)
             end = b if line.card else min(b, hi)
             slot = end - start
@@ -244,26 +305,27 @@ def place(lines: list[Line], lengths: dict[str, Time], timeline: Timeline, trans
             if length and slot >= length:
                 best = Placed(line, start, length, slot, True, line.id in recorded)
                 break
-        if best is None and hold and length:
-            best = _held(line, length, busy, timeline, line.id in recorded, biggest[0])
+        if best is None and hold and length:  # a card's pause ends at hi where nothing before hi reaches it
+            after = said_.before(hi, heard.before(hi, Fraction(0)))
+            best = _held(line, length, after, rate, line.id in recorded, biggest[0])
         if best is None:
             best = Placed(line, biggest[1], length, biggest[0], not length and biggest[0] > 0, line.id in recorded)
         placed.append(best)
-        if best.fits and length and not best.hold:
-            taken.append((best.start, best.end))
-        elif best.hold and best.start < best.hold.at:  # a card's line, begun over the card
-            taken.append((best.start, best.hold.at))
-    return _on_held_timeline(placed, timeline.rate) if hold else placed
+        taken = ((best.start, best.end) if best.fits and length and not best.hold else
+                 (best.start, best.hold.at) if best.hold and best.start < best.hold.at else None)
+        if taken:  # a line spoken (a card's line begun over the card: up to its hold)
+            free.take(taken[0] - BETWEEN, taken[1] + BETWEEN)
+            said_.add(taken[0] - BETWEEN + CLEAR, taken[1] + BETWEEN)
+    return _on_held_timeline(placed, rate) if hold else placed
 
 
-def _held(line: Line, length: Time, busy: list[tuple[Time, Time]], timeline: Timeline, recorded: bool,
-          slot: Time) -> Placed:
-    """A line that fits no pause, with its hold (its length set by :func:`_on_held_timeline`)."""
+def _held(line: Line, length: Time, after: Time, rate: Fraction, recorded: bool, slot: Time) -> Placed:
+    """A line that fits no pause, with its hold (its length set by :func:`_on_held_timeline`); ``after``: the
+    latest end (with its margin, from 0) of speech and lines that start before the line's item ends."""
     lo, hi = line.window
-    frame = 1 / timeline.rate
+    frame = 1 / rate
     if line.card:  # from the start of the card's last pause (what follows the card waits for the hold)
-        free = pauses(hi, [(a, b) for a, b in busy if a < hi])
-        start = next((max(a, lo) for a, b in free[-1:] if b == hi and b > lo), hi)
+        start = max(after, lo) if after < hi and hi > lo else hi
         return Placed(line, start, length, slot, True, recorded, Hold(hi, hi - frame, Fraction(0), line.id))
     return Placed(line, lo, length, slot, True, recorded, Hold(lo, lo, Fraction(0), line.id))
 
@@ -277,24 +339,39 @@ def shift(t: Time, holds: list[Hold], start: bool = True) -> Time:
 def _on_held_timeline(placed: list[Placed], rate: Fraction) -> list[Placed]:
     """The placed lines on the described version's timeline, each hold as long as its line needs (the line
     :data:`CLEAR` s into the hold, or on from the card, and :data:`CLEAR` s before the film goes on; after
-    any line still being spoken, by :data:`BETWEEN`), in whole frames."""
+    any line still being spoken, by :data:`BETWEEN`), in whole frames.
+
+    The holds are made in order of time, so :func:`shift` by those made is a bisect into their running
+    sums; a line spoken before a hold is shifted only by holds before it, all made by then."""
     order = sorted((p for p in placed if p.hold), key=lambda p: (p.hold.at, not p.line.card))
-    done: list[Hold] = []
+    ats: list[Time] = []
+    sums = [Fraction(0)]
+
+    def shifted(t: Time) -> Time:  # shift(t, the holds made), a hold at t before it
+        return t + sums[bisect.bisect_right(ats, t)]
+
+    voiced = sorted((q for q in placed if q.fits and q.length and not q.hold), key=lambda q: q.start)
+    k, latest = 0, None  # the lines before the hold (voiced[:k]), and the latest end of them and the held
     moved: dict[str, Placed] = {}
     for p in order:
-        at = shift(p.hold.at, done)  # where the hold begins on the held timeline
+        at = shifted(p.hold.at)  # where the hold begins on the held timeline
         if p.start < p.hold.at:  # a card's line, begun over the card
-            begin = shift(p.start, done)
+            begin = shifted(p.start)
         else:
-            voices = [shift(q.start, done) + q.length for q in placed if q.fits and q.length and not q.hold
-                      and q.start < p.hold.at] + [m.end for m in moved.values()]
-            begin = max([at + CLEAR] + [e + BETWEEN for e in voices if e + BETWEEN > at + CLEAR])
+            for q in voiced[k:]:
+                if q.start >= p.hold.at:
+                    break
+                end, k = shifted(q.start) + q.length, k + 1
+                latest = end if latest is None or end > latest else latest
+            begin = at + CLEAR if latest is None or latest + BETWEEN <= at + CLEAR else latest + BETWEEN
         need = begin + p.length + CLEAR - at
         frames = max(1, -(-need * rate // 1))
         h = dataclasses.replace(p.hold, length=Fraction(frames) / rate)
-        done.append(h)
-        moved[p.line.id] = dataclasses.replace(p, start=begin, hold=h)
-    return [moved.get(p.line.id) or dataclasses.replace(p, start=shift(p.start, done)) for p in placed]
+        ats.append(h.at)
+        sums.append(sums[-1] + h.length)
+        moved[p.line.id] = m = dataclasses.replace(p, start=begin, hold=h)
+        latest = m.end if latest is None or m.end > latest else latest
+    return [moved.get(p.line.id) or dataclasses.replace(p, start=shifted(p.start)) for p in placed]
 
 
 def holds_of(placed: list[Placed]) -> list[Hold]:
