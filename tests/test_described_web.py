@@ -89,3 +89,37 @@ def test_ci_fails_an_output_that_would_break_wcag(tmp_path):
     steps = [line for line in script.splitlines() if "$REKRUTT validate" in line]
     assert steps and all("--accessibility" in line for line in steps), steps
     assert script.index("validate --accessibility") < script.index("$REKRUTT render")
+
+
+@pytest.mark.slow
+def test_the_review_tile_plays_the_described_version_and_lists_its_lines(held, browser, tmp_path):  # noqa: F811
+    from tests.test_review import Page
+
+    spec, out, record, placed, voices, timeline, transcripts = held
+    view = Page(browser, out / "index.html")
+    page = view.page
+    try:
+        tile = page.locator("#tile-main--web")
+        video = tile.locator("video.described")
+        assert video.get_attribute("src").endswith("web.synstolket.mp4")
+        duration = video.evaluate("v => v.duration")
+        assert duration == pytest.approx(record["duration"] + sum(d["hold"]["seconds"] for d in record["descriptions"]
+                                                                  if "hold" in d), abs=0.1)
+        items = tile.locator("ol.description-lines li")
+        assert items.count() == len(record["descriptions"]) > 0
+        for i, d in enumerate(record["descriptions"]):
+            li = items.nth(i)
+            assert li.get_attribute("data-id") == d["id"] and d["text"] in li.inner_text()
+            assert li.get_attribute("data-held") == ("true" if "hold" in d else "false")
+        assert "tale-navn" in tile.inner_text() and "bildet holdt" in tile.inner_text()
+        with page.expect_download() as info:
+            tile.get_by_role("button", name="Last ned synstolkingsmanus").click()
+        download = info.value
+        assert download.suggested_filename == "main--web.synstolking.json"
+        download.save_as(str(tmp_path / "script.json"))
+        got = json.loads((tmp_path / "script.json").read_text(encoding="utf-8"))
+        assert got["lines"] == record["descriptions"] and got["channel"] == "web"
+        tile.screenshot(path="/tmp/s-web/tile.png")
+        assert not view.errors, view.errors
+    finally:
+        view.close()
