@@ -41,16 +41,17 @@ if [ ${#specs[@]} -eq 0 ]; then
   echo "no campaign specs under campaigns/" >&2
   exit 2
 fi
-# 1. Every spec, file and consent is checked before anything renders: an invalid spec or an
-#    expired consent fails the job here (exit 2), with file and line in the CI's annotations.
+# 1. Every spec, file and consent is checked before anything renders: an invalid spec, an expired
+#    consent, or an output that would break WCAG 2.1 1.2.2 (captions) or 1.2.5 (synstolking) fails the
+#    job here (exit 2), with file and line in the CI's annotations.
 if [ "$FORMAT" = gitlab ]; then
-  $REKRUTT validate --format gitlab "${specs[@]}" > reports/gl-code-quality-report.json
+  $REKRUTT validate --accessibility --format gitlab "${specs[@]}" > reports/gl-code-quality-report.json
 else
-  $REKRUTT validate --format "$FORMAT" "${specs[@]}"
+  $REKRUTT validate --accessibility --format "$FORMAT" "${specs[@]}"
 fi
 status=$?
 if [ $status -ne 0 ]; then
-  [ "$FORMAT" = gitlab ] && $REKRUTT validate "${specs[@]}"
+  [ "$FORMAT" = gitlab ] && $REKRUTT validate --accessibility "${specs[@]}"
   exit $status
 fi
 # 2. Render what changed; a failing output fails the job (exit 1), named in the JUnit report.

@@ -38,6 +38,7 @@ from .files import atomic_path, sha256_file, write_text_atomic
 from .job import OutputSpec
 from .loudness import parse_ebur128, verify_command
 from .render import video_codec_args
+from .subtitles import web_page
 from .timecode import Time
 from .timeline import Timeline
 from .transcribe import whisper_language
@@ -262,6 +263,7 @@ def described_output(campaign: Campaign, preset: Preset, timeline: Timeline, rec
     extras = dict(record.extras)
     lines = [p.as_dict() for p in placed if p.fits]
     if not force and record.described_key == key and final.is_file():
+        write_web_page(out_dir, preset, record.extras, holds)  # the captions' sidecars may have written it again
         return record
     stem_wav = stem(placed, voices, duration, work / "description-stem.wav")
     original = out_dir / record.path
@@ -293,10 +295,24 @@ def described_output(campaign: Campaign, preset: Preset, timeline: Timeline, rec
         vtt = write_vtt(placed, out_dir / f"{preset.name}.{_tag(campaign.spec.language)}.descriptions.vtt")
         extras["descriptions_vtt"] = vtt.name
     _add_to_publish_sheet(out_dir, preset, final.name, extras.get("descriptions_vtt"))
+    write_web_page(out_dir, preset, extras, holds)
     log.info("%s: described version %s (%d line(s), %.1f LUFS)", preset.name, final.name, len(lines),
              verified.integrated)
     return dataclasses.replace(record, extras=extras, descriptions=lines,
                                described_loudness_lufs=verified.integrated, described_key=key)
+
+
+def write_web_page(out_dir: Path, preset: Preset, extras: dict[str, str], holds: list[Hold]) -> None:
+    """The career page (``web.html``, where the captions wrote one) again, with its "Synstolking" switch to the
+    described version (:func:`~pipeline.subtitles.web_page`)."""
+    if "html" not in extras or "described" not in extras:
+        return
+    langs = [k.split(".")[1] for k in extras if k.startswith("captions.") and k.endswith(".vtt")]
+    shifted = {k.split(".")[1]: v for k, v in extras.items()
+               if k.startswith("described_captions.") and k.endswith(".vtt")}
+    write_text_atomic(out_dir / extras["html"], web_page(
+        preset, langs, described=extras["described"], described_captions=shifted,
+        descriptions=extras.get("descriptions_vtt"), holds=[(h.at, h.length) for h in holds]))
 
 
 def _tag(code: str) -> str:

@@ -76,6 +76,8 @@ WORDS = {
         "unchanged_approval": "godkjent", "glossary": "Navn og ord å sjekke er uthevet.", "clip": "Klipp",
         "seconds": "s", "no_outputs": "Ingen filer ennå: kjør render.", "name_strap": "Navneskilt",
         "name_missing": "VISES IKKE for {person}: ingen plass utenfor ansiktet og tekstingen",
+        "described": "Synstolket versjon", "description_lines": "Synstolkingsmanus", "held": "bildet holdt",
+        "download_descriptions": "Last ned synstolkingsmanus",
     },
     "en": {
         "review": "Review", "versions": "Versions", "main": "Main film", "duration": "Length",
@@ -95,6 +97,8 @@ WORDS = {
         "unchanged_approval": "approved", "glossary": "Names and words to check are highlighted.", "clip": "Clip",
         "seconds": "s", "no_outputs": "No files yet: run render.", "name_strap": "Name strap",
         "name_missing": "NOT SHOWN for {person}: no room off the face and the captions",
+        "described": "Described version", "description_lines": "Description script", "held": "picture held",
+        "download_descriptions": "Download the description script",
     },
 }
 
@@ -177,6 +181,9 @@ def _outputs(edition: Campaign, today: dt.date) -> list[dict]:
                         "hashtags": " ".join(f"#{h.lstrip('#')}" for h in edition.spec.hashtags), "link": link},
             "qr": _qr_data_uri(link) if link else "",
             "approved": record.approved,
+            # synstolking: the described version and its lines (id, start, end, text, hold), where it has one
+            "described": prefix + record.extras["described"] if "described" in record.extras else "",
+            "descriptions": list(record.descriptions) if "described" in record.extras else [],
         })
     return out
 

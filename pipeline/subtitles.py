@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import html
+import json
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -294,17 +295,83 @@ class CaptionTrack:
 
 def web_snippet(track: CaptionTrack) -> str:
     """A <video> element for the career page, with a captions <track> per language."""
-    name = track.preset.name
+    return web_page(track.preset, [lang for lang, cues in track.tracks.items() if cues] or list(track.tracks))
+
+
+#: The career page's "Synstolking" switch: the described version at the same moment of the film (a time of
+#: the original is later in the described version by the holds before it; in a hold, back at its place), its
+#: playing state and caption language kept, each caption track moved to the described version's own.
+SWITCH_SCRIPT = """(function () {
+  var root = document.currentScript.parentNode, v = root.querySelector("video");
+  var b = root.querySelector("button[aria-pressed]"), holds = JSON.parse(v.getAttribute("data-holds") || "[]");
+  function described(t) { var d = t; holds.forEach(function (h) { if (h[0] < t) { d += h[1]; } }); return d; }
+  function original(d) {
+    var before = 0;
+    for (var i = 0; i < holds.length; i++) {
+      var start = holds[i][0] + before;
+      if (d < start) { break; }
+      if (d < start + holds[i][1]) { return holds[i][0]; }
+      before += holds[i][1];
+    }
+    return d - before;
+  }
+  b.addEventListener("click", function () {
+    var on = b.getAttribute("aria-pressed") !== "true", t = v.currentTime, playing = !v.paused && !v.ended;
+    var tracks = Array.prototype.slice.call(v.querySelectorAll("track"));
+    var modes = tracks.map(function (tr) { return tr.track.mode; });
+    b.setAttribute("aria-pressed", on ? "true" : "false");
+    v.addEventListener("loadedmetadata", function () {
+      v.currentTime = on ? described(t) : original(t);
+      tracks.forEach(function (tr, i) { tr.track.mode = modes[i]; });
+      if (playing) { v.play(); }
+    }, {once: true});
+    v.src = v.getAttribute(on ? "data-described" : "data-original");
+    tracks.forEach(function (tr) {
+      var src = tr.getAttribute(on ? "data-described" : "data-original");
+      if (src) { tr.src = src; }
+    });
+  });
+})();
+"""
+
+
+def web_page(preset: Preset, langs: list[str], *, described: str | None = None,
+             described_captions: dict[str, str] | None = None, descriptions: str | None = None,
+             holds: list[tuple[float, float]] = ()) -> str:
+    """The career page's <video>: a captions <track> per language; where the output has a described version
+    (synstolking, WCAG 1.2.5), a "Synstolking" switch to it (a <button aria-pressed>, :data:`SWITCH_SCRIPT`)
+    and its ``kind="descriptions"`` track. ``holds`` are (at, seconds) on the original's timeline."""
+    name = preset.name
     labels = {"nb": "Norsk", "nn": "Nynorsk", "en": "English"}
+    video = f"{name}.{preset.extension}"
     rows = []
-    for i, lang in enumerate(track.tracks):
+    for i, lang in enumerate(langs):
         default = " default" if i == 0 else ""
-        rows.append(f'  <track kind="captions" src="{html.escape(f"{name}.{lang}.vtt")}" srclang="{lang}" '
-                    f'label="{labels.get(lang, lang)}"{default}>')
-    poster = f' poster="{name}.poster.jpg"' if track.preset.poster else ""
-    return (f'<video controls preload="metadata" width="{track.preset.width}" height="{track.preset.height}"'
-            f'{poster}>\n  <source src="{name}.{track.preset.extension}" type="video/mp4">\n'
-            + "\n".join(rows) + "\n</video>\n")
+        src = f"{name}.{lang}.vtt"
+        swap = ""
+        if described:
+            other = (described_captions or {}).get(lang, src)
+            swap = f' data-original="{html.escape(src)}" data-described="{html.escape(other)}"'
+        rows.append(f'  <track kind="captions" src="{html.escape(src)}" srclang="{html.escape(lang)}" '
+                    f'label="{html.escape(labels.get(lang, lang))}"{default}{swap}>')
+    if descriptions:
+        lang = descriptions.split(".")[-3] if descriptions.count(".") >= 3 else "nb"
+        rows.append(f'  <track kind="descriptions" src="{html.escape(descriptions)}" srclang="{html.escape(lang)}" '
+                    f'label="Synstolking">')
+    poster = f' poster="{name}.poster.jpg"' if preset.poster else ""
+    data = ""
+    if described:
+        spans = json.dumps([[round(float(a), 3), round(float(n), 3)] for a, n in sorted(holds)])
+        data = (f' data-original="{html.escape(video)}" data-described="{html.escape(described)}"'
+                f' data-holds="{html.escape(spans)}"')
+    element = (f'<video controls preload="metadata" width="{preset.width}" height="{preset.height}"'
+               f'{poster}{data}>\n  <source src="{html.escape(video)}" type="video/mp4">\n'
+               + "\n".join(rows) + "\n</video>\n")
+    if not described:
+        return element
+    return ('<div class="rekrutt-video">\n' + element
+            + '<button type="button" aria-pressed="false" title="Synstolket versjon: en stemme leser det filmen '
+              'viser av tekst">Synstolking</button>\n<script>\n' + SWITCH_SCRIPT + "</script>\n</div>\n")
 
 
 class CaptionMaker:

@@ -98,6 +98,7 @@
     const body = el("article", { className: "tile", id: "tile-" + o.id },
       el("h3", { text: o.label + (o.version ? " — " + o.version : "") }), frame, el("div", { className: "bar" }, shade),
       facts);
+    if (o.described) body.append(describedPanel(o));
     if (o.warnings.length) {
       const ul = el("ul", { className: "warn", "aria-label": W.warnings });
       for (const w of o.warnings) ul.append(el("li", { text: w }));
@@ -146,6 +147,32 @@
       el("div", { className: "bar" }, add), list, el("label", { for: byId, text: W.approved_by }), by,
       el("label", { for: dateId, text: W.date }), date, el("div", { className: "bar" }, approve), approvedText));
     return body;
+  }
+
+  // synstolking: the described version plays on the tile, its lines listed, the script downloadable
+  function describedPanel(o) {
+    const video = el("video", { controls: true, preload: "metadata", src: o.described, className: "described",
+      poster: o.poster || null,
+      "aria-label": W.described + ": " + o.label + " (" + (o.version || W.main) + ")", id: "described-" + o.id });
+    const frame = el("div", { className: "frame" + (o.height > o.width ? " phone" : "") }, video);
+    frame.style.aspectRatio = o.width + " / " + o.height;
+    const list = el("ol", { className: "description-lines", "aria-label": W.description_lines });
+    for (const d of o.descriptions) {
+      const held = d.hold ? " (" + W.held + " " + d.hold.seconds.toFixed(2) + " " + W.seconds + ")" : "";
+      const at = el("button", { type: "button", className: "secondary time", text: fmtTime(d.start),
+        "aria-label": W.play + " " + fmtTime(d.start) });
+      at.addEventListener("click", () => { video.currentTime = d.start; video.play().catch(() => {}); });
+      list.append(el("li", { "data-id": d.id, "data-held": d.hold ? "true" : "false" }, at,
+        el("code", { text: d.id }), document.createTextNode(" "), el("span", { text: d.text + held })));
+    }
+    const dl = el("button", { type: "button", text: W.download_descriptions, "data-output": o.id });
+    dl.addEventListener("click", () => {
+      const doc = { campaign: data.campaign, version: o.version || "main", channel: o.channel, lines: o.descriptions };
+      download(o.id + ".synstolking.json", JSON.stringify(doc, null, 2), "application/json");
+    });
+    return el("section", { className: "described-version", "aria-label": W.described },
+      el("h4", { text: W.described }), frame, el("h4", { text: W.description_lines }), list,
+      el("div", { className: "bar" }, dl));
   }
 
   function highlight(text) {
