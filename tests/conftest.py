@@ -127,6 +127,27 @@ def fresh_cache_with_model(root: Path, shared: Path) -> Path:
     return root
 
 
+def pinned_run(media: Path, transcript):
+    """A stand-in for ``Transcriber._run`` that "transcribes" ``media`` to ``transcript()`` (counted in
+    ``model_calls`` as a real run is) and runs the real model on anything else."""
+    import dataclasses
+
+    from pipeline.cache import file_digest
+    from pipeline.transcribe import Transcriber
+
+    digest = file_digest(media)
+    real_run = Transcriber._run
+
+    def run(self, clip, options):
+        if file_digest(clip) != digest or options.task != "transcribe":
+            return real_run(self, clip, options)
+        with self._lock:
+            self.model_calls += 1
+        return dataclasses.replace(transcript(), model=self.model_id)
+
+    return run
+
+
 @pytest.fixture
 def pinned_cache(tmp_path, cache_dir, model_dir, speech_clip, monkeypatch) -> Path:
     """A fresh cache in which the jfk clip "transcribes" to the pinned reference transcript.
@@ -134,22 +155,9 @@ def pinned_cache(tmp_path, cache_dir, model_dir, speech_clip, monkeypatch) -> Pa
     The model run is replaced for that clip only (counted in ``model_calls`` as a real run is);
     everything else (other media, alignment, rendering) is real.
     """
-    import dataclasses
-
-    from pipeline.cache import file_digest
     from pipeline.transcribe import Transcriber
 
-    digest = file_digest(speech_clip)
-    real_run = Transcriber._run
-
-    def run(self, media, options):
-        if file_digest(media) != digest or options.task != "transcribe":
-            return real_run(self, media, options)
-        with self._lock:
-            self.model_calls += 1
-        return dataclasses.replace(pinned_transcript(), model=self.model_id)
-
-    monkeypatch.setattr(Transcriber, "_run", run)
+    monkeypatch.setattr(Transcriber, "_run", pinned_run(speech_clip, pinned_transcript))
     return fresh_cache_with_model(tmp_path / "pinned-cache", cache_dir)
 
 

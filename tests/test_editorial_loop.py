@@ -9,7 +9,6 @@ corrections do not hang on one CPU's Whisper; cut points are checked against the
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from fractions import Fraction
@@ -19,14 +18,14 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from pipeline.cache import Cache, file_digest
+from pipeline.cache import Cache
 from pipeline.edit import MIN_ITEM, SENTENCE_END, cut_down, find, find_through, item_words
 from pipeline.load import load_campaign
 from pipeline.pauses import PAUSE_DB, envelope, speech_level
 from pipeline.spec import ClipItem
 from pipeline.transcribe import Segment, Transcriber, Transcript, Word, after_previous, place_on_speech, trim_pauses
 from pipeline.transcripts import word_map
-from tests.conftest import ROOT, ff, fresh_cache_with_model
+from tests.conftest import ROOT, ff, fresh_cache_with_model, pinned_run
 
 #: The excerpt: erna.mp3 from 44 s, 90 s long (the children's press conference: sleep and blueberries,
 #: the national day, friends).
@@ -77,16 +76,7 @@ def erna_clip(erna, pytestconfig, tmp_path_factory) -> Path:
 def erna_cache(erna_clip, cache_dir, model_dir, pytestconfig, tmp_path_factory):
     """A cache (kept between runs: alignments, envelopes) in which the excerpt "transcribes" to the pinned
     transcript; alignment and everything else are real."""
-    digest = file_digest(erna_clip)
-    real_run = Transcriber._run
-
-    def run(self, media, options):
-        if file_digest(media) != digest or options.task != "transcribe":
-            return real_run(self, media, options)
-        with self._lock:
-            self.model_calls += 1
-        return dataclasses.replace(pinned(), model=self.model_id)
-
+    run = pinned_run(erna_clip, pinned)
     kept = _stored(pytestconfig, tmp_path_factory, "rekrutt-erna-cache")
     link = kept / "models" / "whisper-base"
     if link.is_symlink():  # to the model of an earlier session's (gone) cache
