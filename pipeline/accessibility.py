@@ -73,8 +73,7 @@ def _captions(campaign: Campaign, channel: str) -> str:
     if not options.enabled:
         return ""
     preset = campaign.preset(channel)
-    burn = options.burn_in == "always" or (options.burn_in == "auto" and preset.captions in ("burn", "both"))
-    sidecar = options.burn_in == "never" or preset.captions in ("sidecar", "both")
+    burn, sidecar = options.delivery(preset.captions)
     parts = (["burned"] if burn else []) + ([f"file ({', '.join(options.sidecar)})"] if sidecar and options.sidecar
                                             else [])
     return " and ".join(parts)

@@ -171,8 +171,7 @@ def caption_contrast(brand: BrandSpec) -> float:
     opacity = brand.captions.box_opacity if brand.captions.box else 1.0
     grey = round(255 * (1 - opacity))
     box = f"#{grey:02X}{grey:02X}{grey:02X}"
-    a, b = sorted((_luminance(brand.colors.text), _luminance(box)), reverse=True)
-    return (a + 0.05) / (b + 0.05)
+    return contrast_ratio(brand.colors.text, box)
 
 
 def apply_brand(spec: CampaignSpec, brand: Brand) -> CampaignSpec:

@@ -478,6 +478,11 @@ class SubtitleOptions(SpecModel):
     burn_translation: bool = Field(False, description="also burn the first translation under the main line")
     model: str | None = Field(None, description="Whisper model: a name (base, large-v3) or a CTranslate2 model folder")
 
+    def delivery(self, channel_captions: str) -> tuple[bool, bool]:
+        """(burned in, as a file) on a channel whose preset delivers captions as ``channel_captions``
+        (sidecar, burn or both), under ``burn_in``."""
+        burn = self.burn_in == "always" or (self.burn_in == "auto" and channel_captions in ("burn", "both"))
+        return burn, self.burn_in == "never" or channel_captions in ("sidecar", "both")
 
 class VersionSpec(SpecModel):
     """Another edit of the campaign: its own sequence, or the main one cut down to a length."""

@@ -456,9 +456,7 @@ class CaptionMaker:
                 self._warned.add(text)
             if first:
                 log.warning("%s", message)
-        mode = self.options.burn_in
-        burn = mode == "always" or (mode == "auto" and preset.captions in ("burn", "both"))
-        sidecar = mode == "never" or preset.captions in ("sidecar", "both")
+        burn, sidecar = self.options.delivery(preset.captions)
         ass = None
         if burn and any(burned_tracks.values()):
             ass = (work or self.work) / f"captions-{preset.name}.ass"

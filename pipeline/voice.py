@@ -14,7 +14,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import shlex
-import subprocess
+import tempfile
 import threading
 import wave
 from dataclasses import dataclass
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from . import ffmpeg as ff
 from .cache import Cache, key_of
 from .errors import InputError, RenderError
-from .ffmpeg import ffmpeg_exe
 
 log = logging.getLogger("rekrutt")
 
@@ -122,12 +122,16 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = VOICE_RATE) -> Path:
 
 
 def read_any(path: Path, rate: int = VOICE_RATE) -> np.ndarray:
-    """Any audio file ffmpeg reads, as mono int16 at ``rate``."""
-    proc = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-ac", "1", "-ar", str(rate),
-                           "-f", "s16le", "-"], capture_output=True, check=False)
-    if proc.returncode != 0:
-        raise InputError(f"{path} could not be read as sound: {proc.stderr.decode(errors='replace')[-300:]}")
-    return np.frombuffer(proc.stdout, dtype="<i2")
+    """Any audio file ffmpeg reads, as mono int16 at ``rate`` (decoded through the one runner)."""
+    with tempfile.TemporaryDirectory(prefix="rekrutt-voice-") as tmp:
+        out = Path(tmp) / "voice.wav"
+        try:
+            ff.run([ff.ffmpeg_exe(), "-v", "error", "-i", ff.safe_path_arg(path), "-ac", "1", "-ar", str(rate),
+                    "-c:a", "pcm_s16le", str(out)], what=f"reading {path.name}")
+        except RenderError as exc:
+            raise InputError(f"{path} could not be read as sound: {exc}") from None
+        with wave.open(str(out), "rb") as w:
+            return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").copy()
 
 
 def speak(text: str, voice: Voice, recorded: Path | None = None, work: Path | None = None,
@@ -141,9 +145,9 @@ def speak(text: str, voice: Voice, recorded: Path | None = None, work: Path | No
             raise RenderError("a command voice needs a work folder")
         out = work / f"voice-{abs(hash(text))}.wav"
         args = [a.replace("{text}", text).replace("{out}", str(out)) for a in shlex.split(voice.command)]
-        proc = subprocess.run(args, capture_output=True, check=False)
-        if proc.returncode != 0 or not out.is_file():
-            raise RenderError(f"the voice command {args[0]} failed: {proc.stderr.decode(errors='replace')[-300:]}")
+        ff.run(args, what=f"the voice command {args[0]}", writes=[out])
+        if not out.is_file():
+            raise RenderError(f"the voice command {args[0]} wrote no {out.name}")
         return _trim(read_any(out), VOICE_RATE)
     return espeak_line(text, voice.name, voice.rate, cache)
 
