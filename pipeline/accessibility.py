@@ -15,11 +15,12 @@ from pathlib import Path
 
 from . import describe
 from .brand import caption_contrast, contrast_ratio
-from .campaign import Campaign
+from .campaign import Campaign, OutputKey
 from .captions import words_in_cut
 from .files import write_text_atomic
+from .job import OutputSpec, output_spec
 from .spec import COLOR_PATTERN
-from .timeline import CardSegment, ClipSegment, Timeline
+from .timeline import CardSegment, ClipSegment
 from .transcribe import Transcript
 
 #: The least contrast of text (WCAG 2.1 1.4.3, AA).
@@ -68,20 +69,19 @@ class OutputCheck:
                 "1.4.3": {"ok": self.contrast_ok, "contrast": {k: round(v, 2) for k, v in self.contrast.items()}}}
 
 
-def _captions(campaign: Campaign, channel: str) -> str:
-    options = campaign.spec.subtitles
+def _captions(output: OutputSpec) -> str:
+    options, preset = output.edition.spec.subtitles, output.preset
     if not options.enabled:
         return ""
-    preset = campaign.preset(channel)
     burn, sidecar = options.delivery(preset.captions)
     parts = (["burned"] if burn else []) + ([f"file ({', '.join(options.sidecar)})"] if sidecar and options.sidecar
                                             else [])
     return " and ".join(parts)
 
 
-def check_output(edition: Campaign, channel: str, timeline: Timeline, transcripts: dict[str, Transcript]
-                 ) -> OutputCheck:
+def check_output(output: OutputSpec, transcripts: dict[str, Transcript]) -> OutputCheck:
     """1.2.2, 1.2.5 and 1.4.3 for one output."""
+    edition, channel, timeline = output.edition, output.channel, output.timeline
     mode = edition.spec.synstolking.mode_for(channel)
     film_words = [w.text for seg in timeline.clip_segments() if seg.clip_id in transcripts
                   for w in words_in_cut(transcripts[seg.clip_id], seg)]
@@ -96,7 +96,7 @@ def check_output(edition: Campaign, channel: str, timeline: Timeline, transcript
             return "film"
         return "description" if line is not None and line in described else ""
 
-    out = OutputCheck(f"{edition.version or 'main'}/{channel}", mode, _captions(edition, channel))
+    out = OutputCheck(f"{edition.version or 'main'}/{channel}", mode, _captions(output))
     people: set[str] = set()
     for seg in timeline.segments:
         if isinstance(seg, CardSegment):
@@ -125,12 +125,6 @@ def check_output(edition: Campaign, channel: str, timeline: Timeline, transcript
     if "burned" in out.captions:
         out.contrast["burned captions"] = caption_contrast(edition.brand.spec)
     return out
-
-
-def check_campaign(campaign: Campaign, transcripts: dict[str, Transcript], timeline_for) -> list[OutputCheck]:
-    """Every output of the run, checked."""
-    return [check_output(edition, channel, timeline_for(edition, channel), transcripts)
-            for edition in campaign.editions() for channel in edition.channels]
 
 
 def failures(checks: list[OutputCheck]) -> list[str]:
@@ -196,5 +190,6 @@ def write_report(campaign: Campaign, checks: list[OutputCheck], out_dir: Path | 
 
 
 def report(campaign: Campaign, transcripts: dict[str, Transcript]) -> list[OutputCheck]:
-    """Every output of the run checked, its outputs laid out as the render lays them out."""
-    return check_campaign(campaign, transcripts, describe.timeline_for)
+    """Every output of the campaign's editions checked, each laid out by its job (as the render lays it out)."""
+    return [check_output(output_spec(edition, OutputKey(edition.version, channel)), transcripts)
+            for edition in campaign.editions() for channel in edition.channels]
