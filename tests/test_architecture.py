@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Bottom to top; within a layer, a module may import those listed before it.
 LAYERS = [
-    ["timecode", "errors", "yamlpos", "names", "files", "fonts", "images", "languages"],
+    ["timecode", "errors", "yamlpos", "names", "files", "fonts", "images", "languages", "progress"],
     ["channels", "probe", "ffmpeg", "loudness", "cache", "cta", "voice"],
     ["spec", "problems", "brand", "library", "cuefile"],
     ["campaign"],
