@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 
 import console
-from pipeline import __version__
+from pipeline import __version__, progress
 from pipeline.accessibility import failures as accessibility_failures
 from pipeline.accessibility import report as accessibility_report
 from pipeline.brand import brand_schema
@@ -123,6 +123,10 @@ def main(ctx: click.Context, verbose: int, debug: bool) -> None:
     """Rekrutt: render recruitment video campaigns from a YAML spec for every channel."""
     console.setup_logging(2 if debug else verbose)
     ctx.obj = {"debug": debug}
+    # every command's long stages (transcription, alignment, sound clean-up, face analysis) show their progress
+    stages = console.StageProgress()
+    ctx.with_resource(progress.use(stages))
+    ctx.call_on_close(stages.close)
 
 
 @main.command()
@@ -242,7 +246,7 @@ def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channe
                             safe_zones=show_safe_areas)
     reporter = console.Reporter(multi=len(campaigns) > 1 or any(c.spec.versions for c in campaigns))
     try:
-        with reporter:
+        with reporter, progress.use(reporter.stages):
             result = render_batch(campaigns, options, reporter.event)
     except KeyboardInterrupt:
         raise Interrupted("stopped by the user (Ctrl-C); nothing partial was kept", signal.SIGINT) from None

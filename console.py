@@ -11,14 +11,20 @@ import dataclasses
 import json
 import logging
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterable
+from fractions import Fraction
 from pathlib import Path
 
 import click
 
+from pipeline.captions import CaptionRules
 from pipeline.edit import version_items
 from pipeline.errors import Interrupted, SpecError, Terminated
 from pipeline.files import write_text_atomic
+from pipeline.progress import Step
+from pipeline.subtitles import COVERS_FACE, FAST_CAPTION
 
 Say = Callable[[str], None]
 
@@ -41,8 +47,15 @@ def setup_logging(verbose: int) -> None:
     root.propagate = False
 
 
+_line_lock = threading.Lock()
+
+
 def say_err(text: str) -> None:
-    click.echo(text, err=True)
+    """One line on standard error, whole: text and newline in one write, one thread at a time (``print`` writes
+    the newline separately, so two render threads ran their lines together)."""
+    with _line_lock:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
 
 
 def problems_header(count: int) -> None:
@@ -79,6 +92,104 @@ def deliver(text: str, output: Path | None) -> None:
         click.echo(text, nl=False)
 
 
+# --- progress of the long stages ------------------------------------------------------------------------------
+
+#: In plain mode (CI, a file) a task's progress line comes at most this often, in seconds ...
+PLAIN_EVERY_S = 10.0
+#: ... and only once the task has moved on by this share of its total since its last line.
+PLAIN_EVERY_FRACTION = 0.1
+
+
+def clock(seconds: float) -> str:
+    """``65`` -> ``1:05``, ``3725`` -> ``1:02:05`` (whole seconds, rounded up: an ETA never says 0:00 early)."""
+    whole = max(0, int(-(-seconds // 1)))
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def _amount(step: Step) -> str:
+    return f"{step.done:.0f}/{step.total:.0f} {step.unit}" if step.total > 0 else f"{step.done:.0f} {step.unit}"
+
+
+class StageProgress:
+    """The sink of :mod:`pipeline.progress`: the long stages (transcription, alignment, sound clean-up, face
+    analysis) as a bar per task with the amount done and the ETA on a terminal, and as plain lines otherwise
+    ("transcribing anne: 120/412 s, ETA 1:05"): a start line, a line at most every ``PLAIN_EVERY_S`` seconds
+    and ``PLAIN_EVERY_FRACTION`` of the task, and an end line.
+
+    ``progress`` is a running :class:`rich.progress.Progress` to add the bars to (the render's); without one
+    the sink starts its own while a task runs. Reports come from any thread.
+    """
+
+    def __init__(self, console=None, progress=None, clock_s: Callable[[], float] = time.monotonic):
+        from rich.console import Console
+
+        self.console = console or Console(stderr=True)
+        self.live = self.console.is_terminal
+        self._shared = progress
+        self._progress = progress
+        self._bars: dict[str, object] = {}
+        self._said: dict[str, tuple[float, float]] = {}  # plain mode: task -> (time, fraction) of its last line
+        self._lock = threading.Lock()
+        self._clock = clock_s
+
+    def __call__(self, step: Step) -> None:
+        with self._lock:
+            if self.live:
+                self._draw(step)
+            else:
+                self._line(step)
+
+    def close(self) -> None:
+        """Stop the bars this sink started (a task still open stays as it was drawn)."""
+        with self._lock:
+            if self._progress is not None and self._shared is None:
+                self._progress.stop()
+                self._progress = None
+            self._bars.clear()
+
+    def _draw(self, step: Step) -> None:
+        if self._progress is None:
+            from rich.progress import BarColumn, Progress, TextColumn
+
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                      TextColumn("{task.fields[amount]}"), TextColumn("{task.fields[eta]}"),
+                                      console=self.console)
+            self._progress.start()
+        bars = self._progress
+        if step.kind == "start" or step.task not in self._bars:
+            self._bars[step.task] = bars.add_task(step.task, total=step.total if step.total > 0 else None,
+                                                  amount=_amount(step), eta="")
+        bar = self._bars[step.task]
+        if step.kind == "update":
+            eta = f"ETA {clock(step.eta)}" if step.eta is not None else ""
+            bars.update(bar, completed=step.done, amount=_amount(step), eta=eta)
+        elif step.kind == "end":
+            bars.update(bar, completed=step.total if step.total > 0 else step.done, amount=_amount(step),
+                        eta=f"[green]{clock(step.elapsed)}")
+            del self._bars[step.task]
+            if not self._bars and self._shared is None:  # nothing left to draw: leave the terminal to the rest
+                bars.stop()
+                self._progress = None
+
+    def _line(self, step: Step) -> None:
+        now = self._clock()
+        if step.kind == "start":
+            self._said[step.task] = (now, 0.0)
+            total = f" ({step.total:.0f} {step.unit})" if step.total > 0 else ""
+            say_err(f"{step.task}: started{total}")
+        elif step.kind == "update":
+            then, fraction = self._said.get(step.task, (now, 0.0))
+            moved = step.fraction - fraction >= PLAIN_EVERY_FRACTION or step.total <= 0
+            if now - then >= PLAIN_EVERY_S and moved and step.fraction < 1:
+                self._said[step.task] = (now, step.fraction)
+                eta = f", ETA {clock(step.eta)}" if step.eta is not None else ""
+                say_err(f"{step.task}: {_amount(step)}{eta}")
+        else:
+            self._said.pop(step.task, None)
+            say_err(f"{step.task}: finished in {clock(step.elapsed)}")
+
+
 # --- validate --------------------------------------------------------------------------------------------------
 
 
@@ -90,7 +201,11 @@ def campaign_checked(spec: Path, campaign, say: Say) -> None:
             f"{len({q.clip for q in campaign.quotes.values()})} clip(s) (transcribed through the cache)")
     items = version_items(campaign)
     for edition in campaign.editions():
-        if edition.version:
+        if not edition.version:  # the main film, measured as the versions are (before rounding to frames)
+            length = float(sum((campaign.item_length(it) for it in campaign.spec.sequence), Fraction(0)))
+            say(f"  main film: {len(campaign.spec.sequence)} items, {length:.2f} s, "
+                f"channels: {', '.join(edition.channels)}")
+        else:
             length = float(campaign.version_cuts[edition.version][1])
             say(f"  version {edition.version}: {len(edition.spec.sequence)} items, {length:.2f} s, "
                 f"channels: {', '.join(edition.channels)}")
@@ -132,6 +247,8 @@ class Reporter:
         self.live = self.console.is_terminal
         self.progress = None
         self.tasks: dict[str, int] = {}
+        #: the long stages' sink while the render runs (on a terminal, its bars join the outputs')
+        self.stages = StageProgress(self.console)
 
     def __enter__(self) -> Reporter:
         if self.live:
@@ -141,6 +258,7 @@ class Reporter:
                                      TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(),
                                      TextColumn("{task.fields[note]}"), console=self.console)
             self.progress.start()
+            self.stages = StageProgress(self.console, self.progress)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -148,6 +266,13 @@ class Reporter:
             self.progress.stop()
 
     def event(self, e) -> None:
+        self._event(e)
+        if e.kind == "done" and e.record is not None and e.message != "unchanged":
+            # an output's caption notes, counted, once: when it is made (an unchanged output repeats nothing)
+            for line in caption_notes(e.record, verbose=logging.getLogger("rekrutt").isEnabledFor(logging.INFO)):
+                self._event(dataclasses.replace(e, kind="info", message=line))
+
+    def _event(self, e) -> None:
         if self.progress is not None:
             name = f"{e.campaign}/{e.channel}" if self.multi else e.channel
             if e.kind == "start":
@@ -159,13 +284,15 @@ class Reporter:
             elif e.kind == "failed" and name in self.tasks:
                 self.progress.update(self.tasks[name], note="[red]FAILED")
             elif e.kind == "info":
-                self.progress.console.print(e.message)
+                self.progress.console.print(_info_line(e, name), markup=False, highlight=False)
             return
         if e.kind == "progress":
             return
-        line = {"start": "started", "done": "done", "failed": "FAILED", "info": ""}[e.kind]
-        text = f"[{e.campaign}] {e.channel} {line} {e.message}".rstrip() if e.channel else e.message
-        print(text, file=sys.stderr, flush=True)
+        if e.kind == "info":
+            say_err(_info_line(e, f"[{e.campaign}] {e.channel}"))
+            return
+        line = {"start": "started", "done": "done", "failed": "FAILED"}[e.kind]
+        say_err(f"[{e.campaign}] {e.channel} {line} {e.message}".rstrip())
 
     def summary(self, batch) -> None:
         """A table of every output (on a terminal), or one line each."""
@@ -194,6 +321,28 @@ class Reporter:
             if result.manifest and result.manifest.exists():
                 click.echo(f"manifest: {result.manifest}")
         click.echo(f"model runs: {batch.model_calls}; {batch.seconds:.1f} s in all", err=True)
+
+
+def caption_notes(record, verbose: bool = False) -> list[str]:
+    """An output's notes about its captions as one line per kind with a count ("12 captions read fast (over 17
+    chars/s); -v lists them"); ``verbose``: each note on an indented line under it."""
+    max_cps = float(CaptionRules.for_rate(Fraction(record.fps)).max_cps)
+    kinds = [(lambda w: w.startswith(FAST_CAPTION), ("reads", "read"), f"fast (over {max_cps:g} chars/s)"),
+             (lambda w: f" {COVERS_FACE}: " in w, ("covers", "cover"), "a face (no free band in the safe area)")]
+    lines = []
+    for belongs, verbs, what in kinds:
+        found = [w for w in record.warnings if belongs(w)]
+        if not found:
+            continue
+        n = len(found)
+        head = f"{n} caption{'' if n == 1 else 's'} {verbs[n != 1]} {what}"
+        lines.append(head + ":\n" + "\n".join(f"    {w}" for w in found) if verbose else head + "; -v lists them")
+    return lines
+
+
+def _info_line(e, name: str) -> str:
+    """An info event's line: the output's name first where it is about one output."""
+    return f"{name}: {e.message}" if e.channel else e.message
 
 
 # --- channels --------------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import progress
 from .cache import Cache, file_digest, key_of
 from .errors import MediaError
 from .probe import MediaInfo
@@ -118,12 +119,14 @@ def _analyse(path: Path, info: MediaInfo) -> Analysis:
     shots: list[Time] = []
     next_t = 0.0
     previous = None
-    with av.open(str(path)) as container:
+    with av.open(str(path)) as container, \
+            progress.task(f"analysing faces in {path.name}", float(info.duration or 0), "s") as report:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         for frame in container.decode(stream):
             if frame.time is None:
                 continue
+            report.update(frame.time)
             # a cheap shot-change score on every frame: a camera cut changes most of a tiny thumbnail
             thumb = frame.reformat(width=SHOT_THUMB[0], height=SHOT_THUMB[1], format="gray").to_ndarray()
             thumb = thumb.astype(np.int16)

@@ -32,12 +32,14 @@ import dataclasses
 import logging
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
+from . import progress
 from .cache import Cache, file_digest, key_of
 from .errors import RenderError
 from .ffmpeg import ffmpeg_exe, run, run_command, safe_path_arg
@@ -317,8 +319,10 @@ class _DeepFilter:
 DF_DELAY_FRAMES = 3
 
 
-def denoise(samples, limit_db: float):
-    """The samples with noise lowered by up to ``limit_db`` (100: as far as the model goes), aligned."""
+def denoise(samples, limit_db: float, done: Callable[[float], None] | None = None):
+    """The samples with noise lowered by up to ``limit_db`` (100: as far as the model goes), aligned.
+
+    ``done`` is told how many seconds of the sound are through (for a progress report)."""
     lib, model = _DeepFilter.library()
     state = lib.df_create(model, float(limit_db), None)
     if not state:
@@ -335,6 +339,8 @@ def denoise(samples, limit_db: float):
             frame = np.ascontiguousarray(buf[i:i + size])
             dest = out[i:i + size]
             lib.df_process_frame(state, frame.ctypes.data_as(ptr), dest.ctypes.data_as(ptr))
+            if done is not None:
+                done(min(i + size, len(samples)) / RATE)
     finally:
         lib.df_free(state)
     return out[delay:delay + len(samples)]
@@ -387,7 +393,8 @@ def clean(path: Path, treatment: Treatment, cache: Cache, before: Measurement | 
                 how = _denoise_for(_measure_samples(samples, hum=False))
             if how != "off":
                 log.info("denoising %s (%s)", path.name, how)
-                samples = keep_speech_level(samples, denoise(samples, LIMIT_DB[how]))
+                with progress.task(f"cleaning the sound of {path.name}", len(samples) / RATE, "s") as report:
+                    samples = keep_speech_level(samples, denoise(samples, LIMIT_DB[how], report.update))
             raw = work / "clean.f32"
             samples.astype(np.float32).tofile(raw)
             argv = ["-v", "error", "-f", "f32le", "-ar", str(RATE), "-ac", "1", "-i", str(raw)]

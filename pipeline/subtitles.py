@@ -39,6 +39,11 @@ from .transcripts import clip_transcript
 
 log = logging.getLogger("rekrutt")
 
+#: How an output's notes about its captions begin: a cue that reads too fast, a burned cue with no room off a face.
+#: The notes stay with the output (manifest, review page); the runner counts them in one line per rendered output.
+FAST_CAPTION = "caption reads fast"
+COVERS_FACE = "covers the face"
+
 #: Formats by name: file extension and pysubs2 format id (one registry, as for presets).
 FORMATS = {"srt": "srt", "vtt": "vtt", "ass": "ass"}
 
@@ -210,7 +215,7 @@ def write_ass(cues: list[Cue], preset: Preset, style: CaptionStyle, path: Path,
         if faces and not second:
             spot = place(cap_h, x0, x1, faces, cue.start, cue.end, preset, "bottom")
             if spot is None:
-                warnings.append(f"caption at {float(cue.start):.1f} s covers the face: no free band in the safe "
+                warnings.append(f"caption at {float(cue.start):.1f} s {COVERS_FACE}: no free band in the safe "
                                 f"area ({cue.text})")
             elif spot[1] != y:
                 end, y = spot
@@ -261,7 +266,7 @@ class CaptionTrack:
     burn_in: Path | None  #: ASS file to burn, if this channel burns captions
     sidecar_formats: tuple[str, ...]  #: formats to write beside the video
     rules: CaptionRules
-    warnings: tuple[str, ...] = ()  #: cues that read too fast (each reported once per campaign)
+    warnings: tuple[str, ...] = ()  #: cues that read too fast, burned cues that cover a face
     placed: tuple = ()  #: where each burned cue is: (start, end, box in output pixels)
 
     def signature(self) -> str:
@@ -384,7 +389,6 @@ class CaptionMaker:
         self.options = campaign.spec.subtitles
         self.transcriber = transcriber or Transcriber(cache or Cache(), self.options.model)
         self.transcripts: dict[str, dict[str, Transcript]] = {}  #: lang tag -> clip id -> transcript
-        self._warned: set[str] = set()  #: fast cues already reported (once per campaign, not per channel)
         self._warn_lock = threading.Lock()
         self._cues: dict[tuple, dict[str, list[Cue]]] = {}
 
@@ -447,15 +451,9 @@ class CaptionMaker:
             burned_rules = social_rules(timeline.rate, style.max_chars)
             burned_tracks = self._tracks(timeline, burned_rules, glossary)
         report = check(next(iter(burned_tracks.values())), burned_rules)
-        warnings = []
-        for text, cps in report.fast:
-            message = f"caption reads fast ({cps:.1f} characters/s > {float(rules.max_cps):g}): {text}"
-            warnings.append(message)
-            with self._warn_lock:
-                first = text not in self._warned
-                self._warned.add(text)
-            if first:
-                log.warning("%s", message)
+        # kept with the output (its manifest, the review page); the runner says how many, once per render
+        warnings = [f"{FAST_CAPTION} ({cps:.1f} characters/s > {float(rules.max_cps):g}): {text}"
+                    for text, cps in report.fast]
         burn, sidecar = self.options.delivery(preset.captions)
         ass = None
         if burn and any(burned_tracks.values()):
@@ -465,8 +463,6 @@ class CaptionMaker:
             placed, moved = write_ass(burned_tracks[langs[0]], preset, style, ass, second,
                                       highlight=preset.caption_style == "highlight", faces=faces)
             warnings += moved
-            for message in moved:
-                log.warning("%s: %s", preset.name, message)
         formats = tuple(self.options.sidecar) if sidecar else ()
         return CaptionTrack(preset, tracks, ass, formats, rules, tuple(warnings), tuple(placed) if ass else ())
 
