@@ -163,7 +163,7 @@ class StageProgress:
         bar = self._bars[step.task]
         if step.kind == "update":
             eta = f"ETA {clock(step.eta)}" if step.eta is not None else ""
-            bars.update(bar, completed=step.done, amount=_amount(step), eta=eta)
+            bars.update(bar, completed=step.done, amount=_amount(step), eta=eta, refresh=True)
         elif step.kind == "end":
             bars.update(bar, completed=step.total if step.total > 0 else step.done, amount=_amount(step),
                         eta=f"[green]{clock(step.elapsed)}")
@@ -239,11 +239,11 @@ def _floor(dbfs: float) -> str:
 class Reporter:
     """Draws render events: a progress bar per output with ETA on a terminal, plain lines otherwise (CI)."""
 
-    def __init__(self, multi: bool = False):
+    def __init__(self, multi: bool = False, console=None):
         from rich.console import Console
 
         self.multi = multi
-        self.console = Console(stderr=True)
+        self.console = console or Console(stderr=True)
         self.live = self.console.is_terminal
         self.progress = None
         self.tasks: dict[str, int] = {}
