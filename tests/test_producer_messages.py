@@ -267,7 +267,7 @@ def test_render_shows_progress_counts_notes_once_and_repeats_nothing(tmp_path, s
     again = run("render", str(spec), "--cache-dir", str(fast_cache))
     assert again.exit_code == 0, again.output
     assert "[tale] web done unchanged" in again.output
-    for words in ("fast", "caption", "analysing faces", "cleaning the sound", "picture ends"):
+    for words in ("fast", "captions read", "caption reads", "a face", "analysing faces", "cleaning the sound"):
         assert words not in again.output, again.output
 
     listed = run("-v", "render", str(spec), "-c", "web", "--force", "--cache-dir", str(fast_cache))
@@ -316,7 +316,7 @@ def test_the_sound_clean_up_reports_its_progress(tmp_path):
     """validate -v cleans each clip's sound (as the render will): the denoiser says how far it is."""
     clip = make_clip(tmp_path / "noisy.mp4", seconds=4.0)
     spec = write_spec(tmp_path, clip, to="3")
-    result = run("validate", "-v", str(spec), "-c", "web")
+    result = run("validate", "-v", str(spec), "-c", "web", "--cache-dir", str(tmp_path / "cache"))  # made anew
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert "cleaning the sound of jfk.mp4: started (4 s)" in lines, result.output
