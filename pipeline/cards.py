@@ -375,6 +375,7 @@ def card_inputs(campaign: Campaign, card_id: str, preset: Preset) -> str:
         "channel": preset.name,
         "campaign": campaign.spec.campaign,
         "safe": [preset.safe_area.top, preset.safe_area.bottom, preset.safe_area.left, preset.safe_area.right],
+        "layout": 2,  # how the parts are laid out (2: tall frames spread over the safe area)
         "fonts": [file_digest(p) for p in fonts.font_files(face)] + [
             file_digest(Path(f)) for f in dict.fromkeys(
                 fonts.font_for(t, b, face) for t, b in [*((x, True) for x in card.lines),
@@ -405,14 +406,15 @@ def card_png(campaign: Campaign, card_id: str, preset: Preset, work_dir: Path) -
 def lower_third(person: str, role: str | None, preset: Preset, work_dir: Path,
                 above: int, face: fonts.Typeface | None = None,
                 colors: tuple[str | None, str, str] = (None, "#FFFFFF", ACCENT),
-                scale: float = 1.0) -> tuple[Path, int, int]:
+                scale: float = 1.0, area: Box | None = None) -> tuple[Path, int, int]:
     """A name strap (name, and role under it) as an RGBA PNG; returns (path, x, y).
 
-    It sits at the left edge of the channel's safe area, its bottom ``above`` pixels
-    from the frame's bottom (above where burned captions go); ``scale`` draws it smaller.
+    It sits at the left edge of the channel's safe area (or of ``area``: the safe area inside the picture, where
+    a pad leaves bars), its bottom ``above`` pixels from the frame's bottom (above where burned captions go);
+    ``scale`` draws it smaller.
     """
     w, h = preset.width, preset.height
-    x0, y0, x1, y1 = preset.safe_area.box(w, h)
+    x0, y0, x1, y1 = (round(v) for v in area) if area else preset.safe_area.box(w, h)
     base = min(h * 0.042, w * 0.05) * scale
     name_font = _font(max(12, int(base)), True, person, face)
     role_font = _font(max(10, int(base * 0.72)), False, role or "", face)
