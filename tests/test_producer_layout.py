@@ -120,9 +120,9 @@ def test_cinema_keeps_the_name_strap_and_captions_inside_a_square_picture(tmp_pa
     area = text_area(preset, picture_spans(campaign, timeline, preset))
     sx0, sy0, sx1, sy1 = preset.safe_area.box(preset.width, preset.height)
     assert px0 < area[0] and area[2] < px1 and sy0 <= area[1] and area[3] <= sy1  # inside picture and title safe
-    straps = [o for o in plan.overlays if "lower-third" in o.still.path.name]
+    straps = [o for o in plan.overlays if "lower-third" in o.image.path.name]
     assert len(straps) == 1
-    with Image.open(straps[0].still.path) as im:
+    with Image.open(straps[0].image.path) as im:
         strap = (straps[0].x, straps[0].y, straps[0].x + im.width, straps[0].y + im.height)
     assert _inside(strap, area), (strap, area)
     assert track.placed and all(_inside(box, area) for _, _, box in track.placed), (track.placed, area)
