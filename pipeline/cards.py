@@ -71,6 +71,8 @@ def _break_word(draw: ImageDraw.ImageDraw, word: str, font, max_width: int) -> l
     return pieces  # validation warns about it once (text_fit), not each time a card is drawn
 
 
+#: On a tall frame (9:16) the layout first tries type this much larger than the full size, to fill the safe area.
+TALL_START = 1.25
 #: The smallest share of the full type size the layout tries before it gives up (0.92 ** 13).
 _SMALLEST = 0.92 ** 13
 
@@ -84,7 +86,8 @@ def _layout(draw, card: CardSpec, box_w: int, box_h: int, frame_w: int, frame_h:
     """
     base = min(frame_h * 0.085, frame_w * 0.11)
     for wrap, break_words in ((False, False), (True, False), (True, True)):
-        scale = 1.0
+        # a tall frame's width caps the type: start larger there (the smallest size tried stays the same)
+        scale = TALL_START if frame_h > frame_w else 1.0
         while True:
             rows, height, fits, broken = _try(draw, card, box_w, box_h, base * scale, wrap, break_words, face)
             if fits:
@@ -158,33 +161,85 @@ def _frame(campaign: Campaign, card: CardSpec, preset: Preset):
     qr = None
     qr_h = 0
     if card.url and card.qr:
-        qr = qr_image(tracked_url(card.url, preset.name, campaign.spec.campaign),
-                      int(min(x1 - x0, y1 - y0) * 0.3))
+        side = min(x1 - x0, y1 - y0) * 0.3 if preset.width >= preset.height else min((x1 - x0) * 0.4, (y1 - y0) * 0.3)
+        qr = qr_image(tracked_url(card.url, preset.name, campaign.spec.campaign), int(side))
         qr_h = qr.height + int(preset.height * 0.03)
     return (x0, y0, x1, y1), logo, logo_h, qr, qr_h
 
 
-def draw_card(campaign: Campaign, card: CardSpec, preset: Preset) -> Image.Image:
-    """The card as an RGB picture at the preset's frame size, text (and QR code) inside its safe area."""
-    image = _background(campaign, card, (preset.width, preset.height))
-    draw = ImageDraw.Draw(image)
+#: A box in pixels: (x0, y0, x1, y1).
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class CardLayout:
+    """Where a card's parts go on one channel's frame, in pixels (what :func:`draw_card` draws)."""
+
+    safe: Box  #: the box every part stays in: the safe area less a margin
+    text: Box  #: the text block (lines, subline, address)
+    rows: tuple  #: (text, font, top y) of each line of text, centred on the safe box
+    logo: Box | None = None
+    qr: Box | None = None
+
+    @property
+    def parts(self) -> list[Box]:
+        return [b for b in (self.logo, self.text, self.qr) if b is not None]
+
+
+def card_layout(campaign: Campaign, card: CardSpec, preset: Preset) -> tuple[CardLayout, Image.Image | None,
+                                                                              Image.Image | None]:
+    """The layout of a card on the channel's frame, with its logo and QR code pictures (or None).
+
+    The text block is centred in the safe area. On a wide frame the logo sits just above it and the QR code just
+    below, the three centred together. On a tall frame (9:16: the platform's buttons and captions cover the bottom
+    and the right) the text keeps the safe area's middle and the logo and QR code each take the middle of the room
+    left above and below it, so the card fills the part of the frame the viewer sees instead of crowding its top.
+    """
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     (x0, y0, x1, y1), logo, logo_h, qr, qr_h = _frame(campaign, card, preset)
     rows, height, _, _ = _layout(draw, card, x1 - x0, (y1 - y0) - logo_h - qr_h, preset.width, preset.height,
                                  campaign.brand.typeface)
-    # the logo, the text and the QR code are centred together in the safe area
-    block_top = y0 + ((y1 - y0) - (logo_h + height + qr_h)) / 2
-    if logo is not None:
-        image.paste(logo, ((x0 + x1 - logo.width) // 2, int(block_top)), logo)
-    color = ImageColor.getrgb(card.color)
-    y = block_top + logo_h
+    if preset.height > preset.width:
+        # the text in the middle, pushed down or up only as far as the logo and QR code need
+        text_top = min(max((y0 + y1 - height) / 2, y0 + logo_h), y1 - qr_h - height)
+        logo_top = y0 + (text_top - y0 - logo_h) / 2 if logo is not None else None
+        qr_top = (text_top + height + (y1 - text_top - height - qr_h) / 2 + preset.height * 0.03
+                  if qr is not None else None)
+    else:  # the logo, the text and the QR code centred together
+        text_top = y0 + ((y1 - y0) - (logo_h + height + qr_h)) / 2 + logo_h
+        logo_top = text_top - logo_h if logo is not None else None
+        qr_top = text_top + height + preset.height * 0.03 if qr is not None else None
+    placed, y, widest = [], text_top, 0.0
     for i, (text, font, gap) in enumerate(rows):
         if i:
             y += line_height(font) * gap
+        placed.append((text, font, y))
+        widest = max(widest, draw.textlength(text, font=font))
+        y += line_height(font)
+    mid = (x0 + x1) / 2
+    text_box = (mid - widest / 2, text_top, mid + widest / 2, text_top + height)
+    logo_box = (None if logo is None else
+                ((x0 + x1 - logo.width) // 2, int(logo_top), (x0 + x1 - logo.width) // 2 + logo.width,
+                 int(logo_top) + logo.height))
+    qr_box = (None if qr is None else
+              ((x0 + x1 - qr.width) // 2, int(qr_top), (x0 + x1 - qr.width) // 2 + qr.width, int(qr_top) + qr.height))
+    return CardLayout((x0, y0, x1, y1), text_box, tuple(placed), logo_box, qr_box), logo, qr
+
+
+def draw_card(campaign: Campaign, card: CardSpec, preset: Preset) -> Image.Image:
+    """The card as an RGB picture at the preset's frame size, laid out by :func:`card_layout`."""
+    image = _background(campaign, card, (preset.width, preset.height))
+    draw = ImageDraw.Draw(image)
+    layout, logo, qr = card_layout(campaign, card, preset)
+    x0, _, x1, _ = layout.safe
+    if logo is not None:
+        image.paste(logo, layout.logo[:2], logo)
+    color = ImageColor.getrgb(card.color)
+    for text, font, y in layout.rows:
         width = draw.textlength(text, font=font)
         draw.text(((x0 + x1 - width) / 2, y), text, font=font, fill=color)
-        y += line_height(font)
     if qr is not None:
-        image.paste(qr, ((x0 + x1 - qr.width) // 2, int(y + preset.height * 0.03)))
+        image.paste(qr, layout.qr[:2])
     return image
 
 
@@ -320,6 +375,7 @@ def card_inputs(campaign: Campaign, card_id: str, preset: Preset) -> str:
         "channel": preset.name,
         "campaign": campaign.spec.campaign,
         "safe": [preset.safe_area.top, preset.safe_area.bottom, preset.safe_area.left, preset.safe_area.right],
+        "layout": 2,  # how the parts are laid out (2: tall frames spread over the safe area)
         "fonts": [file_digest(p) for p in fonts.font_files(face)] + [
             file_digest(Path(f)) for f in dict.fromkeys(
                 fonts.font_for(t, b, face) for t, b in [*((x, True) for x in card.lines),
@@ -350,14 +406,15 @@ def card_png(campaign: Campaign, card_id: str, preset: Preset, work_dir: Path) -
 def lower_third(person: str, role: str | None, preset: Preset, work_dir: Path,
                 above: int, face: fonts.Typeface | None = None,
                 colors: tuple[str | None, str, str] = (None, "#FFFFFF", ACCENT),
-                scale: float = 1.0) -> tuple[Path, int, int]:
+                scale: float = 1.0, area: Box | None = None) -> tuple[Path, int, int]:
     """A name strap (name, and role under it) as an RGBA PNG; returns (path, x, y).
 
-    It sits at the left edge of the channel's safe area, its bottom ``above`` pixels
-    from the frame's bottom (above where burned captions go); ``scale`` draws it smaller.
+    It sits at the left edge of the channel's safe area (or of ``area``: the safe area inside the picture, where
+    a pad leaves bars), its bottom ``above`` pixels from the frame's bottom (above where burned captions go);
+    ``scale`` draws it smaller.
     """
     w, h = preset.width, preset.height
-    x0, y0, x1, y1 = preset.safe_area.box(w, h)
+    x0, y0, x1, y1 = (round(v) for v in area) if area else preset.safe_area.box(w, h)
     base = min(h * 0.042, w * 0.05) * scale
     name_font = _font(max(12, int(base)), True, person, face)
     role_font = _font(max(10, int(base * 0.72)), False, role or "", face)

@@ -29,7 +29,7 @@ from .channels import Preset
 from .ffmpeg import FfmpegCommand, ffmpeg_stamp, run_command
 from .job import OutputSpec
 from .loudness import Measured, file_loudness_command, parse_loudnorm
-from .placement import face_spans, strap_spot
+from .placement import face_spans, picture_spans, strap_spot, text_area
 from .plan import Burn, CleanSound, ClipSource, MusicBed, Overlay, RenderPlan, Still, describe
 from .posters import poster_time
 from .reframe import crop_x_expression, cut_crop_keys
@@ -140,7 +140,8 @@ def _lower_thirds(campaign: Campaign, timeline: Timeline, preset: Preset, work: 
     theirs that has room. Never over eyes, mouth or hair: a name that finds no room is left out and returned."""
     if not campaign.spec.lower_thirds:
         return (), ()
-    style = caption_style(preset, face=campaign.brand.typeface)
+    pictures = picture_spans(campaign, timeline, preset)  # text stays off a pad's bars
+    style = caption_style(preset, face=campaign.brand.typeface, area=text_area(preset, pictures))
     above = style.margin_v + int(style.size * 2.9)  # clear of two caption lines
     lt = campaign.brand.spec.lower_third
     colors = campaign.brand.spec.colors
@@ -154,7 +155,7 @@ def _lower_thirds(campaign: Campaign, timeline: Timeline, preset: Preset, work: 
     for person, segs in shots.items():
         overlay = next((o for seg, role in segs for scale in STRAP_SCALES
                         if (o := _strap_in(person, role, seg, scale, preset, work, above, campaign, palette,
-                                           list(faces), track)) is not None), None)
+                                           list(faces), track, pictures)) is not None), None)
         if overlay is None:
             log.warning("%s: no room for the name strap of %s off the face and the captions in the safe area, "
                         "in any of their shots; it was left out", preset.name, person)
@@ -165,17 +166,19 @@ def _lower_thirds(campaign: Campaign, timeline: Timeline, preset: Preset, work: 
 
 
 def _strap_in(person: str, role: str | None, seg: ClipSegment, scale: float, preset: Preset, work: Path,
-              above: int, campaign: Campaign, palette, faces: list, track) -> Overlay | None:
-    """The strap of ``person`` at ``scale`` in the shot ``seg``, where it fits (None: nowhere)."""
+              above: int, campaign: Campaign, palette, faces: list, track, pictures=()) -> Overlay | None:
+    """The strap of ``person`` at ``scale`` in the shot ``seg``, where it fits inside the shot's picture (None:
+    nowhere)."""
     duration = min(Fraction(4), seg.duration - Fraction(3, 5))
     if duration < 1:
         return None
-    image, x, y = lower_third(person, role, preset, work, above, campaign.brand.typeface, palette, scale)
     start = seg.start + Fraction(3, 10)
+    area = text_area(preset, list(pictures), start, start + duration)
+    image, x, y = lower_third(person, role, preset, work, above, campaign.brand.typeface, palette, scale, area)
     with Image.open(image) as im:
         size = im.size
     taken = [b for t0, t1, b in (track.placed if track is not None else ()) if t0 < start + duration and t1 > start]
-    spot = strap_spot(size, (x, y), faces, start, start + duration, preset, taken)
+    spot = strap_spot(size, (x, y), faces, start, start + duration, preset, taken, area)
     if spot is None:
         return None
     return Overlay(Still(image, file_digest(image)), round(spot[0]), round(spot[1]), start, duration)

@@ -38,12 +38,60 @@ class FaceSpan:
 
 
 def _scaled(aspect: Fraction, preset: Preset) -> tuple[float, float]:
-    """The source's size in output pixels after the preset's fit (crop fills, pad fits)."""
+    """The source's size in output pixels after the preset's fit (crop fills, pad and pad-blur fit)."""
     w, h = preset.width, preset.height
     wide = aspect > Fraction(w, h)
     if (preset.fit == "crop") == wide:
         return float(h * aspect), float(h)
     return float(w), float(w / aspect)
+
+
+#: Where a pad leaves bars, text keeps this share of the picture's size from the picture's edges.
+PICTURE_MARGIN = 0.05
+
+
+def picture_box(aspect: Fraction, preset: Preset) -> Box:
+    """The part of the output frame that shows a source of ``aspect`` (not the black bars a pad leaves).
+
+    A crop fills the frame and a pad-blur fills it with a blur of the picture itself: the whole frame.
+    """
+    w, h = preset.width, preset.height
+    if preset.fit != "pad":
+        return (0.0, 0.0, float(w), float(h))
+    sw, sh = _scaled(aspect, preset)
+    return ((w - sw) / 2, (h - sh) / 2, (w + sw) / 2, (h + sh) / 2)
+
+
+def _source_aspect(campaign, clip_id: str) -> Fraction | None:
+    info = campaign.media.get(clip_id)
+    if info is None or not info.width or not info.height:
+        return None
+    return Fraction(info.width, info.height) * info.sample_aspect
+
+
+def picture_spans(campaign, timeline: Timeline, preset: Preset) -> list[tuple[Time, Time, Box]]:
+    """(start, end, picture box) of every cut of the output: where its picture is in the frame."""
+    out = []
+    for seg in timeline.clip_segments():
+        aspect = _source_aspect(campaign, seg.clip_id)
+        box = picture_box(aspect, preset) if aspect else (0.0, 0.0, float(preset.width), float(preset.height))
+        out.append((seg.start, seg.end, box))
+    return out
+
+
+def text_area(preset: Preset, pictures: list[tuple[Time, Time, Box]] = (), start: Time | None = None,
+              end: Time | None = None) -> Box:
+    """Where text may go: the channel's safe area, inside (a margin within) the picture of every cut on screen from
+    ``start`` to ``end`` (all of ``pictures`` when no times are given), so that no text straddles a bar."""
+    x0, y0, x1, y1 = (float(v) for v in preset.safe_area.box(preset.width, preset.height))
+    for t0, t1, (px0, py0, px1, py1) in pictures:
+        if start is not None and not (t0 < end and t1 > start):
+            continue
+        if (px1 - px0, py1 - py0) == (preset.width, preset.height):
+            continue  # the picture fills the frame: the safe area alone holds
+        mx, my = (px1 - px0) * PICTURE_MARGIN, (py1 - py0) * PICTURE_MARGIN
+        x0, y0, x1, y1 = max(x0, px0 + mx), max(y0, py0 + my), min(x1, px1 - mx), min(y1, py1 - my)
+    return x0, y0, max(x0, x1), max(y0, y1)
 
 
 def face_spans(campaign, cache, timeline: Timeline, preset: Preset) -> list[FaceSpan]:
@@ -91,23 +139,24 @@ def overlaps(a: Box, b: Box) -> bool:
 
 
 def place(height: float, x0: float, x1: float, spans: list[FaceSpan], start: Time, end: Time, preset: Preset,
-          prefer: str, taken: list[Box] = ()) -> tuple[str, float] | None:
+          prefer: str, taken: list[Box] = (), area: Box | None = None) -> tuple[str, float] | None:
     """Where a band of text fits: clear of the whole head if it can be, else clear of its eyes and
-    mouth (over hair or chin); None when neither is possible."""
+    mouth (over hair or chin); None when neither is possible. ``area``: where text may go (:func:`text_area`;
+    default: the safe area)."""
     for core in (False, True):
-        spot = free_y(height, x0, x1, face_during(spans, start, end, core), preset, prefer, taken)
+        spot = free_y(height, x0, x1, face_during(spans, start, end, core), preset, prefer, taken, area)
         if spot is not None:
             return spot
     return None
 
 
 def free_y(height: float, x0: float, x1: float, face: Box | None, preset: Preset, prefer: str,
-           taken: list[Box] = ()) -> tuple[str, float] | None:
+           taken: list[Box] = (), area: Box | None = None) -> tuple[str, float] | None:
     """Where (which end, top y) a band of ``height`` between ``x0`` and ``x1`` fits in the safe area
     without touching ``face`` or the ``taken`` boxes: at the ``prefer``red end first
     ("bottom": as low as it goes, "top": as high), then the other, then in the free band next to
-    the face. None when nowhere is free."""
-    _, sy0, _, sy1 = preset.safe_area.box(preset.width, preset.height)
+    the face, all inside ``area`` (default: the safe area). None when nowhere is free."""
+    _, sy0, _, sy1 = area or preset.safe_area.box(preset.width, preset.height)
     gap = preset.height * CLEARANCE
     blocked = [b for b in [face, *taken] if b is not None]
     candidates = {"bottom": sy1 - height, "top": float(sy0)}
@@ -139,13 +188,14 @@ def crown_during(spans: list[FaceSpan], start: Time, end: Time) -> Box | None:
 
 
 def strap_spot(size: tuple[float, float], home: tuple[float, float], spans: list[FaceSpan], start: Time, end: Time,
-               preset: Preset, taken: list[Box] = ()) -> tuple[float, float] | None:
+               preset: Preset, taken: list[Box] = (), area: Box | None = None) -> tuple[float, float] | None:
     """Where a name strap of ``size`` (w, h) fits from ``start`` to ``end``: its ``home`` (x, y) when it is free,
     else the left or right edge of the safe area at its bottom, top, below the chin or above the head, clear of
     the whole head (hair to chin) where it can be and else clear of eyes, mouth and hair; never over those,
-    nor over the ``taken`` boxes (captions). None when nowhere is free."""
+    nor over the ``taken`` boxes (captions); all inside ``area`` (:func:`text_area`; default: the safe area).
+    None when nowhere is free."""
     w, h = size
-    sx0, sy0, sx1, sy1 = preset.safe_area.box(preset.width, preset.height)
+    sx0, sy0, sx1, sy1 = area or preset.safe_area.box(preset.width, preset.height)
     gap = preset.height * CLEARANCE
     inset = (sx1 - sx0) * 0.02
     xs = [home[0], sx0 + inset, sx1 - inset - w]
@@ -161,3 +211,41 @@ def strap_spot(size: tuple[float, float], home: tuple[float, float], spans: list
                 if not any(overlaps(box, b) for b in [face, *taken] if b is not None):
                     return x, y
     return None
+
+
+def held_spots(bands: list[tuple[float, float, float, Time, Time]], spans: list[FaceSpan], preset: Preset,
+               shots: list[tuple[Time, Time]] = (), area: Box | None = None) -> list[tuple[str, float] | None]:
+    """Where each caption goes, holding its place for the shot: (end, top y) per band, None where none is free.
+
+    ``bands`` are the cues in order, (height, x0, x1, start, end); ``shots`` the (start, end) of each cut (a cue
+    belongs to the shot it starts in; none given: one shot). Within a shot the captions keep one place while it
+    stays clear of the face, and move only where the face comes into it, to the place that then stays free the
+    longest (so a moving face moves them as few times as it can, and a still one never): a place is held for a run
+    of cues, the longest run from its first cue that one place is free for, at the bottom where it can be. A band
+    at the "bottom" keeps its bottom edge through the run, one at the "top" its top edge.
+    """
+    out: list[tuple[str, float] | None] = [None] * len(bands)
+    groups: dict[int, list[int]] = {}
+    for k, (_, _, _, start, _) in enumerate(bands):
+        shot = next((i for i, (t0, t1) in enumerate(shots) if t0 <= start < t1), -1)
+        groups.setdefault(shot, []).append(k)
+    for members in groups.values():
+        i, prefer = 0, "bottom"
+        while i < len(members):
+            held = None
+            for j in range(i, len(members)):
+                run = [bands[k] for k in members[i:j + 1]]
+                height = max(b[0] for b in run)
+                spot = place(height, min(b[1] for b in run), max(b[2] for b in run), spans, run[0][3], run[-1][4],
+                             preset, prefer, area=area)
+                if spot is None:
+                    break
+                held = (spot, height, j)
+            if held is None:  # nowhere free even for this cue alone
+                i += 1
+                continue
+            (end, y), height, last = held
+            for k in members[i:last + 1]:
+                out[k] = (end, y + height - bands[k][0] if end == "bottom" else y)
+            i, prefer = last + 1, end
+    return out

@@ -31,7 +31,7 @@ from .files import write_text_atomic
 from .fonts import find_font
 from .job import OutputSpec
 from .languages import whisper_language
-from .placement import place
+from .placement import Box, held_spots, picture_spans, text_area
 from .spec import ClipItem
 from .timeline import Timeline
 from .transcribe import Transcriber, Transcript
@@ -112,10 +112,12 @@ def _rgb(hex_colour: str) -> tuple[int, int, int]:
     return int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16)
 
 
-def caption_style(preset: Preset, social: bool = False, face=None, look: CaptionLook | None = None) -> CaptionStyle:
+def caption_style(preset: Preset, social: bool = False, face=None, look: CaptionLook | None = None,
+                  area: Box | None = None) -> CaptionStyle:
     """Style for a channel: size relative to the frame, margins from its safe area, line length to fit.
 
-    ``social``: one line of at most :data:`SOCIAL_MAX_CHARS`, in type 1.4 times larger.
+    ``social``: one line of at most :data:`SOCIAL_MAX_CHARS`, in type 1.4 times larger. ``area``: where text may
+    go (:func:`pipeline.placement.text_area`: the safe area inside the picture, where a pad leaves bars).
     """
     from PIL import ImageFont
 
@@ -124,9 +126,9 @@ def caption_style(preset: Preset, social: bool = False, face=None, look: Caption
     size = max(16, round(min(h * 0.05, w * 0.04)))
     if social:
         size = round(size * SOCIAL_SCALE)
-    x0, y0, x1, y1 = preset.safe_area.box(w, h)
-    margin_v = (h - y1) + round(h * 0.03)
-    margin_h = max(x0, w - x1) + round(w * 0.03)
+    x0, y0, x1, y1 = area or preset.safe_area.box(w, h)
+    margin_v = round(h - y1) + round(h * 0.03)
+    margin_h = round(max(x0, w - x1)) + round(w * 0.03)
     sample = "Jeg er sykepleier og jobber på Tunet"
     path = find_font(True, face)
     if path:
@@ -135,7 +137,8 @@ def caption_style(preset: Preset, social: bool = False, face=None, look: Caption
         family = font.getname()[0]
     else:
         per_char, family = size * 0.6, "Sans"
-    fit = int((x1 - x0 - 2 * round(w * 0.03)) / per_char) if social else int(0.68 * w / per_char)
+    room = x1 - x0 - 2 * round(w * 0.03)
+    fit = int(room / per_char) if social else int(min(0.68 * w, room) / per_char)
     limit = min(SOCIAL_MAX_CHARS, preset.caption_line_chars) if social else preset.caption_line_chars
     boxed = h > w if look.box is None else look.box
     return CaptionStyle(family, size, margin_v, margin_h, boxed=boxed, max_chars=max(16, min(limit, fit)),
@@ -195,10 +198,13 @@ def highlight_events(cues: list[Cue], style: str = "Default",
 
 
 def write_ass(cues: list[Cue], preset: Preset, style: CaptionStyle, path: Path,
-              second: list[Cue] | None = None, highlight: bool = False, faces=None) -> tuple[list, list[str]]:
+              second: list[Cue] | None = None, highlight: bool = False, faces=None,
+              shots: list[tuple] = (), area: Box | None = None) -> tuple[list, list[str]]:
     """Burn-in captions for one frame size; ``second`` (a translation) goes smaller, under the first;
     ``highlight`` lights up the word being said. With ``faces`` (:func:`pipeline.placement.face_spans`)
-    each cue goes where it covers no face: at the bottom, else at the top, else beside the face.
+    each cue goes where it covers no face: at the bottom, else at the top, else beside the face, inside ``area``
+    (default: the safe area), and keeps that place for the rest of its shot (``shots``: (start, end) of each cut)
+    unless the face moves into it (:func:`pipeline.placement.held_spots`).
 
     Returns (where each cue is: (start, end, box) in output pixels, warnings about cues that cover a face).
     """
@@ -206,25 +212,26 @@ def write_ass(cues: list[Cue], preset: Preset, style: CaptionStyle, path: Path,
     boxes, warnings = [], []
     w, h = preset.width, preset.height
     pad = style.size / 6 if style.boxed else style.size / 12
+    bands = []
     for cue in cues:
-        events = (highlight_events([cue], accent=style.accent) if highlight else to_ssa([cue])).events
         cap_h = len(cue.lines) * style.size * 1.25 + 2 * pad
         cap_w = min(w - 2 * style.margin_h, max(len(line) for line in cue.lines) * style.size * 0.6 + 2 * pad)
-        x0, x1 = (w - cap_w) / 2, (w + cap_w) / 2
+        bands.append((cap_h, (w - cap_w) / 2, (w + cap_w) / 2, cue.start, cue.end))
+    spots = held_spots(bands, faces, preset, list(shots), area) if faces and not second else [False] * len(cues)
+    for cue, (cap_h, x0, x1, _, _), spot in zip(cues, bands, spots, strict=True):
+        events = (highlight_events([cue], accent=style.accent) if highlight else to_ssa([cue])).events
         y = h - style.margin_v - cap_h
-        if faces and not second:
-            spot = place(cap_h, x0, x1, faces, cue.start, cue.end, preset, "bottom")
-            if spot is None:
-                warnings.append(f"caption at {float(cue.start):.1f} s {COVERS_FACE}: no free band in the safe "
-                                f"area ({cue.text})")
-            elif spot[1] != y:
-                end, y = spot
-                for ev in events:
-                    if end == "top":
-                        ev.text = "{\\an8}" + ev.text
-                        ev.marginv = round(y)
-                    else:
-                        ev.marginv = round(h - y - cap_h)
+        if spot is None:
+            warnings.append(f"caption at {float(cue.start):.1f} s {COVERS_FACE}: no free band in the safe "
+                            f"area ({cue.text})")
+        elif spot and spot[1] != y:
+            end, y = spot
+            for ev in events:
+                if end == "top":
+                    ev.text = "{\\an8}" + ev.text
+                    ev.marginv = round(y)
+                else:
+                    ev.marginv = round(h - y - cap_h)
         boxes.append((cue.start, cue.end, (x0, y, x1, y + cap_h)))
         subs.events.extend(events)
     subs.info["PlayResX"] = str(preset.width)
@@ -440,14 +447,15 @@ class CaptionMaker:
         """
         preset, timeline = job.preset, job.timeline
         face, look = self.campaign.brand.typeface, CaptionLook.of(self.campaign.brand)
-        style = caption_style(preset, face=face, look=look)
+        area = text_area(preset, picture_spans(job.edition, timeline, preset))
+        style = caption_style(preset, face=face, look=look, area=area)
         rules = CaptionRules.for_rate(timeline.rate, style.max_chars)
         people = (self.campaign.clip_person(cid)[0] for cid in self.campaign.spec.clips)
         glossary = tuple(self.options.glossary) + tuple(p for p in people if p)
         tracks = self._tracks(timeline, rules, glossary)
         burned_tracks, burned_rules = tracks, rules
         if preset.caption_style != "standard":
-            style = caption_style(preset, social=True, face=face, look=look)
+            style = caption_style(preset, social=True, face=face, look=look, area=area)
             burned_rules = social_rules(timeline.rate, style.max_chars)
             burned_tracks = self._tracks(timeline, burned_rules, glossary)
         report = check(next(iter(burned_tracks.values())), burned_rules)
@@ -461,7 +469,8 @@ class CaptionMaker:
             langs = list(burned_tracks)
             second = burned_tracks[langs[1]] if self.options.burn_translation and len(langs) > 1 else None
             placed, moved = write_ass(burned_tracks[langs[0]], preset, style, ass, second,
-                                      highlight=preset.caption_style == "highlight", faces=faces)
+                                      highlight=preset.caption_style == "highlight", faces=faces,
+                                      shots=[(s.start, s.end) for s in timeline.clip_segments()], area=area)
             warnings += moved
         formats = tuple(self.options.sidecar) if sidecar else ()
         return CaptionTrack(preset, tracks, ass, formats, rules, tuple(warnings), tuple(placed) if ass else ())
