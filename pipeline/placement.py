@@ -37,17 +37,18 @@ class FaceSpan:
     core: Box = (0.0, 0.0, 0.0, 0.0)  #: eyes to mouth (what text must never cover)
 
 
-def _scaled(aspect: Fraction, preset: Preset) -> tuple[float, float]:
-    """The source's size in output pixels after the preset's fit (crop fills, pad fits)."""
+def _scaled(aspect: Fraction, preset: Preset, fit: str) -> tuple[float, float]:
+    """The source's size in output pixels after its fit (crop fills, pad fits)."""
     w, h = preset.width, preset.height
     wide = aspect > Fraction(w, h)
-    if (preset.fit == "crop") == wide:
+    if (fit == "crop") == wide:
         return float(h * aspect), float(h)
     return float(w), float(w / aspect)
 
 
-def face_spans(campaign, cache, timeline: Timeline, preset: Preset) -> list[FaceSpan]:
-    """The main face of every cut, in output pixels, for each half second it was sampled."""
+def face_spans(campaign, cache, timeline: Timeline, preset: Preset, fits: dict[str, str]) -> list[FaceSpan]:
+    """The main face of every cut, in output pixels, for each half second it was sampled (``fits``: how each
+    clip fills the frame, the output's :attr:`~pipeline.job.OutputSpec.fits`)."""
     spans: list[FaceSpan] = []
     w, h = preset.width, preset.height
     step = Fraction(1, SAMPLES_PER_SECOND)
@@ -58,10 +59,11 @@ def face_spans(campaign, cache, timeline: Timeline, preset: Preset) -> list[Face
         if not info.width or not info.height:
             continue
         aspect = Fraction(info.width, info.height) * info.sample_aspect
-        sw, sh = _scaled(aspect, preset)
+        fit = fits.get(seg.clip_id, "crop")
+        sw, sh = _scaled(aspect, preset, fit)
         analysis = analyse(campaign.clip_source(seg.clip_id), info, cache)
         xkeys, ykeys = (cut_crop_keys(campaign, cache, seg.clip_id, seg.source_in, seg.duration, w, h)
-                        if preset.fit == "crop" else (None, None))
+                        if fit == "crop" else (None, None))
         for sample in analysis.samples:
             face = sample.main
             if face is None or not seg.source_in - step / 2 <= sample.t <= seg.source_out:
