@@ -56,7 +56,13 @@ class OutputSpec:
 
     def fit(self, clip_id: str) -> str:
         """How ``clip_id`` is fitted into this output's frame: crop, pad or pad-blur."""
-        return self.fits[clip_id].fit
+        choice = self.fits.get(clip_id)
+        if choice is None:  # a job put together by hand, not by output_spec: decided on its preset's frame
+            info = self.edition.media.get(clip_id)
+            if info is None:
+                return "crop" if self.preset.fit == "auto" else self.preset.fit
+            choice = clip_fit(info, self.preset.fit, self.preset.width, self.preset.height)
+        return choice.fit
 
 
 def output_spec(campaign: Campaign, key: OutputKey, draft: bool = False) -> OutputSpec:
