@@ -42,6 +42,7 @@ from pipeline.languages import language_problem
 from pipeline.library import add_clip, check_video, list_clips, load_clip, meta_from_options
 from pipeline.load import load_campaign
 from pipeline.probe import probe_as
+from pipeline.reframe import framing
 from pipeline.report import incomplete_outputs, write_reports
 from pipeline.review import notes_text, notes_warnings, read_notes, record_approvals, write_review
 from pipeline.sound import clip_sound
@@ -141,7 +142,8 @@ def main(ctx: click.Context, verbose: int, debug: bool) -> None:
               "(JSON on standard output).")
 @click.option("--brand", type=click.Path(path_type=Path), help="Brand file to use instead of the spec's brand:.")
 @click.option("-v", "--verbose", "sound", is_flag=True,
-              help="Also measure each clip's sound and say what the clean-up does (noise, hum, SNR before and after).")
+              help="Also say how each clip fills each channel's frame (what fit: auto chose, and why), measure each "
+              "clip's sound and say what the clean-up does (noise, hum, SNR before and after).")
 @click.option("--update-quotes", is_flag=True,
               help="Rewrite says: quotes matched through a corrected transcript to its wording (comments kept).")
 @click.option("--accessibility", is_flag=True,
@@ -173,6 +175,8 @@ def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple
             say(f"  {set_values(spec, changes)} quote(s) rewritten to the corrected transcript's wording in {spec}"
                 if changes else "  no quote needs rewriting: every says: is in the corrected wording")
         if sound:
+            for clip_id, channel, choice in framing(campaign):  # what fit: auto chose, and why
+                say(f"  {choice.describe(clip_id, channel)}")
             cache = Cache(cache_dir)
             # every clip any version uses, as the render will clean it
             used = sorted({i.clip for e in campaign.editions(every=True) for i in e.spec.sequence

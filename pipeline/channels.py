@@ -45,8 +45,10 @@ class Preset:
     label: str  #: human name
     width: int  #: output frame width in pixels
     height: int  #: output frame height in pixels
-    #: crop to fill the frame, pad (letterbox/pillarbox in black), or pad-blur (over a blurred fill of the picture)
-    fit: Literal["crop", "pad", "pad-blur"] = "crop"
+    #: crop to fill the frame, pad (letterbox/pillarbox in black), pad-blur (over a blurred fill of the picture),
+    #: or auto: per clip, pad-blur where a crop would enlarge too much or cut off too much of the height, else
+    #: crop (see :func:`pipeline.reframe.clip_fit`)
+    fit: Literal["auto", "crop", "pad", "pad-blur"] = "auto"
     fps: Fraction | None = None  #: fixed output rate; None: the source's rate snapped to a standard one
     min_fps: Fraction = Fraction(23)  #: lowest rate the platform accepts
     max_fps: Fraction = Fraction(60)  #: highest rate the platform accepts

@@ -17,6 +17,7 @@ from fractions import Fraction
 
 from .campaign import Campaign, OutputKey
 from .channels import Preset
+from .reframe import FitChoice, clip_fit
 from .spec import CardItem, ClipItem
 from .timeline import Timeline, build_timeline, source_rate
 
@@ -31,6 +32,9 @@ class OutputSpec:
     preset: Preset  #: the channel's preset: brand, overrides and draft settings applied
     sequence: tuple[ClipItem | CardItem, ...]  #: the sequence as the channel plays it (shortened where it asks)
     timeline: Timeline  #: the sequence on the output's frame grid
+    #: how each clip of the sequence is fitted into the frame (``fit: auto`` resolved per clip, on the
+    #: full-size frame also for a draft, so a quick look is framed as the final film)
+    fits: dict[str, FitChoice] = dataclasses.field(default_factory=dict)
 
     @property
     def channel(self) -> str:
@@ -50,6 +54,16 @@ class OutputSpec:
     def key(self) -> OutputKey:
         return OutputKey(self.edition.version, self.channel)
 
+    def fit(self, clip_id: str) -> str:
+        """How ``clip_id`` is fitted into this output's frame: crop, pad or pad-blur."""
+        choice = self.fits.get(clip_id)
+        if choice is None:  # a job put together by hand, not by output_spec: decided on its preset's frame
+            info = self.edition.media.get(clip_id)
+            if info is None:
+                return "crop" if self.preset.fit == "auto" else self.preset.fit
+            choice = clip_fit(info, self.preset.fit, self.preset.width, self.preset.height)
+        return choice.fit
+
 
 def output_spec(campaign: Campaign, key: OutputKey, draft: bool = False) -> OutputSpec:
     """The job of one output: ``campaign`` (the main film or any of its editions) as ``key`` plays it.
@@ -61,7 +75,9 @@ def output_spec(campaign: Campaign, key: OutputKey, draft: bool = False) -> Outp
     edition = campaign if campaign.version == key.version else campaign.for_version(key.version)
     preset = edition.preset(key.channel)
     sequence = tuple(edition.sequence_as(preset))
+    fits = {item.clip: clip_fit(edition.media[item.clip], preset.fit, preset.width, preset.height)
+            for item in sequence if isinstance(item, ClipItem) and item.clip in edition.media}
     if draft:
         edition, preset = dataclasses.replace(edition, draft=True), preset.draft()
     rate = preset.rate_for(source_rate(edition))
-    return OutputSpec(edition, preset, sequence, build_timeline(edition, rate, items=sequence))
+    return OutputSpec(edition, preset, sequence, build_timeline(edition, rate, items=sequence), fits)

@@ -32,6 +32,7 @@ from .images import verify as verify_image
 from .library import LibraryClip, consent_problems, library_dir, load_clip
 from .probe import MediaInfo, probe_as
 from .problems import Problems, did_you_mean, read_located, shape_problems, strip_tags
+from .reframe import clip_fit
 from .spec import COLOR_PATTERN, CampaignSpec, ClipItem
 from .textcheck import check_card_text, link_warnings, text_warnings
 from .timecode import seconds
@@ -485,16 +486,14 @@ def _media_warnings(w: Problems, campaign: Campaign) -> None:
             w.add(loc, f"{info.path.name}: the picture ends at {float(info.video_end or 0):.2f} s but the sound "
                   f"at {float(info.audio_end or 0):.2f} s (a damaged or cut-off file?); the clip is treated as "
                   f"{float(info.duration):.2f} s long", "re-export or copy the file again")
-        enlarged: dict[str, tuple[Fraction, Fraction]] = {}
+        enlarged: dict[str, tuple[float, float]] = {}
         for name in _all_channels(campaign):
             preset = campaign.preset(name)
-            if preset.fit != "crop" or not info.width or not info.height:
+            choice = clip_fit(info, preset.fit, preset.width, preset.height)
+            if choice.fit != "crop" or not info.width or not info.height:
                 continue
-            src_w = info.width * info.sample_aspect
-            scale = max(Fraction(preset.width) / src_w, Fraction(preset.height, info.height))
-            kept_height = min(Fraction(1), Fraction(preset.height) / scale / info.height)
-            if scale > MAX_UPSCALE or kept_height < MIN_KEPT_HEIGHT:
-                enlarged[name] = (scale, kept_height)
+            if choice.enlarge > MAX_UPSCALE or choice.kept_height < MIN_KEPT_HEIGHT:
+                enlarged[name] = (choice.enlarge, choice.kept_height)
         if enlarged:
             worst = max(s for s, _ in enlarged.values())
             least = min(k for _, k in enlarged.values())

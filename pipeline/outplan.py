@@ -99,15 +99,13 @@ def _music_bed(campaign: Campaign, cache: Cache, plan: RenderPlan, work: Path) -
     return MusicBed(source, round(gain, 2), spec.fade_in, spec.fade_out, spec.duck)
 
 
-def _crops(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Preset
-           ) -> tuple[dict[int, str], dict[int, str]]:
+def _crops(job: OutputSpec, cache: Cache) -> tuple[dict[int, str], dict[int, str]]:
     """Crop x and y expressions for the cuts that a fill-crop narrows or shortens (reframing on the speaker)."""
+    campaign, preset = job.edition, job.preset
     xs: dict[int, str] = {}
     ys: dict[int, str] = {}
-    if preset.fit != "crop":
-        return xs, ys
-    for i, seg in enumerate(timeline.segments):
-        if not isinstance(seg, ClipSegment):
+    for i, seg in enumerate(job.timeline.segments):
+        if not isinstance(seg, ClipSegment) or job.fit(seg.clip_id) != "crop":
             continue
         xkeys, ykeys = cut_crop_keys(campaign, cache, seg.clip_id, seg.source_in, seg.duration, preset.width,
                                      preset.height)
@@ -118,12 +116,12 @@ def _crops(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Preset
     return xs, ys
 
 
-def _faces(campaign: Campaign, cache: Cache, timeline: Timeline, preset: Preset, captions: bool) -> list:
+def _faces(job: OutputSpec, cache: Cache, captions: bool) -> list:
     """Where faces are in this output's frame, when text is drawn over the picture (else none)."""
-    burns = captions and preset.captions in ("burn", "both")
-    if not burns and not campaign.spec.lower_thirds:
+    burns = captions and job.preset.captions in ("burn", "both")
+    if not burns and not job.edition.spec.lower_thirds:
         return []
-    return face_spans(campaign, cache, timeline, preset)
+    return face_spans(job.edition, cache, job.timeline, job.preset, {c: f.fit for c, f in job.fits.items()})
 
 
 #: Sizes a name strap is tried at (shares of its full size) where the full one finds no room.
@@ -131,7 +129,7 @@ STRAP_SCALES = (1.0, 0.8, 0.65)
 
 
 def _lower_thirds(campaign: Campaign, timeline: Timeline, preset: Preset, work: Path, faces=(),
-                  track=None) -> tuple[tuple[Overlay, ...], tuple[str, ...]]:
+                  track=None, fits: dict[str, str] | None = None) -> tuple[tuple[Overlay, ...], tuple[str, ...]]:
     """A name strap where each person first appears, off the face and the captions, and the people whose strap
     found no room (small pictures: drawn here, and hashed by content).
 
@@ -140,7 +138,7 @@ def _lower_thirds(campaign: Campaign, timeline: Timeline, preset: Preset, work: 
     theirs that has room. Never over eyes, mouth or hair: a name that finds no room is left out and returned."""
     if not campaign.spec.lower_thirds:
         return (), ()
-    pictures = picture_spans(campaign, timeline, preset)  # text stays off a pad's bars
+    pictures = picture_spans(campaign, timeline, preset, fits)  # text stays off a pad's bars
     style = caption_style(preset, face=campaign.brand.typeface, area=text_area(preset, pictures))
     above = style.margin_v + int(style.size * 2.9)  # clear of two caption lines
     lt = campaign.brand.spec.lower_third
@@ -198,13 +196,15 @@ def plan_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, saf
     """
     campaign, preset, timeline = job.edition, job.preset, job.timeline
     card_ids = sorted({s.card_id for s in timeline.segments if isinstance(s, CardSegment)})
-    faces = _faces(campaign, cache, timeline, preset, captions is not None)
+    faces = _faces(job, cache, captions is not None)
     track = captions.for_output(job, work, faces) if captions is not None else None
-    xs, ys = _crops(campaign, cache, timeline, preset)
+    xs, ys = _crops(job, cache)
     clips = tuple(ClipSource(cid, campaign.clip_source(cid), campaign.media[cid].sample_aspect,
-                             campaign.media[cid].has_audio, _aspect(campaign.media[cid]), _sound(campaign, cid, cache))
+                             campaign.media[cid].has_audio, _aspect(campaign.media[cid]), _sound(campaign, cid, cache),
+                             job.fit(cid))
                   for cid in dict.fromkeys(s.clip_id for s in timeline.clip_segments()))
-    straps, left_out = _lower_thirds(campaign, timeline, preset, work, faces, track)
+    fits = {cid: job.fit(cid) for cid in dict.fromkeys(s.clip_id for s in timeline.clip_segments())}
+    straps, left_out = _lower_thirds(campaign, timeline, preset, work, faces, track, fits)
     burn = None
     if track is not None and track.burn_in is not None:
         fonts_dir, font_files = fonts.caption_fonts(face=campaign.brand.typeface)

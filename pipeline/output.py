@@ -333,7 +333,8 @@ def edit_items(job: OutputSpec) -> list[dict]:
     for item, seg in zip(job.sequence, job.timeline.segments, strict=True):
         if isinstance(seg, ClipSegment):
             entry = {"clip": seg.clip_id, "from": round(float(seg.source_in), 3),
-                     "to": round(float(seg.source_out), 3), "at": round(float(seg.start), 3)}
+                     "to": round(float(seg.source_out), 3), "at": round(float(seg.start), 3),
+                     "fit": job.fit(seg.clip_id)}  # how it fills the frame (fit: auto resolved for this clip)
             if isinstance(item, ClipItem) and item.says:
                 entry["says"] = item.says
             out.append(entry)

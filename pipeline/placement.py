@@ -37,11 +37,11 @@ class FaceSpan:
     core: Box = (0.0, 0.0, 0.0, 0.0)  #: eyes to mouth (what text must never cover)
 
 
-def _scaled(aspect: Fraction, preset: Preset) -> tuple[float, float]:
-    """The source's size in output pixels after the preset's fit (crop fills, pad and pad-blur fit)."""
+def _scaled(aspect: Fraction, preset: Preset, fit: str) -> tuple[float, float]:
+    """The source's size in output pixels after its fit (crop fills, pad and pad-blur fit)."""
     w, h = preset.width, preset.height
     wide = aspect > Fraction(w, h)
-    if (preset.fit == "crop") == wide:
+    if (fit == "crop") == wide:
         return float(h * aspect), float(h)
     return float(w), float(w / aspect)
 
@@ -50,15 +50,15 @@ def _scaled(aspect: Fraction, preset: Preset) -> tuple[float, float]:
 PICTURE_MARGIN = 0.05
 
 
-def picture_box(aspect: Fraction, preset: Preset) -> Box:
+def picture_box(aspect: Fraction, preset: Preset, fit: str | None = None) -> Box:
     """The part of the output frame that shows a source of ``aspect`` (not the black bars a pad leaves).
 
     A crop fills the frame and a pad-blur fills it with a blur of the picture itself: the whole frame.
     """
     w, h = preset.width, preset.height
-    if preset.fit != "pad":
+    if (fit or preset.fit) != "pad":
         return (0.0, 0.0, float(w), float(h))
-    sw, sh = _scaled(aspect, preset)
+    sw, sh = _scaled(aspect, preset, "pad")
     return ((w - sw) / 2, (h - sh) / 2, (w + sw) / 2, (h + sh) / 2)
 
 
@@ -69,12 +69,15 @@ def _source_aspect(campaign, clip_id: str) -> Fraction | None:
     return Fraction(info.width, info.height) * info.sample_aspect
 
 
-def picture_spans(campaign, timeline: Timeline, preset: Preset) -> list[tuple[Time, Time, Box]]:
-    """(start, end, picture box) of every cut of the output: where its picture is in the frame."""
+def picture_spans(campaign, timeline: Timeline, preset: Preset,
+                  fits: dict[str, str] | None = None) -> list[tuple[Time, Time, Box]]:
+    """(start, end, picture box) of every cut of the output: where its picture is in the frame (``fits``: how
+    each clip fills the frame, the output's :attr:`~pipeline.job.OutputSpec.fits`)."""
     out = []
     for seg in timeline.clip_segments():
         aspect = _source_aspect(campaign, seg.clip_id)
-        box = picture_box(aspect, preset) if aspect else (0.0, 0.0, float(preset.width), float(preset.height))
+        full = (0.0, 0.0, float(preset.width), float(preset.height))
+        box = picture_box(aspect, preset, (fits or {}).get(seg.clip_id)) if aspect else full
         out.append((seg.start, seg.end, box))
     return out
 
@@ -94,8 +97,9 @@ def text_area(preset: Preset, pictures: list[tuple[Time, Time, Box]] = (), start
     return x0, y0, max(x0, x1), max(y0, y1)
 
 
-def face_spans(campaign, cache, timeline: Timeline, preset: Preset) -> list[FaceSpan]:
-    """The main face of every cut, in output pixels, for each half second it was sampled."""
+def face_spans(campaign, cache, timeline: Timeline, preset: Preset, fits: dict[str, str]) -> list[FaceSpan]:
+    """The main face of every cut, in output pixels, for each half second it was sampled (``fits``: how each
+    clip fills the frame, the output's :attr:`~pipeline.job.OutputSpec.fits`)."""
     spans: list[FaceSpan] = []
     w, h = preset.width, preset.height
     step = Fraction(1, SAMPLES_PER_SECOND)
@@ -106,10 +110,11 @@ def face_spans(campaign, cache, timeline: Timeline, preset: Preset) -> list[Face
         if not info.width or not info.height:
             continue
         aspect = Fraction(info.width, info.height) * info.sample_aspect
-        sw, sh = _scaled(aspect, preset)
+        fit = fits.get(seg.clip_id, "crop")
+        sw, sh = _scaled(aspect, preset, fit)
         analysis = analyse(campaign.clip_source(seg.clip_id), info, cache)
         xkeys, ykeys = (cut_crop_keys(campaign, cache, seg.clip_id, seg.source_in, seg.duration, w, h)
-                        if preset.fit == "crop" else (None, None))
+                        if fit == "crop" else (None, None))
         for sample in analysis.samples:
             face = sample.main
             if face is None or not seg.source_in - step / 2 <= sample.t <= seg.source_out:

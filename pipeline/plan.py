@@ -50,6 +50,7 @@ class ClipSource:
     has_audio: bool
     aspect: Fraction | None = None  #: displayed width / height (None: unknown)
     sound: CleanSound | None = None  #: cleaned sound to use instead of the file's own (None: as recorded)
+    fit: str = "crop"  #: how it fills the frame (crop, pad, pad-blur): the preset's fit, auto resolved for it
 
 
 @dataclass(frozen=True)

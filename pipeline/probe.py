@@ -8,7 +8,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from .errors import MediaError
-from .timecode import Time
+from .timecode import STANDARD_RATES, Time
 
 log = logging.getLogger("rekrutt")
 
@@ -21,7 +21,9 @@ class MediaInfo:
     duration: Time  #: playable length in seconds: where the shorter of the picture and sound really ends
     width: int | None  #: display width after rotation (None: no video)
     height: int | None  #: display height after rotation
-    fps: Fraction | None  #: average frame rate
+    #: the frame rate the clip was shot at: its average rate, or for a variable-rate clip (a phone's) its
+    #: nominal rate (ffprobe's tbr), see :func:`nominal_rate`
+    fps: Fraction | None
     rotation: int  #: display rotation in degrees from the file's metadata
     sample_aspect: Fraction  #: pixel aspect ratio of the coded frames (1 for square pixels)
     has_audio: bool  #: whether there is an audio stream
@@ -33,6 +35,12 @@ class MediaInfo:
     container_duration: Time | None = None  #: what the file's index says (may overstate a damaged file)
     video_end: Time | None = None  #: end of the last video packet that can be read
     audio_end: Time | None = None  #: end of the last audio packet that can be read
+    average_fps: Fraction | None = None  #: frames per second over the whole clip (below ``fps`` for a VFR clip)
+
+    @property
+    def variable_rate(self) -> bool:
+        """The frames come at a varying rate: the average is not the nominal rate."""
+        return self.fps is not None and self.average_fps is not None and self.fps != self.average_fps
 
     @property
     def has_video(self) -> bool:
@@ -54,6 +62,28 @@ class MediaInfo:
 #: Picture and sound that end this far apart (seconds), or this far before the file's index says, are
 #: a damaged or cut-off file; under it is how ordinary files end.
 STREAMS_APART = Fraction(1)
+
+
+#: An average rate this far (as a share) from the stream's nominal rate marks a variable-rate clip.
+VFR_TOLERANCE = Fraction(1, 100)
+
+
+def nominal_rate(average: Fraction | None, guessed: Fraction | None) -> Fraction | None:
+    """The rate a clip was shot at, from its average rate and its nominal one (PyAV's ``guessed_rate``,
+    ffprobe's tbr: the rate its timestamps are laid out on).
+
+    A phone records at a variable rate: 30 fps nominal, fewer frames where the light is low or the
+    encoder is busy, so the average (22.13) is no rate the clip was shot at; snapped, it would read as
+    23.976. Where the average is under the nominal rate by more than :data:`VFR_TOLERANCE` and the
+    nominal rate is a standard one (23.976 to 60), the nominal rate is the clip's; else its average.
+    """
+    if not average:
+        return guessed or None
+    if guessed and average < guessed * (1 - VFR_TOLERANCE) and \
+            any(abs(guessed - r) <= r * VFR_TOLERANCE for r in STANDARD_RATES):
+        return Fraction(guessed)
+    return Fraction(average)
+
 
 #: How far before the indexed end the quick end check starts reading, seconds.
 _TAIL = 3
@@ -114,7 +144,7 @@ def probe(path: str | Path) -> MediaInfo:
             elif video is not None and video.duration is not None and video.time_base:
                 duration = video.duration * video.time_base
             width = height = None
-            fps = None
+            fps = average_fps = None
             rotation = 0
             sar = Fraction(1)
             vcodec = None
@@ -124,8 +154,9 @@ def probe(path: str | Path) -> MediaInfo:
                 width, height = video.codec_context.width, video.codec_context.height
                 if video.sample_aspect_ratio:
                     sar = Fraction(video.sample_aspect_ratio)
-                rate = video.average_rate or video.guessed_rate or video.base_rate
-                fps = Fraction(rate) if rate else None
+                average_fps = Fraction(video.average_rate) if video.average_rate else None
+                guessed = video.guessed_rate or video.base_rate
+                fps = nominal_rate(average_fps, Fraction(guessed) if guessed else None)
                 is_image = vcodec in _IMAGE_CODECS and (video.frames or 0) <= 1
                 for frame in container.decode(video):
                     rotation = int(round(getattr(frame, "rotation", 0) or 0)) % 360
@@ -146,7 +177,7 @@ def probe(path: str | Path) -> MediaInfo:
             sample_aspect=sar, has_audio=has_audio, sample_rate=sample_rate, channels=channels,
             video_codec=vcodec, audio_codec=acodec, is_image=is_image,
             container_duration=(Fraction(container_len) if container_len else None),
-            video_end=ends.get("video"), audio_end=ends.get("audio"),
+            video_end=ends.get("video"), audio_end=ends.get("audio"), average_fps=average_fps,
         )
     except MediaError:
         raise

@@ -301,3 +301,78 @@ def vertical_window(info: MediaInfo, width: int, height: int) -> float | None:
     if Fraction(width, height) <= source * Fraction(101, 100):
         return None
     return float(source / Fraction(width, height))
+
+
+#: ``fit: auto`` shows the whole picture over a blurred fill of itself (pad-blur) where a crop that cuts
+#: the top and bottom off (a square or portrait clip in a wide frame) would enlarge the clip more than this
+AUTO_MAX_ENLARGE = 2.0
+#: ... or keep less than this share of its height (forehead and chin cut off: an extreme close-up)
+AUTO_MIN_KEPT_HEIGHT = 0.7
+
+
+@dataclass(frozen=True)
+class FitChoice:
+    """How one clip is fitted into one output's frame, and why (``fit: auto`` decides per clip)."""
+
+    fit: str  #: crop, pad or pad-blur (never auto)
+    asked: str  #: what the preset says (auto, crop, pad, pad-blur)
+    enlarge: float  #: how much a crop to fill enlarges the clip (output pixels per source pixel)
+    kept_height: float  #: the share of the clip's height a crop to fill keeps
+    reason: str  #: why, in words: "a crop would enlarge 2.7x and keep 56% of the height"
+
+    def describe(self, clip_id: str, channel: str) -> str:
+        return f"{clip_id} on {channel}: {self.fit} ({self.reason})"
+
+
+def crop_enlargement(info: MediaInfo, width: int, height: int) -> tuple[float, float]:
+    """What a crop to fill a ``width`` x ``height`` frame does to the clip: (enlargement, share of its height kept)."""
+    if not info.width or not info.height:
+        return 1.0, 1.0
+    src_w = info.width * info.sample_aspect
+    scale = max(Fraction(width) / src_w, Fraction(height, info.height))
+    kept = min(Fraction(1), Fraction(height) / scale / info.height)
+    return float(scale), float(kept)
+
+
+def clip_fit(info: MediaInfo, fit: str, width: int, height: int) -> FitChoice:
+    """How a clip fills a ``width`` x ``height`` frame under the preset's ``fit`` (the full-size frame's, also
+    for a draft, so a quick look is framed as the final film).
+
+    ``auto``: pad-blur where a crop would cut the top and bottom off and enlarge the clip more than
+    :data:`AUTO_MAX_ENLARGE` or keep under :data:`AUTO_MIN_KEPT_HEIGHT` of its height; else a crop that
+    follows the face. A crop that only narrows the picture (16:9 into 9:16) keeps the whole height and is
+    what the face-following crop is for: a pad-blur there would shrink the speaker to a band across the
+    tall frame. A pad-blur of a clip that already has the frame's shape is a crop (nothing to pad).
+    """
+    enlarge, kept = crop_enlargement(info, width, height)
+    figures = f"a crop would enlarge {enlarge:.1f}x and keep {kept * 100:.0f}% of the height"
+    same_shape = bool(info.width and info.height) and abs(
+        Fraction(info.width, info.height) * info.sample_aspect / Fraction(width, height) - 1) < Fraction(1, 100)
+    if same_shape or not info.width:
+        # a pad-blur of a clip that has the frame's shape already: nothing to pad, nothing to blur
+        return FitChoice("crop" if fit in ("auto", "pad-blur") else fit, fit, enlarge, kept,
+                         "the clip has the frame's shape")
+    if fit != "auto":
+        return FitChoice(fit, fit, enlarge, kept, f"fit: {fit} set for the channel; {figures}")
+    if vertical_window(info, width, height) is None:
+        return FitChoice("crop", fit, enlarge, kept, f"a crop keeps the whole height and follows the face; it "
+                         f"enlarges {enlarge:.1f}x")
+    if enlarge > AUTO_MAX_ENLARGE or kept < AUTO_MIN_KEPT_HEIGHT:
+        return FitChoice("pad-blur", fit, enlarge, kept, figures)
+    return FitChoice("crop", fit, enlarge, kept, f"{figures}, close enough to fill the frame")
+
+
+def framing(campaign) -> list[tuple[str, str, FitChoice]]:
+    """(clip, channel, how it is fitted) for every clip on every channel it plays on, in any version, where
+    the clip's shape is not the frame's (there is something to decide)."""
+    seen: dict[tuple[str, str], FitChoice] = {}
+    for edition in campaign.editions():
+        used = dict.fromkeys(i.clip for i in edition.spec.sequence if hasattr(i, "clip"))
+        for key in (k for k in edition.outputs() if k.version == edition.version):
+            preset = edition.preset(key.channel)
+            for clip_id in used:
+                if (clip_id, key.channel) not in seen and clip_id in campaign.media:
+                    seen[clip_id, key.channel] = clip_fit(campaign.media[clip_id], preset.fit, preset.width,
+                                                          preset.height)
+    return [(clip, channel, choice) for (clip, channel), choice in seen.items()
+            if choice.reason != "the clip has the frame's shape"]

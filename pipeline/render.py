@@ -25,7 +25,7 @@ import ffmpeg as ffmpeg_python
 from .channels import Preset
 from .ffmpeg import FfmpegCommand, compile_command, concat_listing, filter_value, safe_path_arg
 from .loudness import SAMPLE_RATE, Measured
-from .plan import CleanSound, MusicBed, RenderPlan
+from .plan import CleanSound, ClipSource, MusicBed, RenderPlan
 from .timecode import to_ffmpeg
 from .timeline import CardSegment, ClipSegment, Timeline
 
@@ -94,16 +94,14 @@ def _still(image: Path, frames: int, rate: Fraction, pix_fmt: str, shared: _Shar
     return v.filter("setpts", expr=f"N/({rate})/TB")
 
 
-def _frame(v, preset: Preset, sample_aspect: Fraction, crop_x: str | None = None, crop_y: str | None = None,
-           aspect: Fraction | None = None):
-    """Scale a picture to the output frame: crop to fill (following ``crop_x``/``crop_y``), pad to fit,
-    or fit over a blurred fill of the same picture (``pad-blur``); square pixels."""
-    if sample_aspect != 1:
-        v = v.filter("scale", w=f"trunc(iw*{float(sample_aspect):.6f}/2)*2", h="ih")
+def _frame(v, preset: Preset, clip: ClipSource, crop_x: str | None = None, crop_y: str | None = None):
+    """Scale a clip's picture to the output frame as its ``fit`` says: crop to fill (following
+    ``crop_x``/``crop_y``), pad to fit, or fit over a blurred fill of the same picture (``pad-blur``);
+    square pixels."""
+    if clip.sample_aspect != 1:
+        v = v.filter("scale", w=f"trunc(iw*{float(clip.sample_aspect):.6f}/2)*2", h="ih")
     w, h = preset.width, preset.height
-    fit = preset.fit
-    if fit == "pad-blur" and aspect is not None and abs(aspect / Fraction(w, h) - 1) < Fraction(1, 100):
-        fit = "crop"  # the picture fills the frame already: nothing to pad, nothing to blur
+    fit = clip.fit
     if fit == "crop":
         v = v.filter("scale", w=w, h=h, force_original_aspect_ratio="increase", flags="bicubic")
         if crop_x or crop_y:
@@ -227,7 +225,7 @@ def _segments(plan: RenderPlan, video: bool, audio: bool = True, only: range | N
                 a = inp.audio if clip.has_audio else shared.take("silence", _endless_silence, "asplit")
             if video:
                 v = inp.video.filter("setpts", expr="PTS-STARTPTS").filter("fps", fps=str(rate))
-                v = _frame(v, preset, clip.sample_aspect, crop_x.get(index), crop_y.get(index), clip.aspect)
+                v = _frame(v, preset, clip, crop_x.get(index), crop_y.get(index))
         else:
             assert isinstance(seg, CardSegment)
             if not audio:
@@ -527,7 +525,7 @@ def poster_frame_command(plan: RenderPlan, at: Fraction, output: Path) -> Ffmpeg
         inp = ffmpeg_python.input(safe_path_arg(clip.path), ss=to_ffmpeg(seg.source_in + offset))
         # t inside the crop expressions counts from the cut's start, as in the render
         v = inp.video.filter("setpts", expr=f"PTS-STARTPTS+{to_ffmpeg(offset)}/TB")
-        v = _frame(v, preset, clip.sample_aspect, plan.crop_x.get(index), plan.crop_y.get(index), clip.aspect)
+        v = _frame(v, preset, clip, plan.crop_x.get(index), plan.crop_y.get(index))
         out = ffmpeg_python.output(v, safe_path_arg(output), vframes=1, f="image2", **{"c:v": "png"})
         return compile_command(out, [output])
     return None

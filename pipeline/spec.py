@@ -416,7 +416,9 @@ class CardSpec(SpecModel):
 _OVERRIDE_FIELDS: dict[str, dict] = {
     "width": {"gt": 0},
     "height": {"gt": 0},
-    "fit": {"description": "crop to fill the frame, pad with black, or pad over a blurred fill of the same picture"},
+    "fit": {"description": "auto (the default: per clip, pad-blur where a crop would enlarge it more than 2x or keep "
+            "under 70% of its height, else crop), crop to fill the frame, pad with black, or pad over a blurred "
+            "fill of the same picture"},
     "fps": {"description": "fixed output frame rate (29.97 is read as 30000/1001)"},
     "crf": {"ge": 0, "le": 51},
     "max_video_kbps": {"gt": 0},

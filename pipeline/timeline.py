@@ -106,23 +106,47 @@ def build_timeline(campaign: Campaign, rate: Fraction, channel: str | None = Non
 
 
 def source_rate(campaign: Campaign) -> Fraction | None:
-    """The frame rate the edit is made at, from all its clips (not the first alone).
+    """The frame rate the edit is made at, from all its clips (not the first alone): see :func:`edit_rate`.
 
-    Each clip's rate is snapped to the nearest broadcast rate (23.976, 24, 25, 29.97, 30,
-    50, 59.94, 60); the rate that covers the most edit time wins (ties: the higher rate, so
-    no clip loses frames it has). Channels with a fixed rate (cinema: 24) still use theirs.
-    None when the sequence has no clips.
+    A clip counts at its own rate (a variable-rate phone clip at its nominal rate, not its average:
+    :attr:`pipeline.probe.MediaInfo.fps`) for the time its cuts hold in the sequence. Channels with a
+    fixed rate (cinema: 24) still use theirs. None when the sequence has no clips.
     """
-    time_at: dict[Fraction, Fraction] = {}
+    shares: list[tuple[Fraction, Time]] = []
     for item in campaign.spec.sequence:
         if not isinstance(item, ClipItem):
             continue
         fps = campaign.media[item.clip].fps if item.clip in campaign.media else None
-        if not fps:
-            continue
-        nearest = nearest_rate(fps)
-        start, end = campaign.cut_bounds(item)
-        time_at[nearest] = time_at.get(nearest, Fraction(0)) + (end - start)
+        if fps:
+            start, end = campaign.cut_bounds(item)
+            shares.append((fps, end - start))
+    return edit_rate(shares)
+
+
+#: Rates this close (a share) are one family: 24 and 23.976, 30 and 29.97, 60 and 59.94 differ by one
+#: frame in a thousand, where converting one to the other drops or repeats a frame every 40 seconds.
+FAMILY = Fraction(1, 500)
+
+
+def edit_rate(shares: Sequence[tuple[Fraction, Time]]) -> Fraction | None:
+    """The edit's frame rate from (clip rate, seconds of the edit it holds): a clip is converted only
+    where clips at another rate hold more of the edit.
+
+    Each rate is snapped to the nearest broadcast rate (23.976, 24, 25, 29.97, 30, 50, 59.94, 60). The
+    family of rates (23.976 with 24, 29.97 with 30, 59.94 with 60) that holds the most of the edit's
+    time wins, and in it the rate that holds the most; ties go to the higher rate, so no clip loses
+    frames it has. So a minority clip (a phone's 30 fps answer) never pulls the majority (another
+    person's 25 fps interview) to its rate, however many cuts it has. None without clips.
+    """
+    time_at: dict[Fraction, Fraction] = {}
+    for fps, length in shares:
+        rate = nearest_rate(fps)
+        time_at[rate] = time_at.get(rate, Fraction(0)) + length
     if not time_at:
         return None
-    return max(time_at, key=lambda r: (time_at[r], r))
+
+    def family(rate: Fraction) -> list[Fraction]:
+        return [r for r in time_at if abs(r - rate) <= rate * FAMILY]
+
+    best = max(time_at, key=lambda r: (sum(time_at[f] for f in family(r)), max(family(r)), time_at[r], r))
+    return max(family(best), key=lambda r: (time_at[r], r))

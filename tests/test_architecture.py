@@ -19,7 +19,7 @@ LAYERS = [
     ["spec", "problems", "brand", "library", "cuefile"],
     ["campaign"],
     ["transcribe", "transcripts"],
-    ["timeline", "job", "reframe", "placement", "cards", "captions", "pauses", "edit"],
+    ["timeline", "reframe", "job", "placement", "cards", "captions", "pauses", "edit"],
     ["subtitles", "posters", "sound", "interchange", "export", "plan", "render", "describe", "described",
      "accessibility"],
     ["textcheck", "load", "specedit"],
