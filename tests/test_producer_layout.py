@@ -206,7 +206,7 @@ def test_captions_hold_their_place_on_a_real_face_that_moves(tmp_path, photo, jf
        "-r", "25", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", str(moving))
     spec = _spec(tmp_path / "hold", moving, "tiktok", (360, 640), 10, False)
     campaign, timeline, plan, track = _plan(spec, cache_dir, "tiktok", tmp_path / "work")
-    faces = face_spans(campaign, Cache(cache_dir), timeline, plan.preset)
+    faces = face_spans(campaign, Cache(cache_dir), timeline, plan.preset, {c.clip_id: c.fit for c in plan.clips})
     assert len(track.placed) >= 3
     for seg in timeline.clip_segments():
         shot = [box for t0, _, box in track.placed if seg.start <= t0 < seg.end]
