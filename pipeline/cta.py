@@ -17,7 +17,6 @@ from PIL import Image
 
 from .channels import Preset
 
-
 #: What the main film (no version) is called in ``utm_content``: the name ``render -V`` knows it by.
 MAIN = "main"
 
