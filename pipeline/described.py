@@ -333,7 +333,8 @@ def described_output(campaign: Campaign, preset: Preset, timeline: Timeline, rec
         spoken = [(p.start, p.end, p.line.text) for p in placed if p.fits]
         extras["described_descriptions_vtt"] = write_vtt(
             spoken, out_dir / f"{preset.name}.synstolket.{tag}.descriptions.vtt").name
-    _add_to_publish_sheet(out_dir, preset, final.name, extras.get("descriptions_vtt"))
+    _add_to_publish_sheet(out_dir, preset, final.name, extras.get("descriptions_vtt"),
+                          extras.get("described_descriptions_vtt"))
     write_web_page(out_dir, preset, extras, holds)
     log.info("%s: described version %s (%d line(s), %.1f LUFS)", preset.name, final.name, len(lines),
              verified.integrated)
@@ -361,7 +362,8 @@ def _tag(code: str) -> str:
     return {"no": "nb"}.get(lang, lang)
 
 
-def _add_to_publish_sheet(out_dir: Path, preset: Preset, video: str, vtt: str | None) -> None:
+def _add_to_publish_sheet(out_dir: Path, preset: Preset, video: str, vtt: str | None,
+                          described_vtt: str | None = None) -> None:
     sheet = out_dir / f"{preset.name}.publish.md"
     if not sheet.is_file():
         return
@@ -370,7 +372,8 @@ def _add_to_publish_sheet(out_dir: Path, preset: Preset, video: str, vtt: str | 
             "\"… (synstolket)\", or as the platform's audio description track where it takes one; link to it from "
             "the original's description.")
     if vtt:
-        line += f" On the web page, add `{vtt}` as `<track kind=\"descriptions\" srclang=\"nb\">`."
+        line += f" On the web page, add `{vtt}` as `<track kind=\"descriptions\" srclang=\"nb\">`"
+        line += f" to the original (and `{described_vtt}` to the described version)." if described_vtt else "."
     if line not in text:
         head, sep, rest = text.partition("\n## Description")
         write_text_atomic(sheet, head.rstrip("\n") + "\n" + line + "\n" + sep + rest)
