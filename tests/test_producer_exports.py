@@ -62,8 +62,8 @@ overrides:
 """
 
 RATES = {"23.976": Fraction(24000, 1001), "29.97": Fraction(30000, 1001), "25": Fraction(25), "30": Fraction(30)}
-#: Apple's frame durations (FCPXML reference; 24000/1001 is written exactly, never 23.98)
-FRAME_DURATION = {"23.976": "1001/24000s", "29.97": "1001/30000s", "25": "1/25s", "30": "1/30s"}
+#: Apple's frame durations (FCPXML reference: 1001/24000s, 100/2500s, 100/3000s …; the value counts)
+FRAME_DURATION = {"23.976": "1001/24000s", "29.97": "1001/30000s", "25": "100/2500s", "30": "100/3000s"}
 
 
 def run(*args: str):
@@ -104,8 +104,8 @@ def test_fcpxml_opens_at_every_broadcast_rate(tmp_path, fps):
     frame = 1 / rate
     root = ET.parse(path).getroot()
     formats = list(root.iter("format"))
-    assert formats and all(f.get("frameDuration") == FRAME_DURATION[fps] for f in formats), \
-        [f.attrib for f in formats]
+    assert formats and all(seconds(f.get("frameDuration") or "0s") == seconds(FRAME_DURATION[fps])
+                           for f in formats), [f.attrib for f in formats]
     assert all(f.get("width") == "320" and f.get("height") == "180" for f in formats)
     assets = {Path(a.get("src")).name: a for a in root.iter("asset")}
     assert assets["intervju-anne.mp4"].get("hasAudio") == "1"
@@ -136,10 +136,11 @@ def test_fcpxml_opens_at_every_broadcast_rate(tmp_path, fps):
     assert isinstance(back, otio.schema.Timeline)
 
 
-def test_edl_reels_are_unique_and_name_their_files(tmp_path):
+@pytest.mark.parametrize("fps", ["25", "23.976"])
+def test_edl_reels_are_unique_and_name_their_files(tmp_path, fps):
     from pipeline.interchange import read, reel_names
 
-    spec = campaign(tmp_path, "25")
+    spec = campaign(tmp_path, fps)
     path = tmp_path / "main.edl"
     result = run("export", str(spec), "-f", "edl", "-o", str(path), "--cache-dir", str(tmp_path / "cache"))
     assert result.exit_code == 0, result.output
@@ -153,7 +154,7 @@ def test_edl_reels_are_unique_and_name_their_files(tmp_path):
     for block, name in zip(blocks, ("anne", "jonas", "stum"), strict=False):
         assert f"* FROM CLIP NAME:  {name}\n" in block and f"* SOURCE FILE: intervju-{name}.mp4\n" in block
     # the adapter reads it back with the reels as written
-    back = read(path, "edl", Fraction(25))
+    back = read(path, "edl", RATES[fps])
     assert [c.metadata["cmx_3600"]["reel"] for c in back.find_clips()] == reels
     # the naming rule: unique, at most 8 characters, the same file the same reel
     names = reel_names(["a/intervju-anne.mp4", "b/intervju-annette.mp4", "a/intervju-anne.mp4", "c/x.mov"])
