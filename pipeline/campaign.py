@@ -207,7 +207,11 @@ class Campaign:
     def link(self, channel: str) -> str | None:
         """The campaign address tagged for a channel (from the last card with a url), or None."""
         urls = [c.url for c in self.spec.cards.values() if c.url]
-        return tracked_url(urls[-1], channel, self.spec.campaign) if urls else None
+        return self.tracked(urls[-1], channel) if urls else None
+
+    def tracked(self, url: str, channel: str) -> str:
+        """``url`` tagged for a channel and this version (utm_content; ``main`` for the main film)."""
+        return tracked_url(url, channel, self.spec.campaign, self.version)
 
     def audio(self, clip_id: str) -> AudioSpec:
         """A clip's sound clean-up: the campaign's settings, with the keys the clip sets itself."""

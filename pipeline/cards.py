@@ -22,7 +22,7 @@ from .brand import ACCENT
 from .cache import file_digest
 from .campaign import Campaign
 from .channels import Preset
-from .cta import qr_image, tracked_url
+from .cta import qr_image
 from .spec import CardSpec
 
 log = logging.getLogger("rekrutt")
@@ -162,7 +162,7 @@ def _frame(campaign: Campaign, card: CardSpec, preset: Preset):
     qr_h = 0
     if card.url and card.qr:
         side = min(x1 - x0, y1 - y0) * 0.3 if preset.width >= preset.height else min((x1 - x0) * 0.4, (y1 - y0) * 0.3)
-        qr = qr_image(tracked_url(card.url, preset.name, campaign.spec.campaign), int(side))
+        qr = qr_image(campaign.tracked(card.url, preset.name), int(side))
         qr_h = qr.height + int(preset.height * 0.03)
     return (x0, y0, x1, y1), logo, logo_h, qr, qr_h
 
@@ -374,6 +374,7 @@ def card_inputs(campaign: Campaign, card_id: str, preset: Preset) -> str:
         "size": [preset.width, preset.height],
         "channel": preset.name,
         "campaign": campaign.spec.campaign,
+        "link": campaign.tracked(card.url, preset.name) if card.url and card.qr else "",  # the QR code's text
         "safe": [preset.safe_area.top, preset.safe_area.bottom, preset.safe_area.left, preset.safe_area.right],
         "layout": 2,  # how the parts are laid out (2: tall frames spread over the safe area)
         "fonts": [file_digest(p) for p in fonts.font_files(face)] + [

@@ -1,8 +1,9 @@
 """Tracked call to action and publish sheets.
 
 Each channel's end card carries the campaign address tagged with
-``utm_source=<channel>`` and ``utm_campaign=<slug>`` (and a QR code of it), so the
-municipality's web statistics show which channel brought each applicant. Each
+``utm_source=<channel>``, ``utm_campaign=<slug>`` and ``utm_content=<version>`` (``main`` for
+the main film), and a QR code of it, so the municipality's web statistics show which channel
+and which version (the teaser, Anne's episode) brought each applicant. Each
 channel also gets a publish sheet (title, description, hashtags, the tracked link,
 the files to upload) as Markdown and JSON, for whoever posts the video.
 """
@@ -16,13 +17,19 @@ from PIL import Image
 
 from .channels import Preset
 
+#: What the main film (no version) is called in ``utm_content``: the name ``render -V`` knows it by.
+MAIN = "main"
 
-def tracked_url(url: str, channel: str, campaign: str) -> str:
-    """``url`` with utm_source, utm_medium and utm_campaign set (other query parameters kept)."""
+UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
+
+
+def tracked_url(url: str, channel: str, campaign: str, version: str | None = None) -> str:
+    """``url`` with utm_source, utm_medium, utm_campaign and utm_content (the version; ``main``
+    for the main film) set, other query parameters kept."""
     parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if k not in ("utm_source", "utm_medium", "utm_campaign")]
-    query += [("utm_source", channel), ("utm_medium", "video"), ("utm_campaign", campaign)]
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in UTM]
+    query += [("utm_source", channel), ("utm_medium", "video"), ("utm_campaign", campaign),
+              ("utm_content", version or MAIN)]
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), parts.fragment))
 
 

@@ -222,13 +222,44 @@ def _loudness(path: Path, work: Path, what: str):
     return parse_ebur128(run_command(verify_command(path), work, what=what))
 
 
-def write_vtt(placed: list[Placed], path: Path) -> Path:
+def on_original(placed: list[Placed], holds: list[Hold], duration: Time) -> list[tuple[Time, Time, str]]:
+    """Each spoken line as (start, end, text) on the original's timeline, for its descriptions track.
+
+    A line's times are on the described version's timeline, later by the holds before it (the
+    career page's switch maps them the same way). A line spoken in a hold takes no time of the
+    original, so its cue starts where the picture holds and lasts as long as the line is spoken,
+    within the time its item (the person's shot, the card) is on screen."""
+    spans = sorted((h.at, h.length) for h in holds)
+
+    def original(d: Time) -> Time:
+        before = Fraction(0)
+        for at, length in spans:
+            start = at + before
+            if d < start:
+                break
+            if d < start + length:
+                return at
+            before += length
+        return d - before
+
+    cues = []
+    for p in placed:
+        if not p.fits:
+            continue
+        start, end = original(p.start), original(p.end)
+        if end - start < p.length:
+            lo, hi = min(p.line.window[0], start), max(p.line.window[1], end)
+            end = min(start + p.length, hi, duration)
+            start = max(lo, min(start, end - p.length))
+        cues.append((start, end, p.line.text))
+    return cues
+
+
+def write_vtt(cues: list[tuple[Time, Time, str]], path: Path) -> Path:
     """A WebVTT ``kind="descriptions"`` track: one cue per spoken line."""
     subs = pysubs2.SSAFile()
-    for p in placed:
-        if p.fits:
-            subs.append(pysubs2.SSAEvent(start=int(float(p.start) * 1000), end=int(float(p.end) * 1000),
-                                         text=p.line.text))
+    for start, end, text in cues:
+        subs.append(pysubs2.SSAEvent(start=int(float(start) * 1000), end=int(float(end) * 1000), text=text))
     write_text_atomic(path, subs.to_string("vtt"))
     return path
 
@@ -237,7 +268,7 @@ def key_of(campaign: Campaign, placed: list[Placed], source_sha: str, preset: Pr
     """What a described version is made from: the output, the placed lines, the voice and its recordings."""
     recs = {p.line.id: sha256_file(recording(campaign, p.line.id)) for p in placed if p.recorded}
     data = {"source": source_sha, "lines": [p.as_dict() for p in placed if p.fits], "voice": str(voice_of(campaign)),
-            "duck": campaign.spec.synstolking.duck, "recorded": recs, "preset": preset.name, "v": 2}
+            "duck": campaign.spec.synstolking.duck, "recorded": recs, "preset": preset.name, "v": 3}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -292,9 +323,18 @@ def described_output(campaign: Campaign, preset: Preset, timeline: Timeline, rec
         log.info("%s: the picture held %d time(s), %.1f s in all, for line(s) that fit no pause", preset.name,
                  len(holds), float(duration - timeline.duration))
     if preset.name == "web":
-        vtt = write_vtt(placed, out_dir / f"{preset.name}.{_tag(campaign.spec.language)}.descriptions.vtt")
+        # one descriptions track per video, each on its own timeline: the original's (its cues where
+        # each thing is seen), and the described version's (where each line is spoken); the page's
+        # Synstolking switch changes the one with the other
+        tag = _tag(campaign.spec.language)
+        vtt = write_vtt(on_original(placed, holds, timeline.duration),
+                        out_dir / f"{preset.name}.{tag}.descriptions.vtt")
         extras["descriptions_vtt"] = vtt.name
-    _add_to_publish_sheet(out_dir, preset, final.name, extras.get("descriptions_vtt"))
+        spoken = [(p.start, p.end, p.line.text) for p in placed if p.fits]
+        extras["described_descriptions_vtt"] = write_vtt(
+            spoken, out_dir / f"{preset.name}.synstolket.{tag}.descriptions.vtt").name
+    _add_to_publish_sheet(out_dir, preset, final.name, extras.get("descriptions_vtt"),
+                          extras.get("described_descriptions_vtt"))
     write_web_page(out_dir, preset, extras, holds)
     log.info("%s: described version %s (%d line(s), %.1f LUFS)", preset.name, final.name, len(lines),
              verified.integrated)
@@ -312,7 +352,8 @@ def write_web_page(out_dir: Path, preset: Preset, extras: dict[str, str], holds:
                if k.startswith("described_captions.") and k.endswith(".vtt")}
     write_text_atomic(out_dir / extras["html"], web_page(
         preset, langs, described=extras["described"], described_captions=shifted,
-        descriptions=extras.get("descriptions_vtt"), holds=[(h.at, h.length) for h in holds]))
+        descriptions=extras.get("descriptions_vtt"), described_descriptions=extras.get("described_descriptions_vtt"),
+        holds=[(h.at, h.length) for h in holds]))
 
 
 def _tag(code: str) -> str:
@@ -321,7 +362,8 @@ def _tag(code: str) -> str:
     return {"no": "nb"}.get(lang, lang)
 
 
-def _add_to_publish_sheet(out_dir: Path, preset: Preset, video: str, vtt: str | None) -> None:
+def _add_to_publish_sheet(out_dir: Path, preset: Preset, video: str, vtt: str | None,
+                          described_vtt: str | None = None) -> None:
     sheet = out_dir / f"{preset.name}.publish.md"
     if not sheet.is_file():
         return
@@ -330,7 +372,8 @@ def _add_to_publish_sheet(out_dir: Path, preset: Preset, video: str, vtt: str | 
             "\"… (synstolket)\", or as the platform's audio description track where it takes one; link to it from "
             "the original's description.")
     if vtt:
-        line += f" On the web page, add `{vtt}` as `<track kind=\"descriptions\" srclang=\"nb\">`."
+        line += f" On the web page, add `{vtt}` as `<track kind=\"descriptions\" srclang=\"nb\">`"
+        line += f" to the original (and `{described_vtt}` to the described version)." if described_vtt else "."
     if line not in text:
         head, sep, rest = text.partition("\n## Description")
         write_text_atomic(sheet, head.rstrip("\n") + "\n" + line + "\n" + sep + rest)

@@ -5,11 +5,15 @@ a video and an audio track with each cut as a clip that references its source fi
 and out on the source's own frame rate; cards as still-image clips (the card's picture is
 written beside the file) on the video track and gaps on the audio track; captions as
 markers on the video track; who appears and their consent in the clips' metadata.
-The other formats are written by OpenTimelineIO's maintained adapters, never by hand.
+The other formats are written by OpenTimelineIO's maintained adapters, never by hand; what
+those adapters leave out or get wrong is filled in on their output as data (see
+:func:`_fcpxml_completed` and :func:`_edl_completed`), so an editor opens the file as it is.
 """
 
 from __future__ import annotations
 
+import re
+import xml.etree.ElementTree as ET
 from fractions import Fraction
 from pathlib import Path
 
@@ -46,8 +50,10 @@ def _range(start: Fraction, duration: Fraction, rate: Fraction):
     return otio.opentime.TimeRange(_rt(start, rate), _rt(duration, rate))
 
 
-def build(campaign: Campaign, timeline: Timeline, cues=(), card_pictures: dict[str, Path] | None = None):
-    """The edit as an ``opentimelineio.schema.Timeline`` at the output's frame rate."""
+def build(campaign: Campaign, timeline: Timeline, cues=(), card_pictures: dict[str, Path] | None = None,
+          size: tuple[int, int] | None = None):
+    """The edit as an ``opentimelineio.schema.Timeline`` at the output's frame rate (``size``: the
+    output's width and height, for the editors' sequence settings)."""
     import opentimelineio as otio
 
     rate = timeline.rate
@@ -55,6 +61,8 @@ def build(campaign: Campaign, timeline: Timeline, cues=(), card_pictures: dict[s
     result = otio.schema.Timeline(name=name, global_start_time=_rt(Fraction(0), rate))
     result.metadata["rekrutt"] = {"campaign": campaign.spec.campaign, "version": campaign.version or "",
                                   "title": campaign.spec.title, "rate": str(rate)}
+    if size is not None:
+        result.metadata["rekrutt"].update(width=size[0], height=size[1])
     video = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     audio = otio.schema.Track(name="A1", kind=otio.schema.TrackKind.Audio)
     for seg in timeline.segments:
@@ -67,7 +75,10 @@ def build(campaign: Campaign, timeline: Timeline, cues=(), card_pictures: dict[s
             meta = {"clip": seg.clip_id, "person": person or "", "role": role or "",
                     "library_id": library.id if library else "",
                     "consent_expires": (library.meta.consent.expires.isoformat()
-                                        if library and library.meta.consent else "")}
+                                        if library and library.meta.consent else ""),
+                    # the source's sound, for the editors' asset entries (FCPXML hasAudio, channels, rate)
+                    "has_audio": bool(info.has_audio), "audio_channels": info.channels or 0,
+                    "audio_rate": info.sample_rate or 0}
             for track in (video, audio):
                 ref = otio.schema.ExternalReference(
                     target_url=source.as_uri(), available_range=_range(Fraction(0), info.duration, source_rate))
@@ -119,8 +130,142 @@ def write(otio_timeline, path: Path, fmt: str) -> None:
     if any(isinstance(getattr(c, "media_reference", None), otio.schema.GeneratorReference)
              for c in otio_timeline.find_clips()):
         raise InputError(f"{fmt}: cards need their pictures for this format (build with card_pictures)")
+    if fmt == "edl":
+        timeline = _with_reels(timeline)
+    text = otio.adapters.write_to_string(timeline, adapter_name=adapter)
+    if fmt == "fcpxml":
+        text = _fcpxml_completed(text, otio_timeline)
+    elif fmt == "edl":
+        text = _edl_completed(text, timeline)
     with atomic_path(path, suffix=f".partial.{FORMATS[fmt][1]}") as tmp:
-        otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter)
+        tmp.write_text(text, encoding="utf-8")
+
+
+def _timeline_rate(otio_timeline) -> Fraction:
+    """The edit's exact rate (``24000/1001``, not the float OTIO carries)."""
+    meta = otio_timeline.metadata.get("rekrutt", {})
+    if meta.get("rate"):
+        return Fraction(meta["rate"])
+    return Fraction(otio_timeline.global_start_time.rate).limit_denominator(1001)
+
+
+def frame_duration(rate: Fraction) -> str:
+    """An FCPXML frame duration: ``1001/24000s`` at 23.976, ``1001/30000s`` at 29.97, ``1/25s``."""
+    d = 1 / rate
+    return f"{d.numerator}/{d.denominator}s"
+
+
+def _fcpxml_completed(text: str, otio_timeline) -> str:
+    """The fcpx_xml adapter's output with what it leaves empty or wrong filled in.
+
+    The adapter (otio-fcpx-xml-adapter 1.0) looks the frame duration up in a table keyed by
+    ``int(rate)`` or ``float(rate)``, so at 23.976 and 29.97 it writes ``frameDuration=""`` and its
+    own reader then fails on the file; it writes ``hasAudio="0"`` for every asset of a video track;
+    and it names formats by running ``ffprobe`` from PATH (empty where there is none). Here each
+    format gets the edit's exact frame duration and its frame size, each asset with sound says
+    so (channels, sample rate), and each cut of a source with sound is an ``asset-clip`` (the asset's
+    picture and sound) instead of a ``clip`` holding only its ``video``.
+    """
+    rate = _timeline_rate(otio_timeline)
+    meta = otio_timeline.metadata.get("rekrutt", {})
+    sound = {}
+    for clip in otio_timeline.find_clips():
+        ref = clip.media_reference
+        m = clip.metadata.get("rekrutt", {})
+        if getattr(ref, "target_url", None) and m.get("has_audio"):
+            sound[ref.target_url] = m
+    root = ET.fromstring(text)
+    resources = root.find("resources")
+    fmt_id = ""
+    for fmt in resources.iter("format"):
+        fmt_id = fmt_id or fmt.get("id")
+        fmt.set("frameDuration", frame_duration(rate))
+        if meta.get("width") and meta.get("height"):
+            fmt.set("width", str(meta["width"]))
+            fmt.set("height", str(meta["height"]))
+        if not fmt.get("name"):
+            fmt.attrib.pop("name", None)
+    audio_assets = set()
+    for asset in resources.iter("asset"):
+        m = sound.get(asset.get("src"))
+        if m is None:
+            continue
+        asset.set("hasAudio", "1")
+        asset.set("audioSources", "1")
+        if m.get("audio_channels"):
+            asset.set("audioChannels", str(m["audio_channels"]))
+        if m.get("audio_rate"):
+            asset.set("audioRate", str(m["audio_rate"]))
+        audio_assets.add(asset.get("id"))
+    for sequence in root.iter("sequence"):
+        sequence.set("tcFormat", "NDF")
+        sequence.set("audioLayout", "stereo")
+        sequence.set("audioRate", "48k")
+    spine = next(root.iter("spine"), None)
+    for i, clip in enumerate(list(spine) if spine is not None else []):
+        video = clip.find("video")
+        if clip.tag != "clip" or video is None or video.get("ref") not in audio_assets or len(clip) != 1:
+            continue
+        # a clip of a source with sound: an asset-clip, which plays the asset's picture and sound
+        attrs = {k: clip.get(k) for k in ("name", "offset", "duration", "start") if clip.get(k)}
+        spine[i] = ET.Element("asset-clip", {**attrs, "ref": video.get("ref"), "format": fmt_id,
+                                             "audioRole": "dialogue"})
+    ET.indent(root, space="    ")
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE fcpxml>\n\n'
+            + ET.tostring(root, encoding="unicode") + "\n")
+
+
+def reel_names(files: list[str], length: int = 8) -> dict[str, str]:
+    """A CMX 3600 reel name for each distinct file: at most ``length`` characters of A-Z, 0-9 and _,
+    from the file's name, unique within the list (``INTERVJU``, ``INTERV02`` …)."""
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for f in files:
+        if f in names:
+            continue
+        stem = re.sub(r"[^A-Z0-9_]", "", Path(f).stem.upper().replace("-", "_").replace(" ", "_")) or "REEL"
+        reel, n = stem[:length], 1
+        while reel in taken:
+            n += 1
+            tail = f"{n:02d}"
+            reel = stem[:length - len(tail)] + tail
+        taken.add(reel)
+        names[f] = reel
+    return names
+
+
+def _source_file(clip) -> str:
+    from urllib.parse import unquote, urlsplit
+
+    url = getattr(clip.media_reference, "target_url", None) or clip.name
+    return unquote(urlsplit(url).path) if url.startswith("file:") else url
+
+
+def _with_reels(otio_timeline):
+    """A copy with each clip's reel set, unique per source file (the cmx_3600 adapter takes the
+    file name's first 8 characters, so ``intervju-anne.mp4`` and ``intervju-jonas.mp4`` would share
+    a reel and an editor would conform both to one file)."""
+    import copy
+
+    t = copy.deepcopy(otio_timeline)
+    clips = list(t.find_clips())
+    reels = reel_names([_source_file(c) for c in clips])
+    for clip in clips:
+        clip.metadata.setdefault("cmx_3600", {})["reel"] = reels[_source_file(clip)]
+    return t
+
+
+def _edl_completed(text: str, otio_timeline) -> str:
+    """The EDL with a ``* SOURCE FILE:`` comment naming each event's file after its clip name (the
+    adapter writes only a ``file://`` URL; comments before the first event would stop its reader)."""
+    clips = {c.name: _source_file(c) for c in otio_timeline.find_clips()}
+    out = []
+    for line in text.splitlines():
+        out.append(line)
+        m = re.match(r"\* FROM CLIP NAME:\s+(.*)$", line)
+        if m and m.group(1).strip() in clips:
+            out.append(f"* SOURCE FILE: {Path(clips[m.group(1).strip()]).name}")
+    return "\n".join(out) + "\n"
 
 
 def _conformed(otio_timeline, video_only: bool = False):
@@ -155,6 +300,8 @@ def read(path: Path, fmt: str, rate: Fraction = Fraction(25)):
 
     adapter, _ = FORMATS[fmt]
     kwargs = {"rate": float(rate)} if fmt == "edl" else {}
+    # (the fcpx_xml reader takes int(24000/1001) = 23 as the rate of a 23.976 file and truncates
+    # each time to its frames: read back, times are within a frame)
     return otio.adapters.read_from_file(str(path), adapter_name=adapter, **kwargs)
 
 
@@ -168,5 +315,5 @@ def export(job: OutputSpec, path: Path, fmt: str, cues=()) -> Path:
     for seg in timeline.segments:
         if isinstance(seg, CardSegment) and seg.card_id not in pictures:
             pictures[seg.card_id] = card_png(campaign, seg.card_id, preset, folder)
-    write(build(campaign, timeline, cues, pictures), path, fmt)
+    write(build(campaign, timeline, cues, pictures, size=(preset.width, preset.height)), path, fmt)
     return path

@@ -341,7 +341,7 @@ class SynstolkingSpec(SpecModel):
                                              "nb), or {command: ...} for another engine; a recording "
                                              "descriptions/<line>.wav beside the spec replaces any line")
     rate: int | None = Field(None, ge=80, le=400, description="speaking rate in words a minute (default: the "
-                             "brand's, else 175)")
+                             "brand's, else 150)")
     duck: float = Field(-12.0, ge=-40, le=0, description="how far (dB) the original sound is lowered under the "
                         "description voice")
     hold: bool = Field(True, description="extended description (WCAG 1.2.7): where a line fits no pause, the "

@@ -349,10 +349,12 @@ SWITCH_SCRIPT = """(function () {
 
 def web_page(preset: Preset, langs: list[str], *, described: str | None = None,
              described_captions: dict[str, str] | None = None, descriptions: str | None = None,
-             holds: list[tuple[float, float]] = ()) -> str:
+             described_descriptions: str | None = None, holds: list[tuple[float, float]] = ()) -> str:
     """The career page's <video>: a captions <track> per language; where the output has a described version
     (synstolking, WCAG 1.2.5), a "Synstolking" switch to it (a <button aria-pressed>, :data:`SWITCH_SCRIPT`)
-    and its ``kind="descriptions"`` track. ``holds`` are (at, seconds) on the original's timeline."""
+    and a ``kind="descriptions"`` track for each video on its own timeline (``descriptions`` for the original,
+    ``described_descriptions`` for the described version; the switch changes one for the other, as it does
+    the captions). ``holds`` are (at, seconds) on the original's timeline."""
     name = preset.name
     labels = {"nb": "Norsk", "nn": "Nynorsk", "en": "English"}
     video = f"{name}.{preset.extension}"
@@ -368,8 +370,12 @@ def web_page(preset: Preset, langs: list[str], *, described: str | None = None,
                     f'label="{html.escape(labels.get(lang, lang))}"{default}{swap}>')
     if descriptions:
         lang = descriptions.split(".")[-3] if descriptions.count(".") >= 3 else "nb"
+        swap = ""
+        if described and described_descriptions:
+            swap = (f' data-original="{html.escape(descriptions)}"'
+                    f' data-described="{html.escape(described_descriptions)}"')
         rows.append(f'  <track kind="descriptions" src="{html.escape(descriptions)}" srclang="{html.escape(lang)}" '
-                    f'label="Synstolking">')
+                    f'label="Synstolking"{swap}>')
     poster = f' poster="{name}.poster.jpg"' if preset.poster else ""
     data = ""
     if described:

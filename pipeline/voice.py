@@ -47,7 +47,7 @@ class Voice:
     """Which voice speaks the description: an eSpeak voice name at a rate (words a minute), or a command."""
 
     name: str = "nb"
-    rate: int = 175
+    rate: int = 150
     command: str | None = None  #: a command with {text} and {out} (a WAV file) in it, instead of eSpeak
 
     @property

@@ -158,7 +158,8 @@ def test_publish_sheets_and_posters(rendered):
     manifest = json.loads((rendered / "manifest.json").read_text())
     for entry in manifest["outputs"]:
         sheet = json.loads((rendered / entry["extras"]["publish_json"]).read_text())
-        assert sheet["link"].endswith(f"utm_source={entry['channel']}&utm_medium=video&utm_campaign=ansikt")
+        assert sheet["link"].endswith(f"utm_source={entry['channel']}&utm_medium=video&utm_campaign=ansikt"
+                                      "&utm_content=main")
         assert sheet["video"] == entry["path"]
         assert (rendered / entry["extras"]["publish_md"]).read_text().startswith("# Bli en av oss")
         poster = rendered / entry["extras"]["poster"]

@@ -122,7 +122,7 @@ def describe_cache(cache_dir):
 @pytest.mark.slow
 def test_a_described_version_keeps_the_picture_and_the_speech(tmp_path, cache_dir, model_dir, speech_clip):
     # nothing held (the name fits no pause here): the same timeline (holds: tests/test_describe_holds.py)
-    spec = _spec(tmp_path, speech_clip, mode="{mode: version, hold: false}")
+    spec = _spec(tmp_path, speech_clip, mode="{mode: version, hold: false}", card=8)  # the card's line: ~6.5 s
     result = CliRunner().invoke(main, ["render", str(spec), "--cache-dir", str(cache_dir)])
     assert result.exit_code == 0, result.output
     out = tmp_path / "out" / "syn-test"

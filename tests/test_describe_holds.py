@@ -146,14 +146,15 @@ def test_the_picture_holds_for_a_line_that_fits_no_pause(held, tmp_path):
     # and is paused during the hold: the described sound there is the description alone
     speechless = b[int((at + 0.02) * RATE): int((float(name.start) - 0.05) * RATE)]
     assert np.sqrt(np.mean(speechless ** 2)) < 30, "the original sound plays on during the hold"
-    # captions and descriptions on the described version's timeline
+    # captions and descriptions on the described version's timeline (the original's descriptions track:
+    # tests/test_synstolking_more.py)
     cues = pysubs2.load(str(out / "web.en.vtt")).events
     moved = pysubs2.load(str(out / record["extras"]["described_captions.en.vtt"])).events
     assert len(cues) == len(moved) > 0
     for c, m in zip(cues, moved, strict=True):
         assert m.start == int(describe.shift(Fraction(c.start, 1000), holds) * 1000), (c, m)
     assert moved[0].start - cues[0].start == int(h.length * 1000)
-    vtt = pysubs2.load(str(out / "web.en.descriptions.vtt")).events
+    vtt = pysubs2.load(str(out / "web.synstolket.en.descriptions.vtt")).events
     assert [e.text for e in vtt][-1].startswith("Vi trenger deg!")
     for e in vtt:
         assert any(abs(e.start - x["start"] * 1000) <= 1 for x in lines.values()), e
