@@ -46,6 +46,7 @@ _TIME_FIELDS: dict[str, tuple[str, str, str, bool]] = {
     "fade": ("fade", "the fade-in's length in seconds, 0 for none", "fade: 0.5", True),
     "fade_in": ("fade_in", "the fade-in's length in seconds, 0 for none", "fade_in: 1", True),
     "fade_out": ("fade_out", "the fade-out's length in seconds, 0 for none", "fade_out: 2", True),
+    "length": ("for", "how long a cutaway shows, in seconds above 0", "for: 2", False),
     "max_duration": ("max_duration", "the longest the version may be, in seconds above 0", "max_duration: 15",
                      False),
 }
@@ -260,6 +261,35 @@ class ClipSpec(SpecModel):
         return float(v)
 
 
+class CutawaySpec(SpecModel):
+    """Another clip's picture over an item's sound (B-roll), placed by the words it covers or by times."""
+
+    clip: str = Field(description="clip id from `clips` (a file or a library clip): the picture shown")
+    start: SpecTime = Field(Fraction(0), alias="from", description="where in the cutaway's own clip it starts")
+    during: str | None = Field(None, description="the item's words it covers, as in says: (first word to last)")
+    at: SpecTime | None = Field(None, description="instead of during: seconds from the item's start")
+    length: SpecTime | None = Field(None, alias="for", description="with at: how many seconds it shows")
+    sound: float | Literal["off"] = Field(-18.0, ge=-60, le=0, description="its own sound, dB under the voice, or off")
+    focus: float | Literal["left", "centre", "center", "right"] | None = Field(
+        None, description="fix the framing of its narrow crops (as a clip's focus:); default: the clip's")
+
+    _focus = field_validator("focus", mode="before")(lambda cls, v: ClipSpec._check_focus(v))
+    _off = field_validator("sound", mode="before")(lambda cls, v: "off" if v is False else v)
+
+    @model_validator(mode="after")
+    def _words_or_times(self) -> CutawaySpec:
+        if self.during is not None and ({"at", "length"} & self.model_fields_set):
+            raise ValueError("give either 'during' (the words it covers) or 'at'/'for' (seconds), not both")
+        if self.during is None and (self.at is None or self.length is None):
+            raise ValueError("a cutaway needs 'during' (the words it covers), or 'at' and 'for' (seconds from the "
+                             "item's start, and how long), e.g. during: \"gjør jeg en forskjell\"")
+        return self
+
+    @property
+    def gain_db(self) -> float | None:
+        return None if self.sound == "off" else float(self.sound)
+
+
 class ClipItem(SpecModel):
     """A cut of a clip in the sequence: by times (from/to), or by what is said (says)."""
 
@@ -279,6 +309,9 @@ class ClipItem(SpecModel):
     describe: str | None = Field(None, min_length=1, description="synstolking: what the pictures show that the "
                                  "sound does not say, spoken in a pause of this cut (\"Anne går inn på et "
                                  "beboerrom\")")
+    cutaways: list[CutawaySpec] = Field([], description="other clips' pictures over this item's sound (B-roll)")
+    lead: SpecTime | None = Field(None, description="J-cut: its sound starts this many seconds before its picture")
+    tail: SpecTime | None = Field(None, description="L-cut: its picture starts this long before the last sound ends")
 
     @model_validator(mode="after")
     def _times_or_quote(self) -> ClipItem:
