@@ -59,7 +59,8 @@ def check_item(c, at: Loc, item: ClipItem, spec, media: dict) -> None:
             c.add(where + ("from",), f"'from' ({float(cut.start):g} s) is past the end of clip '{cut.clip}' "
                   f"({float(info.duration):.3f} s long)", "use a time inside the cutaway's clip")
         elif cut.length is not None and cut.start + cut.length > info.duration + _SLACK:
-            c.add(where + ("for",), _too_long(cut, cut.length, info.duration), _shorter(cut, info.duration))
+            c.add(where + ("for",), _too_long(cut, cut.length, info.duration), _shorter(cut, cut.length,
+                                                                                         info.duration))
 
 
 def _too_long(cut, length: Fraction, duration: Fraction) -> str:
@@ -67,10 +68,10 @@ def _too_long(cut, length: Fraction, duration: Fraction) -> str:
             f"'{cut.clip}' ({float(duration):.3f} s long) has from there")
 
 
-def _shorter(cut, duration: Fraction) -> str:
-    room = max(Fraction(0), duration - cut.start)
-    return f"cover fewer words, or start it earlier in its clip (from: {float(duration - room):g} leaves " \
-           f"{float(room):.2f} s); a cutaway is never stretched or looped"
+def _shorter(cut, length: Fraction, duration: Fraction) -> str:
+    latest = max(Fraction(0), duration - length)
+    return f"cover fewer words, or start it earlier in its clip (from: {float(latest):.2f} or less); a cutaway " \
+           "is never stretched or looped"
 
 
 def resolve_cutaways(campaign, transcriber) -> tuple[object, list[SpecProblem]]:
@@ -98,6 +99,9 @@ def resolve_cutaways(campaign, transcriber) -> tuple[object, list[SpecProblem]]:
                     if item.clip not in texts:
                         texts[item.clip] = ClipText(campaign, item.clip, transcriber)
                     cut = _place_words(campaign, item, cut, texts[item.clip], where, problem)
+                elif cut.at + cut.length > campaign.item_length(item) + _SLACK:
+                    problem(where + ("for",), f"the cutaway runs to {float(cut.at + cut.length):g} s of an item "
+                            f"{float(campaign.item_length(item)):.2f} s long", "end it inside its item (at + for)")
                 cuts.append(cut)
             out.append(item.model_copy(update={"cutaways": cuts}) if item.cutaways else item)
         return out
@@ -134,7 +138,7 @@ def _place_words(campaign, item: ClipItem, cut, text: ClipText, where: Loc, prob
     at, length = max(Fraction(0), passage.start - start), passage.end - passage.start
     info = campaign.media.get(cut.clip)
     if info is not None and cut.start + length > info.duration + _SLACK:
-        problem(where + ("during",), _too_long(cut, length, info.duration), _shorter(cut, info.duration))
+        problem(where + ("during",), _too_long(cut, length, info.duration), _shorter(cut, length, info.duration))
     return cut.model_copy(update={"at": at, "length": length})
 
 
@@ -210,3 +214,18 @@ def straps_off_cutaways(straps: tuple, timeline) -> tuple:
                     strap = dataclasses.replace(strap, duration=a - strap.start)
         out.append(strap)
     return tuple(out)
+
+
+def cutaway_entries(item, seg) -> dict:
+    """The manifest's word of a cut's cutaways (clip, source in, output time and length, the words, sound)
+    and split edit (``picture_shift``: seconds the picture's cut lies after the sound's; < 0 an L-cut)."""
+    rate, out = seg.rate, {}
+    if seg.picture_shift:
+        out["picture_shift"] = round(float(Fraction(seg.picture_shift) / rate), 3)
+    if seg.cutaways:
+        words = {c.clip: c.during for c in getattr(item, "cutaways", ()) if c.during}
+        out["cutaways"] = [{"clip": c.clip_id, "from": round(float(c.source_in), 3),
+                            "at": round(float(seg.start + Fraction(c.offset) / rate), 3),
+                            "duration": round(float(c.duration(rate)), 3), "during": words.get(c.clip_id),
+                            "sound": c.gain_db if c.gain_db is not None else "off"} for c in seg.cutaways]
+    return out
