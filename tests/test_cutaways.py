@@ -179,7 +179,8 @@ def test_a_cutaway_shows_its_frames_over_its_words_and_the_speaker_elsewhere(ren
     at = cut["at"]
     lag, ncc = best_alignment(film_sound, source, at + 0.1, second["from"] + at - second["at"] + 0.1, 1.5)
     assert abs(lag) <= 0.005 and ncc >= 0.7, (lag, ncc)
-    lag, ncc = best_alignment(film_sound, source, second["at"] + 0.05, second["from"] + 0.05, 0.35)
+    before_ask = jfk_reference()["silences"][0][1]  # the onset of "ask", the second cut's first word
+    lag, ncc = best_alignment(film_sound, source, second["at"] + before_ask - second["from"], before_ask, 0.4)
     assert abs(lag) <= 0.005 and ncc >= 0.6, (lag, ncc)
 
 
@@ -239,3 +240,34 @@ def test_bad_cutaways_and_split_edits_stop_before_rendering(tmp_path, speech_cli
         assert w in result.output, result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_after_a_caption_correction_the_cutaway_covers_the_same_words(tmp_path, speech_clip, work_clip,
+                                                                      pinned_cache):
+    """The words are re-timed by forced alignment (the real model) and their text changes ("country" is
+    corrected to "nation"); the cutaway written with Whisper's wording still covers "what your …"."""
+    from pipeline.load import load_campaign
+
+    spec = write(tmp_path, speech_clip, work_clip, CUTAWAY.format(sound=-18))
+
+    def covered(campaign) -> tuple[float, float]:
+        item = campaign.spec.sequence[1]
+        cut = item.cutaways[0]
+        return float(item.start + cut.at), float(item.start + cut.at + cut.length)
+
+    before = covered(load_campaign(spec, cache_dir=pinned_cache))
+    assert before == pytest.approx(words("what", "your", "country"), abs=0.001)
+    (tmp_path / "transcripts").mkdir()
+    (tmp_path / "transcripts" / "jfk.srt").write_text(
+        "1\n00:00:00,000 --> 00:00:11,000\nAnd so my fellow Americans, ask not what your nation can do for you, "
+        "ask what you can do for your country.\n", encoding="utf-8")
+    corrected = load_campaign(spec, cache_dir=pinned_cache)
+    assert corrected.transcripts["jfk"].source == "corrected"
+    after = covered(corrected)
+    ws = corrected.transcripts["jfk"].words
+    what = next(i for i, w in enumerate(ws) if w.text == "what")
+    assert [w.text for w in ws[what:what + 3]] == ["what", "your", "nation"]
+    assert after == pytest.approx((float(ws[what].start), float(ws[what + 2].end)), abs=0.001)
+    # the same words, as the aligner times them: it starts inside Whisper's "what" (which ran over the pause
+    # after "not"), and ends with the corrected "nation" where Whisper's "country" ended
+    assert words("what")[0] <= after[0] < words("what")[1] and after[1] == pytest.approx(before[1], abs=0.15)
