@@ -199,8 +199,8 @@ def cutaway_crops(campaign, cache, timeline, preset) -> tuple[tuple[int, int, st
 
 def straps_off_cutaways(straps: tuple, timeline) -> tuple:
     """The name straps moved off the cutaways: a strap belongs to the speaker's own picture, so one that a
-    cutaway would cover starts where the cutaway ends (or ends where it starts, when the shot has no room
-    after it)."""
+    cutaway would cover starts where the cutaway ends, shorter where the shot ends sooner (or ends where the
+    cutaway starts, when the shot has no 1.5 s after it)."""
     rate = timeline.rate
     covered = [(seg.start + Fraction(c.offset) / rate, seg.start + Fraction(c.offset + c.frame_count) / rate,
                 seg.end) for seg in timeline.clip_segments() for c in seg.cutaways]
@@ -208,9 +208,10 @@ def straps_off_cutaways(straps: tuple, timeline) -> tuple:
     for strap in straps:
         for a, b, shot_end in covered:
             if strap.start < b and a < strap.start + strap.duration:
-                if b + strap.duration <= shot_end:
-                    strap = dataclasses.replace(strap, start=b)
-                elif a - strap.start >= 1:
+                after = min(strap.duration, shot_end - b - Fraction(3, 10))
+                if after >= Fraction(3, 2):
+                    strap = dataclasses.replace(strap, start=b, duration=after)
+                elif a - strap.start >= Fraction(3, 2):
                     strap = dataclasses.replace(strap, duration=a - strap.start)
         out.append(strap)
     return tuple(out)

@@ -269,7 +269,8 @@ class CutawaySpec(SpecModel):
     during: str | None = Field(None, description="the item's words it covers, as in says: (first word to last)")
     at: SpecTime | None = Field(None, description="instead of during: seconds from the item's start")
     length: SpecTime | None = Field(None, alias="for", description="with at: how many seconds it shows")
-    sound: float | Literal["off"] = Field(-18.0, ge=-60, le=0, description="its own sound, dB under the voice, or off")
+    sound: Annotated[float, Field(ge=-60, le=0)] | Literal["off"] = Field(
+        -18.0, description="its own sound, dB under the voice (-60 to 0), or off")
     focus: float | Literal["left", "centre", "center", "right"] | None = Field(
         None, description="fix the framing of its narrow crops (as a clip's focus:); default: the clip's")
 
