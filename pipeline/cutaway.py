@@ -72,3 +72,22 @@ def picture_span(segments, index: int) -> tuple[int, int]:
     start = getattr(seg, "picture_shift", 0)
     nxt = segments[index + 1] if index + 1 < len(segments) else None
     return start, seg.frame_count + (getattr(nxt, "picture_shift", 0) if nxt is not None else 0)
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A cutaway where the output shows it: for the edit's second video track and the paper edit."""
+
+    segment: int  #: index of the segment (cut) whose sound it lies over
+    index: int  #: which of that cut's cutaways
+    record_in: Time  #: where on the output's timeline it starts
+    cutaway: Cutaway
+
+    def record_out(self, rate: Fraction) -> Time:
+        return self.record_in + self.cutaway.duration(rate)
+
+
+def placed(timeline) -> tuple[Placed, ...]:
+    """Every cutaway of ``timeline`` at its place on the output's timeline, in order."""
+    return tuple(Placed(i, k, seg.start + Fraction(cut.offset) / timeline.rate, cut)
+                 for i, seg in enumerate(timeline.segments) for k, cut in enumerate(getattr(seg, "cutaways", ())))
