@@ -8,10 +8,16 @@ scikit-image's coffee photograph, or the astronaut's face), as in tests/test_cut
 
 from __future__ import annotations
 
+import json
+import subprocess
 from fractions import Fraction
+from pathlib import Path
 
+import numpy as np
 import pytest
 
+from pipeline.ffmpeg import ffmpeg_exe
+from tests.conftest import best_alignment, jfk_reference, mono16k
 from tests.test_cutaways import CUTAWAY, run, words, work_clip, write  # noqa: F401 (work_clip: a fixture)
 
 RATE = 25
@@ -105,3 +111,143 @@ def test_an_edit_without_cutaways_has_one_video_track(tmp_path, speech_clip, wor
     assert result.exit_code == 0, result.output
     back = read(path, "otio")
     assert [t.kind for t in back.tracks] == [otio.schema.TrackKind.Video, otio.schema.TrackKind.Audio]
+
+
+# --------------------------------------------------------------------------- one render: an L-cut, a cutaway
+# of a real face low in its frame, burned captions
+
+FACE_SPEC = """\
+campaign: tale
+title: Tale
+language: en
+clips:
+  jfk:
+    source: media/jfk.mp4
+    person: John Kennedy
+  face:
+    source: media/face.mp4
+sequence:
+  - clip: jfk
+    from: 0
+    to: 2.3
+  - clip: jfk
+    says: "ask not what your country can do for you"
+    tail: 0.4
+    cutaways:
+      - clip: face
+        during: "what your country"
+        sound: off
+  - card: end
+cards:
+  end:
+    lines: ["Ask"]
+    duration: 1
+subtitles: {burn_in: always}
+lower_thirds: false
+channels: [web]
+overrides:
+  web: {width: 320, height: 180, poster: false, captions: burn}
+output: out
+"""
+
+
+@pytest.fixture(scope="module")
+def face_clip(tmp_path_factory) -> Path:
+    """6 s, 16:9: a real face (scikit-image's astronaut) low in the frame, where captions usually go."""
+    data = pytest.importorskip("skimage.data")
+    from PIL import Image
+
+    from tests.conftest import ff
+
+    root = tmp_path_factory.mktemp("face")
+    Image.fromarray(data.astronaut()).resize((600, 600)).save(root / "face.png")
+    path = root / "face.mp4"
+    ff("-f", "lavfi", "-i", "color=c=0x404850:s=1280x720:r=25:d=6", "-loop", "1", "-i", str(root / "face.png"),
+       "-filter_complex", "[0:v][1:v]overlay=x=340:y=330:shortest=1,format=yuv420p[v]",
+       "-map", "[v]", "-t", "6", "-c:v", "libx264", "-preset", "ultrafast", str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def face_render(tmp_path_factory, speech_clip, face_clip, cache_dir, model_dir):
+    """(spec, film, the manifest's items, cache) of the edit above, rendered (the pinned transcript)."""
+    from pipeline.transcribe import Transcriber
+    from tests.conftest import fresh_cache_with_model, pinned_run, pinned_transcript
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(Transcriber, "_run", pinned_run(speech_clip, pinned_transcript))
+    cache = fresh_cache_with_model(tmp_path_factory.mktemp("pinned") / "cache", cache_dir)
+    root = tmp_path_factory.mktemp("lcut")
+    (root / "media").mkdir()
+    (root / "media" / "jfk.mp4").symlink_to(speech_clip)
+    (root / "media" / "face.mp4").symlink_to(face_clip)
+    spec = root / "campaign.yml"
+    spec.write_text(FACE_SPEC, encoding="utf-8")
+    result = run("render", str(spec), "--cache-dir", str(cache))
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((root / "out" / "tale" / "manifest.json").read_text(encoding="utf-8"))
+    yield spec, root / "out" / "tale" / "web.mp4", manifest["outputs"][0]["items"], cache
+    mp.undo()
+
+
+def grey(path: Path, start: float = 0.0, count: int | None = None, size=(160, 90)) -> np.ndarray:
+    """Frames of a video from ``start``, grey, ``size``."""
+    args = [ffmpeg_exe(), "-v", "error", "-i", str(path), "-ss", f"{start:.3f}"]
+    if count is not None:
+        args += ["-frames:v", str(count)]
+    w, h = size
+    raw = subprocess.run([*args, "-vf", f"fps={RATE},scale={w}:{h},format=gray", "-f", "rawvideo", "-"],
+                         check=True, capture_output=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, h, w).astype(np.float32)
+
+
+def test_captions_go_off_the_face_in_the_cutaways_picture(face_render, face_clip, speech_clip):
+    """Under the cutaway the burned caption leaves the astronaut's face (low in the frame) and goes to the top;
+    on the speaker's own picture (no face) it stays at the bottom."""
+    _, film, items, _ = face_render
+    cut = items[1]["cutaways"][0]
+    shown = grey(film)
+    still = grey(face_clip, 1.0, 1)[0]  # the cutaway's picture (a still face), as the film frames it (16:9 both)
+    h = still.shape[0]
+    top, bottom = slice(0, h // 4), slice(3 * h // 4, h)
+    first, n = round(cut["at"] * RATE), round(cut["duration"] * RATE)
+    under = [shown[i] for i in range(first + 3, first + n - 3)]
+    assert under, cut
+    # what differs from the cutaway's own picture is the caption: at the top, none at the bottom (the face)
+    top_diff = [np.abs(f[top] - still[top]).mean() for f in under]
+    bottom_diff = [np.abs(f[bottom] - still[bottom]).mean() for f in under]
+    assert min(top_diff) > 4 * max(max(bottom_diff), 0.5), (top_diff, bottom_diff)
+    # over the speaker's own picture (no face) a caption is at the bottom, its usual place: the first cut's
+    # (the second cut's one caption stays where it is for the whole cue, which the cutaway is part of)
+    shots = range(36, 46)  # "And so my fellow Americans," before the L-cut's picture change
+    own = grey(speech_clip, shots[0] / RATE, len(shots))
+    top_diff = [np.abs(shown[i][top] - own[k][top]).mean() for k, i in enumerate(shots)]
+    bottom_diff = [np.abs(shown[i][bottom] - own[k][bottom]).mean() for k, i in enumerate(shots)]
+    assert min(bottom_diff) > 4 * max(max(top_diff), 0.5), (top_diff, bottom_diff)
+
+
+def test_an_l_cut_starts_the_pictures_cut_before_the_sounds(face_render, speech_clip, jfk, tmp_path):
+    """tail: 0.4 at 25 fps: the second cut's picture comes 10 frames before its sound; the sound's cut stays."""
+    _, film, items, _ = face_render
+    first, second = items[0], items[1]
+    assert second["picture_shift"] == pytest.approx(-0.4)
+    n1 = round(second["at"] * RATE)  # where the second cut's sound starts
+    tail = 10
+    mid = slice(30, 60)  # the middle band of a 90-row frame: no caption there
+    shown = grey(film, 0, n1 + 12)
+    a = grey(speech_clip, first["from"], n1 + 12)
+    b = grey(speech_clip, second["from"] - tail / RATE, 30)
+    kinds = []
+    for i in range(n1 - 20, n1 + 10):
+        da = np.abs(shown[i][mid] - a[i][mid]).mean()
+        db = np.abs(shown[i][mid] - b[i - (n1 - tail)][mid]).mean() if i >= n1 - tail else 1e9
+        assert min(da, db) < 12, (i, da, db)
+        kinds.append("a" if da < db else "b")
+    picture_cut = n1 - 20 + kinds.index("b")
+    assert picture_cut == n1 - tail, (picture_cut, n1, kinds)
+    assert set(kinds[kinds.index("b"):]) == {"b"}
+    # the sound's cut did not move: the second cut's first word ("ask") starts where its sound starts
+    film_sound, source = mono16k(film, tmp_path), mono16k(jfk, tmp_path)
+    before_ask = jfk_reference()["silences"][0][1]
+    lag, ncc = best_alignment(film_sound, source, second["at"] + before_ask - second["from"], before_ask, 0.4)
+    assert abs(lag) <= 0.005 and ncc >= 0.6, (lag, ncc)
