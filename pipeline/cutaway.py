@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .spec import ClipItem
-from .timecode import Time, frames
+from .timecode import Time, frames, short_clock
 
 
 @dataclass(frozen=True)
@@ -91,3 +91,29 @@ def placed(timeline) -> tuple[Placed, ...]:
     """Every cutaway of ``timeline`` at its place on the output's timeline, in order."""
     return tuple(Placed(i, k, seg.start + Fraction(cut.offset) / timeline.rate, cut)
                  for i, seg in enumerate(timeline.segments) for k, cut in enumerate(getattr(seg, "cutaways", ())))
+
+
+def in_clip_time(edition, item: ClipItem) -> list[tuple[Time, Time, object]]:
+    """(start, end, cutaway spec) of each of ``item``'s cutaways in its speaker's clip time, as the edition
+    keeps them (a cut-down that no longer holds a cutaway's words whole drops it, as :func:`place` does)."""
+    start, end = edition.cut_bounds(item)
+    return [(start + c.at, start + c.at + c.length, c) for c in item.cutaways
+            if c.at is not None and c.length is not None and start + c.at + c.length <= end + Fraction(1, 50)]
+
+
+def paper_lines(uses: list[tuple[Time, Time, object, str]], transcript, s_start: Time, s_end: Time,
+                md: bool) -> list[str]:
+    """The paper edit's lines for the cutaways that start in the sentence ``s_start``–``s_end``: the clip
+    shown, the words it covers and their times, in which edition (``uses``: (start, end, cutaway, edition))."""
+    out = []
+    for a, b, cut, name in sorted(uses, key=lambda u: (u[0], u[3])):
+        if not s_start <= a < s_end:
+            continue
+        said = " ".join(w.text for w in transcript.words if w.start >= a - Fraction(1, 50)
+                        and w.end <= b + Fraction(1, 50)).strip()
+        times = f"{short_clock(a)}–{short_clock(b)}"
+        source = f", from {float(cut.start):g} s of it" if cut.start else ""
+        sound = "its sound off" if cut.gain_db is None else f"its sound {cut.gain_db:g} dB"
+        what = f'{cut.clip}{source} over "{said}" ({sound}) [{name}]'
+        out.append(f"    - cutaway `{times}` {what}" if md else f"      ↳ cutaway {times}  {what}")
+    return out

@@ -251,3 +251,51 @@ def test_an_l_cut_starts_the_pictures_cut_before_the_sounds(face_render, speech_
     before_ask = jfk_reference()["silences"][0][1]
     lag, ncc = best_alignment(film_sound, source, second["at"] + before_ask - second["from"], before_ask, 0.4)
     assert abs(lag) <= 0.005 and ncc >= 0.6, (lag, ncc)
+
+
+@pytest.mark.parametrize("fmt", ["md", "text"])
+def test_the_paper_edit_says_where_each_cutaway_sits(face_render, fmt):
+    spec, _, items, cache = face_render
+    result = run("transcripts", "show", str(spec), "--cache-dir", str(cache), "-f", fmt, "--clip", "jfk")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    at = [i for i, ln in enumerate(lines) if "cutaway" in ln]
+    assert len(at) == 1, result.output
+    line = lines[at[0]]
+    assert "ask not what your country" in lines[at[0] - 1]  # under the sentence it covers
+    first, last = words("what", "your", "country")
+    from pipeline.timecode import short_clock
+
+    assert f"{short_clock(Fraction(first).limit_denominator(1000))}–" in line, (line, first)
+    assert '"what your country"' in line and "face" in line and "sound off" in line and "[main]" in line
+
+
+def test_the_review_page_lists_each_cutaway(face_render, tmp_path):
+    from tests.test_review import Page, chromium_path
+
+    if chromium_path() is None:
+        pytest.skip("no Chromium: apt-get install chromium-headless-shell")
+    from playwright.sync_api import sync_playwright
+
+    spec, _, items, _ = face_render
+    index = spec.parent / "out" / "tale" / "index.html"
+    cut = items[1]["cutaways"][0]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        view = Page(browser, index)
+        try:
+            page = view.page
+            assert not view.errors, view.errors
+            rows = page.evaluate("""[...document.querySelectorAll('.cutaways li')].map(li => ({
+                clip: li.dataset.clip, at: Number(li.dataset.at), text: li.textContent}))""")
+            assert len(rows) == 1, rows
+            assert rows[0]["clip"] == "face" and rows[0]["at"] == pytest.approx(cut["at"])
+            assert "what your country" in rows[0]["text"] and "jfk" in rows[0]["text"]
+            assert page.evaluate("document.querySelector('.cutaways-panel h4').textContent") == "Innklipp"
+            page.click(".cutaways li button")
+            t = page.evaluate("document.querySelector('video:not(.described)').currentTime")
+            assert t == pytest.approx(cut["at"], abs=0.05)
+            page.locator(".cutaways-panel").screenshot(path=str(tmp_path / "cutaways.png"))
+        finally:
+            view.close()
+            browser.close()
