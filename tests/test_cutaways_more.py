@@ -9,12 +9,14 @@ scikit-image's coffee photograph, or the astronaut's face), as in tests/test_cut
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from pipeline.ffmpeg import ffmpeg_exe
 from tests.conftest import best_alignment, jfk_reference, mono16k
@@ -299,3 +301,77 @@ def test_the_review_page_lists_each_cutaway(face_render, tmp_path):
         finally:
             view.close()
             browser.close()
+
+
+# --------------------------------------------------------------------------- consent of a cutaway's people
+
+CONSENT_CAMPAIGN = """\
+campaign: samtykke
+title: Samtykke
+language: en
+library: ../library
+subtitles: {enabled: false}
+clips:
+  a: {library: anne}
+  b: {library: ola}
+sequence:
+  - clip: a
+    to: 1.8
+    cutaways:
+      - clip: b
+        at: 0.2
+        for: 1.0
+  - card: end
+cards:
+  end:
+    lines: ["Vi trenger deg!"]
+    duration: 2
+channels: [web, tiktok]
+overrides:
+  web: {width: 320, height: 180, poster: false}
+  tiktok: {width: 180, height: 320, poster: false}
+output: ../out
+"""
+
+
+@pytest.mark.parametrize("given, words", [
+    ({"channels": ["web"]}, ["does not cover tiktok"]),
+    ({"expires": -1}, ["expired on"]),
+])
+def test_consent_of_a_library_cutaways_people_is_checked_for_every_channel(tmp_path, given, words):
+    """Ola is only in a cutaway over Anne's words: his consent is checked as if he spoke, for each channel."""
+    import datetime as dt
+
+    from tests.conftest import make_clip
+    from tests.test_hardening_consent import consent, set_consent
+
+    today = dt.date.today()
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    make_clip(clips / "anne.mp4", seconds=2.0)
+    make_clip(clips / "ola.mp4", seconds=2.0)
+    library = tmp_path / "library"
+    library.mkdir()
+    ola = consent(channels=given.get("channels", ("all",)),
+                  **({"expires": today + dt.timedelta(days=given["expires"])} if "expires" in given else {}))
+    for cid, person, c in (("anne", "Anne Hansen", consent()), ("ola", "Ola Nordmann", ola)):
+        (library / f"{cid}.mp4").symlink_to(clips / f"{cid}.mp4")
+        (library / f"{cid}.yml").write_text(yaml.safe_dump({"person": person, "language": "en", "consent": c}),
+                                            encoding="utf-8")
+    (tmp_path / "campaigns").mkdir()
+    spec = tmp_path / "campaigns" / "samtykke.yml"
+    spec.write_text(CONSENT_CAMPAIGN, encoding="utf-8")
+    for command in (["validate", str(spec)], ["render", str(spec), "--cache-dir", str(tmp_path / "cache")]):
+        result = run(*command)
+        assert result.exit_code == 2, (command, result.output)
+        assert re.search(r"samtykke\.yml:\d+:\d+: ", result.output) and "clips.b.library" in result.output, \
+            result.output
+        assert "Ola Nordmann" in result.output and "tiktok" in result.output, result.output
+        for w in words:
+            assert w in result.output, (command, w, result.output)
+        assert "Traceback" not in result.output
+        assert not (tmp_path / "out").exists()
+    # the refusal is the consent's: with it holding everywhere the same spec is valid
+    set_consent(spec, consent())
+    result = run("validate", str(spec))
+    assert result.exit_code == 0, result.output
