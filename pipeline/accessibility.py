@@ -19,7 +19,7 @@ from .campaign import Campaign, OutputKey
 from .captions import words_in_cut
 from .files import write_text_atomic
 from .job import OutputSpec, output_spec
-from .spec import COLOR_PATTERN
+from .spectypes import COLOR_PATTERN
 from .timeline import CardSegment, ClipSegment
 from .transcribe import Transcript
 

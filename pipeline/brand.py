@@ -18,7 +18,8 @@ from .fonts import Typeface
 from .images import image_problem
 from .images import verify as verify_image
 from .problems import Problems, read_located, shape_problems
-from .spec import CampaignSpec, CardItem, CardSpec, SpecColor, SpecModel
+from .spec import CampaignSpec, CardItem, CardSpec, SpecModel
+from .spectypes import SpecColor
 from .yamlpos import Loc
 
 #: The default accent (the lower third's bar, the lit word of highlight captions): the one place it is written.

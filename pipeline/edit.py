@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .cache import Cache
+from .cutaway import in_clip_time, paper_lines
 from .errors import SpecProblem
 from .pauses import (
     LEAD,
@@ -451,6 +452,12 @@ def paper_edit(campaign, transcriber, clips: list[str] | None = None, fmt: str =
     order += [cid for cid in campaign.spec.clips if cid not in order]
     wanted = [cid for cid in dict.fromkeys(order) if (clips is None or cid in clips) and cid in campaign.media]
     uses = _uses(campaign)
+    cutaways: dict[str, list] = {}  # per speaker's clip: (start, end, cutaway, edition) of the cutaways over it
+    for edition in campaign.editions():
+        for item in edition.spec.sequence:
+            if isinstance(item, ClipItem) and item.clip in campaign.media:
+                cutaways.setdefault(item.clip, []).extend((*c, edition.version or "main")
+                                                          for c in in_clip_time(edition, item))
     md = fmt == "md"
     lines = [f"# {campaign.spec.title}: paper edit", ""] if md else [f"{campaign.spec.title}: paper edit", ""]
     for cid in wanted:
@@ -477,5 +484,6 @@ def paper_edit(campaign, transcriber, clips: list[str] | None = None, fmt: str =
                 lines.append(f"- [{'x' if used else ' '}] `{times}` {s.text}{mark}")
             else:
                 lines.append(f"  {'*' if used else ' '} {times}  {s.text}{mark}")
+            lines += paper_lines(cutaways.get(cid, []), transcript, s.start, s.end, md)
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

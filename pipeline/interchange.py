@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .campaign import Campaign
 from .cards import card_png
+from .cutaway import placed
 from .errors import InputError
 from .files import atomic_path, refuse_links
 from .job import OutputSpec
@@ -109,8 +110,41 @@ def build(campaign: Campaign, timeline: Timeline, cues=(), card_pictures: dict[s
         marker.metadata["rekrutt"] = {"caption": list(cue.lines)}
         video.markers.append(marker)
     result.tracks.append(video)
+    cutaways = _cutaway_track(campaign, timeline)
+    if cutaways is not None:
+        result.tracks.append(cutaways)
     result.tracks.append(audio)
     return result
+
+
+def _cutaway_track(campaign: Campaign, timeline: Timeline):
+    """V2: each cutaway as a clip of its own source over the cut it covers (gaps between), or None where the
+    edit has none. Its own sound is mixed under the voice in the renders; an editor takes it from the clip."""
+    import opentimelineio as otio
+
+    rate, at = timeline.rate, Fraction(0)
+    track = otio.schema.Track(name="V2", kind=otio.schema.TrackKind.Video)
+    for p in placed(timeline):
+        cut, seg = p.cutaway, timeline.segments[p.segment]
+        if p.record_in > at:
+            track.append(otio.schema.Gap(source_range=_range(Fraction(0), p.record_in - at, rate)))
+        info = campaign.media[cut.clip_id]
+        source_rate = info.fps or rate
+        ref = otio.schema.ExternalReference(target_url=campaign.clip_source(cut.clip_id).resolve().as_uri(),
+                                            available_range=_range(Fraction(0), info.duration, source_rate))
+        clip = otio.schema.Clip(name=cut.clip_id, media_reference=ref,
+                                source_range=_range(cut.source_in, cut.duration(rate), source_rate))
+        person, role = campaign.clip_person(cut.clip_id)
+        library = campaign.library.get(cut.clip_id)
+        clip.metadata["rekrutt"] = {
+            "clip": cut.clip_id, "cutaway": True, "over": seg.clip_id, "person": person or "", "role": role or "",
+            "sound_db": cut.gain_db if cut.gain_db is not None else "off",
+            "library_id": library.id if library else "",
+            "consent_expires": (library.meta.consent.expires.isoformat() if library and library.meta.consent
+                                else "")}
+        track.append(clip)
+        at = p.record_out(rate)
+    return track if len(track) else None
 
 
 def write(otio_timeline, path: Path, fmt: str) -> None:
@@ -125,6 +159,8 @@ def write(otio_timeline, path: Path, fmt: str) -> None:
         # an EDL holds one video track; in Final Cut the clips carry their own sound (a second,
         # connected audio lane reads back a frame short through the adapter)
         timeline = _conformed(otio_timeline, video_only=True)
+        if fmt == "edl":
+            timeline = _cutaway_notes(timeline)
     elif fmt != "otio":
         timeline = _conformed(otio_timeline)
     if any(isinstance(getattr(c, "media_reference", None), otio.schema.GeneratorReference)
@@ -139,6 +175,8 @@ def write(otio_timeline, path: Path, fmt: str) -> None:
         text = _edl_completed(text, timeline)
     with atomic_path(path, suffix=f".partial.{FORMATS[fmt][1]}") as tmp:
         tmp.write_text(text, encoding="utf-8")
+        if fmt == "fcpxml":
+            _exact_lanes(tmp, timeline)
 
 
 def _timeline_rate(otio_timeline) -> Fraction:
@@ -290,6 +328,7 @@ def _conformed(otio_timeline, video_only: bool = False):
     if video_only:
         keep = otio.schema.Timeline(name=t.name, global_start_time=t.global_start_time)
         keep.tracks.append(copy.deepcopy(t.tracks[0]))
+        keep.tracks.extend(copy.deepcopy(tr) for tr in t.tracks[1:] if tr.kind == otio.schema.TrackKind.Video)
         return keep
     return t
 
@@ -317,3 +356,72 @@ def export(job: OutputSpec, path: Path, fmt: str, cues=()) -> Path:
             pictures[seg.card_id] = card_png(campaign, seg.card_id, preset, folder)
     write(build(campaign, timeline, cues, pictures, size=(preset.width, preset.height)), path, fmt)
     return path
+
+
+def _cutaway_notes(otio_timeline):
+    """The timeline with its first video track alone, as an EDL holds one: each cutaway of the second
+    becomes a ``* CUTAWAY`` note on the event it starts over (its clip, source and record in and out, file)."""
+    import opentimelineio as otio
+
+    rate = otio_timeline.global_start_time.rate
+    tracks = list(otio_timeline.tracks)
+    if len(tracks) < 2 or tracks[1].kind != otio.schema.TrackKind.Video:
+        return otio_timeline
+    main, over = tracks[0], tracks[1]
+
+    def tc(t):
+        return otio.opentime.to_timecode(t.rescaled_to(rate).round(), rate)
+
+    for clip in over.find_clips():
+        rec = clip.range_in_parent()
+        host = next((c for c in main.find_clips() if c.range_in_parent().contains(rec.start_time)), None)
+        if host is None:
+            continue
+        src = clip.source_range
+        note = (f"CUTAWAY V2 {clip.name} SRC {tc(src.start_time)} {tc(src.end_time_exclusive())} "
+                f"REC {tc(rec.start_time)} {tc(rec.end_time_exclusive())} FILE {clip.media_reference.target_url}")
+        cmx = dict(host.metadata.get("cmx_3600", {}))
+        cmx["comments"] = [*cmx.get("comments", []), note]
+        host.metadata["cmx_3600"] = cmx
+    del otio_timeline.tracks[1]
+    return otio_timeline
+
+
+def _seconds(value: str | None) -> Fraction:
+    """An FCPXML time ("58/25s", "2s", "0s") exactly."""
+    return Fraction(value.rstrip("s")) if value else Fraction(0)
+
+
+def _exact_lanes(path: Path, otio_timeline) -> None:
+    """Each connected clip's (cutaway's) offset in a written FCPXML set exactly: the adapter counts its
+    parent's offset in frames rounded down from a float (58/25 s read as 57 frames), which put every
+    cutaway one frame late. A connected clip's offset is in its parent's own time: the parent's start plus
+    how far into the parent it lies on the timeline."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    import opentimelineio as otio
+
+    over = [t for t in otio_timeline.tracks if t.kind == otio.schema.TrackKind.Video][1:]
+    rate = Fraction(otio_timeline.global_start_time.rate).limit_denominator(1001)  # 30000/1001 exactly
+    records = [Fraction(round(c.range_in_parent().start_time.rescaled_to(float(rate)).value)) / rate
+               for t in over for c in t.find_clips()]
+    root = ET.parse(path).getroot()
+    parents = {child: parent for parent in root.iter() for child in parent}
+    laned = [e for e in root.iter() if e.get("lane") is not None and e.tag != "audio"]
+    if not records or len(laned) != len(records):
+        return
+    offsets = []
+    for element, record in zip(laned, records, strict=True):
+        parent = parents[element]
+        offsets.append(_seconds(parent.get("start")) + record - _seconds(parent.get("offset")))
+    text = path.read_text(encoding="utf-8")
+    found = iter(offsets)
+
+    def fixed(match: re.Match) -> str:
+        if ' lane="' not in match.group(0) or match.group(1) == "audio":
+            return match.group(0)
+        value = next(found)
+        return re.sub(r' offset="[^"]*"', f' offset="{value.numerator}/{value.denominator}s"', match.group(0), count=1)
+
+    path.write_text(re.sub(r"<([\w-]+)\b[^>]*>", fixed, text), encoding="utf-8")

@@ -25,6 +25,7 @@ from .brand import apply_brand, load_brand
 from .cache import Cache
 from .campaign import Campaign
 from .cuefile import read_cue_file
+from .cutaways import check_item, clips_of, resolve_cutaways
 from .edit import cut_down, quote_items, quote_warnings, resolve_quotes
 from .errors import ClipNotFound, SpecError, SpecProblem
 from .images import image_problem
@@ -33,7 +34,8 @@ from .library import LibraryClip, consent_problems, library_dir, load_clip
 from .probe import MediaInfo, probe_as
 from .problems import Problems, did_you_mean, read_located, shape_problems, strip_tags
 from .reframe import clip_fit
-from .spec import COLOR_PATTERN, CampaignSpec, ClipItem
+from .spec import CampaignSpec, ClipItem
+from .spectypes import COLOR_PATTERN
 from .textcheck import check_card_text, link_warnings, text_warnings
 from .timecode import seconds
 from .transcribe import Transcriber, model_for, shared_transcriber
@@ -189,6 +191,9 @@ def _check_with_media(collector: Problems, warnings: Problems, campaign: Campaig
         if problems:
             raise SpecError(problems)
         warnings.problems += quote_warnings(campaign)
+    campaign, problems = resolve_cutaways(campaign, transcriber)
+    if problems:
+        raise SpecError(problems)
     campaign = _cut_versions(collector, campaign, cache)
     if collector.problems:
         raise SpecError(collector.problems)
@@ -270,7 +275,7 @@ def _check_consent(c: Problems, campaign: Campaign, today: dt.date) -> None:
             continue  # an unknown channel is reported by _check_references
         version = spec.versions.get(key.version) if key.version else None
         items = (version.sequence if version is not None else None) or spec.sequence
-        for cid in dict.fromkeys(item.clip for item in items if isinstance(item, ClipItem)):
+        for cid in dict.fromkeys(cid for item in items for cid in clips_of(item)):  # cutaways' people too
             if cid in campaign.library:
                 uses.setdefault(cid, []).append((key.where, key.channel))
     for cid, where in uses.items():
@@ -287,7 +292,7 @@ def _check_references(c: Problems, campaign: Campaign, check_media: bool, prober
     for name, version in spec.versions.items():
         if version.sequence:
             sequences.append((("versions", name, "sequence"), version.sequence, {**spec.cards, **version.cards}))
-    used_clips = {item.clip for _, items, _ in sequences for item in items if isinstance(item, ClipItem)}
+    used_clips = {cid for _, items, _ in sequences for item in items for cid in clips_of(item)}
     for clip_id, clip in spec.clips.items():
         if clip.library is not None:
             if clip_id not in campaign.library:
@@ -371,6 +376,7 @@ def _check_sequence(c: Problems, prefix: Loc, items: list, cards: dict, spec: Ca
             if item.clip not in spec.clips:
                 c.add(at + ("clip",), f"unknown clip '{item.clip}'", did_you_mean(item.clip, list(spec.clips)))
                 continue
+            check_item(c, at, item, spec, media)
             if item.end is not None and item.end <= item.start:
                 c.add(at + ("to",), f"'to' ({float(item.end):g} s) must be after 'from' "
                       f"({float(item.start):g} s)", "swap them or fix the times")

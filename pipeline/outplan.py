@@ -26,6 +26,7 @@ from .cache import Cache, file_digest, key_of
 from .campaign import Campaign
 from .cards import card_inputs, card_name, draft_mark, lower_third
 from .channels import Preset
+from .cutaways import cutaway_crops, straps_off_cutaways
 from .ffmpeg import FfmpegCommand, ffmpeg_stamp, run_command
 from .job import OutputSpec
 from .loudness import Measured, file_loudness_command, parse_loudnorm
@@ -202,9 +203,11 @@ def plan_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, saf
     clips = tuple(ClipSource(cid, campaign.clip_source(cid), campaign.media[cid].sample_aspect,
                              campaign.media[cid].has_audio, _aspect(campaign.media[cid]), _sound(campaign, cid, cache),
                              job.fit(cid))
-                  for cid in dict.fromkeys(s.clip_id for s in timeline.clip_segments()))
+                  for cid in dict.fromkeys(c for s in timeline.clip_segments()
+                                           for c in (s.clip_id, *(cut.clip_id for cut in s.cutaways))))
     fits = {cid: job.fit(cid) for cid in dict.fromkeys(s.clip_id for s in timeline.clip_segments())}
     straps, left_out = _lower_thirds(campaign, timeline, preset, work, faces, track, fits)
+    straps = straps_off_cutaways(straps, timeline)  # a name strap belongs to the speaker's own picture
     burn = None
     if track is not None and track.burn_in is not None:
         fonts_dir, font_files = fonts.caption_fonts(face=campaign.brand.typeface)
@@ -217,6 +220,7 @@ def plan_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, saf
         overlays=straps, names_left_out=left_out, burn=burn,
         sidecars=(track.signature(),) if track is not None else (), crops=tuple(sorted(xs.items())),
         crop_ys=tuple(sorted(ys.items())), safe_zones=safe_zones, texts=_texts(campaign, preset),
+        cutaway_crops=cutaway_crops(campaign, cache, timeline, preset),
     )
     if job.draft:  # "UTKAST" in a corner for the whole film, so a draft can never be published by mistake
         image, x, y = draft_mark(preset, work)

@@ -36,6 +36,7 @@ from .campaign import Campaign
 from .cards import card_png
 from .channels import Preset
 from .cta import publish_sheet
+from .cutaways import cutaway_entries
 from .errors import RenderError
 from .ffmpeg import run_command
 from .files import atomic_path, sha256_file, write_text_atomic
@@ -337,6 +338,8 @@ def edit_items(job: OutputSpec) -> list[dict]:
                      "fit": job.fit(seg.clip_id)}  # how it fills the frame (fit: auto resolved for this clip)
             if isinstance(item, ClipItem) and item.says:
                 entry["says"] = item.says
+            if seg.cutaways or seg.picture_shift:
+                entry.update(cutaway_entries(item, seg))
             out.append(entry)
         else:
             out.append({"card": seg.card_id, "duration": round(float(seg.duration), 3),

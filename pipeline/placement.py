@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .channels import Preset
-from .reframe import SAMPLES_PER_SECOND, analyse, centre_at, cut_crop_keys
+from .reframe import SAMPLES_PER_SECOND, analyse, centre_at, crop_path, cut_crop_keys, needs_reframing
 from .timecode import Time
 from .timeline import ClipSegment, Timeline
 
@@ -128,7 +128,52 @@ def face_spans(campaign, cache, timeline: Timeline, preset: Preset, fits: dict[s
             core = (cx - fw / 2, cy - fw / 2, cx + fw / 2, cy + fw / 2)
             start = seg.start + max(Fraction(0), sample.t - seg.source_in - step / 2)
             spans.append(FaceSpan(start, min(seg.end, start + step), box, core))
-    return spans
+    return cutaway_faces(campaign, cache, timeline, preset, spans)
+
+
+def cutaway_faces(campaign, cache, timeline: Timeline, preset: Preset, spans: list[FaceSpan]) -> list[FaceSpan]:
+    """``spans`` with each cutaway's own faces in place of the speaker's while it is shown: text is placed
+    off the faces on screen, and under a cutaway that is the cutaway's picture, framed as the render frames it
+    (its faces followed, or its ``focus:``)."""
+    w, h = preset.width, preset.height
+    step = Fraction(1, SAMPLES_PER_SECOND)
+    for seg in timeline.clip_segments():
+        for cut in seg.cutaways:
+            a = seg.start + Fraction(cut.offset) / timeline.rate
+            b = a + cut.duration(timeline.rate)
+            kept = []
+            for s in spans:  # the speaker's face is not on screen from a to b
+                if s.end <= a or s.start >= b:
+                    kept.append(s)
+                    continue
+                if s.start < a:
+                    kept.append(FaceSpan(s.start, a, s.box, s.core))
+                if s.end > b:
+                    kept.append(FaceSpan(b, s.end, s.box, s.core))
+            spans = kept
+            info = campaign.media[cut.clip_id]
+            if not info.width or not info.height:
+                continue
+            aspect = Fraction(info.width, info.height) * info.sample_aspect
+            sw, sh = _scaled(aspect, preset)
+            xkeys, ykeys = (cut_crop_keys(campaign, cache, cut.clip_id, cut.source_in, b - a, w, h)
+                            if preset.fit == "crop" else (None, None))
+            if cut.focus is not None and preset.fit == "crop":
+                xkeys = crop_path(None, cut.source_in, b - a, cut.focus) if needs_reframing(info, w, h) else None
+            for sample in analyse(campaign.clip_source(cut.clip_id), info, cache).samples:
+                face = sample.main
+                if face is None or not cut.source_in - step / 2 <= sample.t <= cut.source_in + (b - a):
+                    continue
+                t = float(sample.t - cut.source_in)
+                left = min(max(centre_at(xkeys, t) * sw - w / 2, 0.0), sw - w) if xkeys else (sw - w) / 2
+                top = min(max(centre_at(ykeys, t) * sh - h / 2, 0.0), sh - h) if ykeys else (sh - h) / 2
+                fw = face.size * sw
+                cx, cy = face.cx * sw - left, face.cy * sh - top
+                start = a + max(Fraction(0), sample.t - cut.source_in - step / 2)
+                spans.append(FaceSpan(start, min(b, start + step), (cx - fw / 2, cy - fw / 2 - ABOVE_FACE * fw,
+                                      cx + fw / 2, cy + fw / 2 + BELOW_FACE * fw),
+                                      (cx - fw / 2, cy - fw / 2, cx + fw / 2, cy + fw / 2)))
+    return sorted(spans, key=lambda s: s.start)
 
 
 def face_during(spans: list[FaceSpan], start: Time, end: Time, core: bool = False) -> Box | None:

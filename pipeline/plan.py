@@ -112,6 +112,8 @@ class RenderPlan:
     sidecars: tuple[str, ...] = ()  #: digest per sidecar caption file written beside the video
     crops: tuple[tuple[int, str], ...] = ()  #: segment index -> crop x expression (reframing)
     crop_ys: tuple[tuple[int, str], ...] = ()  #: segment index -> crop y expression (vertical reframing)
+    #: (segment index, cutaway index, crop x, crop y expression or None) of each cutaway a fill-crop reframes
+    cutaway_crops: tuple[tuple[int, int, str | None, str | None], ...] = ()
     music: MusicBed | None = None
     safe_zones: bool = False  #: shade the platform's interface zones (for checking, not publishing)
     texts: tuple[tuple[str, str], ...] = ()  #: texts written beside the video (publish sheet fields)

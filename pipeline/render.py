@@ -23,6 +23,7 @@ from pathlib import Path
 import ffmpeg as ffmpeg_python
 
 from .channels import Preset
+from .cutaway import picture_span
 from .ffmpeg import FfmpegCommand, compile_command, concat_listing, filter_value, safe_path_arg
 from .loudness import SAMPLE_RATE, Measured
 from .plan import CleanSound, ClipSource, MusicBed, RenderPlan
@@ -213,6 +214,8 @@ def _segments(plan: RenderPlan, video: bool, audio: bool = True, only: range | N
         sound = tones[index]
         tone = shared.take(("tone", sound.key), lambda s=sound: _room_tone(s), "asplit") if sound else None
         a = v = None
+        first, count = picture_span(timeline.segments, index)  # split edits move the picture's cuts
+        count -= first
         if isinstance(seg, ClipSegment):
             clip = plan.clip(seg.clip_id)
             inp = ffmpeg_python.input(safe_path_arg(clip.path), ss=to_ffmpeg(seg.source_in),
@@ -223,9 +226,15 @@ def _segments(plan: RenderPlan, video: bool, audio: bool = True, only: range | N
                 a = _clean_sound(clip.sound, seg.source_in, seg.duration + margin)
             else:
                 a = inp.audio if clip.has_audio else shared.take("silence", _endless_silence, "asplit")
+            if audio and seg.cutaways:
+                a = _with_cutaway_sound(a, plan, seg)
             if video:
+                if first or count != seg.frame_count:
+                    inp = ffmpeg_python.input(safe_path_arg(clip.path), ss=to_ffmpeg(seg.source_in + first / rate),
+                                              t=to_ffmpeg(count / rate + margin))
                 v = inp.video.filter("setpts", expr="PTS-STARTPTS").filter("fps", fps=str(rate))
                 v = _frame(v, preset, clip, crop_x.get(index), crop_y.get(index))
+                v = _with_cutaways(v, plan, index, first)
         else:
             assert isinstance(seg, CardSegment)
             if not audio:
@@ -247,9 +256,53 @@ def _segments(plan: RenderPlan, video: bool, audio: bool = True, only: range | N
         if v is not None:
             v = v.filter("format", pix_fmts="yuv420p")
             v = v.filter("tpad", stop_mode="clone", stop=int(margin * rate) + 1)
-            v = v.filter("trim", end_frame=seg.frame_count).filter("setpts", expr="PTS-STARTPTS")
+            v = v.filter("trim", end_frame=count).filter("setpts", expr="PTS-STARTPTS")
         out.append((v, _segment_audio(a, seg.start, seg.duration, tone) if audio else None))
     return out
+
+
+def _with_cutaways(v, plan: RenderPlan, index: int, first: int):
+    """The segment's picture (``first`` frames into its cut) with its cutaways laid over it, each framed for
+    the output as any clip is (its own crop), on the frame grid; between them the speaker's picture."""
+    rate, seg = plan.timeline.rate, plan.timeline.segments[index]
+    crops = {(i, k): (x, y) for i, k, x, y in plan.cutaway_crops}
+    for k, cut in enumerate(seg.cutaways):
+        src = plan.clip(cut.clip_id)
+        at = cut.offset - first
+        inp = ffmpeg_python.input(safe_path_arg(src.path), ss=to_ffmpeg(cut.source_in),
+                                  t=to_ffmpeg(cut.duration(rate) + Fraction(2) / rate))
+        c = inp.video.filter("setpts", expr="PTS-STARTPTS").filter("fps", fps=str(rate))
+        c = _frame(c, plan.preset, src, *crops.get((index, k), (None, None)))
+        c = c.filter("format", pix_fmts="yuv420p").filter("tpad", stop_mode="clone", stop=3)
+        c = c.filter("trim", end_frame=cut.frame_count).filter("setpts", expr=f"PTS-STARTPTS+{at}/({rate})/TB")
+        # shown on exactly its frames: from frame `at` to the one before `at + frame_count`
+        when = f"between(n,{at},{at + cut.frame_count - 1})"
+        v = ffmpeg_python.filter([v, c], "overlay", x=0, y=0, eof_action="pass", enable=when)
+    return v
+
+
+def _with_cutaway_sound(a, plan: RenderPlan, seg: ClipSegment):
+    """The segment's sound with each cutaway's own under it, at its level under the voice (its clip's cleaned
+    sound, levelled to the common speech level, or as recorded), from where it is shown to where it ends."""
+    rate = plan.timeline.rate
+    for cut in seg.cutaways:
+        src = plan.clip(cut.clip_id)
+        if cut.gain_db is None or not (src.has_audio or src.sound is not None):
+            continue
+        length = cut.duration(rate)
+        if src.sound is not None:
+            c = _clean_sound(src.sound, cut.source_in, length)
+        else:
+            c = _stereo(ffmpeg_python.input(safe_path_arg(src.path), ss=to_ffmpeg(cut.source_in),
+                                            t=to_ffmpeg(length)).audio)
+        c = _exact(_stereo(c), _samples(length)).filter("volume", volume=f"{cut.gain_db:.2f}dB")
+        fade = to_ffmpeg(min(Fraction(1, 20), length / 4))
+        c = c.filter("afade", t="in", d=fade).filter("afade", t="out", st=to_ffmpeg(length - min(Fraction(1, 20),
+                                                                                           length / 4)), d=fade)
+        delay = _samples(Fraction(cut.offset) / rate)
+        c = c.filter("adelay", delays=f"{delay}S", all=1)
+        a = ffmpeg_python.filter([_stereo(a), c], "amix", inputs=2, normalize=0, duration="first")
+    return a
 
 
 def _music(bed: MusicBed, timeline: Timeline):
@@ -452,7 +505,9 @@ def picture_command(plan: RenderPlan, piece: range, output: Path) -> FfmpegComma
     rate = timeline.rate
     parts = [v for v, _ in _segments(plan, video=True, audio=False, only=piece)]
     v = parts[0] if len(parts) == 1 else ffmpeg_python.concat(*parts, v=1, a=0)
-    start, end = timeline.segments[piece.start].start, timeline.segments[piece.stop - 1].end
+    start, end = timeline.segments[piece.start].start, timeline.segments[piece.stop - 1].start
+    start += Fraction(picture_span(timeline.segments, piece.start)[0]) / rate  # split edits
+    end += Fraction(picture_span(timeline.segments, piece.stop - 1)[1]) / rate
     # timestamps on the frame grid (integer ticks of 1/rate: exact; in a finer time base a frame's time can
     # come out a hair early, 22.9599 s, and libass, which counts whole milliseconds, showed a caption that
     # starts at 22.96 s one frame late)

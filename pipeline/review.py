@@ -78,6 +78,7 @@ WORDS = {
         "name_missing": "VISES IKKE for {person}: ingen plass utenfor ansiktet og tekstingen",
         "described": "Synstolket versjon", "description_lines": "Synstolkingsmanus", "held": "bildet holdt",
         "download_descriptions": "Last ned synstolkingsmanus",
+        "cutaways": "Innklipp", "over_words": "over", "over_clip": "over klipp",
     },
     "en": {
         "review": "Review", "versions": "Versions", "main": "Main film", "duration": "Length",
@@ -99,6 +100,7 @@ WORDS = {
         "name_missing": "NOT SHOWN for {person}: no room off the face and the captions",
         "described": "Described version", "description_lines": "Description script", "held": "picture held",
         "download_descriptions": "Download the description script",
+        "cutaways": "Cutaways", "over_words": "over", "over_clip": "over clip",
     },
 }
 

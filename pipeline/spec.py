@@ -7,7 +7,6 @@ These are the spec's shape only (types, allowed keys, values in the producer's w
 
 from __future__ import annotations
 
-import re
 import typing
 from fractions import Fraction
 from pathlib import Path
@@ -16,167 +15,19 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
-    PlainSerializer,
     Tag,
-    ValidationInfo,
-    WithJsonSchema,
     create_model,
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from . import channels
-from .languages import language_problem
 from .names import Slug, SpecLink
-from .timecode import parse_rate, parse_time
+from .spectypes import SpecColor, SpecLanguage, SpecPad, SpecRate, SpecTime, shown
 from .yamlpos import Loc
-
-#: The time-like fields, as the spec writes them: (key, what the value is, an example, whether 0 is allowed).
-#: Every message about a time names the key and gives an example of it written right.
-_TIME_FIELDS: dict[str, tuple[str, str, str, bool]] = {
-    "start": ("from", "where the cut starts, in seconds from the start of the clip", "from: 2.5", True),
-    "end": ("to", "where the cut ends, in seconds from the start of the clip", "to: 9.5", True),
-    "pad": ("pad", "seconds of air around the words", "pad: [0.2, 0.3]", True),
-    "duration": ("duration", "how long the card is on screen, in seconds above 0", "duration: 4", False),
-    "fade": ("fade", "the fade-in's length in seconds, 0 for none", "fade: 0.5", True),
-    "fade_in": ("fade_in", "the fade-in's length in seconds, 0 for none", "fade_in: 1", True),
-    "fade_out": ("fade_out", "the fade-out's length in seconds, 0 for none", "fade_out: 2", True),
-    "max_duration": ("max_duration", "the longest the version may be, in seconds above 0", "max_duration: 15",
-                     False),
-}
-
-
-def _shown(value: object) -> str:
-    """A value as the user wrote it in YAML, for a message (never a Python type name)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f"'{value}'" if len(value) <= 40 else f"'{value[:40]}...'"
-    if isinstance(value, (list, tuple)):
-        return f"the list [{', '.join(_shown(v) for v in value)}]" if len(value) <= 4 else \
-            f"a list of {len(value)} values"
-    if isinstance(value, dict):
-        return "a mapping (key: value)"
-    if value is None:
-        return "an empty value"
-    if isinstance(value, Fraction):
-        return f"{float(value):g}"
-    return str(value)
-
-
-def _time_error(field_name: str | None, message: str) -> PydanticCustomError:
-    """A time field's problem in a producer's words; the fix (with an example) goes in ctx['hint']."""
-    key, what, example, _ = _TIME_FIELDS.get(field_name or "", (field_name or "time", "seconds", "2.5", True))
-    return PydanticCustomError("spec_time", message, {"hint": f"{key} is {what}; e.g. {example}"})
-
-
-def _one_time(value: object, field_name: str | None) -> Fraction:
-    key, _, _, zero_ok = _TIME_FIELDS.get(field_name or "", (field_name, "", "", True))
-    try:
-        t = parse_time(value)
-    except ValueError:
-        raise _time_error(field_name, f"{_shown(value)} is not a time: write seconds (12.5) or MM:SS.mmm "
-                          "('00:12.500')") from None
-    if t < 0:
-        raise _time_error(field_name, f"{_shown(value)} is negative; give seconds of "
-                          f"{'0 or more' if zero_ok else 'more than 0'}")
-    if t == 0 and not zero_ok:
-        raise _time_error(field_name, "0 seconds would leave nothing to show; give seconds of more than 0")
-    return t
-
-
-def _time(value: object, info: ValidationInfo) -> Fraction:
-    return _one_time(value, info.field_name)
-
-
-def _pad(value: object, info: ValidationInfo) -> tuple[Fraction, Fraction]:
-    """``pad: 0.2`` (both sides) or ``pad: [before, after]``, as (before, after)."""
-    if isinstance(value, (list, tuple)):
-        if len(value) != 2:
-            raise _time_error("pad", f"{_shown(value)} has {len(value)} value{'s' if len(value) != 1 else ''}; "
-                              "give one number (both sides) or two: [before, after]")
-        return (_one_time(value[0], "pad"), _one_time(value[1], "pad"))
-    t = _one_time(value, "pad")
-    return (t, t)
-
-
-def _rate(value: object) -> Fraction:
-    return parse_rate(value)
-
-
-#: A frame rate in a spec: 25, 29.97 (read as 30000/1001), "30000/1001".
-SpecRate = Annotated[
-    Fraction,
-    BeforeValidator(_rate),
-    PlainSerializer(lambda r: str(r), return_type=str),
-    WithJsonSchema({
-        "anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "pattern": r"^\d+(/\d+)?$"}],
-        "description": "frames per second: 25, 30, or an NTSC rate written 23.976, 29.97 or 59.94 "
-                       "(read exactly as 24000/1001, 30000/1001, 60000/1001), or a fraction '30000/1001'",
-    }),
-]
-
-
-def _language(value: object) -> object:
-    if isinstance(value, bool):  # only reachable from non-YAML input
-        raise ValueError("write the language code as text, e.g. 'no'")
-    if isinstance(value, str):
-        problem = language_problem(value)
-        if problem:
-            raise ValueError(problem)
-    return value
-
-
-#: A speech language: a Whisper code (no, nn, en, ar, so, ...) or an alias (nb, nob, nno).
-SpecLanguage = Annotated[str, BeforeValidator(_language)]
-
-
-#: A time in a spec: seconds (2.5) or "MM:SS.mmm" / "HH:MM:SS.mmm"; held as an exact Fraction.
-SpecTime = Annotated[
-    Fraction,
-    BeforeValidator(_time),
-    PlainSerializer(lambda t: float(t), return_type=float),
-    WithJsonSchema({
-        "anyOf": [
-            {"type": "number", "minimum": 0},
-            {"type": "string", "pattern": r"^(\d+:)?\d{1,2}:\d+([.,]\d+)?$|^\d+([.,]\d+)?$"},
-        ],
-        "description": "seconds, or MM:SS.mmm / HH:MM:SS.mmm",
-    }),
-]
-
-
-#: Air around a quote's words: one time (both sides) or [before, after]; held as (before, after).
-SpecPad = Annotated[
-    tuple[Fraction, Fraction],
-    BeforeValidator(_pad),
-    PlainSerializer(lambda p: [float(p[0]), float(p[1])], return_type=list),
-    WithJsonSchema({
-        "anyOf": [
-            {"type": "number", "minimum": 0},
-            {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "number", "minimum": 0}},
-        ],
-        "description": "seconds on both sides, or [before, after]",
-    }),
-]
-
-
-COLOR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
-
-
-def _color(value: str) -> str:
-    if not COLOR_PATTERN.match(value):
-        raise ValueError(f"'{value}' is not a colour: write #RRGGBB, e.g. #FFFFFF")
-    return value
-
-
-#: A #RRGGBB colour (cards, brand files).
-SpecColor = Annotated[str, AfterValidator(_color)]
 
 
 class SpecModel(BaseModel):
@@ -218,7 +69,7 @@ class AudioSpec(SpecModel):
             v = int(v)
         if isinstance(v, bool) or (isinstance(v, int) and 20 <= v <= 300):
             return v
-        raise ValueError(f"{_shown(v)} is not a highpass setting: give true, false or a frequency from 20 to "
+        raise ValueError(f"{shown(v)} is not a highpass setting: give true, false or a frequency from 20 to "
                          "300 Hz, e.g. highpass: 100")
 
     @property
@@ -255,9 +106,39 @@ class ClipSpec(SpecModel):
         if v is None or v in words:
             return v
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
-            raise ValueError(f"{_shown(v)} is not a framing: give a share of the frame width from 0 (left edge) "
+            raise ValueError(f"{shown(v)} is not a framing: give a share of the frame width from 0 (left edge) "
                              "to 1 (right edge), e.g. focus: 0.3, or one of left, centre, right")
         return float(v)
+
+
+class CutawaySpec(SpecModel):
+    """Another clip's picture over an item's sound (B-roll), placed by the words it covers or by times."""
+
+    clip: str = Field(description="clip id from `clips` (a file or a library clip): the picture shown")
+    start: SpecTime = Field(Fraction(0), alias="from", description="where in the cutaway's own clip it starts")
+    during: str | None = Field(None, description="the item's words it covers, as in says: (first word to last)")
+    at: SpecTime | None = Field(None, description="instead of during: seconds from the item's start")
+    length: SpecTime | None = Field(None, alias="for", description="with at: how many seconds it shows")
+    sound: Annotated[float, Field(ge=-60, le=0)] | Literal["off"] = Field(
+        -18.0, description="its own sound, dB under the voice (-60 to 0), or off")
+    focus: float | Literal["left", "centre", "center", "right"] | None = Field(
+        None, description="fix the framing of its narrow crops (as a clip's focus:); default: the clip's")
+
+    _focus = field_validator("focus", mode="before")(lambda cls, v: ClipSpec._check_focus(v))
+    _off = field_validator("sound", mode="before")(lambda cls, v: "off" if v is False else v)
+
+    @model_validator(mode="after")
+    def _words_or_times(self) -> CutawaySpec:
+        if self.during is not None and ({"at", "length"} & self.model_fields_set):
+            raise ValueError("give either 'during' (the words it covers) or 'at'/'for' (seconds), not both")
+        if self.during is None and (self.at is None or self.length is None):
+            raise ValueError("a cutaway needs 'during' (the words it covers), or 'at' and 'for' (seconds from the "
+                             "item's start, and how long), e.g. during: \"gjør jeg en forskjell\"")
+        return self
+
+    @property
+    def gain_db(self) -> float | None:
+        return None if self.sound == "off" else float(self.sound)
 
 
 class ClipItem(SpecModel):
@@ -279,6 +160,9 @@ class ClipItem(SpecModel):
     describe: str | None = Field(None, min_length=1, description="synstolking: what the pictures show that the "
                                  "sound does not say, spoken in a pause of this cut (\"Anne går inn på et "
                                  "beboerrom\")")
+    cutaways: list[CutawaySpec] = Field([], description="other clips' pictures over this item's sound (B-roll)")
+    lead: SpecTime | None = Field(None, description="J-cut: its sound starts this many seconds before its picture")
+    tail: SpecTime | None = Field(None, description="L-cut: its picture starts this long before the last sound ends")
 
     @model_validator(mode="after")
     def _times_or_quote(self) -> ClipItem:

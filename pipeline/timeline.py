@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .campaign import Campaign
+from .cutaway import Cutaway, picture_shift, place
 from .spec import CardItem, CardSpec, ClipItem
 from .timecode import Time, frames, nearest_rate
 
@@ -42,6 +43,8 @@ class ClipSegment(_Placed):
     frame_count: int  #: length in output frames
     start: Time  #: where it starts on the output timeline
     rate: Fraction  #: output frame rate
+    cutaways: tuple[Cutaway, ...] = ()  #: other clips' pictures over this cut's sound
+    picture_shift: int = 0  #: split edit: frames this cut's picture starts after its sound (J-cut; < 0: L-cut)
 
     @property
     def source_out(self) -> Time:
@@ -90,11 +93,13 @@ def build_timeline(campaign: Campaign, rate: Fraction, channel: str | None = Non
     spec = campaign.spec
     segments: list[Segment] = []
     position = Fraction(0)
+    previous = None
     for item in campaign.sequence_for(channel) if items is None else items:
         if isinstance(item, ClipItem):
             start, end = campaign.cut_bounds(item)
             n = max(1, frames(end - start, rate))
-            seg: Segment = ClipSegment(item.clip, start, n, position, rate)
+            seg: Segment = ClipSegment(item.clip, start, n, position, rate, place(item, rate, n),
+                                       picture_shift(item, previous, rate))
         else:
             assert isinstance(item, CardItem)
             card = spec.cards[item.card]
@@ -102,6 +107,7 @@ def build_timeline(campaign: Campaign, rate: Fraction, channel: str | None = Non
             seg = CardSegment(item.card, card, n, position, rate)
         segments.append(seg)
         position += seg.duration
+        previous = item
     return Timeline(rate, tuple(segments))
 
 

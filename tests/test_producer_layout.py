@@ -210,7 +210,7 @@ def test_captions_hold_their_place_on_a_real_face_that_moves(tmp_path, photo, jf
     assert len(track.placed) >= 3
     for seg in timeline.clip_segments():
         shot = [box for t0, _, box in track.placed if seg.start <= t0 < seg.end]
-        changes = sum(1 for a, b in zip(shot, shot[1:]) if a[1] != b[1] and a[3] != b[3])
+        changes = sum(1 for a, b in zip(shot, shot[1:], strict=False) if a[1] != b[1] and a[3] != b[3])
         assert changes <= 1, shot
     low = [box for t0, t1, box in track.placed if (face := face_during(faces, t0, t1)) and face[3] > 640 * 0.7]
     assert low, "the face does not reach the captions' usual place: the clip no longer tests the rule"

@@ -99,6 +99,7 @@
       el("h3", { text: o.label + (o.version ? " — " + o.version : "") }), frame, el("div", { className: "bar" }, shade),
       facts);
     if (o.described) body.append(describedPanel(o));
+    if ((o.items || []).some((it) => it.cutaways)) body.append(cutawaysPanel(o, video));
     if (o.warnings.length) {
       const ul = el("ul", { className: "warn", "aria-label": W.warnings });
       for (const w of o.warnings) ul.append(el("li", { text: w }));
@@ -173,6 +174,24 @@
     return el("section", { className: "described-version", "aria-label": W.described },
       el("h4", { text: W.described }), frame, el("h4", { text: W.description_lines }), list,
       el("div", { className: "bar" }, dl));
+  }
+
+  // cutaways (B-roll): where each sits on the output, the clip shown and the words it covers
+  function cutawaysPanel(o, video) {
+    const list = el("ol", { className: "cutaways", "aria-label": W.cutaways });
+    for (const it of o.items || []) {
+      for (const c of it.cutaways || []) {
+        const at = el("button", { type: "button", className: "secondary time", text: fmtTime(c.at),
+          "aria-label": W.play + " " + fmtTime(c.at) });
+        at.addEventListener("click", () => { video.currentTime = c.at; video.play().catch(() => {}); });
+        const words = c.during ? " " + W.over_words + " «" + c.during + "»" : "";
+        list.append(el("li", { "data-clip": c.clip, "data-at": String(c.at) }, at, el("code", { text: c.clip }),
+          el("span", { text: words + " (" + c.duration.toFixed(2) + " " + W.seconds + ", " + W.over_clip + " " +
+            it.clip + ")" })));
+      }
+    }
+    return el("section", { className: "cutaways-panel", "aria-label": W.cutaways }, el("h4", { text: W.cutaways }),
+      list);
   }
 
   function highlight(text) {
