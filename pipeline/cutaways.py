@@ -170,14 +170,14 @@ def _check_split(campaign, loc: Loc, item: ClipItem, previous, problem) -> None:
                 f"use tail: {float(min(start, p_end - p_start) * 9 / 10):.2f} or less")
 
 
-def cutaway_crops(campaign, cache, timeline, preset) -> tuple[tuple[int, int, str | None, str | None], ...]:
-    """Each cutaway's fill-crop, reframed as any clip is (its faces followed, or its ``focus:``):
-    (segment index, cutaway index, crop x, crop y expression)."""
-    if preset.fit != "crop":
-        return ()
+def cutaway_crops(campaign, cache, timeline, preset, fit) -> tuple[tuple[int, int, str | None, str | None], ...]:
+    """Each cutaway's fill-crop, reframed as any clip is (its faces followed, or its ``focus:``), where its
+    ``fit(clip_id)`` is a crop: (segment index, cutaway index, crop x, crop y expression)."""
     out = []
     for i, seg in enumerate(timeline.segments):
         for k, cut in enumerate(getattr(seg, "cutaways", ())):
+            if fit(cut.clip_id) != "crop":
+                continue
             duration = cut.duration(timeline.rate)
             if cut.focus is None:
                 xkeys, ykeys = cut_crop_keys(campaign, cache, cut.clip_id, cut.source_in, duration, preset.width,

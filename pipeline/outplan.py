@@ -122,7 +122,9 @@ def _faces(job: OutputSpec, cache: Cache, captions: bool) -> list:
     burns = captions and job.preset.captions in ("burn", "both")
     if not burns and not job.edition.spec.lower_thirds:
         return []
-    return face_spans(job.edition, cache, job.timeline, job.preset, {c: f.fit for c, f in job.fits.items()})
+    shown = dict.fromkeys(c for s in job.timeline.clip_segments()
+                          for c in (s.clip_id, *(k.clip_id for k in s.cutaways)))
+    return face_spans(job.edition, cache, job.timeline, job.preset, {c: job.fit(c) for c in shown})
 
 
 #: Sizes a name strap is tried at (shares of its full size) where the full one finds no room.
@@ -220,7 +222,7 @@ def plan_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, saf
         overlays=straps, names_left_out=left_out, burn=burn,
         sidecars=(track.signature(),) if track is not None else (), crops=tuple(sorted(xs.items())),
         crop_ys=tuple(sorted(ys.items())), safe_zones=safe_zones, texts=_texts(campaign, preset),
-        cutaway_crops=cutaway_crops(campaign, cache, timeline, preset),
+        cutaway_crops=cutaway_crops(campaign, cache, timeline, preset, job.fit),
     )
     if job.draft:  # "UTKAST" in a corner for the whole film, so a draft can never be published by mistake
         image, x, y = draft_mark(preset, work)

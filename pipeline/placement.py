@@ -122,16 +122,22 @@ def face_spans(campaign, cache, timeline: Timeline, preset: Preset, fits: dict[s
             t = float(sample.t - seg.source_in)
             left = min(max(centre_at(xkeys, t) * sw - w / 2, 0.0), sw - w) if xkeys else (sw - w) / 2
             top = min(max(centre_at(ykeys, t) * sh - h / 2, 0.0), sh - h) if ykeys else (sh - h) / 2
-            fw = face.size * sw
-            cx, cy = face.cx * sw - left, face.cy * sh - top
-            box = (cx - fw / 2, cy - fw / 2 - ABOVE_FACE * fw, cx + fw / 2, cy + fw / 2 + BELOW_FACE * fw)
-            core = (cx - fw / 2, cy - fw / 2, cx + fw / 2, cy + fw / 2)
             start = seg.start + max(Fraction(0), sample.t - seg.source_in - step / 2)
-            spans.append(FaceSpan(start, min(seg.end, start + step), box, core))
-    return cutaway_faces(campaign, cache, timeline, preset, spans)
+            spans.append(FaceSpan(start, min(seg.end, start + step), *_on_screen(face, sw, sh, left, top)))
+    return cutaway_faces(campaign, cache, timeline, preset, spans, fits)
 
 
-def cutaway_faces(campaign, cache, timeline: Timeline, preset: Preset, spans: list[FaceSpan]) -> list[FaceSpan]:
+def _on_screen(face, sw: float, sh: float, left: float, top: float) -> tuple[Box, Box]:
+    """A face's box (hair to chin, what text keeps off) and core (eyes to mouth) in output pixels, for a
+    source scaled to ``sw`` x ``sh`` and shown from (``left``, ``top``)."""
+    fw = face.size * sw
+    cx, cy = face.cx * sw - left, face.cy * sh - top
+    return ((cx - fw / 2, cy - fw / 2 - ABOVE_FACE * fw, cx + fw / 2, cy + fw / 2 + BELOW_FACE * fw),
+            (cx - fw / 2, cy - fw / 2, cx + fw / 2, cy + fw / 2))
+
+
+def cutaway_faces(campaign, cache, timeline: Timeline, preset: Preset, spans: list[FaceSpan],
+                  fits: dict[str, str] | None = None) -> list[FaceSpan]:
     """``spans`` with each cutaway's own faces in place of the speaker's while it is shown: text is placed
     off the faces on screen, and under a cutaway that is the cutaway's picture, framed as the render frames it
     (its faces followed, or its ``focus:``)."""
@@ -155,10 +161,11 @@ def cutaway_faces(campaign, cache, timeline: Timeline, preset: Preset, spans: li
             if not info.width or not info.height:
                 continue
             aspect = Fraction(info.width, info.height) * info.sample_aspect
-            sw, sh = _scaled(aspect, preset)
+            fit = (fits or {}).get(cut.clip_id, "crop")
+            sw, sh = _scaled(aspect, preset, fit)
             xkeys, ykeys = (cut_crop_keys(campaign, cache, cut.clip_id, cut.source_in, b - a, w, h)
-                            if preset.fit == "crop" else (None, None))
-            if cut.focus is not None and preset.fit == "crop":
+                            if fit == "crop" else (None, None))
+            if cut.focus is not None and fit == "crop":
                 xkeys = crop_path(None, cut.source_in, b - a, cut.focus) if needs_reframing(info, w, h) else None
             for sample in analyse(campaign.clip_source(cut.clip_id), info, cache).samples:
                 face = sample.main
@@ -167,12 +174,8 @@ def cutaway_faces(campaign, cache, timeline: Timeline, preset: Preset, spans: li
                 t = float(sample.t - cut.source_in)
                 left = min(max(centre_at(xkeys, t) * sw - w / 2, 0.0), sw - w) if xkeys else (sw - w) / 2
                 top = min(max(centre_at(ykeys, t) * sh - h / 2, 0.0), sh - h) if ykeys else (sh - h) / 2
-                fw = face.size * sw
-                cx, cy = face.cx * sw - left, face.cy * sh - top
                 start = a + max(Fraction(0), sample.t - cut.source_in - step / 2)
-                spans.append(FaceSpan(start, min(b, start + step), (cx - fw / 2, cy - fw / 2 - ABOVE_FACE * fw,
-                                      cx + fw / 2, cy + fw / 2 + BELOW_FACE * fw),
-                                      (cx - fw / 2, cy - fw / 2, cx + fw / 2, cy + fw / 2)))
+                spans.append(FaceSpan(start, min(b, start + step), *_on_screen(face, sw, sh, left, top)))
     return sorted(spans, key=lambda s: s.start)
 
 
