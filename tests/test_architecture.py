@@ -18,7 +18,7 @@ LAYERS = [
     ["channels", "probe", "ffmpeg", "loudness", "cache", "cta", "voice"],
     ["spec", "problems", "brand", "library", "cuefile"],
     ["campaign"],
-    ["transcribe", "transcripts"],
+    ["whisperrun", "transcribe", "transcripts"],
     ["timeline", "job", "reframe", "placement", "cards", "captions", "pauses", "edit"],
     ["subtitles", "posters", "sound", "interchange", "export", "plan", "render", "describe", "described",
      "accessibility"],
