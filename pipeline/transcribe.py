@@ -31,7 +31,7 @@ from .languages import language_problem, whisper_language
 from .probe import probe
 from .spec import SubtitleOptions
 from .timecode import Time, seconds
-from .whisperrun import SAMPLE_RATE, WhisperOptions, run
+from .whisperrun import SAMPLE_RATE, WhisperOptions, part_bounds, run
 
 log = logging.getLogger("rekrutt")
 
@@ -440,12 +440,15 @@ class Transcriber:
         except Exception as exc:
             raise MediaError(str(media), f"cannot decode its audio ({exc})") from exc
         total = round(len(audio) / SAMPLE_RATE, 3)
+        part = options.part_seconds * SAMPLE_RATE
+        speech = [(int(a * SAMPLE_RATE), int(b * SAMPLE_RATE)) for a, b in voiced_regions(audio)] if part else []
+        bounds = part_bounds(speech, len(audio), part)
         doing = "translating" if options.task == "translate" else "transcribing"
         with self._lock, progress.task(f"{doing} {label}", total=total, unit="s") as report:
             model = self._whisper()
             self.model_calls += 1
             log.info("transcribing %s (%s, %s)", media.name, options.language or "detect", options.task)
-            segments, language, probability = run(model, audio, options, self.threads, report.update)
+            segments, language, probability = run(model, audio, options, bounds, self.threads, report.update)
             report.update(total)
         out = []
         for start, end, text, decoded in segments:

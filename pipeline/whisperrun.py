@@ -38,7 +38,7 @@ class WhisperOptions:
     #: the glossary, as Whisper's prompt: faster-whisper's ``hotwords`` appended the glossary as
     #: invented text after the speech on these machines
     initial_prompt: str | None = None
-    part_seconds: int = 60  #: audio cut in pauses into parts of about this length, decoded at once; 0: whole
+    part_seconds: int = 90  #: audio cut in pauses into parts of about this length, decoded at once; 0: whole
 
     @classmethod
     def make(cls, language: str | None, task: str = "transcribe", glossary: tuple[str, ...] = (),
@@ -70,7 +70,7 @@ def part_bounds(speech: list[tuple[int, int]], total: int, part: int) -> list[tu
     cuts: list[int] = []
     last = 0
     while total - last > part * 3 // 2:
-        near = [p for p in pauses if last + part * 2 // 3 <= p[0] <= last + part * 4 // 3]
+        near = [p for p in pauses if last + part * 2 // 3 <= p[0] <= min(last + part * 4 // 3, total - part // 2)]
         later = [p for p in pauses if last + part * 2 // 3 <= p[0] <= total - part // 2]
         if not (near or later):
             break
@@ -85,17 +85,12 @@ def part_bounds(speech: list[tuple[int, int]], total: int, part: int) -> list[tu
 Decoded = tuple[float, float, str, list[tuple[str, float, float, float]]]
 
 
-def run(model, audio, options: WhisperOptions, workers: int, report: Callable[[float], None]
-        ) -> tuple[list[Decoded], str, float]:
-    """Decode ``audio`` (16 kHz samples) with a loaded ``WhisperModel``: the segments in order, the
-    language and its probability. ``report`` is given the seconds of audio done, as they rise."""
-    bounds = [(0, len(audio))]
+def run(model, audio, options: WhisperOptions, bounds: list[tuple[int, int]], workers: int,
+        report: Callable[[float], None]) -> tuple[list[Decoded], str, float]:
+    """Decode ``audio`` (16 kHz samples) with a loaded ``WhisperModel``, in the parts ``bounds`` gives
+    (:func:`part_bounds`), ``workers`` at once: the segments in order, the language and its probability.
+    ``report`` is given the seconds of audio done, as they rise."""
     kwargs = options.kwargs()
-    if options.part_seconds and len(audio) > options.part_seconds * SAMPLE_RATE * 3 // 2:
-        from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-        speech = get_speech_timestamps(audio, VadOptions(min_silence_duration_ms=300, speech_pad_ms=0))
-        bounds = part_bounds([(c["start"], c["end"]) for c in speech], len(audio), options.part_seconds * SAMPLE_RATE)
     language, probability = options.language, 1.0
     if len(bounds) > 1 and language is None:  # one language for all parts, from the start (as Whisper does)
         language, probability, _ = model.detect_language(audio)

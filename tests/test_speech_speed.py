@@ -13,7 +13,7 @@ from pipeline import progress
 from pipeline.cache import Cache
 from pipeline.edit import normalise
 from pipeline.transcribe import Transcriber
-from pipeline.whisperrun import SEQUENTIAL, WhisperOptions
+from pipeline.whisperrun import SEQUENTIAL, WhisperOptions, part_bounds
 from tests.conftest import SHARED_MEDIA, ff, fresh_cache_with_model
 
 #: The NPSC clips' reference texts (shared/media/README.md).
@@ -129,3 +129,21 @@ def test_alignment_of_a_corrected_transcript_reports_its_progress(tmp_path, cach
     steps = steps_of(seen, "aligning jfk")
     assert_rises_to_the_total(steps, float(t.duration))
     assert {s.task for s in seen} == {"aligning jfk"}
+
+
+def test_long_audio_is_cut_only_in_pauses_into_parts_of_about_the_length():
+    rate = 16000
+    # speech of 5 s with pauses of 0.2 s (too short to cut in) and, every 37 s, one of 1 s
+    speech, t = [], 0
+    while t < 400 * rate:
+        speech.append((t, t + 5 * rate))
+        t += 5 * rate + (rate if len(speech) % 7 == 0 else rate // 5)
+    pauses = [(e, s) for (_, e), (s, _) in zip(speech, speech[1:], strict=False)]
+    bounds = part_bounds(speech, 400 * rate, 90 * rate)
+    assert bounds[0][0] == 0 and bounds[-1][1] == 400 * rate
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False))  # no gap, no overlap
+    for cut in (b for _, b in bounds[:-1]):
+        assert any(e <= cut <= s and s - e >= rate for e, s in pauses), cut  # in a long pause, not in a word
+    assert all(45 * rate <= b - a <= 135 * rate for a, b in bounds), bounds
+    assert part_bounds(speech, 120 * rate, 90 * rate) == [(0, 120 * rate)]  # short: one part
+    assert part_bounds([(0, 400 * rate)], 400 * rate, 90 * rate) == [(0, 400 * rate)]  # no pause: no cut
