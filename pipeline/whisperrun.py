@@ -3,11 +3,12 @@ decoded in parts at once.
 
 Whisper decodes a 30 s window at a time, one token after another; on a small CPU that leaves cores
 waiting (the matrices of one greedy step are too small to share out). Audio longer than 1.5
-:attr:`WhisperOptions.part_seconds` is cut in pauses (where the VAD hears none of the speech) into parts
-of about that length, and the parts are decoded concurrently, each by a CTranslate2 worker of one
-thread. With ``condition_on_previous_text`` off no window reads the one before it, so a cut in a pause
-only moves where windows begin. Written here because faster-whisper's ``BatchedInferencePipeline``,
-the library's own way, drops the temperature fallback and looped ("å å å ...") on erna.mp3.
+:attr:`WhisperOptions.part_seconds` is cut in pauses (0.3 s or more of the recording's level well
+under its speech, as the edit's pauses are measured) into parts of about that length, and the parts
+are decoded concurrently, each by a CTranslate2 worker of one thread. With
+``condition_on_previous_text`` off no window reads the one before it, so a cut in a pause only moves
+where windows begin. Written here because faster-whisper's ``BatchedInferencePipeline``, the
+library's own way, drops the temperature fallback and looped ("å å å ...") on erna.mp3.
 """
 
 from __future__ import annotations
