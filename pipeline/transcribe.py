@@ -19,16 +19,19 @@ import logging
 import os
 import shutil
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from . import progress
 from .cache import Cache, file_digest, key_of
 from .errors import MediaError, ModelError
 from .languages import language_problem, whisper_language
 from .probe import probe
 from .spec import SubtitleOptions
 from .timecode import Time, seconds
+from .whisperrun import SAMPLE_RATE, WhisperOptions, part_bounds, run
 
 log = logging.getLogger("rekrutt")
 
@@ -42,34 +45,6 @@ BASE_MODEL_SIZE = 145_217_532
 COMPUTE_TYPE = "int8"
 
 
-@dataclass(frozen=True)
-class WhisperOptions:
-    """The arguments of one faster-whisper ``transcribe`` call, and the transcript's cache key.
-
-    One frozen object is both, so a cached transcript cannot come from other settings
-    (as faster-whisper's own ``TranscriptionOptions`` drive its call).
-    """
-
-    language: str | None = None  #: Whisper code; None lets Whisper detect it
-    task: str = "transcribe"  #: or "translate" (into English)
-    beam_size: int = 5
-    vad_filter: bool = True  #: silence and music give no invented text
-    word_timestamps: bool = True
-    condition_on_previous_text: bool = False  #: no runaway repetition across segments
-    #: the glossary, as Whisper's prompt: faster-whisper's ``hotwords`` appended the glossary as
-    #: invented text after the speech on these machines
-    initial_prompt: str | None = None
-
-    @classmethod
-    def make(cls, language: str | None, task: str = "transcribe", glossary: tuple[str, ...] = ()) -> WhisperOptions:
-        prompt = (", ".join(sorted(glossary)) + ".") if glossary and task == "transcribe" else None
-        return cls(language=language, task=task, initial_prompt=prompt)
-
-    def kwargs(self) -> dict:
-        """Keyword arguments for ``WhisperModel.transcribe``."""
-        return asdict(self)
-
-SAMPLE_RATE = 16000
 
 #: Bump when the alignment method changes (it is part of the alignment cache key).
 ALIGN_VERSION = 9
@@ -406,6 +381,7 @@ class Transcriber:
         self._model = None
         self._model_id: str | None = None
         self._lock = threading.Lock()
+        self._progress = threading.Lock()
         self.model_calls = 0
 
     @property
@@ -422,12 +398,13 @@ class Transcriber:
             try:
                 try:  # a named model already in the Hugging Face cache needs no network
                     self._model = WhisperModel(self._load_arg, device="cpu", compute_type="int8",
-                                               cpu_threads=self.threads, local_files_only=True)
+                                               cpu_threads=1, num_workers=self.threads,
+                                               local_files_only=True)
                 except Exception:
                     if Path(self._load_arg).is_dir():
                         raise
                     self._model = WhisperModel(self._load_arg, device="cpu", compute_type="int8",
-                                               cpu_threads=self.threads)
+                                               cpu_threads=1, num_workers=self.threads)
             except Exception as exc:  # huggingface_hub and ctranslate2 raise many kinds
                 raise ModelError(
                     f"cannot load Whisper model {self.model_name or DEFAULT_MODEL!r} ({model_id}): {exc}. "
@@ -437,18 +414,23 @@ class Transcriber:
         return self._model
 
     def transcribe(self, media: Path, language: str | None, *, task: str = "transcribe",
-                   glossary: tuple[str, ...] = ()) -> Transcript:
-        """What is said in ``media`` (cached). ``language`` None lets Whisper detect it."""
-        if not media.is_file():
-            raise MediaError(str(media), "file not found")
+                   glossary: tuple[str, ...] = (), label: str | None = None) -> Transcript:
+        """What is said in ``media`` (cached). ``language`` None lets Whisper detect it; ``label`` names
+        the clip in progress reports (default: the file's name)."""
         if language and language_problem(language):
             raise ModelError(f"{media}: {language_problem(language)}")
         options = WhisperOptions.make(whisper_language(language) if language else None, task, glossary)
+        return self.transcribe_with(media, options, label=label)
+
+    def transcribe_with(self, media: Path, options: WhisperOptions, *, label: str | None = None) -> Transcript:
+        """:meth:`transcribe` with the faster-whisper settings given (cached by all of them)."""
+        if not media.is_file():
+            raise MediaError(str(media), "file not found")
         key = key_of("transcript", file_digest(media), self.model_id, COMPUTE_TYPE, asdict(options))
-        return self.cache.get_or_make("transcripts", key, lambda: self._run(media, options),
+        return self.cache.get_or_make("transcripts", key, lambda: self._run(media, options, label or media.stem),
                                       encode=Transcript.to_json, decode=Transcript.from_json)
 
-    def _run(self, media: Path, options: WhisperOptions) -> Transcript:
+    def _run(self, media: Path, options: WhisperOptions, label: str) -> Transcript:
         from faster_whisper import decode_audio
 
         if not probe(media).has_audio:
@@ -457,21 +439,26 @@ class Transcriber:
             audio = decode_audio(str(media), sampling_rate=SAMPLE_RATE)
         except Exception as exc:
             raise MediaError(str(media), f"cannot decode its audio ({exc})") from exc
-        with self._lock:
+        total = round(len(audio) / SAMPLE_RATE, 3)
+        part = options.part_seconds * SAMPLE_RATE
+        speech = [(int(a * SAMPLE_RATE), int(b * SAMPLE_RATE)) for a, b in voiced_regions(audio)] if part else []
+        bounds = part_bounds(speech, len(audio), part)
+        doing = "translating" if options.task == "translate" else "transcribing"
+        with self._lock, progress.task(f"{doing} {label}", total=total, unit="s") as report:
             model = self._whisper()
             self.model_calls += 1
             log.info("transcribing %s (%s, %s)", media.name, options.language or "detect", options.task)
-            segments, info = model.transcribe(audio, **options.kwargs())
-            out = []
-            for s in segments:
-                words = tuple(Word(w.word.strip(), _ms(w.start), _ms(w.end), round(float(w.probability), 3))
-                              for w in (s.words or ()) if w.word.strip())
-                if words:
-                    out.append(Segment(_ms(s.start), _ms(s.end), s.text.strip(), words))
-        return Transcript(info.language, round(info.language_probability, 3), _ms(len(audio) / SAMPLE_RATE),
-                          tuple(out), self.model_id, options.task)
+            segments, language, probability = run(model, audio, options, bounds, self.threads, report.update)
+            report.update(total)
+        out = []
+        for start, end, text, decoded in segments:
+            words = tuple(Word(w.strip(), _ms(a), _ms(b), round(float(p), 3)) for w, a, b, p in decoded if w.strip())
+            if words:
+                out.append(Segment(_ms(start), _ms(end), text.strip(), words))
+        return Transcript(language, round(probability, 3), _ms(total), tuple(out), self.model_id, options.task)
 
-    def align(self, media: Path, language: str, cues: list[tuple[Time, Time, str]]) -> Transcript:
+    def align(self, media: Path, language: str, cues: list[tuple[Time, Time, str]], *,
+              label: str | None = None) -> Transcript:
         """Time every word of corrected text: ``cues`` are (start, end, text) on the media's timeline.
 
         Each cue is aligned inside its own window (widened by half a second) with
@@ -480,10 +467,12 @@ class Transcriber:
         lang = whisper_language(language)
         key = key_of("alignment", ALIGN_VERSION, file_digest(media), self.model_id, COMPUTE_TYPE, lang,
                      [[str(a), str(b), text] for a, b, text in cues])
-        return self.cache.get_or_make("alignments", key, lambda: self._align(media, lang, cues),
+        return self.cache.get_or_make("alignments", key,
+                                      lambda: self._align(media, lang, cues, label or media.stem),
                                       encode=Transcript.to_json, decode=Transcript.from_json)
 
-    def _align(self, media: Path, language: str, cues: list[tuple[Time, Time, str]]) -> Transcript:
+    def _align(self, media: Path, language: str, cues: list[tuple[Time, Time, str]], label: str
+               ) -> Transcript:
         from faster_whisper import decode_audio
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.tokenizer import Tokenizer
@@ -496,27 +485,35 @@ class Transcriber:
         voiced = voiced_regions(audio)
         segments = []
         moved = []
-        with self._lock:
+        with self._lock, progress.task(f"aligning {label}", total=round(total, 3), unit="s") as report:
             model = self._whisper()
             self.model_calls += 1
             tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language=language)
-            for cue, (start, end, text) in enumerate(cues):
-                text = " ".join(text.split())
-                if not text:
-                    continue
-                w0 = max(0.0, float(start) - 0.5)
-                w1 = min(total, float(end) + 0.5, w0 + 29.5)
-                chunk = audio[int(w0 * SAMPLE_RATE):int(w1 * SAMPLE_RATE)]
-                features = model.feature_extractor(chunk)
+            todo = [(cue, " ".join(text.split()), float(start), float(end)) for cue, (start, end, text)
+                    in enumerate(cues) if text.strip()]
+            finished: set[int] = set()
+
+            def tokens_of(item: int) -> tuple[Word, ...]:  # the model's part of a cue: concurrent, one worker each
+                _, text, start, end = todo[item]
+                w0 = max(0.0, start - 0.5)
+                w1 = min(total, end + 0.5, w0 + 29.5)
+                features = model.feature_extractor(audio[int(w0 * SAMPLE_RATE):int(w1 * SAMPLE_RATE)])
                 content_frames = features.shape[-1] - 1
                 encoder_output = model.encode(pad_or_trim(features[:, :content_frames]))
-                tokens = tokenizer.encode(" " + text)
-                aligned = model.find_alignment(tokenizer, [tokens], encoder_output, content_frames)[0]
-                tokens = tuple(
-                    Word(a["word"].strip(), _ms(w0 + float(a["start"])), _ms(w0 + float(a["end"])),
-                         round(float(a["probability"]), 3))
-                    for a in aligned if a["word"].strip()
-                )
+                aligned = model.find_alignment(tokenizer, [tokenizer.encode(" " + text)], encoder_output,
+                                               content_frames)[0]
+                with self._progress:  # seconds done: the end of the cues aligned without a gap from the first
+                    finished.add(item)
+                    first_gap = next((i for i in range(len(todo)) if i not in finished), len(todo))
+                    report.update(todo[first_gap - 1][3] if first_gap else 0.0)
+                return tuple(Word(a["word"].strip(), _ms(w0 + float(a["start"])), _ms(w0 + float(a["end"])),
+                                  round(float(a["probability"]), 3)) for a in aligned if a["word"].strip())
+
+            with ThreadPoolExecutor(self.threads) as pool:
+                timed = list(pool.map(tokens_of, range(len(todo))))
+            for (cue, text, start, end), tokens in zip(todo, timed, strict=True):
+                w0 = max(0.0, start - 0.5)
+                w1 = min(total, end + 0.5, w0 + 29.5)
                 words = snap_to_speech(words_as_written(text, tokens), speech)
                 words = trim_pauses(words, voiced)
                 words, early = after_previous(words, segments[-1].end if segments else Fraction(0), voiced)
@@ -529,6 +526,7 @@ class Transcriber:
                     moved.append((cue, word, was, now))
                 if words:
                     segments.append(Segment(words[0].start, words[-1].end, text, words))
+            report.update(total)
         return Transcript(language, 1.0, _ms(total), tuple(segments), self.model_id, "transcribe", "corrected",
                           tuple(moved))
 

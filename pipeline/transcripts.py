@@ -69,7 +69,7 @@ def corrected_cues(campaign: Campaign, clip_id: str) -> CueFile | None:
 def whisper_transcript(campaign: Campaign, clip_id: str, transcriber: Transcriber) -> Transcript:
     """What Whisper hears in a clip (cached; the text ``transcripts export`` writes)."""
     return transcriber.transcribe(campaign.clip_source(clip_id), campaign.clip_language(clip_id),
-                                  glossary=tuple(campaign.spec.subtitles.glossary))
+                                  glossary=tuple(campaign.spec.subtitles.glossary), label=clip_id)
 
 
 def clip_transcript(campaign: Campaign, clip_id: str, transcriber: Transcriber) -> Transcript:
@@ -80,7 +80,7 @@ def clip_transcript(campaign: Campaign, clip_id: str, transcriber: Transcriber) 
     corrected = corrected_cues(campaign, clip_id)
     if corrected is not None:
         log.info("%s: using corrected transcript %s", clip_id, corrected.path)
-        return transcriber.align(source, language, corrected.triples())
+        return transcriber.align(source, language, corrected.triples(), label=clip_id)
     return whisper_transcript(campaign, clip_id, transcriber)
 
 

@@ -138,9 +138,9 @@ def pinned_run(media: Path, transcript):
     digest = file_digest(media)
     real_run = Transcriber._run
 
-    def run(self, clip, options):
+    def run(self, clip, options, *label):
         if file_digest(clip) != digest or options.task != "transcribe":
-            return real_run(self, clip, options)
+            return real_run(self, clip, options, *label)
         with self._lock:
             self.model_calls += 1
         return dataclasses.replace(transcript(), model=self.model_id)

@@ -18,7 +18,7 @@ LAYERS = [
     ["channels", "probe", "ffmpeg", "loudness", "cache", "cta", "voice"],
     ["spectypes", "spec", "problems", "brand", "library", "cuefile"],
     ["campaign"],
-    ["transcribe", "transcripts"],
+    ["whisperrun", "transcribe", "transcripts"],
     ["cutaway", "timeline", "reframe", "job", "placement", "cards", "captions", "pauses", "edit"],
     ["subtitles", "posters", "sound", "interchange", "export", "plan", "render", "describe", "described",
      "accessibility", "cutaways"],
