@@ -466,10 +466,10 @@ def review(spec: Path, open_page: bool, lang: str | None, notes_file: Path | Non
         server = DeskServer(functools.partial(_load, spec, output=out, cache_dir=cache_dir, model=model),
                             transcriber if campaign.spec.subtitles.enabled else None,
                             RenderOptions(cache_dir=cache_dir, model=model), lang, port)
-        console.review_serving(server.url, open_page)
-        try:
+        try:  # Ctrl-C (or SIGTERM) is how a producer stops the server: a clean stop, exit 0
+            console.review_serving(server.url, open_page)
             serve_desk(server)
-        except Terminated:
+        except (KeyboardInterrupt, Terminated):
             server.stop()
         console.review_stopped()
 
