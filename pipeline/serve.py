@@ -9,8 +9,14 @@ browser; nothing is installed.
 
 What the page sends is checked as the pipeline checks the files (:mod:`pipeline.desk`) and written
 atomically: ``POST api/transcript`` (a clip's SRT), ``POST api/script`` (the description script's
-corrections). ``POST api/drafts`` renders drafts (``draft=True``) of the outputs the correction
-changes, in a thread of this process; ``GET api/drafts/<id>`` is its progress, which the page polls.
+corrections). The answer comes as soon as the file is written. Loading the campaign again with the
+file (which re-times a corrected transcript's words to the sound with Whisper: seconds for a short
+clip, minutes for a long interview on a busy machine) is a background job, as is ``POST api/drafts``,
+the drafts (``draft=True``) of the outputs the correction changes. The jobs run one at a time in one
+worker thread, in the order asked; ``GET api/jobs/<id>`` is a job's state, progress and problems
+(a saved file the campaign no longer loads with: each problem with its file and line), which the
+page polls. Drafts wait for no reload: they are refused while the campaign is being loaded again or
+does not load.
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ import hmac
 import json
 import logging
 import mimetypes
+import queue
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -31,12 +39,12 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from . import ffmpeg as ff
+from . import progress
 from .campaign import Campaign
-from .desk import MAX_POST, save_script, save_transcript, transcript_target
+from .desk import MAX_POST, save_script, save_transcript
 from .errors import InputError, RekruttError, SpecError
 from .jobs import Event, RenderOptions, render_batch
 from .review import review_html
-from .scriptfile import SCRIPT_FILE
 
 log = logging.getLogger("rekrutt")
 
@@ -45,21 +53,34 @@ Loader = Callable[..., Campaign]
 
 
 @dataclass
-class DraftRun:
-    """One "render drafts" run: which outputs, how far each is, and how it ended."""
+class Job:
+    """A background job of the served page: ``reload`` (the campaign loaded again after a save, which
+    re-times a corrected transcript) or ``drafts`` (which outputs: version ("main") -> channels)."""
 
     id: str
-    outputs: dict[str, list[str]]  #: version ("main") -> channels
-    state: str = "running"  #: running, done or failed
-    progress: dict[str, float] = field(default_factory=dict)  #: "<campaign>[/<version>]/<channel>" -> 0..1
+    kind: str  #: reload or drafts
+    outputs: dict[str, list[str]] = field(default_factory=dict)
+    file: str = ""  #: the saved file a reload loads the campaign with
+    state: str = "waiting"  #: waiting, running, done or failed
+    #: drafts: "<campaign>[/<version>]/<channel>" -> 0..1; a reload: each long stage's task -> 0..1
+    progress: dict[str, float] = field(default_factory=dict)
     error: str = ""
+    problems: list[str] = field(default_factory=list)  #: a reload's problems, each with its file:line
     folder: str = ""
+    started: float | None = None
+    ended: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("waiting", "running")
 
     def as_json(self) -> dict:
         done = list(self.progress.values())
         fraction = 1.0 if self.state == "done" else (sum(done) / len(done) if done else 0.0)
-        return {"id": self.id, "state": self.state, "outputs": self.progress, "error": self.error,
-                "folder": self.folder, "fraction": round(fraction, 3)}
+        elapsed = ((self.ended or time.monotonic()) - self.started) if self.started is not None else 0.0
+        return {"id": self.id, "kind": self.kind, "state": self.state, "outputs": self.progress,
+                "error": self.error, "problems": self.problems, "file": self.file, "folder": self.folder,
+                "fraction": round(fraction, 3), "elapsed": round(elapsed, 1)}
 
 
 class DeskServer(ThreadingHTTPServer):
@@ -72,11 +93,15 @@ class DeskServer(ThreadingHTTPServer):
         self.load, self.transcriber, self.options, self.lang = load, transcriber, options, lang
         self.token = secrets.token_urlsafe(24)
         self.campaign = load()
-        self.lock = threading.Lock()  # one save or draft start at a time
-        self.runs: dict[str, DraftRun] = {}
-        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()  # one save or job submission at a time
+        self.runs: dict[str, Job] = {}
+        self.load_problems: list[str] = []  #: why the saved files do not load (the last reload's problems)
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._current: Job | None = None
+        self.thread: threading.Thread | None = None  #: the worker that runs the jobs
         super().__init__(("127.0.0.1", port), _Handler)
         self.port = self.server_address[1]
+        self._previous_sink = progress.set_sink(self._step)
 
     @property
     def origin(self) -> str:
@@ -91,51 +116,92 @@ class DeskServer(ThreadingHTTPServer):
 
     # ---------------------------------------------------------------- saving
 
-    def _saved(self, target: Path, write: Callable[[Campaign], Path]) -> Path:
-        """Write a file, then load the campaign with it; a campaign that no longer loads (a quote no
-        longer found in the corrected words) puts the file back as it was and refuses the save."""
+    def _saved(self, write: Callable[[Campaign], Path]) -> tuple[Path, Job]:
+        """Write a file (checked by ``write``; a SpecError names its lines and nothing is written), then
+        load the campaign with it in the background: the answer does not wait for the re-timing."""
         with self.lock:
-            before = target.read_bytes() if target.is_file() else None
             path = write(self.campaign)
+            return path, self._submit(Job(secrets.token_hex(8), "reload", file=str(path)))
+
+    def save_transcript(self, clip: str, srt: str) -> tuple[Path, Job]:
+        return self._saved(lambda c: save_transcript(c, clip, srt))
+
+    def save_script(self, lines: dict) -> tuple[Path, Job]:
+        return self._saved(lambda c: save_script(c, lines))
+
+    # ---------------------------------------------------------------- jobs
+
+    def _submit(self, job: Job) -> Job:
+        """Queue a job for the worker thread (started on first use); the caller holds ``self.lock``."""
+        self.runs[job.id] = job
+        self._queue.put(job)
+        if self.thread is None or not self.thread.is_alive():
+            self.thread = threading.Thread(target=self._work, name="rekrutt-desk-jobs", daemon=True)
+            self.thread.start()
+        return job
+
+    def _work(self) -> None:
+        while (job := self._queue.get()) is not None:
+            job.state, job.started, self._current = "running", time.monotonic(), job
             try:
-                self.campaign = self.load()
-            except SpecError:
-                if before is None:
-                    target.unlink(missing_ok=True)
+                if job.kind == "reload":
+                    self._reload(job)
                 else:
-                    target.write_bytes(before)
-                raise
-            return path
+                    self._drafts(job)
+            finally:
+                job.ended, self._current = time.monotonic(), None
+            log.info("review server: %s %s after %.1f s %s", job.kind, job.state, job.ended - job.started, job.error)
 
-    def save_transcript(self, clip: str, srt: str) -> Path:
-        return self._saved(transcript_target(self.campaign, clip), lambda c: save_transcript(c, clip, srt))
+    def _step(self, step: progress.Step) -> None:
+        """The progress sink while serving: a long stage's steps go to the running reload (and on to the
+        sink the server replaced, the CLI's)."""
+        job = self._current
+        if job is not None and job.kind == "reload":
+            job.progress[step.task] = 1.0 if step.kind == "end" else round(step.fraction, 3)
+        if self._previous_sink is not None:
+            self._previous_sink(step)
 
-    def save_script(self, lines: dict) -> Path:
-        return self._saved(self.campaign.base_dir / SCRIPT_FILE, lambda c: save_script(c, lines))
+    def _reload(self, job: Job) -> None:
+        try:
+            campaign = self.load()
+        except SpecError as exc:  # the saved file (or another) no longer loads: say each problem's line
+            job.problems = [str(p) for p in exc.problems]
+            job.error, job.state = "; ".join(job.problems), "failed"
+            self.load_problems = job.problems
+            return
+        except (RekruttError, OSError) as exc:
+            job.error, job.state = str(exc), "failed"
+            self.load_problems = [job.error]
+            return
+        except BaseException as exc:  # an interruption: say so, then end the job
+            job.error, job.state = f"stopped ({type(exc).__name__})", "failed"
+            return
+        self.campaign, self.load_problems, job.state = campaign, [], "done"
 
-    # ---------------------------------------------------------------- drafts
-
-    def start_drafts(self, outputs: dict) -> DraftRun:
-        """Start rendering drafts of ``outputs`` (version -> channels) in a thread; refused while one runs."""
+    def start_drafts(self, outputs: dict) -> Job:
+        """Queue drafts of ``outputs`` (version -> channels); refused while drafts or a reload are waiting
+        or running, and while the saved files do not load."""
         if not isinstance(outputs, dict) or not outputs or not all(
                 isinstance(v, str) and isinstance(cs, list) and cs and all(isinstance(c, str) for c in cs)
                 for v, cs in outputs.items()):
             raise InputError("outputs: send the version -> channels to render as drafts")
-        known = {e.version or "main": e.spec.channels for e in self.campaign.editions(every=True)}
-        for version, channels in outputs.items():
-            unknown = [c for c in channels if c not in known.get(version, [])]
-            if version not in known or unknown:
-                raise InputError(f"no output {version}/{', '.join(unknown) or '?'} in the campaign")
         with self.lock:
-            if self.thread is not None and self.thread.is_alive():
+            busy = [j for j in self.runs.values() if j.active]
+            if any(j.kind == "reload" for j in busy):
+                raise InputError("the campaign is being loaded with the saved correction: wait until it is done")
+            if any(j.kind == "drafts" for j in busy):
                 raise InputError("drafts are being rendered: wait until they are done")
-            run = DraftRun(secrets.token_hex(8), outputs, folder=str(self.campaign.out_dir / "draft"))
-            self.runs[run.id] = run
-            self.thread = threading.Thread(target=self._drafts, args=(run,), name="rekrutt-drafts", daemon=True)
-            self.thread.start()
-        return run
+            if self.load_problems:
+                raise InputError("the campaign does not load with the saved files: " + "; ".join(self.load_problems))
+            known = {e.version or "main": e.spec.channels for e in self.campaign.editions(every=True)}
+            for version, channels in outputs.items():
+                unknown = [c for c in channels if c not in known.get(version, [])]
+                if version not in known or unknown:
+                    raise InputError(f"no output {version}/{', '.join(unknown) or '?'} in the campaign")
+            return self._submit(Job(secrets.token_hex(8), "drafts", outputs,
+                                    folder=str(self.campaign.out_dir / "draft")))
 
-    def _drafts(self, run: DraftRun) -> None:
+    def _drafts(self, run: Job) -> None:
         def event(e: Event) -> None:
             key = f"{e.campaign}/{e.channel}" if e.campaign else e.channel
             if e.kind in ("start", "progress"):
@@ -159,13 +225,19 @@ class DeskServer(ThreadingHTTPServer):
             run.error, run.state = f"stopped ({type(exc).__name__})", "failed"
 
     def stop(self) -> None:
-        """Stop serving and any draft render (its ffmpeg children stopped, nothing partial kept)."""
+        """Stop serving and the jobs (a draft render's ffmpeg children stopped, nothing partial kept; the
+        jobs still waiting are not started)."""
         if self._serving:  # from another thread (a test); after Ctrl-C the loop has already ended
             self.shutdown()
         self.server_close()
+        for job in list(self.runs.values()):
+            if job.state == "waiting":
+                job.error, job.state = "stopped (the server stopped)", "failed"
+        self._queue.put(None)
         if self.thread is not None and self.thread.is_alive():
             ff.stop_all()
             self.thread.join(timeout=60)
+        progress.set_sink(self._previous_sink)
 
     _serving = False
 
@@ -254,10 +326,10 @@ class _Handler(BaseHTTPRequestHandler):
             except RekruttError as exc:
                 return self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": str(exc)})
             return self._send(HTTPStatus.OK, body, "text/html; charset=utf-8")
-        if rest.startswith("api/drafts/"):
-            run = self.server.runs.get(rest.removeprefix("api/drafts/"))
+        if rest.startswith("api/jobs/"):
+            run = self.server.runs.get(rest.removeprefix("api/jobs/"))
             if run is None:
-                return self._refuse(HTTPStatus.NOT_FOUND, "no such draft run")
+                return self._refuse(HTTPStatus.NOT_FOUND, "no such job")
             return self._json(HTTPStatus.OK, run.as_json())
         self._file(rest)
 
@@ -333,9 +405,9 @@ class _Handler(BaseHTTPRequestHandler):
                 clip, srt = body.get("clip"), body.get("srt")
                 if not isinstance(clip, str) or not isinstance(srt, str):
                     raise InputError("send the clip and its SRT text")
-                path = self.server.save_transcript(clip, srt)
+                path, job = self.server.save_transcript(clip, srt)
             elif rest == "api/script":
-                path = self.server.save_script(body.get("lines"))
+                path, job = self.server.save_script(body.get("lines"))
             elif rest == "api/drafts":
                 return self._json(HTTPStatus.ACCEPTED, self.server.start_drafts(body.get("outputs")).as_json())
             else:
@@ -345,4 +417,4 @@ class _Handler(BaseHTTPRequestHandler):
                                                        "problems": [str(p) for p in exc.problems]})
         except InputError as exc:
             return self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
-        self._json(HTTPStatus.OK, {"file": str(path)})
+        self._json(HTTPStatus.OK, {"file": str(path), "job": job.as_json()})

@@ -17,18 +17,20 @@ import signal
 import subprocess
 import sys
 import threading
-from pathlib import Path
+import time
 
 import pytest
 from click.testing import CliRunner
 
 from cli import main
 from pipeline.cache import Cache
+from pipeline.errors import SpecError, SpecProblem
 from pipeline.jobs import RenderOptions
 from pipeline.load import load_campaign
-from pipeline.probe import probe_as
+from pipeline.probe import probe, probe_as
 from pipeline.serve import DeskServer
 from pipeline.transcribe import Transcriber, model_for, shared_transcriber
+from pipeline.transcripts import clip_transcript
 from tests.conftest import ROOT, fresh_cache_with_model, pinned_run, pinned_transcript
 from tests.test_review import browser, chromium_path  # noqa: F401  (the module's browser fixture)
 
@@ -131,7 +133,14 @@ def test_one_desk_per_clip_used_cues_first_and_unsure_words_marked(browser, desk
             "Used in")
         low = page.locator("#transcript-jfk mark.low")
         assert low.count() == 1 and low.inner_text() == "country"
-        assert "50 %" in page.locator("#transcripts .legend").inner_text()
+        legend = page.locator("#transcripts .legend")
+        assert "50 %" in legend.inner_text()
+        # each <mark> of the legend holds only the sample it stands for, not the sentence (issue 22)
+        assert legend.locator("mark:not(.low)").inner_text() == "Names and words to check"
+        assert legend.locator("mark.low").inner_text() == "Underlined in red"
+        assert legend.inner_text().startswith("Names and words to check are highlighted. Underlined in red: words")
+        assert "{mark}" not in legend.inner_text()
+        assert low.get_attribute("title").startswith("Whisper was unsure of this word")
         assert page.evaluate("document.documentElement.lang") == "en"  # the spec's language decides
         screenshot(page, "desk-file.png")
         assert not errors, errors
@@ -191,8 +200,76 @@ def test_refusals(server, desk_site):
     assert not (desk_site[0] / "transcripts" / "jfk.srt").exists()
 
 
-@pytest.mark.xfail(reason="on the shared 2-core machine the browser's save did not answer in 10 min (the server "
-                          "thread re-aligns the transcript while loading again); not yet diagnosed", run=False)
+def wait_job(srv, job: dict, seconds: float = 300) -> dict:
+    t0 = time.monotonic()
+    while job["state"] in ("waiting", "running"):
+        assert time.monotonic() - t0 < seconds, job
+        time.sleep(0.2)
+        status, answer = request(srv, "GET", f"/{srv.token}/api/jobs/{job['id']}")
+        assert status == 200, answer
+        job = json.loads(answer)
+    return job
+
+
+def test_save_answers_before_the_campaign_is_loaded_again(desk_site):
+    """The save answers once the checked file is written; loading the campaign with it (re-timing the
+    words, which took minutes inside the request on a busy machine) is a job the page polls."""
+    root, cache = desk_site
+    real = functools.partial(load_campaign, root / "campaign.yml", cache_dir=cache, prober=probe_as,
+                             transcriber=shared_transcriber)
+    release, loading = threading.Event(), threading.Event()
+    fail_next: list[SpecError] = []
+
+    def load(**kw):
+        if threading.current_thread() is not threading.main_thread():  # the server's reload job
+            loading.set()
+            assert release.wait(120), "the test never released the reload"
+            if fail_next:
+                raise fail_next.pop()
+        return real(**kw)
+
+    srv = DeskServer(load, None, RenderOptions(cache_dir=cache))
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    saved = root / "transcripts" / "jfk.srt"
+    try:
+        body = json.dumps({"clip": "jfk", "srt": "1\n00:00:02,760 --> 00:00:07,360\nask not what your "
+                                                 "municipality can do for you,\n"}).encode()
+        t0 = time.monotonic()
+        status, answer = request(srv, "POST", f"/{srv.token}/api/transcript", body,
+                                 {"Content-Type": "application/json"})
+        took = time.monotonic() - t0
+        assert status == 200, answer
+        job = json.loads(answer)["job"]
+        assert loading.wait(30) and job["state"] in ("waiting", "running") and took < 10, (job, took)
+        assert "municipality" in saved.read_text(encoding="utf-8")  # written before the answer
+        # drafts wait for the campaign to load with the correction
+        status, answer = request(srv, "POST", f"/{srv.token}/api/drafts", json.dumps({"outputs": {"main": ["web"]}})
+                                 .encode(), {"Content-Type": "application/json"})
+        assert status == 400 and b"being loaded" in answer, answer
+        status, answer = request(srv, "GET", f"/{srv.token}/api/jobs/{job['id']}")
+        assert json.loads(answer)["state"] == "running"
+        release.set()
+        assert wait_job(srv, job)["state"] == "done"
+        # a saved file the campaign does not load with: the job says each problem with its line
+        release.clear()
+        fail_next.append(SpecError([SpecProblem(str(saved), 1, None, "jfk", "a quote is no longer said")]))
+        status, answer = request(srv, "POST", f"/{srv.token}/api/transcript", body,
+                                 {"Content-Type": "application/json"})
+        assert status == 200
+        release.set()
+        job = wait_job(srv, json.loads(answer)["job"])
+        assert job["state"] == "failed" and any("jfk.srt:1" in p for p in job["problems"]), job
+        status, answer = request(srv, "POST", f"/{srv.token}/api/drafts", json.dumps({"outputs": {"main": ["web"]}})
+                                 .encode(), {"Content-Type": "application/json"})
+        assert status == 400 and b"does not load" in answer, answer
+    finally:
+        release.set()
+        srv.stop()
+        thread.join(10)
+        saved.unlink(missing_ok=True)
+
+
 def test_edit_save_and_render_drafts_through_the_served_page(browser, server, desk_site):
     root, cache = desk_site
     context, page, errors = open_page(browser, server.url)
@@ -201,26 +278,46 @@ def test_edit_save_and_render_drafts_through_the_served_page(browser, server, de
         text = area.input_value()
         assert "country" in text
         area.fill(text.replace("country", "municipality", 1))
+        screenshot(page, "desk-served-edit.png")
+        t0 = time.monotonic()
         page.locator("#transcript-jfk button[data-save]").click()
         status = page.locator("#transcript-jfk .save-status")
-        page.locator("#transcript-jfk .save-status:not(:empty)").wait_for(timeout=600000)
-        assert status.inner_text().startswith("Saved"), status.inner_text()
+        page.locator("#transcript-jfk .save-status[data-state=reloading], "
+                     "#transcript-jfk .save-status[data-state=done]").wait_for(timeout=30000)
+        answered = time.monotonic() - t0
         saved = root / "transcripts" / "jfk.srt"
         assert saved.is_file() and "municipality" in saved.read_text(encoding="utf-8")
+        assert answered < 15, answered  # the save answers once written, before the words are re-timed
+        page.locator("#transcript-jfk .save-status[data-state=done], "
+                     "#transcript-jfk .save-status[data-state=failed]").wait_for(timeout=300000)
+        reloaded = time.monotonic() - t0
+        assert status.get_attribute("data-state") == "done", status.inner_text()
+        assert status.inner_text().startswith("Saved and checked"), status.inner_text()
+        assert "pass" in status.get_attribute("class")
+        assert reloaded < 180, reloaded  # 11 s of speech re-timed in seconds (about 20 on the shared machine)
+        screenshot(page, "desk-served-saved.png")
         # the next validate reads it (a corrected transcript, re-timed by alignment)
         result = CliRunner().invoke(main, ["validate", str(root / "campaign.yml"), "--cache-dir", str(cache)])
         assert result.exit_code == 0, result.output
         campaign = load_campaign(root / "campaign.yml", cache_dir=cache, prober=probe_as,
                                  transcriber=shared_transcriber)
         assert campaign.transcript_path("jfk") == saved
+        words = " ".join(w.text for w in clip_transcript(campaign, "jfk", server.transcriber).words)
+        assert "municipality" in words and words.count("country") == 1, words
         # render drafts of the outputs the correction changes, progress polled to done
         page.locator("#transcript-jfk button[data-drafts]").click()
-        status.filter(has_text="drafts are done").wait_for(timeout=240000)
+        status.filter(has_text="drafts are done").wait_for(timeout=300000)
+        assert status.get_attribute("data-state") == "done"
         assert page.locator("#transcript-jfk progress").evaluate("p => p.value") == 1
         drafts = root / "out" / "desk" / "draft"
-        assert (drafts / "web.mp4").is_file() and (drafts / "tiktok.mp4").is_file()
-        assert (drafts / "short" / "web.mp4").is_file()
-        screenshot(page, "desk-served.png")
+        for path, size in ((drafts / "web.mp4", (320, 180)), (drafts / "tiktok.mp4", (180, 320)),
+                           (drafts / "short" / "web.mp4", (320, 180))):
+            info = probe(path)  # a draft: a third of the channel's size, with its sound
+            assert abs(info.width - size[0] / 3) <= 2 and abs(info.height - size[1] / 3) <= 2, (path, info)
+            assert info.has_audio and info.has_video, (path, info)
+        assert abs(float(probe(drafts / "web.mp4").duration) - 8.04) < 0.2
+        assert abs(float(probe(drafts / "short" / "web.mp4").duration) - 4.04) < 0.2
+        screenshot(page, "desk-served-drafts.png")
         # the description script: one desk, saved where render reads it
         lines = page.locator("#script textarea")
         assert lines.count() >= 1
@@ -228,9 +325,12 @@ def test_edit_save_and_render_drafts_through_the_served_page(browser, server, de
         line_id = first.get_attribute("data-line")
         first.fill("A new line the producer wrote.")
         page.locator("#script button[data-save]").click()
-        page.locator("#script .save-status").filter(has_text="Saved").wait_for(timeout=600000)
+        page.locator("#script .save-status[data-state=done], #script .save-status[data-state=failed]").wait_for(
+            timeout=300000)
+        assert page.locator("#script .save-status").inner_text().startswith("Saved and checked")
         script = root / "descriptions" / "script.yml"
         assert f'{line_id}: "A new line the producer wrote."' in script.read_text(encoding="utf-8")
+        screenshot(page, "desk-served-script.png")
         assert not errors, errors
     finally:
         context.close()

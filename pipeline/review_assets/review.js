@@ -170,6 +170,11 @@
       el("p", {}, el("a", { href: "#script", text: W.edit_in_script })));
   }
 
+  // a legend's sentence with its sample (a <mark> holding only the words it stands for) in place of {mark}
+  const legend = (sentence, sample) => {
+    const [before, after] = sentence.split("{mark}");
+    return [document.createTextNode(before), sample, document.createTextNode(after === undefined ? "" : after)];
+  };
   const escapeRe = (w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   // glossary words (names to check) as <mark>, words Whisper was unsure of as <mark class="low">
   function highlight(text, low) {
@@ -185,7 +190,7 @@
     for (const m of text.matchAll(re)) {
       const isLow = lowSet.has(m[0].toLowerCase());
       frag.append(document.createTextNode(text.slice(last, m.index)),
-        el("mark", { text: m[0], className: isLow ? "low" : null, title: isLow ? W.legend_low.replace("{pct}",
+        el("mark", { text: m[0], className: isLow ? "low" : null, title: isLow ? W.low_title.replace("{pct}",
           Math.round(data.low_confidence * 100)) : null }));
       last = m.index + m[0].length;
     }
@@ -218,40 +223,72 @@
     if (!r.ok) throw new Error(answer.error || r.statusText);
     return answer;
   }
+  // a background job of the server (loading the campaign again after a save, drafts): polled until it ends
+  async function follow(job, onStep) {
+    for (;;) {
+      if (job.state === "done" || job.state === "failed") return job;
+      await new Promise((ok) => setTimeout(ok, 500));
+      const r = await fetch("api/jobs/" + encodeURIComponent(job.id));
+      job = await r.json();
+      if (!r.ok) throw new Error(job.error || r.statusText);
+      onStep(job);
+    }
+  }
+  const showState = (status, state) => {  // the status keeps its class: "pass", "fail" or "" beside it
+    status.classList.remove("pass", "fail");
+    if (state) status.classList.add(state);
+  };
   function drafts(outputs, status) {
     const b = el("button", { type: "button", className: "secondary", text: W.render_drafts, "data-drafts": "" });
     const bar = el("progress", { max: "1", value: "0", hidden: true });
     b.addEventListener("click", async () => {
       b.disabled = true; bar.hidden = false; bar.value = 0;
-      status.textContent = W.drafts_running;
+      status.textContent = W.drafts_running; showState(status, ""); status.dataset.state = "running";
       try {
-        const job = await post("drafts", { outputs: outputs() });
-        for (;;) {
-          await new Promise((ok) => setTimeout(ok, 500));
-          const r = await fetch("api/drafts/" + encodeURIComponent(job.id));
-          const st = await r.json();
+        const st = await follow(await post("drafts", { outputs: outputs() }), (st) => {
           bar.value = st.fraction;
           const parts = Object.entries(st.outputs || {}).map(([k, v]) => k + " " + Math.round(v * 100) + " %");
-          if (st.state === "done") { status.textContent = W.drafts_done.replace("{folder}", st.folder); break; }
-          if (st.state === "failed") { status.textContent = W.drafts_failed + ": " + st.error; break; }
           status.textContent = W.drafts_running + ": " + parts.join(", ");
-        }
-      } catch (e) { status.textContent = W.drafts_failed + ": " + e.message; }
-      status.dataset.state = bar.value >= 1 ? "done" : "";
+        });
+        bar.value = st.fraction;
+        if (st.state === "done") {
+          status.textContent = W.drafts_done.replace("{folder}", st.folder); showState(status, "pass");
+        } else { status.textContent = W.drafts_failed + ": " + st.error; showState(status, "fail"); }
+      } catch (e) { status.textContent = W.drafts_failed + ": " + e.message; showState(status, "fail"); }
+      status.dataset.state = bar.value >= 1 ? "done" : "failed";
       b.disabled = false;
     });
     return el("span", {}, b, bar);
   }
+  // "save": the server answers once the file is written, then loads the campaign with it (re-timing a
+  // corrected transcript's words) in the background; the status follows that job to its end
   function saveButton(send, status, after) {
     const b = el("button", { type: "button", text: W.save, "data-save": "" });
     b.addEventListener("click", async () => {
       b.disabled = true;
+      if (after) after.hidden = true;
+      status.dataset.state = "saving"; showState(status, "");
       try {
         const answer = await send();
-        status.textContent = W.saved.replace("{file}", answer.file);
-        status.className = "pass";
-        if (after) after.hidden = false;
-      } catch (e) { status.textContent = W.not_saved + ": " + e.message; status.className = "fail"; }
+        const said = (key) => W[key].replace("{file}", answer.file);
+        status.textContent = said("reloading");
+        status.dataset.state = "reloading";
+        const job = await follow(answer.job, (st) => {
+          const parts = Object.entries(st.outputs || {}).map(([k, v]) => k + " " + Math.round(v * 100) + " %");
+          status.textContent = said("reloading") + " " + (parts.length ? parts.join(", ") : Math.round(st.elapsed) +
+            " " + W.seconds);
+        });
+        if (job.state === "done") {
+          status.textContent = said("reloaded"); showState(status, "pass"); status.dataset.state = "done";
+          if (after) after.hidden = false;
+        } else {
+          status.textContent = said("reload_failed") + ": " + ((job.problems || []).length ? job.problems.join("; ")
+            : job.error);
+          showState(status, "fail"); status.dataset.state = "failed";
+        }
+      } catch (e) {
+        status.textContent = W.not_saved + ": " + e.message; showState(status, "fail"); status.dataset.state = "failed";
+      }
       b.disabled = false;
     });
     return b;
@@ -262,9 +299,9 @@
     const sec = el("section", { id: "transcripts", "aria-labelledby": "transcripts-title" },
       el("h2", { id: "transcripts-title", text: W.transcripts }),
       el("p", { text: (data.served ? W.served_help : W.transcript_help).replace("{folder}", data.transcripts_folder) }),
-      el("p", { className: "legend" }, el("mark", { text: W.glossary }), document.createTextNode(" "),
-        el("mark", { className: "low", text: W.legend_low.replace("{pct}", pct) }), document.createTextNode(" " +
-        W.legend_used)));
+      el("p", { className: "legend" }, ...legend(W.glossary, el("mark", { text: W.glossary_mark })),
+        document.createTextNode(" "), ...legend(W.legend_low.replace("{pct}", pct),
+          el("mark", { className: "low", text: W.legend_low_mark })), document.createTextNode(" " + W.legend_used)));
     const versionName = (v) => (v === "main" ? W.main : v);
     for (const t of data.transcripts) {  // one desk per clip: one set of fields, one file
       const box = el("article", { className: "tile transcript", id: "transcript-" + t.clip, "data-clip": t.clip },
