@@ -45,6 +45,8 @@ from pipeline.probe import probe_as
 from pipeline.reframe import framing
 from pipeline.report import incomplete_outputs, write_reports
 from pipeline.review import notes_text, notes_warnings, read_notes, record_approvals, write_review
+from pipeline.serve import DeskServer
+from pipeline.serve import serve as serve_desk
 from pipeline.sound import clip_sound
 from pipeline.spec import json_schema
 from pipeline.specedit import quote_updates, set_values
@@ -447,12 +449,17 @@ def export_edit(spec: Path, version: str, channel: str | None, fmt: str, output:
 @click.option("--cache-dir", type=click.Path(path_type=Path), envvar="REKRUTT_CACHE_DIR",
               help="Cache folder [env REKRUTT_CACHE_DIR].")
 @click.option("--model", help="Whisper model name or CTranslate2 folder (overrides the spec).")
+@click.option("--serve", "serve_page", is_flag=True,
+              help="Serve the page on 127.0.0.1 (a secret address) so that its desk saves corrected transcripts and "
+                   "the description script, and renders drafts; Ctrl-C stops it.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="With --serve: the port [default: a free one].")
 @_errors
 def review(spec: Path, open_page: bool, lang: str | None, notes_file: Path | None, out: Path | None,
-           cache_dir: Path | None, model: str | None) -> None:
+           cache_dir: Path | None, model: str | None, serve_page: bool, port: int) -> None:
     """Rebuild the review page (index.html) from the manifests, without rendering; read reviewers' notes.
 
-    The page works from the output folder in any browser (file://) or on any static web host.
+    The page works from the output folder in any browser (file://) or on any static web host; with
+    --serve its "save" writes transcripts/<clip>.srt and descriptions/script.yml and it renders drafts.
     """
     campaign = _load(spec, output=out, cache_dir=cache_dir, model=model)
     if notes_file is not None:
@@ -461,7 +468,18 @@ def review(spec: Path, open_page: bool, lang: str | None, notes_file: Path | Non
                              record_approvals(campaign, notes.approvals))
     transcriber = shared_transcriber(Cache(cache_dir), model_for(campaign.spec.subtitles, model))
     page = write_review(campaign, transcriber if campaign.spec.subtitles.enabled else None, lang)
-    console.review_page(page, open_page)
+    console.review_page(page, open_page and not serve_page)
+    if serve_page:
+        _sigterm_to_interrupt()
+        server = DeskServer(functools.partial(_load, spec, output=out, cache_dir=cache_dir, model=model),
+                            transcriber if campaign.spec.subtitles.enabled else None,
+                            RenderOptions(cache_dir=cache_dir, model=model), lang, port)
+        try:  # Ctrl-C (or SIGTERM) is how a producer stops the server: a clean stop, exit 0
+            console.review_serving(server.url, open_page)
+            serve_desk(server)
+        except (KeyboardInterrupt, Terminated):
+            server.stop()
+        console.review_stopped()
 
 
 @main.group("ci")

@@ -413,6 +413,20 @@ def review_page(page: Path, open_page: bool) -> None:
         webbrowser.open(page.resolve().as_uri())
 
 
+def review_serving(url: str, open_page: bool) -> None:
+    """The served review page's secret address (anyone with it can save into the campaign's folders)."""
+    click.echo(f"serving the review page at {url}")
+    click.echo("  only on this machine; the address holds a secret: share it with no one. Ctrl-C stops.")
+    if open_page:
+        import webbrowser
+
+        webbrowser.open(url)
+
+
+def review_stopped() -> None:
+    click.echo("review server stopped")
+
+
 def ci_written(paths: Iterable[Path]) -> None:
     wrote(paths)
     click.echo("Put the campaign specs in campaigns/; set REKRUTT_PACKAGE (and REKRUTT_LIBRARY) as CI variables.")

@@ -30,6 +30,7 @@ from .cache import Cache
 from .campaign import Campaign, OutputKey
 from .captions import words_in_cut
 from .job import output_spec
+from .scriptfile import SCRIPT_FILE, read_script
 from .spec import ClipItem
 from .timecode import Time
 from .timeline import CardSegment, ClipSegment, Timeline
@@ -149,6 +150,7 @@ def script(campaign: Campaign, timeline: Timeline, transcripts: dict[str, Transc
     seen_people: set[str] = set()
     ids: set[str] = set()
     taken: dict[str, int] = {}  # the next number to try per base id (a search from 2 each time is quadratic)
+    corrected = read_script(campaign.base_dir / SCRIPT_FILE)  # the producer's own words for drafted lines
 
     def add(ident: str, **kw) -> None:
         base, n = ident, taken.get(ident, 2)
@@ -156,6 +158,8 @@ def script(campaign: Campaign, timeline: Timeline, transcripts: dict[str, Transc
             ident, n = f"{base}-{n}", n + 1
         taken[base] = n
         ids.add(ident)
+        if ident in corrected:
+            kw["text"] = corrected[ident]
         lines.append(Line(ident, **kw))
 
     for index, (item, seg) in enumerate(zip(items, timeline.segments, strict=True)):

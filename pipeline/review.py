@@ -39,14 +39,15 @@ from . import ffmpeg as ff
 from . import fonts, manifest, yamlpos
 from .campaign import Campaign, OutputKey
 from .cta import qr_image
+from .desk import LOW_CONFIDENCE, desk_script, desk_transcripts, script_corrections
 from .errors import InputError, SpecError, SpecProblem
-from .export import transcript_cues
 from .files import atomic_path, refuse_links, write_text_atomic
 from .job import output_spec
 from .library import consent_problems
+from .reviewwords import WORDS, page_language, warning_text
+from .scriptfile import SCRIPT_FILE
 from .spec import ClipItem
 from .timecode import Time, parse_time, seconds, short_clock
-from .transcripts import clip_transcript, corrected_cues
 
 log = logging.getLogger("rekrutt")
 
@@ -54,56 +55,6 @@ _LANGUAGE_LABELS = {"nb": "Norsk (bokmål)", "nn": "Norsk (nynorsk)", "en": "Eng
 
 #: Consent that ends within this many days is flagged on the page.
 CONSENT_WARNING_DAYS = 30
-
-#: The page's own words, in Norwegian bokmål and English.
-WORDS = {
-    "nb": {
-        "review": "Gjennomgang", "versions": "Versjoner", "main": "Hovedfilm", "duration": "Lengde",
-        "size": "Størrelse", "limit": "grense", "loudness": "Lydstyrke", "target": "mål", "peak": "Topp",
-        "pass": "OK", "fail": "UTENFOR", "captions": "Teksting", "burned": "brent inn i bildet",
-        "sidecar": "egen tekstfil", "none": "ingen", "warnings": "Merknader", "shade": "Vis plattformens felt",
-        "publish": "Til publisering", "copy": "Kopier", "copied": "Kopiert", "title": "Tittel",
-        "description": "Beskrivelse", "hashtags": "Emneknagger", "link": "Sporet lenke", "people": "Hvem er med",
-        "consent": "samtykke til", "consent_soon": "samtykket går ut snart",
-        "consent_none": "intet samtykke registrert",
-        "contact": "Kontaktark (bilde for e-post)", "transcripts": "Teksting: rett det som er feilhørt",
-        "transcript_help": "Rett teksten, last ned filen og legg den i {folder}. Neste render tidsetter ordene "
-                           "på nytt mot lyden.",
-        "download_srt": "Last ned rettet tekst", "play": "Spill av", "not_in_edit": "ikke med i klippet",
-        "notes": "Merknader til gjennomgang", "note": "Merknad ved", "add_note": "Legg til merknad",
-        "approved_by": "Godkjent av", "date": "Dato", "approve": "Godkjenn", "download_notes": "Last ned merknader",
-        "notes_help": "Send review-notes.json til den som lager kampanjen: python cli.py review SPEC --notes FIL",
-        "unchanged_approval": "godkjent", "glossary": "Navn og ord å sjekke er uthevet.", "clip": "Klipp",
-        "seconds": "s", "no_outputs": "Ingen filer ennå: kjør render.", "name_strap": "Navneskilt",
-        "name_missing": "VISES IKKE for {person}: ingen plass utenfor ansiktet og tekstingen",
-        "described": "Synstolket versjon", "description_lines": "Synstolkingsmanus", "held": "bildet holdt",
-        "download_descriptions": "Last ned synstolkingsmanus",
-        "cutaways": "Innklipp", "over_words": "over", "over_clip": "over klipp",
-    },
-    "en": {
-        "review": "Review", "versions": "Versions", "main": "Main film", "duration": "Length",
-        "size": "Size", "limit": "limit", "loudness": "Loudness", "target": "target", "peak": "Peak",
-        "pass": "OK", "fail": "OUT OF RANGE", "captions": "Captions", "burned": "burned into the picture",
-        "sidecar": "separate caption file", "none": "none", "warnings": "Notes", "shade": "Show the platform's zones",
-        "publish": "For publishing", "copy": "Copy", "copied": "Copied", "title": "Title",
-        "description": "Description", "hashtags": "Hashtags", "link": "Tracked link", "people": "Who appears",
-        "consent": "consent until", "consent_soon": "consent ends soon", "consent_none": "no consent on record",
-        "contact": "Contact sheet (picture for e-mail)", "transcripts": "Captions: correct what was misheard",
-        "transcript_help": "Correct the text, download the file and put it in {folder}. The next render re-times "
-                           "the words to the audio.",
-        "download_srt": "Download corrected transcript", "play": "Play", "not_in_edit": "not in the edit",
-        "notes": "Review notes", "note": "Note at", "add_note": "Add note",
-        "approved_by": "Approved by", "date": "Date", "approve": "Approve", "download_notes": "Download notes",
-        "notes_help": "Send review-notes.json to whoever makes the campaign: python cli.py review SPEC --notes FILE",
-        "unchanged_approval": "approved", "glossary": "Names and words to check are highlighted.", "clip": "Clip",
-        "seconds": "s", "no_outputs": "No files yet: run render.", "name_strap": "Name strap",
-        "name_missing": "NOT SHOWN for {person}: no room off the face and the captions",
-        "described": "Described version", "description_lines": "Description script", "held": "picture held",
-        "download_descriptions": "Download the description script",
-        "cutaways": "Cutaways", "over_words": "over", "over_clip": "over clip",
-    },
-}
-
 
 def _asset(name: str) -> str:
     return resources.files("pipeline").joinpath("review_assets", name).read_text(encoding="utf-8")
@@ -153,7 +104,7 @@ def _listed(edition: Campaign, today: dt.date, say: bool = True) -> dict[str, ma
     return out
 
 
-def _outputs(edition: Campaign, today: dt.date) -> list[dict]:
+def _outputs(edition: Campaign, today: dt.date, lang: str) -> list[dict]:
     """Each output of an edition as the page shows it (from its manifest)."""
     prefix = f"{edition.version}/" if edition.version else ""
     out = []
@@ -175,7 +126,7 @@ def _outputs(edition: Campaign, today: dt.date) -> list[dict]:
             "size": record.size, "max_bytes": preset.max_bytes, "loudness": record.loudness_lufs,
             "loudness_target": record.loudness_target_lufs, "true_peak": record.true_peak_dbtp,
             "true_peak_limit": record.true_peak_limit_dbtp, "burned": record.captions_burned, "tracks": tracks,
-            "warnings": list(record.warnings), "names_left_out": list(record.names_left_out),
+            "warnings": [warning_text(w, lang) for w in record.warnings], "names_left_out": list(record.names_left_out),
             "fingerprint": record.fingerprint, "items": record.items,
             "safe": {"top": preset.safe_area.top, "bottom": preset.safe_area.bottom,
                      "left": preset.safe_area.left, "right": preset.safe_area.right},
@@ -206,55 +157,48 @@ def _people(campaign: Campaign, today: dt.date) -> list[dict]:
     return out
 
 
-def _transcripts(campaign: Campaign, transcriber) -> list[dict]:
-    """Each clip's cues on its own timeline, as staff would correct them (corrected text where it exists)."""
-    clips = []
-    for e in campaign.editions():
-        clips += [i.clip for i in e.spec.sequence if isinstance(i, ClipItem) and i.clip not in clips]
-    out = []
-    for cid in clips:
-        corrected = corrected_cues(campaign, cid)
-        if corrected is not None:
-            cues = [(float(a), float(b), text) for a, b, text in corrected.triples()]
-        elif transcriber is not None:
-            t = clip_transcript(campaign, cid, transcriber)
-            cues = [(float(c.start), float(c.end), c.text) for c in transcript_cues(t)]
-        else:
-            cues = []
-        person, _ = campaign.clip_person(cid)
-        out.append({"clip": cid, "person": person or "", "corrected": corrected is not None,
-                    "cues": [{"start": round(a, 3), "end": round(b, 3), "text": text} for a, b, text in cues]})
-    return out
-
-
-def review_data(campaign: Campaign, transcriber=None, lang: str = "nb", today: dt.date | None = None) -> dict:
-    """Everything the page shows, as JSON-able data (all text as data, never markup)."""
+def review_data(campaign: Campaign, transcriber=None, lang: str = "nb", today: dt.date | None = None,
+                served: bool = False) -> dict:
+    """Everything the page shows, as JSON-able data (all text as data, never markup); ``served``: the
+    page is served by ``review --serve`` (it saves and renders drafts through the server)."""
     today = today or dt.date.today()
+    corrections = script_corrections(campaign)
     editions = []
     main_dir = campaign.out_dir
     for e in campaign.editions(every=True):
-        editions.append({"version": e.version or "", "title": e.spec.title, "outputs": _outputs(e, today)})
+        editions.append({"version": e.version or "", "title": e.spec.title, "outputs": _outputs(e, today, lang)})
     glossary = list(campaign.spec.subtitles.glossary) + [p for cid in campaign.spec.clips
                                                          for p in [campaign.clip_person(cid)[0]] if p]
     transcripts_dir = campaign.base_dir / "transcripts"
     return {
         "lang": lang, "words": WORDS[lang], "campaign": campaign.spec.campaign, "title": campaign.spec.title,
         "editions": editions, "people": _people(campaign, today), "glossary": glossary,
-        "transcripts": _transcripts(campaign, transcriber),
-        "transcripts_folder": str(transcripts_dir), "generated": today.isoformat(),
+        "transcripts": desk_transcripts(campaign, transcriber), "low_confidence": LOW_CONFIDENCE,
+        "script": desk_script(editions, corrections), "script_corrections": corrections,
+        "script_file": str(campaign.base_dir / SCRIPT_FILE),
+        "transcripts_folder": str(transcripts_dir), "generated": today.isoformat(), "served": served,
         "contact_sheet": "contact-sheet.png" if (main_dir / "contact-sheet.png").exists() else "",
     }
 
 
+def review_language(campaign: Campaign) -> str:
+    """The page's one language: ``review_language`` where the spec sets it, else the campaign's (nb, en)."""
+    own = campaign.spec.review_language if "review_language" in campaign.spec.model_fields_set else None
+    return page_language(own, campaign.spec.language)
+
+
 def render_page(data: dict) -> str:
-    """The page's HTML (Jinja2, autoescaped; the data as escaped JSON; script and style allowed by hash)."""
+    """The page's HTML (Jinja2, autoescaped; the data as escaped JSON; script and style allowed by hash).
+
+    A served page (``data["served"]``) may also talk to the server it came from (``connect-src 'self'``)."""
     import jinja2
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     css, js = _asset("review.css"), _asset("review.js")
     csp = ("default-src 'none'; "
            f"script-src {_csp_hash(js)}; style-src {_csp_hash(css)}; "
-           "img-src 'self' data: file:; media-src 'self' data: file:; base-uri 'none'; form-action 'none'")
+           "img-src 'self' data: file:; media-src 'self' data: file:; base-uri 'none'; form-action 'none'"
+           + ("; connect-src 'self'" if data.get("served") else ""))
     template = env.from_string(_asset("review.html"))
     # the page's own style and script (not user text) go in as they are; their hashes are in the CSP
     return template.render(data=data, css=Markup(css), js=Markup(js), csp=csp, lang=data["lang"],
@@ -326,7 +270,7 @@ def write_review(campaign: Campaign, transcriber=None, lang: str | None = None, 
     Outputs whose consent does not hold ``today`` are left off both (and logged)."""
     import tempfile
 
-    lang = lang or campaign.spec.review_language
+    lang = lang or review_language(campaign)
     if lang not in WORDS:
         raise InputError(f"review language '{lang}': use one of {', '.join(WORDS)}")
     refuse_links(campaign.out_dir)
@@ -334,8 +278,18 @@ def write_review(campaign: Campaign, transcriber=None, lang: str | None = None, 
         with tempfile.TemporaryDirectory(prefix="rekrutt-sheet-") as tmp:
             contact_sheet(campaign, Path(tmp), today=today)
     page = campaign.out_dir / "index.html"
-    write_text_atomic(page, render_page(review_data(campaign, transcriber, lang, today)))
+    write_text_atomic(page, review_html(campaign, transcriber, lang, today))
     return page
+
+
+def review_html(campaign: Campaign, transcriber=None, lang: str | None = None, today: dt.date | None = None,
+                served: bool = False) -> str:
+    """The review page's HTML in the page's language (see :func:`review_language`); ``served``: as
+    ``review --serve`` serves it, with saving and draft renders."""
+    lang = lang or review_language(campaign)
+    if lang not in WORDS:
+        raise InputError(f"review language '{lang}': use one of {', '.join(WORDS)}")
+    return render_page(review_data(campaign, transcriber, lang, today, served))
 
 
 # --------------------------------------------------------------------------- notes and approvals

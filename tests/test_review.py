@@ -29,6 +29,7 @@ title: "{title}"
 description: Kennedy & co
 hashtags: [ask]
 language: en
+review_language: nb  # the page in bokmål (the spec's language would make it English)
 clips:
   jfk:
     source: media/jfk.mp4

@@ -102,7 +102,7 @@
     if ((o.items || []).some((it) => it.cutaways)) body.append(cutawaysPanel(o, video));
     if (o.warnings.length) {
       const ul = el("ul", { className: "warn", "aria-label": W.warnings });
-      for (const w of o.warnings) ul.append(el("li", { text: w }));
+      for (const [w, lang] of o.warnings) ul.append(el("li", { text: w, lang: lang !== data.lang ? lang : null }));
       body.append(el("h4", { text: W.warnings }), ul);
     }
     const pub = el("details", { className: "publish" }, el("summary", { text: W.publish }));
@@ -166,14 +166,9 @@
       list.append(el("li", { "data-id": d.id, "data-held": d.hold ? "true" : "false" }, at,
         el("code", { text: d.id }), document.createTextNode(" "), el("span", { text: d.text + held })));
     }
-    const dl = el("button", { type: "button", text: W.download_descriptions, "data-output": o.id });
-    dl.addEventListener("click", () => {
-      const doc = { campaign: data.campaign, version: o.version || "main", channel: o.channel, lines: o.descriptions };
-      download(o.id + ".synstolking.json", JSON.stringify(doc, null, 2), "application/json");
-    });
     return el("section", { className: "described-version", "aria-label": W.described },
       el("h4", { text: W.described }), frame, el("h4", { text: W.description_lines }), list,
-      el("div", { className: "bar" }, dl));
+      el("p", {}, el("a", { href: "#script", text: W.edit_in_script })));
   }
 
   // cutaways (B-roll): where each sits on the output, the clip shown and the words it covers
@@ -194,15 +189,28 @@
       list);
   }
 
-  function highlight(text) {
+  // a legend's sentence with its sample (a <mark> holding only the words it stands for) in place of {mark}
+  const legend = (sentence, sample) => {
+    const [before, after] = sentence.split("{mark}");
+    return [document.createTextNode(before), sample, document.createTextNode(after === undefined ? "" : after)];
+  };
+  const escapeRe = (w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  // glossary words (names to check) as <mark>, words Whisper was unsure of as <mark class="low">
+  function highlight(text, low) {
     const frag = document.createDocumentFragment();
     const words = (data.glossary || []).filter((w) => w && w.length > 1);
-    if (!words.length) { frag.append(document.createTextNode(text)); return frag; }
-    const escaped = words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).sort((a, b) => b.length - a.length);
-    const re = new RegExp("(" + escaped.join("|") + ")", "gi");
+    const unsure = (low || []).map((w) => w.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, "")).filter((w) => w);
+    if (!words.length && !unsure.length) { frag.append(document.createTextNode(text)); return frag; }
+    const parts = words.map(escapeRe).concat(unsure.map((w) => "(?<![\\p{L}\\p{N}])" + escapeRe(w) +
+      "(?![\\p{L}\\p{N}])")).sort((a, b) => b.length - a.length);
+    const re = new RegExp("(" + parts.join("|") + ")", "giu");
+    const lowSet = new Set(unsure.map((w) => w.toLowerCase()));
     let last = 0;
     for (const m of text.matchAll(re)) {
-      frag.append(document.createTextNode(text.slice(last, m.index)), el("mark", { text: m[0] }));
+      const isLow = lowSet.has(m[0].toLowerCase());
+      frag.append(document.createTextNode(text.slice(last, m.index)),
+        el("mark", { text: m[0], className: isLow ? "low" : null, title: isLow ? W.low_title.replace("{pct}",
+          Math.round(data.low_confidence * 100)) : null }));
       last = m.index + m[0].length;
     }
     frag.append(document.createTextNode(text.slice(last)));
@@ -226,15 +234,100 @@
     return false;
   }
 
+  // the served page (review --serve) talks to its server; the file:// page downloads instead
+  async function post(path, body) {
+    const r = await fetch("api/" + path, { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body) });
+    const answer = await r.json().catch(() => ({ error: r.status + " " + r.statusText }));
+    if (!r.ok) throw new Error(answer.error || r.statusText);
+    return answer;
+  }
+  // a background job of the server (loading the campaign again after a save, drafts): polled until it ends
+  async function follow(job, onStep) {
+    for (;;) {
+      if (job.state === "done" || job.state === "failed") return job;
+      await new Promise((ok) => setTimeout(ok, 500));
+      const r = await fetch("api/jobs/" + encodeURIComponent(job.id));
+      job = await r.json();
+      if (!r.ok) throw new Error(job.error || r.statusText);
+      onStep(job);
+    }
+  }
+  const showState = (status, state) => {  // the status keeps its class: "pass", "fail" or "" beside it
+    status.classList.remove("pass", "fail");
+    if (state) status.classList.add(state);
+  };
+  function drafts(outputs, status) {
+    const b = el("button", { type: "button", className: "secondary", text: W.render_drafts, "data-drafts": "" });
+    const bar = el("progress", { max: "1", value: "0", hidden: true });
+    b.addEventListener("click", async () => {
+      b.disabled = true; bar.hidden = false; bar.value = 0;
+      status.textContent = W.drafts_running; showState(status, ""); status.dataset.state = "running";
+      try {
+        const st = await follow(await post("drafts", { outputs: outputs() }), (st) => {
+          bar.value = st.fraction;
+          const parts = Object.entries(st.outputs || {}).map(([k, v]) => k + " " + Math.round(v * 100) + " %");
+          status.textContent = W.drafts_running + ": " + parts.join(", ");
+        });
+        bar.value = st.fraction;
+        if (st.state === "done") {
+          status.textContent = W.drafts_done.replace("{folder}", st.folder); showState(status, "pass");
+        } else { status.textContent = W.drafts_failed + ": " + st.error; showState(status, "fail"); }
+      } catch (e) { status.textContent = W.drafts_failed + ": " + e.message; showState(status, "fail"); }
+      status.dataset.state = bar.value >= 1 ? "done" : "failed";
+      b.disabled = false;
+    });
+    return el("span", {}, b, bar);
+  }
+  // "save": the server answers once the file is written, then loads the campaign with it (re-timing a
+  // corrected transcript's words) in the background; the status follows that job to its end
+  function saveButton(send, status, after) {
+    const b = el("button", { type: "button", text: W.save, "data-save": "" });
+    b.addEventListener("click", async () => {
+      b.disabled = true;
+      if (after) after.hidden = true;
+      status.dataset.state = "saving"; showState(status, "");
+      try {
+        const answer = await send();
+        const said = (key) => W[key].replace("{file}", answer.file);
+        status.textContent = said("reloading");
+        status.dataset.state = "reloading";
+        const job = await follow(answer.job, (st) => {
+          const parts = Object.entries(st.outputs || {}).map(([k, v]) => k + " " + Math.round(v * 100) + " %");
+          status.textContent = said("reloading") + " " + (parts.length ? parts.join(", ") : Math.round(st.elapsed) +
+            " " + W.seconds);
+        });
+        if (job.state === "done") {
+          status.textContent = said("reloaded"); showState(status, "pass"); status.dataset.state = "done";
+          if (after) after.hidden = false;
+        } else {
+          status.textContent = said("reload_failed") + ": " + ((job.problems || []).length ? job.problems.join("; ")
+            : job.error);
+          showState(status, "fail"); status.dataset.state = "failed";
+        }
+      } catch (e) {
+        status.textContent = W.not_saved + ": " + e.message; showState(status, "fail"); status.dataset.state = "failed";
+      }
+      b.disabled = false;
+    });
+    return b;
+  }
+
   function transcripts() {
+    const pct = Math.round(data.low_confidence * 100);
     const sec = el("section", { id: "transcripts", "aria-labelledby": "transcripts-title" },
       el("h2", { id: "transcripts-title", text: W.transcripts }),
-      el("p", { text: W.transcript_help.replace("{folder}", data.transcripts_folder) }),
-      el("p", { text: W.glossary }));
-    for (const t of data.transcripts) {
-      const box = el("article", { className: "tile transcript", id: "transcript-" + t.clip },
+      el("p", { text: (data.served ? W.served_help : W.transcript_help).replace("{folder}", data.transcripts_folder) }),
+      el("p", { className: "legend" }, ...legend(W.glossary, el("mark", { text: W.glossary_mark })),
+        document.createTextNode(" "), ...legend(W.legend_low.replace("{pct}", pct),
+          el("mark", { className: "low", text: W.legend_low_mark })), document.createTextNode(" " + W.legend_used)));
+    const versionName = (v) => (v === "main" ? W.main : v);
+    for (const t of data.transcripts) {  // one desk per clip: one set of fields, one file
+      const box = el("article", { className: "tile transcript", id: "transcript-" + t.clip, "data-clip": t.clip },
         el("h3", { text: W.clip + " " + t.clip + (t.person ? " — " + t.person : "") }));
       const fields = [];
+      const used = el("div", { className: "cues used" });
+      const rest = el("div", { className: "cues rest" });
       t.cues.forEach((c, i) => {
         const id = "cue-" + t.clip + "-" + i;
         const play = el("button", { type: "button", className: "secondary time",
@@ -244,21 +337,74 @@
         const area = el("textarea", { id: id, rows: "2", "aria-label": W.clip + " " + t.clip + " " + fmtTime(c.start) });
         area.value = c.text;
         const preview = el("div", { className: "preview" });
-        const refresh = () => { preview.replaceChildren(highlight(area.value)); };
+        const refresh = () => { preview.replaceChildren(highlight(area.value, c.low)); };
         area.addEventListener("input", refresh);
         refresh();
         fields.push({ cue: c, area: area });
-        box.append(el("div", { className: "cue" }, el("div", {}, play, status), area, preview));
+        const tags = el("span", { className: "used-by" });
+        if (c.used.length) tags.textContent = W.used_by + ": " + c.used.map(versionName).join(", ");
+        (c.used.length ? used : rest).append(el("div", { className: "cue", "data-used": c.used.join(" ") },
+          el("div", {}, play, tags, status), area, preview));
       });
+      box.append(used);
+      const unused = t.cues.filter((c) => !c.used.length).length;
+      if (unused) box.append(el("details", { className: "unused" }, el("summary", {
+        text: W.unused_cues.replace("{n}", unused) }), rest));
+      const srt = () => fields.map((f, i) => (i + 1) + "\n" + srtTime(f.cue.start) + " --> " + srtTime(f.cue.end) + "\n" +
+        f.area.value.trim().replace(/\r/g, "") + "\n").join("\n");
       const dl = el("button", { type: "button", text: W.download_srt, "data-clip": t.clip });
-      dl.addEventListener("click", () => {
-        const blocks = fields.map((f, i) => (i + 1) + "\n" + srtTime(f.cue.start) + " --> " + srtTime(f.cue.end) + "\n" +
-          f.area.value.trim().replace(/\r/g, "") + "\n");
-        download(t.clip + ".srt", blocks.join("\n"), "application/x-subrip;charset=utf-8");
-      });
-      box.append(el("div", { className: "bar" }, dl));
+      dl.addEventListener("click", () => download(t.clip + ".srt", srt(), "application/x-subrip;charset=utf-8"));
+      const bar = el("div", { className: "bar" }, dl);
+      if (data.served) {
+        const status = el("p", { role: "status", className: "save-status" });
+        const after = drafts(() => t.outputs, status);
+        after.hidden = true;
+        bar.append(saveButton(() => post("transcript", { clip: t.clip, srt: srt() }), status, after), after);
+        box.append(bar, status);
+      } else box.append(bar);
       sec.append(box);
     }
+    return sec;
+  }
+
+  // synstolking: the description script once (each line id once, with the outputs that speak it)
+  function script() {
+    if (!data.script.length) return null;
+    const file = data.script_file;
+    const sec = el("section", { id: "script", "aria-labelledby": "script-title" },
+      el("h2", { id: "script-title", text: W.script_title }),
+      el("p", { text: (data.served ? W.served_help.replace("{folder}", file) : W.script_help.replace("{file}", file)) }));
+    const box = el("article", { className: "tile transcript" });
+    const fields = [];
+    for (const d of data.script) {
+      const id = "line-" + d.id;
+      const area = el("textarea", { id: id, rows: "2", "data-line": d.id });
+      area.value = d.text;
+      fields.push({ line: d, area: area });
+      box.append(el("div", { className: "cue" }, el("label", { for: id }, el("code", { text: d.id }),
+        document.createTextNode(" " + fmtTime(d.start) + " — " + d.outputs.join(", "))), area));
+    }
+    // the file holds the lines the producer corrected (the others stay drafted from the spec)
+    const corrections = () => {
+      const out = Object.assign({}, data.script_corrections);
+      for (const f of fields) {
+        const v = f.area.value.replace(/\s+/g, " ").trim();
+        if (v && v !== f.line.text) out[f.line.id] = v;
+      }
+      return out;
+    };
+    const yml = () => "# Synstolking: line id: what the voice says (read by render; see python cli.py describe " +
+      "export SPEC)\n" + Object.entries(corrections()).map(([k, v]) => k + ": " + JSON.stringify(v)).join("\n") + "\n";
+    const dl = el("button", { type: "button", text: W.download_script, id: "download-script" });
+    dl.addEventListener("click", () => download("script.yml", yml(), "text/yaml;charset=utf-8"));
+    const bar = el("div", { className: "bar" }, dl);
+    box.append(bar);
+    if (data.served) {
+      const status = el("p", { role: "status", className: "save-status" });
+      bar.append(saveButton(() => post("script", { lines: corrections() }), status, null));
+      box.append(status);
+    }
+    sec.append(box);
     return sec;
   }
 
@@ -303,7 +449,10 @@
       app.append(el("section", { className: "contact" }, el("h2", { text: W.contact }),
         el("a", { href: data.contact_sheet }, el("img", { src: data.contact_sheet, alt: W.contact }))));
     }
-    app.append(transcripts(), notesPanel());
+    app.append(transcripts());
+    const desk = script();
+    if (desk) app.append(desk);
+    app.append(notesPanel());
   }
   main();
 }());
