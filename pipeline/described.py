@@ -34,7 +34,7 @@ from .channels import Preset
 from .describe import Hold, Placed, described_lines, holds_of, recording, shift, stem, transcripts_of, voice_of
 from .errors import RenderError
 from .ffmpeg import FfmpegCommand, concat_listing, run_command
-from .files import atomic_path, sha256_file, write_text_atomic
+from .files import atomic_path, sha256_file, write_text_atomic, write_text_if_changed
 from .job import OutputSpec
 from .loudness import parse_ebur128, verify_command
 from .render import video_codec_args
@@ -310,7 +310,7 @@ def write_web_page(out_dir: Path, preset: Preset, extras: dict[str, str], holds:
     langs = [k.split(".")[1] for k in extras if k.startswith("captions.") and k.endswith(".vtt")]
     shifted = {k.split(".")[1]: v for k, v in extras.items()
                if k.startswith("described_captions.") and k.endswith(".vtt")}
-    write_text_atomic(out_dir / extras["html"], web_page(
+    write_text_if_changed(out_dir / extras["html"], web_page(
         preset, langs, described=extras["described"], described_captions=shifted,
         descriptions=extras.get("descriptions_vtt"), holds=[(h.at, h.length) for h in holds]))
 

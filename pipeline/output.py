@@ -14,8 +14,10 @@ sound in one, each kept in the cache under a key of everything the piece is made
 then joined into the file without encoding again. A piece another output or an earlier
 render already made is taken from the cache: YouTube and LinkedIn share all but the end
 card (whose QR code carries each channel's tracked link), and after an edit only the
-pieces it touched are encoded. ProRes (cinema) is rendered whole: its pieces would be
-as large as the film and cost a copy each.
+pieces it touched are encoded. The cinema master (ProRes) is made in pieces too: ProRes is
+intra-frame, so its pieces join anywhere and an edit of the end card encodes 4 s of it instead
+of the whole film (its pieces are as large as the film: :meth:`~pipeline.cache.Cache.trim` removes
+them first when the cache is over the size its user set).
 """
 
 from __future__ import annotations
@@ -63,9 +65,10 @@ log = logging.getLogger("rekrutt")
 
 __all__ = ["OutputRecord", "make_output", "previous_records"]
 
-#: Encoders whose outputs are made in pieces: inter-frame codecs, where the encode is the cost and the
-#: files are small. ProRes is intra-frame and large (the example's cinema master: 6.8 MB a second).
-PIECEWISE_CODECS = ("libx264",)
+#: Encoders whose outputs are made in pieces: H.264 (each piece starts on a key frame) and ProRes (every
+#: frame is one; pieces as large as the film, 6.8 MB a second for the example's cinema master, which the
+#: cache trims first). Any other encoder an override names renders the output whole, in one pass.
+PIECEWISE_CODECS = ("libx264", "prores_aw", "prores_ks")
 
 #: What a draft's manifest says of its loudness (it is applied from the measurement, never checked).
 DRAFT_LOUDNESS = "draft: loudness applied from the measurement, not checked on the file"
