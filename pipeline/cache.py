@@ -156,6 +156,29 @@ def file_digest(path: Path) -> str:
     return digest
 
 
+def recall(kind: str, key: str) -> object | None:
+    """A small fact a stage remembered across runs (:func:`remember`) in the process's cache (the one made last),
+    or None: none kept, no cache yet, or one that cannot be read."""
+    with _digest_lock:
+        root = _digest_root[0] if _digest_root else None
+    if root is None:
+        return None
+    try:
+        return Cache(root).get(kind, key)
+    except CacheError:
+        return None
+
+
+def remember(kind: str, key: str, value: object) -> None:
+    """Keep a small JSON-able fact (a QR code's mask) in the process's cache for the next run; a cache that cannot
+    be written only loses the shortcut."""
+    with _digest_lock:
+        root = _digest_root[0] if _digest_root else None
+    if root is not None:
+        with contextlib.suppress(CacheError):
+            Cache(root).put(kind, key, value)
+
+
 #: Folder (under the cache root) of the running renders' leases.
 LEASES = "leases"
 

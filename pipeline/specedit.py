@@ -11,7 +11,6 @@ import io
 import re
 from pathlib import Path
 
-
 from .errors import SpecError, SpecProblem
 from .files import write_text_atomic
 

@@ -74,6 +74,13 @@ def test_an_end_card_edit_encodes_only_its_piece_of_the_cinema_master(tmp_path, 
         fresh = framemd5(full.parent / "out" / "hostile" / channel)
         assert len(incremental) == len(fresh) > 60
         assert incremental == fresh, channel
+    # the described versions: the same pictures, held frames included (their voice is each cache's own
+    # eSpeak run, a few samples apart: the sound is not compared)
+    for channel in ("cinema.synstolket.mov", "x.synstolket.mp4"):
+        incremental = [x for x in framemd5(spec.parent / "out" / "hostile" / channel) if x.startswith("0,")]
+        fresh = [x for x in framemd5(full.parent / "out" / "hostile" / channel) if x.startswith("0,")]
+        assert len(incremental) == len(fresh) > 60
+        assert incremental == fresh, channel
     after = framemd5(spec.parent / "out" / "hostile" / "cinema.mov")
     assert after != before  # the card did change: the comparison can fail
     # the clip's frames are the same in both, the card's are not
@@ -82,6 +89,26 @@ def test_an_end_card_edit_encodes_only_its_piece_of_the_cinema_master(tmp_path, 
     assert len(video_before) == len(video_after)
     differ = [i for i, (a, b) in enumerate(zip(video_before, video_after, strict=True)) if a != b]
     assert differ and min(differ) >= 36  # 1.5 s of clip at 24 fps first: untouched
+
+
+def test_an_end_card_edit_encodes_again_only_the_held_picture_of_the_end_card(tmp_path, clip):
+    """The described version holds the picture where a line fits no pause (here: Anne's name, on her first
+    frame, and the end card's text, on its last): after an end-card edit only the card's hold is encoded;
+    the name's is the cached piece of the very frame it holds."""
+    spec = campaign(tmp_path, clip)
+    cache = tmp_path / "cache"
+    record = render(spec, cache, "-c", "x")["x"]
+    holds = [d for d in record["descriptions"] if d.get("hold")]
+    assert len(holds) >= 2, record["descriptions"]
+    held = lambda: {p.name for p in (cache / "pieces").rglob("*.mp4")}  # noqa: E731
+    before = held()
+    spec.write_text(spec.read_text("utf-8").replace('["Vi trenger deg!"]', '["Vi trenger deg nå, Anne!"]'), "utf-8")
+    again = render(spec, cache, "-c", "x")["x"]
+    assert [d.get("hold") is not None for d in again["descriptions"]] == [d.get("hold") is not None for d in
+                                                                          record["descriptions"]]
+    new = held() - before
+    # the card's picture piece and its hold: two new pieces; the name's hold and the clip's piece: none
+    assert len(new) == 2, new
 
 
 # --------------------------------------------------------------------------- freshness before any hash
@@ -233,3 +260,29 @@ def test_an_unchanged_re_render_imports_no_heavy_library_and_rewrites_nothing(tm
     assert "pipeline" in modules and "pydantic" in modules  # the probe does see what the run imports
     rewritten = sorted(str(p.relative_to(out)) for p, t in written.items() if p.stat().st_mtime_ns != t)
     assert rewritten == [], rewritten
+
+
+# --------------------------------------------------------------------------- an end card's QR code, remembered
+
+def test_a_qr_codes_mask_is_remembered_and_the_code_is_the_one_the_full_search_makes(tmp_path):
+    import qrcode
+    from qrcode.constants import ERROR_CORRECT_M
+
+    from pipeline.cta import qr_image
+
+    cache = Cache(tmp_path / "cache")
+    url = "https://www.fjordvik.kommune.no/jobb?utm_source=tiktok&utm_medium=video&utm_campaign=x"
+    first = qr_image(url, 200)
+    searched = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4, box_size=1)
+    searched.add_data(url)
+    searched.make(fit=True)
+    full = searched.make_image().get_image().convert("RGB")
+    assert first.tobytes() == full.resize(first.size, 0).tobytes()
+    entries = list((cache.root / "qr").rglob("*.json"))
+    assert len(entries) == 1
+    assert qr_image(url, 200).tobytes() == first.tobytes()  # from the remembered mask: the same code
+    # the next run reads the mask it remembered (another one stored: another picture)
+    key = entries[0].stem
+    mask = cache.get("qr", key)
+    cache.put("qr", key, (mask + 1) % 8)
+    assert qr_image(url, 200).tobytes() != first.tobytes()
