@@ -1,5 +1,7 @@
-"""Render benchmark: the example campaign against a plain-ffmpeg floor and a MoviePy baseline, and what a
-producer waits for (issue 25): an unchanged re-render, an edit of the end card.
+"""Render benchmark: first render vs a plain-ffmpeg floor and MoviePy; re-render and end-card edit (issue 25).
+
+The example campaign against a plain-ffmpeg floor and a MoviePy baseline, and what a producer waits for:
+an unchanged re-render, an edit of the end card.
 
 Measured in one run, on this machine, and summed up at the end as ratios against their targets:
 
