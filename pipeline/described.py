@@ -171,7 +171,7 @@ def _held_still(original: Path, hold: Hold, timeline: Timeline, preset: Preset, 
         run_command(hold_command(original, hold, timeline.rate, preset, timeline.duration, path), work, what=what)
         return {}
 
-    path, _, _ = cache.file("pieces", key, "." + preset.extension, make)
+    path, _, _ = cache.file("held", key, "." + preset.extension, make)  # beside the pieces: a frame, small
     return path
 
 

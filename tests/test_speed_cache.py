@@ -100,7 +100,7 @@ def test_an_end_card_edit_encodes_again_only_the_held_picture_of_the_end_card(tm
     record = render(spec, cache, "-c", "x")["x"]
     holds = [d for d in record["descriptions"] if d.get("hold")]
     assert len(holds) >= 2, record["descriptions"]
-    held = lambda: {p.name for p in (cache / "pieces").rglob("*.mp4")}  # noqa: E731
+    held = lambda: {p.name for kind in ("pieces", "held") for p in (cache / kind).rglob("*.mp4")}  # noqa: E731
     before = held()
     spec.write_text(spec.read_text("utf-8").replace('["Vi trenger deg!"]', '["Vi trenger deg nå, Anne!"]'), "utf-8")
     again = render(spec, cache, "-c", "x")["x"]
@@ -109,6 +109,7 @@ def test_an_end_card_edit_encodes_again_only_the_held_picture_of_the_end_card(tm
     new = held() - before
     # the card's picture piece and its hold: two new pieces; the name's hold and the clip's piece: none
     assert len(new) == 2, new
+    assert len(list((cache / "held").rglob("*.mp4"))) == len(holds) + 1  # the old card's hold is still there
 
 
 # --------------------------------------------------------------------------- freshness before any hash
