@@ -165,7 +165,7 @@ def _make_file(job: OutputSpec, plan: RenderPlan, work: Path, final: Path, measu
             pieces = {}
         if plan.poster_at is not None:
             with passes("poster"):
-                extras["poster"] = _poster(campaign, plan, work, out_dir)
+                extras["poster"] = _poster(campaign, plan, work, out_dir, cache, made_since)
         size = tmp.stat().st_size
         digest = sha256_file(tmp)
         if preset.max_bytes and size > preset.max_bytes:
@@ -355,15 +355,21 @@ def _check_streams(preset: Preset, timeline: Timeline, info) -> None:
                               f"{float(timeline.duration):.3f} s; the output was not kept")
 
 
-def _poster(campaign: Campaign, plan: RenderPlan, work: Path, out_dir: Path) -> str:
-    """The poster: an uncaptioned frame of the edit with the title clear of faces; returns its file name."""
+def _poster(campaign: Campaign, plan: RenderPlan, work: Path, out_dir: Path, cache: Cache,
+            made_since: float | None = None) -> str:
+    """The poster: an uncaptioned frame of the edit with the title clear of faces; returns its file name.
+    The frame is kept in the cache by what it is taken from (an edit of a card leaves it as it was)."""
     frame = work / "poster-frame.png"
     cmd = poster_frame_command(plan, plan.poster_at, frame)
     if cmd is None:  # on a card: its own picture
         seg = next(s for s in plan.timeline.segments if isinstance(s, CardSegment) and s.start <= plan.poster_at)
         frame = plan.cards[seg.card_id].path
     else:
-        run_command(cmd, work, what="poster")
+        def make(path: Path) -> dict:
+            run_command(poster_frame_command(plan, plan.poster_at, path), work, what="poster")
+            return {}
+
+        frame, _, _ = cache.file("posters", command_key(cmd, work, plan), ".png", make, made_since=made_since)
     poster = out_dir / f"{plan.preset.name}.poster.jpg"
     with atomic_path(poster) as ptmp:
         poster_with_title(frame, campaign.spec.title, plan.preset, ptmp, campaign.brand.typeface)

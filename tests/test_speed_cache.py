@@ -92,7 +92,7 @@ def test_an_end_card_edit_encodes_only_its_piece_of_the_cinema_master(tmp_path, 
 
 
 def test_an_end_card_edit_encodes_again_only_the_held_picture_of_the_end_card(tmp_path, clip):
-    """The described version holds the picture where a line fits no pause (here: Anne's name, on her first
+    """(And takes the poster's frame from the cache.) The described version holds the picture where a line fits no pause (here: Anne's name, on her first
     frame, and the end card's text, on its last): after an end-card edit only the card's hold is encoded;
     the name's is the cached piece of the very frame it holds."""
     spec = campaign(tmp_path, clip)
@@ -110,6 +110,9 @@ def test_an_end_card_edit_encodes_again_only_the_held_picture_of_the_end_card(tm
     # the card's picture piece and its hold: two new pieces; the name's hold and the clip's piece: none
     assert len(new) == 2, new
     assert len(list((cache / "held").rglob("*.mp4"))) == len(holds) + 1  # the old card's hold is still there
+    # the poster's frame (of the clip, without captions) was taken once: the edit of the card left it as it was
+    assert len(list((cache / "posters").rglob("*.png"))) == 1
+    assert (spec.parent / "out" / "hostile" / "x.poster.jpg").is_file()
 
 
 # --------------------------------------------------------------------------- freshness before any hash
