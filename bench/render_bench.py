@@ -347,6 +347,12 @@ def main() -> None:
         warm = time.perf_counter() - t
         print(f"reframing analysis ({len(clips)} clips): {cold:.2f} s cold = {cold / ours_plain * 100:.1f}% of the "
               f"render (target <= 10%), {warm:.3f} s cached = {warm / ours_plain * 100:.2f}%")
+        import importlib.util
+
+        if mp_channels and importlib.util.find_spec("moviepy") is None:
+            summary.add("MoviePy vs rekrutt", "skipped: MoviePy is not installed (pip install -e '.[bench]')",
+                        ">= 3.5x", None)
+            mp_channels = []
         for channel in mp_channels:  # each channel on its own: Rekrutt alone on it, MoviePy alone on it
             (work / f"mp-{channel}").mkdir()
             fresh()
