@@ -30,7 +30,7 @@ try:  # leases need flock (Linux, macOS); elsewhere a render holds none and prun
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-from .errors import CacheError, NoSpace
+from .errors import CacheError, InputError, NoSpace
 from .files import atomic_path, sha256_file, write_text_atomic
 
 log = logging.getLogger("rekrutt")
@@ -40,6 +40,36 @@ CACHE_VERSION = "1"
 
 #: Environment variable naming the cache folder.
 CACHE_ENV = "REKRUTT_CACHE_DIR"
+
+#: Environment variable: the most the cache may hold ("20G", "500M", bytes); a render that ends with the
+#: cache over it trims rendered pieces (ProRes first) down to it. Unset: no limit; not a size: exit 2.
+CACHE_MAX_ENV = "REKRUTT_CACHE_MAX_SIZE"
+
+_UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    """Bytes from "20G", "500M", "1.5T" or "123" (binary units; raises ValueError on anything else)."""
+    t = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = t[-1:] if t[-1:] in _UNITS else ""
+    number = float(t[: len(t) - len(unit)])
+    if not number >= 0 or number == float("inf"):
+        raise ValueError(text)
+    return int(number * _UNITS[unit])
+
+
+def size_limit() -> int | None:
+    """The cache's size limit from :data:`CACHE_MAX_ENV` (None: none). Raises :class:`InputError` (exit 2)
+    for a value that is not a size; a render checks it when it starts (:meth:`Cache.lease`)."""
+    text = os.environ.get(CACHE_MAX_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise InputError(f"{CACHE_MAX_ENV}={text!r} is not a size: give bytes or a number with K, M, G or T "
+                         f"(e.g. {CACHE_MAX_ENV}=20G), or unset it for no limit") from None
+
 
 T = TypeVar("T")
 
@@ -63,22 +93,90 @@ def key_of(*parts: object) -> str:
 _digest_memo: dict[tuple, str] = {}
 _digest_lock = threading.Lock()
 
+#: Folder (under the cache root) of the digests remembered across runs, by a file's path, size and time.
+DIGESTS = "digests"
+
+#: Files smaller than this are hashed every run (cheaper than looking their digest up).
+DIGEST_MEMO_MIN = 1 << 18
+
+#: A digest is remembered only for a file unchanged this long (seconds): a file written again within the
+#: file system's time resolution of the moment its digest was taken could keep its size and time (git's
+#: "racy" entries).
+DIGEST_SETTLED = 2.0
+
+_digest_root: list[Path] = []
+
+
+def remember_digests(root: Path) -> None:
+    """Keep file digests under ``root/digests`` from now on, so that the next run finds a large file's
+    sha256 by its path, size, modification time and inode instead of reading it again (the cache made last
+    decides: a process uses one)."""
+    with _digest_lock:
+        _digest_root[:] = [Path(root)]
+
+
+def _stored_digest(stamp: tuple) -> tuple[Path | None, str | None]:
+    if not _digest_root:
+        return None, None
+    name = hashlib.sha256(json.dumps(stamp[0]).encode("utf-8")).hexdigest()
+    path = _digest_root[0] / DIGESTS / name[:2] / f"{name}.json"
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return path, None
+    if isinstance(entry, dict) and entry.get("stamp") == list(stamp) and isinstance(entry.get("sha256"), str):
+        return path, entry["sha256"]
+    return path, None
+
 
 def file_digest(path: Path) -> str:
-    """sha256 of a file's content, remembered per (path, size, mtime) for this process."""
+    """sha256 of a file's content, remembered per (path, size, mtime, inode): for this process, and for a file
+    of at least :data:`DIGEST_MEMO_MIN` bytes across runs too (see :func:`remember_digests`).
+
+    A changed file has another size or modification time (or inode, when it was replaced), so freshness is
+    checked by ``stat`` before any hash; only a file that changed is read again.
+    """
     st = path.stat()
     stamp = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
     with _digest_lock:
         if stamp in _digest_memo:
             return _digest_memo[stamp]
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    digest = h.hexdigest()
+    stored, digest = _stored_digest(stamp) if st.st_size >= DIGEST_MEMO_MIN else (None, None)
+    if digest is None:
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        digest = h.hexdigest()
+        if stored is not None and time.time() - st.st_mtime_ns / 1e9 > DIGEST_SETTLED:
+            with contextlib.suppress(OSError):  # a read-only cache only loses the shortcut
+                write_text_atomic(stored, json.dumps({"stamp": list(stamp), "sha256": digest}))
     with _digest_lock:
         _digest_memo[stamp] = digest
     return digest
+
+
+def recall(kind: str, key: str) -> object | None:
+    """A small fact a stage remembered across runs (:func:`remember`) in the process's cache (the one made last),
+    or None: none kept, no cache yet, or one that cannot be read."""
+    with _digest_lock:
+        root = _digest_root[0] if _digest_root else None
+    if root is None:
+        return None
+    try:
+        return Cache(root).get(kind, key)
+    except CacheError:
+        return None
+
+
+def remember(kind: str, key: str, value: object) -> None:
+    """Keep a small JSON-able fact (a QR code's mask) in the process's cache for the next run; a cache that cannot
+    be written only loses the shortcut."""
+    with _digest_lock:
+        root = _digest_root[0] if _digest_root else None
+    if root is not None:
+        with contextlib.suppress(CacheError):
+            Cache(root).put(kind, key, value)
 
 
 #: Folder (under the cache root) of the running renders' leases.
@@ -177,6 +275,7 @@ class Cache:
 
     def __init__(self, root: Path | None = None):
         self.root = Path(root) if root is not None else default_cache_dir()
+        remember_digests(self.root)
 
     def unusable(self, exc: OSError, doing: str) -> CacheError:
         """The error for a cache folder that cannot be written, naming it and what to do."""
@@ -204,6 +303,7 @@ class Cache:
         folder where no lease can be made (read-only) is used without one.
         """
         key = str(self.root.absolute())
+        limit = size_limit()  # a limit that is not a size stops the run before any work
         with _leases_lock:
             held = _leases.get(key)
             if held is None and fcntl is not None:
@@ -220,7 +320,11 @@ class Cache:
             if held is not None:
                 with _leases_lock:
                     held.users -= 1
-                    if held.users == 0:
+                    last = held.users == 0
+                if last and limit is not None:
+                    self.trim(limit)  # still under this render's lease: what it used stays
+                with _leases_lock:
+                    if held.users == 0 and _leases.get(key) is held:
                         _leases.pop(key, None)
                         held.release()
 
@@ -386,6 +490,53 @@ class Cache:
                 else:
                     used, holders = _live_leases(self.root)
             return self._prune(older_than_days, kinds, used, tuple(holders))
+
+    def trim(self, max_bytes: int) -> Pruned:
+        """Remove rendered pieces until the cache holds at most ``max_bytes``: ProRes pieces (``.mov``, the
+        largest: a cinema master's worth each film) first, then the others, least recently used first of each.
+
+        Transcripts, models, measurements and the other kinds are never trimmed (they are small, or dear to
+        make again), nor any piece a running render uses (its lease), this process's own render included.
+        """
+        if not (self.root / "pieces").is_dir():
+            return Pruned(0, 0)
+        with contextlib.ExitStack() as stack:
+            used: set[str] = set()
+            holders: list[str] = []
+            if fcntl is not None:
+                try:
+                    stack.enter_context(_gate(self.root, exclusive=True))
+                except OSError:
+                    pass
+                else:
+                    used, holders = _live_leases(self.root)
+            total = sum(f.stat().st_size for f in self.root.rglob("*") if f.is_file())
+            if total <= max_bytes:
+                return Pruned(0, 0, {}, tuple(holders))
+            pieces = []
+            for entry in (self.root / "pieces").rglob("*.json"):
+                media = [m for m in entry.parent.glob(f"{entry.stem}.*") if m.suffix not in (".json", ".lock")]
+                with contextlib.suppress(OSError):
+                    size = entry.stat().st_size + sum(m.stat().st_size for m in media)
+                    used_at = max([entry.stat().st_mtime, *(m.stat().st_mtime for m in media)])
+                    prores = any(m.suffix == ".mov" for m in media)
+                    pieces.append((not prores, used_at, entry, media, size))
+            removed = freed = 0
+            kept = 0
+            for _, _, entry, media, size in sorted(pieces, key=lambda p: (p[0], p[1])):
+                if total - freed <= max_bytes:
+                    break
+                if f"pieces/{entry.stem}" in used:
+                    kept += 1
+                    continue
+                for path in (*media, entry):
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                removed, freed = removed + 1, freed + size
+            if total - freed > max_bytes:
+                log.info("the cache %s holds %.0f MB, over its limit of %.0f MB (%s): what is left is in use "
+                         "or not a rendered piece", self.root, (total - freed) / 1e6, max_bytes / 1e6, CACHE_MAX_ENV)
+            return Pruned(removed, freed, {"pieces": kept} if kept else {}, tuple(holders))
 
     def _prune(self, older_than_days: float | None, kinds: tuple[str, ...], used: set[str],
                holders: tuple[str, ...]) -> Pruned:

@@ -88,6 +88,8 @@ def words_in_cut(transcript: Transcript, seg: ClipSegment) -> list[TimedWord]:
         ws, we = w.start, w.end
         if we <= ws:
             we = ws + Fraction(1, 100)
+        if we <= lo or ws >= hi:  # outside the cut: two comparisons, not the overlap's arithmetic (issue 25: a
+            continue              # minutes-long interview's words, for every cut of every output, on every run)
         overlap = min(we, hi) - max(ws, lo)
         if overlap <= 0 or overlap * 2 < (we - ws):
             continue

@@ -15,10 +15,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from PIL import Image
 
+from .cache import key_of, recall, remember
 from .channels import Preset
 
 #: What the main film (no version) is called in ``utm_content``: the name ``render -V`` knows it by.
 MAIN = "main"
+
+#: Bump when the QR codes are made otherwise (their remembered masks are then chosen again).
+QR_VERSION = "1"
 
 UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content")
 
@@ -40,6 +44,16 @@ def qr_image(data: str, size: int) -> Image.Image:
 
     qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4, box_size=1)
     qr.add_data(data)
+    # Choosing the mask (8 trial codes, each scored) is most of the time a QR code takes, and every load of a
+    # spec draws one per channel to size its end card: the choice is remembered across runs (issue 25), so
+    # the code is the very one the full search makes.
+    key = key_of("qr-mask", data, ERROR_CORRECT_M, 4, QR_VERSION)
+    mask = recall("qr", key)
+    if not isinstance(mask, int) or not 0 <= mask < 8:
+        qr.best_fit()
+        mask = qr.best_mask_pattern()
+        remember("qr", key, mask)
+    qr.mask_pattern = mask
     qr.make(fit=True)
     img = qr.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
     modules = img.width

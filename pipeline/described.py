@@ -28,13 +28,15 @@ from pathlib import Path
 
 import pysubs2
 
+from . import __version__
 from .cache import Cache
+from .cache import key_of as cache_key
 from .campaign import Campaign
 from .channels import Preset
 from .describe import Hold, Placed, described_lines, holds_of, recording, shift, stem, transcripts_of, voice_of
 from .errors import RenderError
-from .ffmpeg import FfmpegCommand, concat_listing, run_command
-from .files import atomic_path, sha256_file, write_text_atomic
+from .ffmpeg import FfmpegCommand, concat_listing, ffmpeg_stamp, run_command
+from .files import atomic_path, sha256_file, write_text_atomic, write_text_if_changed
 from .job import OutputSpec
 from .loudness import parse_ebur128, verify_command
 from .render import video_codec_args
@@ -144,8 +146,39 @@ def _container(preset: Preset) -> str:
     return {"mp4": "mp4", "mov": "mov"}.get(preset.extension, preset.extension)
 
 
-def held_picture(original: Path, holds: list[Hold], timeline: Timeline, preset: Preset, work: Path) -> Path:
-    """The output's picture with the holds in it, every other frame copied (see the module's note)."""
+def frame_command(original: Path, hold: Hold, rate: Fraction, out: Path) -> FfmpegCommand:
+    """The checksum (framemd5) of the one frame :func:`hold_command` holds: the same seek, decoded as it is."""
+    return FfmpegCommand(["-y", "-ss", f"{float(hold.frame - 1 / (4 * rate)):.6f}", "-i", str(original), "-map", "0:v",
+                          "-an", "-frames:v", "1", "-f", "framemd5", str(out)], outputs=[out])
+
+
+def _held_still(original: Path, hold: Hold, timeline: Timeline, preset: Preset, work: Path, still: Path,
+                cache: Cache | None) -> Path:
+    """One hold's encoded picture; with a cache, kept there under the held frame's checksum and the command
+    (issue 25): an edit elsewhere in the film (a new end card) encodes none of the other holds again."""
+    cmd = hold_command(original, hold, timeline.rate, preset, timeline.duration, still)
+    what = f"described version's held picture at {float(hold.at):.2f} s ({preset.name})"
+    if cache is None:
+        run_command(cmd, work, what=what)
+        return still
+    md5 = still.with_suffix(".framemd5")
+    run_command(frame_command(original, hold, timeline.rate, md5), work, what=f"{what}: its frame")
+    frame = [line for line in md5.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+    args = [a for a in cmd.args if a not in (str(original), str(still))]
+    key = cache_key("held-picture", [line.split(",")[-1].strip() for line in frame], args, ffmpeg_stamp(), __version__)
+
+    def make(path: Path) -> dict:
+        run_command(hold_command(original, hold, timeline.rate, preset, timeline.duration, path), work, what=what)
+        return {}
+
+    path, _, _ = cache.file("held", key, "." + preset.extension, make)  # beside the pieces: a frame, small
+    return path
+
+
+def held_picture(original: Path, holds: list[Hold], timeline: Timeline, preset: Preset, work: Path,
+                 cache: Cache | None = None) -> Path:
+    """The output's picture with the holds in it, every other frame copied (see the module's note). With
+    ``cache``, each hold's picture is kept there by the frame it holds (:func:`_held_still`)."""
     parts_dir = work / "described-parts"
     parts_dir.mkdir(exist_ok=True)
     for old in parts_dir.iterdir():
@@ -165,9 +198,7 @@ def held_picture(original: Path, holds: list[Hold], timeline: Timeline, preset: 
     def stills(at: Time) -> None:
         for j, h in enumerate(x for x in holds if x.at == at):
             still = work / f"hold-{len(listing):03d}-{j}.{preset.extension}"
-            run_command(hold_command(original, h, timeline.rate, preset, timeline.duration, still), work,
-                        what=f"described version's held picture at {float(h.at):.2f} s ({preset.name})")
-            listing.append(still)
+            listing.append(_held_still(original, h, timeline, preset, work, still, cache))
 
     stills(bounds[0])
     for i, part in enumerate(parts):
@@ -298,7 +329,7 @@ def described_output(campaign: Campaign, preset: Preset, timeline: Timeline, rec
         return record
     stem_wav = stem(placed, voices, duration, work / "description-stem.wav")
     original = out_dir / record.path
-    picture = held_picture(original, holds, timeline, preset, work) if holds else original
+    picture = held_picture(original, holds, timeline, preset, work, cache) if holds else original
     voice_level = _loudness(stem_wav, work, f"description voice ({preset.name})").integrated
     voice_gain = (record.loudness_lufs - voice_level) if lines and voice_level > -70 else 0.0
     mix = work / "described-mix.wav"
@@ -350,7 +381,7 @@ def write_web_page(out_dir: Path, preset: Preset, extras: dict[str, str], holds:
     langs = [k.split(".")[1] for k in extras if k.startswith("captions.") and k.endswith(".vtt")]
     shifted = {k.split(".")[1]: v for k, v in extras.items()
                if k.startswith("described_captions.") and k.endswith(".vtt")}
-    write_text_atomic(out_dir / extras["html"], web_page(
+    write_text_if_changed(out_dir / extras["html"], web_page(
         preset, langs, described=extras["described"], described_captions=shifted,
         descriptions=extras.get("descriptions_vtt"), described_descriptions=extras.get("described_descriptions_vtt"),
         holds=[(h.at, h.length) for h in holds]))

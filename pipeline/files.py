@@ -65,6 +65,21 @@ def write_text_atomic(final: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def write_text_if_changed(final: Path, text: str) -> bool:
+    """Write a text file (UTF-8) atomically unless it holds ``text`` already (then it is left as it is, its
+    time too: an unchanged render rewrites nothing); returns whether it was written. The size is compared
+    before the content is read."""
+    data = text.encode("utf-8")
+    try:
+        if final.stat().st_size == len(data) and final.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    with atomic_path(final) as tmp:
+        tmp.write_bytes(data)
+    return True
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:

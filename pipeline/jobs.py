@@ -407,7 +407,9 @@ def _render_batch(campaigns: list[Campaign], options: RenderOptions, on_event: E
         unchanged = [o.record for o in mine if o.status == "unchanged" and o.record is not None]
         path = manifest.update(campaign, records=unchanged, failures=failures)
         done = [o.job.channel for o in mine if o.status in ("rendered", "unchanged")]
-        if done and (spec_path, version) in loaded and not options.draft:
+        edit_file = campaign.out_dir / f"{campaign.version or 'main'}.otio"
+        same = all(o.status == "unchanged" for o in mine) and _newer_than_spec(edit_file, spec_path)
+        if done and (spec_path, version) in loaded and not options.draft and not same:
             try:
                 write_edit(output_spec(campaign, OutputKey(version, done[0])), loaded[(spec_path, version)])
             except RekruttError as exc:
@@ -423,9 +425,21 @@ def _render_batch(campaigns: list[Campaign], options: RenderOptions, on_event: E
         if mine and not options.draft and not unchanged:  # (`review SPEC` rebuilds it on demand)
             write_review_page(campaign, options)
     for campaign in campaigns:  # the accessibility report (WCAG 1.2.2, 1.2.5, 1.4.3)
-        if not options.draft and any(o.job.spec == campaign.path for o in outcomes):
+        mine = [o for o in outcomes if o.job.spec == campaign.path]
+        same = all(o.status == "unchanged" for o in mine) and _newer_than_spec(
+            campaign.out_dir / "accessibility.json", campaign.path)
+        if not options.draft and mine and not same:
             _write_accessibility(campaign, [v for (p, _), v in loaded.items() if p == campaign.path])
     return BatchResult(results, calls, time.perf_counter() - started)
+
+
+def _newer_than_spec(made: Path, spec: Path) -> bool:
+    """Whether ``made`` (an edit file, the accessibility report) was written after the spec last changed: with
+    every output unchanged it is then written again the same (issue 25: an unchanged run writes nothing)."""
+    try:
+        return made.stat().st_mtime_ns >= spec.stat().st_mtime_ns
+    except OSError:
+        return False
 
 
 def _write_accessibility(campaign: Campaign, loaded: list[LoadedCampaign]) -> None:

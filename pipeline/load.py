@@ -10,24 +10,26 @@ transcriber (for quotes) are the caller's, passed in.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import errno
 import logging
+import time
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from . import channels, describe
+from . import __version__, channels, describe
 from .brand import apply_brand, load_brand
-from .cache import Cache
+from .cache import Cache, key_of
 from .campaign import Campaign
 from .cuefile import read_cue_file
 from .cutaways import check_item, clips_of, resolve_cutaways
 from .edit import cut_down, quote_items, quote_warnings, resolve_quotes
-from .errors import ClipNotFound, SpecError, SpecProblem
+from .errors import CacheError, ClipNotFound, SpecError, SpecProblem
 from .images import image_problem
 from .images import verify as verify_image
 from .library import LibraryClip, consent_problems, library_dir, load_clip
@@ -155,6 +157,8 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
             spec = campaign.spec
     shape_failed = bool(collector.problems) or bool(dropped)
     before = len(collector.problems)
+    if prober is probe_as:  # the real prober's findings are kept by the file's stamp (a test's own is not)
+        prober = _remembered_probe(cache if cache is not None else Cache(cache_dir))
     media = _check_references(collector, campaign, check_media, prober, dropped)
     corrected = _check_transcripts(collector, campaign, media) if check_media else {}
     if dropped:
@@ -178,6 +182,49 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
     text_warnings(warnings, campaign)
     link_warnings(warnings, campaign)
     return dataclasses.replace(campaign, warnings=tuple(warnings.problems))
+
+
+#: A probe is remembered only for a file unchanged this long (seconds; as for file digests).
+PROBE_SETTLED = 2.0
+
+
+def _remembered_probe(cache: Cache) -> Prober:
+    """:func:`~pipeline.probe.probe_as`, its findings kept in the cache by the file's path, size, modification
+    time and inode: an unchanged clip is not opened again on the next run (issue 25: freshness by size and
+    time first). A cache that cannot be written only loses the shortcut."""
+
+    def probe_remembered(src: Path, want: str):
+        try:
+            st = src.stat()
+        except OSError:
+            return probe_as(src, want)
+        key = key_of("probe", want, str(src.resolve()), st.st_size, st.st_mtime_ns, st.st_ino, __version__)
+        found = cache.get("probes", key)
+        if isinstance(found, dict) and {"info", "problem"} <= found.keys():
+            info = _info_from(found["info"]) if found["info"] is not None else None
+            return info, tuple(found["problem"]) if found["problem"] is not None else None
+        info, problem = probe_as(src, want)
+        if time.time() - st.st_mtime_ns / 1e9 > PROBE_SETTLED:
+            with contextlib.suppress(CacheError):
+                cache.put("probes", key, {"info": _info_to(info) if info is not None else None,
+                                          "problem": list(problem) if problem is not None else None})
+        return info, problem
+
+    return probe_remembered
+
+
+def _info_to(info: MediaInfo) -> dict:
+    def value(v):
+        return {"fraction": str(v)} if isinstance(v, Fraction) else {"path": str(v)} if isinstance(v, Path) else v
+    return {f.name: value(getattr(info, f.name)) for f in dataclasses.fields(info)}
+
+
+def _info_from(data: dict) -> MediaInfo:
+    def value(v):
+        if isinstance(v, dict):
+            return Fraction(v["fraction"]) if "fraction" in v else Path(v["path"])
+        return v
+    return MediaInfo(**{k: value(v) for k, v in data.items()})
 
 
 def _check_with_media(collector: Problems, warnings: Problems, campaign: Campaign, cache: Cache,

@@ -19,7 +19,7 @@ from filelock import FileLock
 
 from . import __version__
 from .campaign import Campaign
-from .files import write_text_atomic
+from .files import write_text_if_changed
 
 MANIFEST = "manifest.json"
 
@@ -135,7 +135,7 @@ def update(campaign: Campaign, *, record: OutputRecord | None = None, forget: st
         if data.get("versions"):
             manifest["versions"] = data["versions"]
         target = path(out_dir)
-        write_text_atomic(target, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+        write_text_if_changed(target, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return target
 
 
@@ -157,7 +157,7 @@ def link_version(version: Campaign, version_manifest: Path) -> None:
             "duration": max((r.duration for r in records.values()), default=0.0),
         }
         data["versions"] = {k: versions[k] for k in sorted(versions)}
-        write_text_atomic(path(main_dir), json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        write_text_if_changed(path(main_dir), json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def approve(campaign: Campaign, channel: str, approval: dict[str, str]) -> None:

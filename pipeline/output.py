@@ -14,8 +14,10 @@ sound in one, each kept in the cache under a key of everything the piece is made
 then joined into the file without encoding again. A piece another output or an earlier
 render already made is taken from the cache: YouTube and LinkedIn share all but the end
 card (whose QR code carries each channel's tracked link), and after an edit only the
-pieces it touched are encoded. ProRes (cinema) is rendered whole: its pieces would be
-as large as the film and cost a copy each.
+pieces it touched are encoded. The cinema master (ProRes) is made in pieces too: ProRes is
+intra-frame, so its pieces join anywhere and an edit of the end card encodes 4 s of it instead
+of the whole film (its pieces are as large as the film: :meth:`~pipeline.cache.Cache.trim` removes
+them first when the cache is over the size its user set).
 """
 
 from __future__ import annotations
@@ -64,9 +66,10 @@ log = logging.getLogger("rekrutt")
 
 __all__ = ["OutputRecord", "make_output", "previous_records"]
 
-#: Encoders whose outputs are made in pieces: inter-frame codecs, where the encode is the cost and the
-#: files are small. ProRes is intra-frame and large (the example's cinema master: 6.8 MB a second).
-PIECEWISE_CODECS = ("libx264",)
+#: Encoders whose outputs are made in pieces: H.264 (each piece starts on a key frame) and ProRes (every
+#: frame is one; pieces as large as the film, 6.8 MB a second for the example's cinema master, which the
+#: cache trims first). Any other encoder an override names renders the output whole, in one pass.
+PIECEWISE_CODECS = ("libx264", "prores_aw", "prores_ks")
 
 #: What a draft's manifest says of its loudness (it is applied from the measurement, never checked).
 DRAFT_LOUDNESS = "draft: loudness applied from the measurement, not checked on the file"
@@ -163,7 +166,7 @@ def _make_file(job: OutputSpec, plan: RenderPlan, work: Path, final: Path, measu
             pieces = {}
         if plan.poster_at is not None:
             with passes("poster"):
-                extras["poster"] = _poster(campaign, plan, work, out_dir)
+                extras["poster"] = _poster(campaign, plan, work, out_dir, cache, made_since)
         size = tmp.stat().st_size
         digest = sha256_file(tmp)
         if preset.max_bytes and size > preset.max_bytes:
@@ -356,15 +359,21 @@ def _check_streams(preset: Preset, timeline: Timeline, info) -> None:
                               f"{float(timeline.duration):.3f} s; the output was not kept")
 
 
-def _poster(campaign: Campaign, plan: RenderPlan, work: Path, out_dir: Path) -> str:
-    """The poster: an uncaptioned frame of the edit with the title clear of faces; returns its file name."""
+def _poster(campaign: Campaign, plan: RenderPlan, work: Path, out_dir: Path, cache: Cache,
+            made_since: float | None = None) -> str:
+    """The poster: an uncaptioned frame of the edit with the title clear of faces; returns its file name.
+    The frame is kept in the cache by what it is taken from (an edit of a card leaves it as it was)."""
     frame = work / "poster-frame.png"
     cmd = poster_frame_command(plan, plan.poster_at, frame)
     if cmd is None:  # on a card: its own picture
         seg = next(s for s in plan.timeline.segments if isinstance(s, CardSegment) and s.start <= plan.poster_at)
         frame = plan.cards[seg.card_id].path
     else:
-        run_command(cmd, work, what="poster")
+        def make(path: Path) -> dict:
+            run_command(poster_frame_command(plan, plan.poster_at, path), work, what="poster")
+            return {}
+
+        frame, _, _ = cache.file("posters", command_key(cmd, work, plan), ".png", make, made_since=made_since)
     poster = out_dir / f"{plan.preset.name}.poster.jpg"
     with atomic_path(poster) as ptmp:
         poster_with_title(frame, campaign.spec.title, plan.preset, ptmp, campaign.brand.typeface)

@@ -11,11 +11,6 @@ import io
 import re
 from pathlib import Path
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
-from ruamel.yaml.util import load_yaml_guess_indent
-
 from .errors import SpecError, SpecProblem
 from .files import write_text_atomic
 
@@ -26,6 +21,12 @@ _NESTED_KEY = re.compile(r"^( +)[^\s#\-][^:\n]*:", re.MULTILINE)
 def set_values(path: Path, changes: dict[tuple, str]) -> int:
     """Set each key path (("sequence", 2, "says"), ...) of the YAML file to its new string; returns how
     many changed. A value keeps its quoting style (plain, 'single', "double")."""
+    # ruamel.yaml is imported here: only --update-quotes rewrites a spec (a render has no use for it)
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
+    from ruamel.yaml.util import load_yaml_guess_indent
+
     text = path.read_text(encoding="utf-8")
     try:
         _, indent, offset = load_yaml_guess_indent(text)
