@@ -49,6 +49,8 @@ class OutputCheck:
     captions: str  #: "burned", "file (srt, vtt)", "" for none
     texts: list[ScreenText] = field(default_factory=list)
     contrast: dict[str, float] = field(default_factory=dict)
+    #: the producer's ``describe:`` lines (what a shot or a cutaway shows) and whether the description says them
+    pictures: list[ScreenText] = field(default_factory=list)
 
     @property
     def captions_ok(self) -> bool:
@@ -65,7 +67,8 @@ class OutputCheck:
     def as_dict(self) -> dict:
         return {"output": self.output, "synstolking": self.mode,
                 "1.2.2": {"ok": self.captions_ok, "captions": self.captions or "none"},
-                "1.2.5": {"ok": not self.unspoken, "texts": [{**asdict(t), "ok": t.ok} for t in self.texts]},
+                "1.2.5": {"ok": not self.unspoken, "texts": [{**asdict(t), "ok": t.ok} for t in self.texts],
+                          "pictures": [{**asdict(t), "ok": t.ok} for t in self.pictures]},
                 "1.4.3": {"ok": self.contrast_ok, "contrast": {k: round(v, 2) for k, v in self.contrast.items()}}}
 
 
@@ -89,7 +92,8 @@ def check_output(output: OutputSpec, transcripts: dict[str, Transcript]) -> Outp
     if mode == "version":
         placed, _ = describe.described_lines(edition, timeline, transcripts, channel)
         described = {p.line.text for p in placed if p.fits}
-    lines = {line.text for line in describe.script(edition, timeline, transcripts, channel)}
+    script = describe.script(edition, timeline, transcripts, channel)
+    lines = {line.text for line in script}
 
     def where(text: str, line: str | None) -> str:
         if describe.said(film_words, text):
@@ -97,6 +101,9 @@ def check_output(output: OutputSpec, transcripts: dict[str, Transcript]) -> Outp
         return "description" if line is not None and line in described else ""
 
     out = OutputCheck(f"{edition.version or 'main'}/{channel}", mode, _captions(output))
+    out.pictures = [ScreenText(ln.text, f"{'cutaway' if ln.kind == 'cutaway' else 'shot'} {ln.id}",
+                               "description" if ln.text in described else "")
+                    for ln in script if ln.kind in ("describe", "cutaway") and not ln.card]
     people: set[str] = set()
     for seg in timeline.segments:
         if isinstance(seg, CardSegment):
@@ -114,7 +121,7 @@ def check_output(output: OutputSpec, transcripts: dict[str, Transcript]) -> Outp
             if not person or person in people:
                 continue
             people.add(person)
-            strap = next((ln.text for ln in describe.script(edition, timeline, transcripts, channel)
+            strap = next((ln.text for ln in script
                           if ln.id == f"{describe.slugify(seg.clip_id)}-navn"), None)
             words = [w.text for w in words_in_cut(transcripts[seg.clip_id], seg)] if seg.clip_id in transcripts \
                 else []
@@ -179,6 +186,13 @@ def write_report(campaign: Campaign, checks: list[OutputCheck], out_dir: Path | 
     for c in checks:
         md.append(f"- **{c.output}**: " + "; ".join(
             f"{t.what}: \"{t.text}\" — {said.get(t.spoken, '**never spoken**')}" for t in c.texts))
+    if any(c.pictures for c in checks):
+        md += ["", "## What the pictures show (describe:), and whether the description says it", ""]
+        for c in checks:
+            if c.pictures:
+                told = sum(t.ok for t in c.pictures)
+                md.append(f"- **{c.output}**: {told} of {len(c.pictures)} described: " + "; ".join(
+                    f"{t.what}: \"{t.text}\" — {said.get(t.spoken, '**left out**')}" for t in c.pictures))
     md += ["", "## For the accessibility statement (tilgjengelighetserklæring)", "", statement(campaign, checks), ""]
     bad = failures(checks)
     data = {"campaign": campaign.spec.campaign, "ok": not bad, "failures": bad,

@@ -2,10 +2,13 @@
 
 The script is drafted from what the spec already knows: each person's name and role at their first
 appearance (left out where the words of their cut say it themselves), every card's text in speakable
-form (an address without ``https://www.``), and the producer's own ``describe:`` text on a sequence item.
+form (an address without ``https://www.``), and the producer's own ``describe:`` text on a sequence item
+or on a cutaway (what the cutaway's picture shows).
 Each line goes into a pause of the output's speech (the transcript's word times on its timeline), at
 least :data:`CLEAR` seconds clear of speech at both ends, within its item's time (a card line: within the
-card's time, and the pauses around it). A line that fits no pause is reported with the time it needs.
+card's time, and the pauses around it; a cutaway's line: the nearest pause at or before the cutaway's
+start within its item, as a cutaway covers speech). A line that fits no pause is reported with the time
+it needs.
 
 :mod:`pipeline.voice` speaks the lines; :mod:`pipeline.described` makes the described version from a
 finished output. Where a line fits no pause the picture can be held for it (extended description,
@@ -29,6 +32,7 @@ from . import voice as tts
 from .cache import Cache
 from .campaign import Campaign, OutputKey
 from .captions import words_in_cut
+from .cutaway import place as on_grid
 from .job import output_spec
 from .scriptfile import SCRIPT_FILE, read_script
 from .spec import ClipItem
@@ -58,6 +62,7 @@ class Line:
     loc: Loc  #: where the spec says it (for file:line)
     window: tuple[Time, Time]  #: the time of its item on the output timeline
     card: bool = False  #: over a card (no speech): may use the pauses around the card
+    latest: bool = False  #: a cutaway's line: in the last pause of its window that holds it, as late as it fits
 
 
 @dataclass(frozen=True)
@@ -127,15 +132,19 @@ def said(words: list[str], phrase: str) -> bool:
     return bool(wanted) and all(w in spoken for w in wanted)
 
 
-def _item_loc(campaign: Campaign, item, index: int) -> Loc:
-    """The key path of a sequence item with a ``describe:``: in the version's own sequence, else the main one."""
+def _raw_sequences(campaign: Campaign) -> list[tuple[Loc, list]]:
+    """(key path, items as written) of the version's own sequence where it has one, then the main one."""
     data = campaign.located.data if campaign.located is not None else {}
     places: list[tuple[Loc, list]] = []
     if campaign.version and isinstance(data.get("versions", {}).get(campaign.version), dict):
         places.append((("versions", campaign.version, "sequence"),
                        data["versions"][campaign.version].get("sequence") or []))
-    places.append((("sequence",), data.get("sequence") or []))
-    for prefix, seq in places:
+    return places + [(("sequence",), data.get("sequence") or [])]
+
+
+def _item_loc(campaign: Campaign, item, index: int) -> Loc:
+    """The key path of a sequence item with a ``describe:``: in the version's own sequence, else the main one."""
+    for prefix, seq in _raw_sequences(campaign):
         for i, raw in enumerate(seq):
             if isinstance(raw, dict) and raw.get("describe") == item.describe:
                 return prefix + (i, "describe")
@@ -179,11 +188,36 @@ def script(campaign: Campaign, timeline: Timeline, transcripts: dict[str, Transc
         elif isinstance(seg, CardSegment):
             add(f"kort-{slugify(seg.card_id)}", text=card_text(seg.card), kind="card",
                 loc=_card_loc(campaign, seg.card_id), window=window, card=True)
+        if isinstance(seg, ClipSegment) and isinstance(item, ClipItem):
+            for k, cut in enumerate(item.cutaways):
+                at = _cutaway_start(item, cut, seg)
+                if cut.describe and at is not None:
+                    add(f"{index + 1:02d}-{slugify(cut.clip)}", text=cut.describe.strip(), kind="cutaway",
+                        loc=_cutaway_loc(campaign, item, index, k), window=(seg.start, at), latest=True)
         if getattr(item, "describe", None):
             add(f"{index + 1:02d}-{slugify(getattr(item, 'clip', None) or getattr(item, 'card', ''))}",
                 text=item.describe.strip(), kind="describe", loc=_item_loc(campaign, item, index),
                 window=window, card=isinstance(seg, CardSegment))
     return lines
+
+
+def _cutaway_start(item: ClipItem, cut, seg: ClipSegment) -> Time | None:
+    """Where a cutaway starts on the output's timeline, as :func:`pipeline.cutaway.place` puts it on the
+    grid (None where this cut does not show it: a cut-down that no longer holds its words)."""
+    shown = on_grid(item.model_copy(update={"cutaways": [cut]}), seg.rate, seg.frame_count)
+    return seg.start + Fraction(shown[0].offset) / seg.rate if shown else None
+
+
+def _cutaway_loc(campaign: Campaign, item, index: int, k: int) -> Loc:
+    """The key path of a cutaway's ``describe:`` (in the version's own sequence, else the main one)."""
+    want = item.cutaways[k].describe
+    for prefix, seq in _raw_sequences(campaign):
+        for i, raw in enumerate(seq):
+            cuts = raw.get("cutaways") if isinstance(raw, dict) else None
+            if isinstance(cuts, list) and k < len(cuts) and isinstance(cuts[k], dict) \
+                    and cuts[k].get("describe") == want:
+                return prefix + (i, "cutaways", k, "describe")
+    return ("sequence", index, "cutaways", k, "describe")
 
 
 def _card_loc(campaign: Campaign, card_id: str) -> Loc:
@@ -307,8 +341,10 @@ def _place(lines: list[Line], lengths: dict[str, Time], talk: list[tuple[Time, T
             if slot > biggest[0]:
                 biggest = (slot, start)
             if length and slot >= length:
-                best = Placed(line, start, length, slot, True, line.id in recorded)
-                break
+                # a cutaway's line: the nearest pause before its picture, ending where the pause does
+                best = Placed(line, end - length if line.latest else start, length, slot, True, line.id in recorded)
+                if not line.latest:
+                    break
         if best is None and hold and length:  # a card's pause ends at hi where nothing before hi reaches it
             after = said_.before(hi, heard.before(hi, Fraction(0)))
             best = _held(line, length, after, rate, line.id in recorded, biggest[0])
@@ -493,12 +529,14 @@ def check(campaign: Campaign, transcripts: dict[str, Transcript], timeline_for, 
     for (label, line_id), chans in seen.items():
         p, _ = facts[(label, line_id)]
         kind = "recorded line" if p.recorded else "description line"
-        where = "over the card" if p.line.card else "in this cut"
+        where = "over the card" if p.line.card else \
+            "in this cut before the cutaway" if p.line.latest else "in this cut"
+        first = "start the cutaway later (on later words), " if p.line.latest else ""
         found.append(Finding(
             p.line.loc, f"the {kind} '{line_id}' (\"{_short(p.line.text)}\") needs {float(p.length):.1f} s, and the "
             f"longest pause {where} is {float(p.slot):.1f} s ({label}: {', '.join(chans)}); it is left out of the "
             "described version",
-            "shorten the text, leave a pause in the cut (pad:, from:/to:), make the card longer (duration:), "
+            f"{first}shorten the text, leave a pause in the cut (pad:, from:/to:), make the card longer (duration:), "
             f"record it faster ({RECORDINGS}/{line_id}.wav), or speak faster (synstolking: rate)"))
     folder = campaign.base_dir / RECORDINGS
     if folder.is_dir():
@@ -550,7 +588,8 @@ def script_markdown(rows: list[dict]) -> str:
            "Each line is spoken in a pause of the speech; where none is long enough, the described version holds "
            "the picture for it (times are the described version's). Record a line as `descriptions/<id>.wav` "
            "beside the spec to replace the synthetic voice (no longer than its longest length, or its hold's). "
-           "Change a card's or a person's text in the spec; add your own with `describe:` on a sequence item.", "",
+           "Change a card's or a person's text in the spec; add your own with `describe:` on a sequence item or a "
+           "cutaway.", "",
            "| version | channel | id | starts at (s) | longest (s) | synthetic (s) | fits | text |",
            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:

@@ -23,6 +23,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -47,6 +48,8 @@ from .transcribe import whisper_language
 
 log = logging.getLogger("rekrutt")
 
+#: When this process started: ``force`` makes again each described sound made before it.
+_started = time.time()
 #: Seconds over which the original sound goes down under a line, and up after it.
 RAMP = 0.2
 #: Seconds over which the original sound stops before a hold and starts again after it.
@@ -230,23 +233,95 @@ def shifted_captions(record, holds: list[Hold], preset: Preset, out_dir: Path) -
     return out
 
 
-def _final_command(original: Path, mix: Path, gain_db: float, preset: Preset, duration: Time,
-                   out: Path, margin: float = 0.5) -> FfmpegCommand:
+def _sound_command(mix: Path, gain_db: float, preset: Preset, duration: Time, out: Path,
+                   margin: float = 0.5) -> FfmpegCommand:
+    """The described version's sound track alone: the mix at the channel's loudness, true-peak limited,
+    to the sample as long as the picture, encoded as the channel's sound (muxed by :func:`mux_command`)."""
     ceiling = 10 ** ((preset.true_peak_dbtp - margin) / 20)
     samples = int(duration * preset.sample_rate + Fraction(1, 2))
-    graph = (f"[1:a]volume={gain_db:.2f}dB,aresample=192000,alimiter=limit={ceiling:.5f}:attack=1:release=60:"
+    graph = (f"[0:a]volume={gain_db:.2f}dB,aresample=192000,alimiter=limit={ceiling:.5f}:attack=1:release=60:"
              f"level=0:latency=1,aresample={preset.sample_rate},asetpts=N/SR/TB,apad,atrim=end_sample={samples}[a]")
-    args = ["-y", "-i", str(original), "-i", str(mix), "-/filter_complex", FfmpegCommand.SCRIPT,
-            "-map", "0:v", "-map", "[a]", "-c:v", "copy", "-c:a", preset.audio_codec, "-ar", str(preset.sample_rate),
-            "-ac", str(preset.audio_channels)]
+    args = ["-y", "-i", str(mix), "-/filter_complex", FfmpegCommand.SCRIPT, "-map", "[a]",
+            "-c:a", preset.audio_codec, "-ar", str(preset.sample_rate), "-ac", str(preset.audio_channels)]
     if preset.audio_kbps:
         args += ["-b:a", f"{preset.audio_kbps}k"]
-    args += ["-metadata", "title=Synstolket versjon", "-metadata:s:a:0", "language=nor",
-             "-metadata:s:a:0", "title=Lyd med synstolking"]
+    return FfmpegCommand(args + ["-f", _container(preset), str(out)], filter_script=graph, outputs=[out])
+
+
+def mux_command(picture: Path, sound: Path, preset: Preset, out: Path) -> FfmpegCommand:
+    """The described version: its picture and its sound track, both copied (nothing encoded)."""
+    args = ["-y", "-i", str(picture), "-i", str(sound), "-map", "0:v", "-map", "1:a", "-c", "copy",
+            "-metadata", "title=Synstolket versjon", "-metadata:s:a:0", "language=nor",
+            "-metadata:s:a:0", "title=Lyd med synstolking"]
     if preset.extension == "mp4":
         args += ["-movflags", "+faststart"]
-    args += ["-f", {"mp4": "mp4", "mov": "mov"}.get(preset.extension, preset.extension), str(out)]
-    return FfmpegCommand(args, filter_script=graph, outputs=[out])
+    return FfmpegCommand(args + ["-f", _container(preset), str(out)], outputs=[out])
+
+
+#: Bump when the described sound's making changes (its cached tracks are then made anew).
+SOUND_VERSION = 1
+
+
+def sound_key(audio_md5: str, stem_sha: str, placed: list[Placed], duck_db: float, source_lufs: float,
+              preset: Preset, duration: Time) -> str:
+    """What a described sound track is made from (issue 25): the output's sound by its packets, the
+    description stem by its content, where the lines duck it and where the picture holds, and the
+    channel's sound settings. Outputs that share a sound (YouTube, Facebook, Reels …) share its track,
+    and an edit that leaves an output's sound and stem as they were makes none."""
+    fits = [(str(p.start), str(p.end)) for p in placed if p.fits]
+    holds = [(str(h.at), str(h.length)) for h in holds_of(placed)]
+    settings = [preset.sample_rate, preset.audio_channels, preset.audio_codec, preset.audio_kbps,
+                preset.loudness_lufs, preset.true_peak_dbtp, preset.extension]
+    return cache_key("described-sound", SOUND_VERSION, audio_md5, stem_sha, fits, holds, duck_db, source_lufs,
+                     settings, str(duration), RAMP, HOLD_FADE, ffmpeg_stamp(), __version__)
+
+
+def audio_md5_command(original: Path, out: Path) -> FfmpegCommand:
+    """The checksum of an output's sound packets, copied (nothing decoded): the sound's identity."""
+    return FfmpegCommand(["-y", "-i", str(original), "-map", "0:a", "-c", "copy", "-f", "md5", str(out)],
+                         outputs=[out])
+
+
+def _make_sound(original: Path, stem_wav: Path, placed: list[Placed], duck_db: float, source_lufs: float,
+                preset: Preset, duration: Time, work: Path, out: Path) -> dict:
+    """The described sound track at ``out`` (the mix, brought to the channel's loudness, limited, checked);
+    returns its measured loudness."""
+    voice_level = _loudness(stem_wav, work, f"description voice ({preset.name})").integrated
+    lines = any(p.fits for p in placed)
+    voice_gain = (source_lufs - voice_level) if lines and voice_level > -70 else 0.0
+    mix = work / "described-mix.wav"
+    run_command(_mix_command(original, stem_wav, placed, duck_db, voice_gain, preset, mix),
+                work, what=f"described sound ({preset.name})")
+    measured = _loudness(mix, work, f"described sound loudness ({preset.name})")
+    gain = preset.loudness_lufs - measured.integrated
+    for margin in (0.5, 1.5):
+        run_command(_sound_command(mix, gain, preset, duration, out, margin), work,
+                    what=f"described version's sound ({preset.name})")
+        verified = _loudness(out, work, f"described version loudness ({preset.name})")
+        if verified.true_peak <= preset.true_peak_dbtp + 0.05:
+            return {"integrated": verified.integrated, "true_peak": verified.true_peak}
+    raise RenderError(f"{preset.name}: the described version's true peak is {verified.true_peak:.2f} dBTP, "
+                      f"over the {preset.true_peak_dbtp:g} dBTP ceiling")
+
+
+def described_sound(original: Path, stem_wav: Path, placed: list[Placed], duck_db: float, source_lufs: float,
+                    preset: Preset, duration: Time, work: Path, cache: Cache | None = None,
+                    force: bool = False) -> tuple[Path, float]:
+    """The described version's sound track and its integrated loudness; with a cache, kept there by
+    :func:`sound_key`, so outputs with the same sound make it once (``force``: made again)."""
+    made = (lambda tmp: _make_sound(original, stem_wav, placed, duck_db, source_lufs, preset, duration, work, tmp))
+    if cache is None:
+        out = work / f"described-sound.{preset.extension}"
+        return out, made(out)["integrated"]
+    md5 = work / "original-audio.md5"
+    run_command(audio_md5_command(original, md5), work, what=f"the output's sound, its checksum ({preset.name})")
+    key = sound_key(md5.read_text(encoding="utf-8").strip(), sha256_file(stem_wav), placed, duck_db, source_lufs,
+                    preset, duration)
+    path, facts, _ = cache.file("described-sound", key, "." + preset.extension, made,
+                                made_since=_started if force else None)
+    return path, facts["integrated"]
+
+
 
 
 def _loudness(path: Path, work: Path, what: str):
@@ -330,23 +405,10 @@ def described_output(campaign: Campaign, preset: Preset, timeline: Timeline, rec
     stem_wav = stem(placed, voices, duration, work / "description-stem.wav")
     original = out_dir / record.path
     picture = held_picture(original, holds, timeline, preset, work, cache) if holds else original
-    voice_level = _loudness(stem_wav, work, f"description voice ({preset.name})").integrated
-    voice_gain = (record.loudness_lufs - voice_level) if lines and voice_level > -70 else 0.0
-    mix = work / "described-mix.wav"
-    run_command(_mix_command(original, stem_wav, placed, campaign.spec.synstolking.duck, voice_gain, preset, mix),
-                work, what=f"described sound ({preset.name})")
-    measured = _loudness(mix, work, f"described sound loudness ({preset.name})")
-    gain = preset.loudness_lufs - measured.integrated
+    sound, integrated = described_sound(original, stem_wav, placed, campaign.spec.synstolking.duck,
+                                        record.loudness_lufs, preset, duration, work, cache, force)
     with atomic_path(final) as tmp:
-        for margin in (0.5, 1.5):
-            run_command(_final_command(picture, mix, gain, preset, duration, tmp, margin), work,
-                        what=f"described version ({preset.name})")
-            verified = _loudness(tmp, work, f"described version loudness ({preset.name})")
-            if verified.true_peak <= preset.true_peak_dbtp + 0.05:
-                break
-        else:
-            raise RenderError(f"{preset.name}: the described version's true peak is {verified.true_peak:.2f} dBTP, "
-                              f"over the {preset.true_peak_dbtp:g} dBTP ceiling")
+        run_command(mux_command(picture, sound, preset, tmp), work, what=f"described version ({preset.name})")
     extras = {k: v for k, v in extras.items() if not k.startswith("described_captions.")}
     extras["described"] = final.name  # extras are files: an unchanged output checks each is there
     if holds:
@@ -368,9 +430,9 @@ def described_output(campaign: Campaign, preset: Preset, timeline: Timeline, rec
                           extras.get("described_descriptions_vtt"))
     write_web_page(out_dir, preset, extras, holds)
     log.info("%s: described version %s (%d line(s), %.1f LUFS)", preset.name, final.name, len(lines),
-             verified.integrated)
+             integrated)
     return dataclasses.replace(record, extras=extras, descriptions=lines,
-                               described_loudness_lufs=verified.integrated, described_key=key)
+                               described_loudness_lufs=integrated, described_key=key)
 
 
 def write_web_page(out_dir: Path, preset: Preset, extras: dict[str, str], holds: list[Hold]) -> None:

@@ -123,6 +123,8 @@ class CutawaySpec(SpecModel):
         -18.0, description="its own sound, dB under the voice (-60 to 0), or off")
     focus: float | Literal["left", "centre", "center", "right"] | None = Field(
         None, description="fix the framing of its narrow crops (as a clip's focus:); default: the clip's")
+    describe: str | None = Field(None, min_length=1, description="synstolking: what the cutaway shows, spoken "
+                                 "in the nearest pause at or before its start, e.g. \"Anne hjelper en beboer\"")
 
     _focus = field_validator("focus", mode="before")(lambda cls, v: ClipSpec._check_focus(v))
     _off = field_validator("sound", mode="before")(lambda cls, v: "off" if v is False else v)
