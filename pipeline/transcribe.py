@@ -485,7 +485,8 @@ class Transcriber:
         voiced = voiced_regions(audio)
         segments = []
         moved = []
-        with self._lock, progress.task(f"aligning {label}", total=round(total, 3), unit="s") as report:
+        with self._lock, progress.task(f"aligning {label}", total=round(total, 3), unit="s",
+                                                  every=0.0) as report:
             model = self._whisper()
             self.model_calls += 1
             tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language=language)

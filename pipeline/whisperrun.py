@@ -32,7 +32,7 @@ class WhisperOptions:
 
     language: str | None = None  #: Whisper code; None lets Whisper detect it
     task: str = "transcribe"  #: or "translate" (into English)
-    beam_size: int = 1  #: greedy; with the temperature fallback kept, as faster-whisper does
+    beam_size: int = 5  #: beam search (greedy, 1, saves a third of the CPU but mishears more in noise)
     vad_filter: bool = True  #: silence and music give no invented text
     word_timestamps: bool = True
     condition_on_previous_text: bool = False  #: no runaway repetition across segments
@@ -54,7 +54,7 @@ class WhisperOptions:
         return out
 
 
-#: The settings before parts and greedy decoding (beam search of 5, the whole file in one run).
+#: The settings before parts (the whole file in one run); greedy decoding is measured beside them.
 SEQUENTIAL = {"beam_size": 5, "part_seconds": 0}
 
 #: A cut needs a pause at least this long (samples) and lies in its middle.
