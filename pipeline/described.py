@@ -309,7 +309,9 @@ def described_sound(original: Path, stem_wav: Path, placed: list[Placed], duck_d
                     force: bool = False) -> tuple[Path, float]:
     """The described version's sound track and its integrated loudness; with a cache, kept there by
     :func:`sound_key`, so outputs with the same sound make it once (``force``: made again)."""
-    made = (lambda tmp: _make_sound(original, stem_wav, placed, duck_db, source_lufs, preset, duration, work, tmp))
+    def made(tmp):
+        return _make_sound(original, stem_wav, placed, duck_db, source_lufs, preset, duration, work, tmp)
+
     if cache is None:
         out = work / f"described-sound.{preset.extension}"
         return out, made(out)["integrated"]
