@@ -93,8 +93,8 @@ def test_an_end_card_edit_encodes_only_its_piece_of_the_cinema_master(tmp_path, 
 
 def test_an_end_card_edit_encodes_again_only_the_held_picture_of_the_end_card(tmp_path, clip):
     """(And takes the poster's frame from the cache.) The described version holds the picture where a line
-    fits no pause (here: Anne's name, on her first frame, and the end card's text, on its last): after an end-card edit only the card's hold is encoded;
-    the name's is the cached piece of the very frame it holds."""
+    fits no pause (here: Anne's name, on her first frame, and the end card's text, on its last): after an
+    end-card edit only the card's hold is encoded; the name's is the cached piece of the very frame it holds."""
     spec = campaign(tmp_path, clip)
     cache = tmp_path / "cache"
     record = render(spec, cache, "-c", "x")["x"]
