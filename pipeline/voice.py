@@ -163,10 +163,12 @@ VOICE_VERSION = 1
 def espeak_line(text: str, voice: str = "nb", rate: int = 175, cache: Cache | None = None) -> np.ndarray:
     """One line in eSpeak NG's voice, trimmed, at :data:`VOICE_RATE`: the same samples each time."""
     memo = (text, voice, int(rate))
-    if memo in _spoken:
+    if memo in _spoken and cache is None:
         return _spoken[memo]
 
     def synthesize() -> np.ndarray:
+        if memo in _spoken:  # spoken in this process already: the cache gets the very samples used
+            return _spoken[memo]
         samples, got = espeak_samples(text, voice, rate)
         if got != VOICE_RATE:
             raise RenderError(f"eSpeak NG speaks at {got} Hz, not {VOICE_RATE}")
