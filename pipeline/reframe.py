@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -77,9 +78,15 @@ class Analysis:
                    tuple(seconds(t) for t in data.get("shots", ())))
 
 
+#: OpenCV's first import is not safe from two threads at once (its loader replaces the package in
+#: sys.modules midway; a render's two posters at once met "module 'cv2' has no attribute 'data'").
+_CV2_IMPORT = threading.Lock()
+
+
 def cascades():
     """OpenCV's Haar cascades for faces and eyes (the face detector of the reframing and the poster)."""
-    import cv2
+    with _CV2_IMPORT:
+        import cv2
 
     face = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"))
     eye = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / "haarcascade_eye.xml"))
