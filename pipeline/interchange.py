@@ -403,7 +403,7 @@ def _exact_lanes(path: Path, otio_timeline) -> None:
     import opentimelineio as otio
 
     over = [t for t in otio_timeline.tracks if t.kind == otio.schema.TrackKind.Video][1:]
-    rate = Fraction(otio_timeline.global_start_time.rate).limit_denominator(1001)  # 30000/1001 exactly
+    rate = _timeline_rate(otio_timeline)  # 30000/1001 exactly
     records = [Fraction(round(c.range_in_parent().start_time.rescaled_to(float(rate)).value)) / rate
                for t in over for c in t.find_clips()]
     root = ET.parse(path).getroot()

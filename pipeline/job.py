@@ -54,6 +54,13 @@ class OutputSpec:
     def key(self) -> OutputKey:
         return OutputKey(self.edition.version, self.channel)
 
+    def shown_fits(self) -> dict[str, str]:
+        """How each clip on screen fills this output's frame (:meth:`fit`), the cuts' clips and their cutaways'
+        in the order they first appear."""
+        shown = dict.fromkeys(c for s in self.timeline.clip_segments()
+                              for c in (s.clip_id, *(k.clip_id for k in s.cutaways)))
+        return {c: self.fit(c) for c in shown}
+
     def fit(self, clip_id: str) -> str:
         """How ``clip_id`` is fitted into this output's frame: crop, pad or pad-blur."""
         choice = self.fits.get(clip_id)

@@ -122,9 +122,7 @@ def _faces(job: OutputSpec, cache: Cache, captions: bool) -> list:
     burns = captions and job.preset.captions in ("burn", "both")
     if not burns and not job.edition.spec.lower_thirds:
         return []
-    shown = dict.fromkeys(c for s in job.timeline.clip_segments()
-                          for c in (s.clip_id, *(k.clip_id for k in s.cutaways)))
-    return face_spans(job.edition, cache, job.timeline, job.preset, {c: job.fit(c) for c in shown})
+    return face_spans(job.edition, cache, job.timeline, job.preset, job.shown_fits())
 
 
 #: Sizes a name strap is tried at (shares of its full size) where the full one finds no room.
@@ -202,12 +200,11 @@ def plan_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, saf
     faces = _faces(job, cache, captions is not None)
     track = captions.for_output(job, work, faces) if captions is not None else None
     xs, ys = _crops(job, cache)
+    fits = job.shown_fits()
     clips = tuple(ClipSource(cid, campaign.clip_source(cid), campaign.media[cid].sample_aspect,
                              campaign.media[cid].has_audio, _aspect(campaign.media[cid]), _sound(campaign, cid, cache),
-                             job.fit(cid))
-                  for cid in dict.fromkeys(c for s in timeline.clip_segments()
-                                           for c in (s.clip_id, *(cut.clip_id for cut in s.cutaways))))
-    fits = {cid: job.fit(cid) for cid in dict.fromkeys(s.clip_id for s in timeline.clip_segments())}
+                             fit)
+                  for cid, fit in fits.items())
     straps, left_out = _lower_thirds(campaign, timeline, preset, work, faces, track, fits)
     straps = straps_off_cutaways(straps, timeline)  # a name strap belongs to the speaker's own picture
     burn = None

@@ -453,8 +453,7 @@ class CaptionMaker:
         """
         preset, timeline = job.preset, job.timeline
         face, look = self.campaign.brand.typeface, CaptionLook.of(self.campaign.brand)
-        fits = {cid: job.fit(cid) for cid in dict.fromkeys(s.clip_id for s in timeline.clip_segments())}
-        area = text_area(preset, picture_spans(job.edition, timeline, preset, fits))
+        area = text_area(preset, picture_spans(job.edition, timeline, preset, job.shown_fits()))
         style = caption_style(preset, face=face, look=look, area=area)
         rules = CaptionRules.for_rate(timeline.rate, style.max_chars)
         people = (self.campaign.clip_person(cid)[0] for cid in self.campaign.spec.clips)
