@@ -57,6 +57,8 @@ from .render import (
     poster_frame_command,
     render_command,
     sound_command,
+    still_run_command,
+    still_runs,
 )
 from .sound import report
 from .spec import ClipItem
@@ -244,6 +246,20 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
                             progress=(lambda f: progress((done + f * seconds) / total)) if progress else None)
             return {}
 
+        runs = still_runs(shown, piece)
+        if runs is not None:  # a card standing still: its GOPs encoded once, played again (render.still_runs)
+            for run in runs:
+                def make_run(path: Path, run=run, what=what, shown=shown, piece=piece) -> dict:
+                    with passes("picture"):
+                        run_command(still_run_command(shown, piece, run, path), work, what=what)
+                    return {}
+
+                key = command_key(still_run_command(shown, piece, run, work / "piece"), work, shown)
+                path, _, new = cache.file("pieces", key, suffix, make_run, made_since=made_since)
+                pictures += [path] * run.times
+                count["made" if new else "reused"] += 1
+            done += seconds
+            continue
         key = command_key(picture_command(shown, piece, work / "piece"), work, shown)
         path, _, new = cache.file("pieces", key, suffix, make, made_since=made_since)
         pictures.append(path)

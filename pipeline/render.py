@@ -17,6 +17,7 @@ overlays; captions, when burned in, are one more filter (``ass``) on the picture
 from __future__ import annotations
 
 import dataclasses
+import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -24,15 +25,16 @@ import ffmpeg as ffmpeg_python
 
 from .channels import Preset
 from .cutaway import picture_span
+from .encoding import audio_codec_args, container_format, gop_frames, video_codec_args, video_kbps_cap
 from .ffmpeg import FfmpegCommand, compile_command, concat_listing, filter_value, safe_path_arg
 from .loudness import SAMPLE_RATE, Measured
 from .plan import CleanSound, ClipSource, MusicBed, RenderPlan
 from .timecode import to_ffmpeg
 from .timeline import CardSegment, ClipSegment, Timeline
 
-__all__ = ["join_command", "measure_command", "picture_command", "picture_pieces", "poster_command",
-           "poster_frame_command", "render_command", "sound_command", "video_codec_args", "video_kbps_cap",
-           "TRUE_PEAK_MARGIN"]
+__all__ = ["join_command", "measure_command", "picture_command", "picture_pieces", "poster_frame_command",
+           "render_command", "sound_command", "still_run_command", "still_runs", "StillRun", "gop_frames",
+           "video_codec_args", "video_kbps_cap", "TRUE_PEAK_MARGIN"]
 
 #: Length of the audio fade at each join, seconds.
 JOIN_FADE = Fraction(1, 100)
@@ -368,44 +370,6 @@ def measure_command(plan: RenderPlan, music: MusicBed | None = None) -> FfmpegCo
     return compile_command(out, [])
 
 
-def video_kbps_cap(preset: Preset, duration: Fraction) -> int | None:
-    """The video bitrate cap: the preset's, lowered so that the file fits the platform's size limit."""
-    cap = preset.max_video_kbps
-    if preset.max_bytes and duration > 0:
-        budget = preset.max_bytes * 8 / 1000 / float(duration) * 0.92  # container overhead and VBV slack
-        budget -= preset.audio_kbps or 0
-        cap = int(budget) if cap is None else min(cap, int(budget))
-    return cap
-
-
-def video_codec_args(preset: Preset, rate: Fraction, duration: Fraction) -> dict[str, object]:
-    if preset.video_codec == "libx264":
-        gop = max(1, int(preset.gop_seconds * rate + Fraction(1, 2)))
-        args: dict[str, object] = {
-            "c:v": "libx264", "preset": preset.x264_preset, "crf": preset.crf, "profile:v": preset.profile,
-            "pix_fmt": preset.pix_fmt, "g": gop, "keyint_min": gop, "sc_threshold": 0, "flags": "+cgop",
-        }
-        cap = video_kbps_cap(preset, duration)
-        if cap:
-            args["maxrate"] = f"{cap}k"
-            args["bufsize"] = f"{cap * 2}k"
-        return args
-    if preset.video_codec in ("prores_aw", "prores_ks"):
-        # ProRes (profile 3: 422 HQ). The cinema preset uses prores_aw: measured on the example's
-        # cinema master 4.9x faster than prores_ks (which searches quantisers per slice) at the same
-        # size within 0.5 % and 73.2 against 74.2 dB PSNR to the frames it was given (both far
-        # beyond visible); prores_ks stays available as an override.
-        return {"c:v": preset.video_codec, "profile:v": preset.profile, "pix_fmt": preset.pix_fmt, "vendor": "apl0"}
-    return {"c:v": preset.video_codec, "pix_fmt": preset.pix_fmt}
-
-
-def _audio_codec_args(preset: Preset) -> dict[str, object]:
-    args: dict[str, object] = {"c:a": preset.audio_codec, "ar": preset.sample_rate, "ac": preset.audio_channels}
-    if preset.audio_kbps:
-        args["b:a"] = f"{preset.audio_kbps}k"
-    return args
-
-
 def _dress(v, plan: RenderPlan, start: Fraction, end: Fraction):
     """What goes over the picture between output times ``start`` and ``end`` (``v``'s timestamps count
     from the film's start): lower thirds, burned captions, the shaded safe zones; then the output's
@@ -457,10 +421,6 @@ def _finished_sound(a, plan: RenderPlan, loudness: Measured | None, peak_margin:
     return a.filter("atrim", end_sample=int(timeline.duration * preset.sample_rate + Fraction(1, 2)))
 
 
-def _container(preset: Preset) -> str:
-    return {"mp4": "mp4", "mov": "mov"}.get(preset.extension, preset.extension)
-
-
 def render_command(plan: RenderPlan, output: Path, loudness: Measured | None,
                    peak_margin: float = TRUE_PEAK_MARGIN) -> FfmpegCommand:
     """The command that renders one channel's version (everything it reads is in ``plan``) to ``output``
@@ -476,10 +436,10 @@ def render_command(plan: RenderPlan, output: Path, loudness: Measured | None,
     v = v.filter("settb", expr=f"{timeline.rate.denominator}/{timeline.rate.numerator}")  # as in picture_command
     v = _dress(v, plan, Fraction(0), timeline.duration)
     a = _finished_sound(a, plan, loudness, peak_margin)
-    container = _container(preset)
+    container = container_format(preset)
     kwargs: dict[str, object] = {
         "f": container, "r": str(timeline.rate), "fps_mode": "cfr",
-        **video_codec_args(preset, timeline.rate, timeline.duration), **_audio_codec_args(preset),
+        **video_codec_args(preset, timeline.rate, timeline.duration), **audio_codec_args(preset),
         "metadata": f"title={plan.title}",
     }
     if container == "mp4":
@@ -501,6 +461,65 @@ def picture_pieces(plan: RenderPlan) -> list[range]:
 def picture_command(plan: RenderPlan, piece: range, output: Path) -> FfmpegCommand:
     """The picture (no sound) of the segments in ``piece``, with everything over it, encoded as the
     output's video: it starts on a key frame, so pieces join without decoding (:func:`join_command`)."""
+    return _picture_command(plan, piece, output, plan.timeline.duration)
+
+
+@dataclasses.dataclass(frozen=True)
+class StillRun:
+    """Part of a card's piece while its picture stands still: ``frames`` frames (with the card's fade in,
+    or without), encoded once and played ``times`` times in a row."""
+
+    frames: int
+    fade: bool
+    times: int = 1
+
+
+def still_runs(plan: RenderPlan, piece: range) -> list[StillRun] | None:
+    """A card's piece as runs of whole GOPs of its still picture (issue 25), or None to encode it whole.
+
+    Where a card stands still (after its fade in, with nothing timed over it: no lower third, no
+    burned caption), every closed GOP of its encoded picture is the same: the card's fade is encoded
+    (as whole GOPs), then one GOP of the still picture, played as often as it fits, then the frames
+    left over. The file joins them by copying, as it joins pieces (:func:`join_command`); the key
+    frames fall where a whole encode puts them. A 4 s end card encodes 35 frames instead of 100, and
+    a card's GOP is shared by every film and version with the same card (``plan`` is the piece's own,
+    as :func:`picture_command` gets it: its burned captions only those the piece shows).
+    """
+    if len(piece) != 1:
+        return None
+    timeline = plan.timeline
+    seg = timeline.segments[piece.start]
+    if not isinstance(seg, CardSegment):
+        return None
+    rate = timeline.rate
+    first, end = picture_span(timeline.segments, piece.start)
+    start, stop = seg.start + Fraction(first) / rate, seg.start + Fraction(end) / rate
+    if plan.burn is not None or any(ov.start < stop and ov.start + ov.duration > start for ov in plan.overlays):
+        return None
+    unit = gop_frames(plan.preset, rate)
+    # frames the fade changes: every frame up to its end (ffmpeg's fade still dims the frame at its end a little)
+    fading = math.floor(min(seg.card.fade, seg.duration) * rate) + 1 if seg.card.fade > 0 else 0
+    head = -(-fading // unit) * unit
+    times, left = divmod(end - first - head, unit)
+    if times < 2:
+        return None
+    return ([StillRun(head, True)] if head else []) + [StillRun(unit, False, times)] + \
+        ([StillRun(left, False)] if left else [])
+
+
+def still_run_command(plan: RenderPlan, piece: range, run: StillRun, output: Path) -> FfmpegCommand:
+    """One :class:`StillRun` of a card's piece (:func:`still_runs`): the card alone, ``run.frames`` long,
+    with its fade in or without, encoded as the output's pieces are (the film's length sets the bitrate cap)."""
+    seg = plan.timeline.segments[piece.start]
+    assert isinstance(seg, CardSegment)
+    card = seg.card if run.fade else seg.card.model_copy(update={"fade": 0})
+    alone = dataclasses.replace(seg, card=card, frame_count=run.frames, start=Fraction(0))
+    shown = dataclasses.replace(plan, timeline=Timeline(plan.timeline.rate, (alone,)), overlays=(), burn=None,
+                                crops=(), crop_ys=(), cutaway_crops=())
+    return _picture_command(shown, range(0, 1), output, plan.timeline.duration)
+
+
+def _picture_command(plan: RenderPlan, piece: range, output: Path, duration: Fraction) -> FfmpegCommand:
     timeline, preset = plan.timeline, plan.preset
     rate = timeline.rate
     parts = [v for v, _ in _segments(plan, video=True, audio=False, only=piece)]
@@ -521,8 +540,8 @@ def picture_command(plan: RenderPlan, piece: range, output: Path) -> FfmpegComma
         v = _dress(v, plan, start, end).filter("setpts", expr="PTS-STARTPTS")
     else:
         v = _dress(v, plan, start, end)
-    kwargs: dict[str, object] = {"f": _container(preset), "r": str(rate), "fps_mode": "cfr",
-                                 **video_codec_args(preset, rate, timeline.duration)}
+    kwargs: dict[str, object] = {"f": container_format(preset), "r": str(rate), "fps_mode": "cfr",
+                                 **video_codec_args(preset, rate, duration)}
     return compile_command(ffmpeg_python.output(v, safe_path_arg(output), **kwargs), [output])
 
 
@@ -532,13 +551,14 @@ def sound_command(plan: RenderPlan, output: Path, loudness: Measured | None,
     :func:`render_command`, in the output's container."""
     _, a = _joined(plan, video=False)
     a = _finished_sound(a, plan, loudness, peak_margin)
-    out = ffmpeg_python.output(a, safe_path_arg(output), f=_container(plan.preset), **_audio_codec_args(plan.preset))
+    preset = plan.preset
+    out = ffmpeg_python.output(a, safe_path_arg(output), f=container_format(preset), **audio_codec_args(preset))
     return compile_command(out, [output])
 
 
 def join_command(plan: RenderPlan, pieces: list[Path], sound: Path, output: Path) -> FfmpegCommand:
     """The output file from its picture pieces and its sound, copied (not encoded again)."""
-    container = _container(plan.preset)
+    container = container_format(plan.preset)
     video = ffmpeg_python.input(FfmpegCommand.LISTING, f="concat", safe=0).video
     audio = ffmpeg_python.input(safe_path_arg(sound)).audio
     kwargs: dict[str, object] = {"f": container, "c": "copy", "metadata": f"title={plan.title}"}
@@ -558,14 +578,6 @@ def _shade_unsafe(v, preset: Preset):
             v = v.filter("drawbox", x=x, y=y, w=w, h=h, color="red@0.35", t="fill")
     x, y, w, h = x0, y0, x1 - x0, y1 - y0
     return v.filter("drawbox", x=x, y=y, w=w, h=h, color="yellow@0.8", t=max(2, preset.height // 400))
-
-
-def poster_command(video: Path, at: Fraction, output: Path, fmt: str = "image2", codec: str = "mjpeg"
-                   ) -> FfmpegCommand:
-    """Take one frame of a rendered video as a picture (JPEG, or PNG with ``codec="png"``)."""
-    stream = ffmpeg_python.input(safe_path_arg(video), ss=to_ffmpeg(at)).video
-    out = ffmpeg_python.output(stream, safe_path_arg(output), vframes=1, f=fmt, **{"q:v": 3, "c:v": codec})
-    return compile_command(out, [output])
 
 
 def poster_frame_command(plan: RenderPlan, at: Fraction, output: Path) -> FfmpegCommand | None:

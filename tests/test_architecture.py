@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Bottom to top; within a layer, a module may import those listed before it.
 LAYERS = [
     ["timecode", "errors", "yamlpos", "names", "files", "fonts", "images", "languages", "progress", "reviewwords"],
-    ["channels", "probe", "ffmpeg", "loudness", "cache", "cta", "voice"],
+    ["channels", "encoding", "probe", "ffmpeg", "loudness", "cache", "cta", "voice"],
     ["spectypes", "spec", "problems", "brand", "library", "cuefile", "scriptfile"],
     ["campaign"],
     ["whisperrun", "transcribe", "transcripts"],
