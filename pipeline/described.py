@@ -41,7 +41,7 @@ from .ffmpeg import FfmpegCommand, concat_listing, ffmpeg_stamp, run_command
 from .files import atomic_path, sha256_file, write_text_atomic, write_text_if_changed
 from .job import OutputSpec
 from .loudness import parse_ebur128, verify_command
-from .probe import frame_identity
+from .probe import frame_identity, sound_identity
 from .subtitles import web_page
 from .timecode import Time
 from .timeline import Timeline
@@ -281,12 +281,6 @@ def sound_key(audio_md5: str, stem_sha: str, placed: list[Placed], duck_db: floa
                      settings, str(duration), RAMP, HOLD_FADE, ffmpeg_stamp(), __version__)
 
 
-def audio_md5_command(original: Path, out: Path) -> FfmpegCommand:
-    """The checksum of an output's sound packets, copied (nothing decoded): the sound's identity."""
-    return FfmpegCommand(["-y", "-i", str(original), "-map", "0:a", "-c", "copy", "-f", "md5", str(out)],
-                         outputs=[out])
-
-
 def _make_sound(original: Path, stem_wav: Path, placed: list[Placed], duck_db: float, source_lufs: float,
                 preset: Preset, duration: Time, work: Path, out: Path) -> dict:
     """The described sound track at ``out`` (the mix, brought to the channel's loudness, limited, checked);
@@ -320,10 +314,7 @@ def described_sound(original: Path, stem_wav: Path, placed: list[Placed], duck_d
     if cache is None:
         out = work / f"described-sound.{preset.extension}"
         return out, made(out)["integrated"]
-    md5 = work / "original-audio.md5"
-    run_command(audio_md5_command(original, md5), work, what=f"the output's sound, its checksum ({preset.name})")
-    key = sound_key(md5.read_text(encoding="utf-8").strip(), sha256_file(stem_wav), placed, duck_db, source_lufs,
-                    preset, duration)
+    key = sound_key(sound_identity(original), sha256_file(stem_wav), placed, duck_db, source_lufs, preset, duration)
     path, facts, _ = cache.file("described-sound", key, "." + preset.extension, made,
                                 made_since=_started if force else None)
     return path, facts["integrated"]

@@ -265,3 +265,24 @@ def frame_identity(path: Path, at: Time) -> str:
     for data in gop:
         digest.update(hashlib.sha256(data).digest())
     return f"{digest.hexdigest()}:{sorted(pts_in_gop).index(nearest)}"
+
+
+def sound_identity(path: Path) -> str:
+    """A hash of a file's sound: its decoder set-up and every packet of its first audio stream, read without
+    decoding (issue 25: in-process, where an ffmpeg copying the packets to its md5 muxer took 0.05-0.1 s)."""
+    import hashlib
+
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.audio[0]
+            ctx = stream.codec_context
+            digest = hashlib.sha256(f"{ctx.name} {ctx.sample_rate} {ctx.channels}".encode())
+            digest.update(bytes(ctx.extradata or b""))
+            for packet in container.demux(stream):
+                if packet.size:
+                    digest.update(bytes(packet))
+    except (av.FFmpegError, IndexError, OSError) as exc:
+        raise MediaError(str(path), f"cannot read its sound ({exc})") from exc
+    return digest.hexdigest()
