@@ -57,11 +57,10 @@ from .render import (
     poster_frame_command,
     render_command,
     sound_command,
-    still_run_command,
-    still_runs,
 )
 from .sound import report
 from .spec import ClipItem
+from .stills import StillRun, still_run_command, still_runs
 from .timeline import CardSegment, ClipSegment, Timeline
 
 log = logging.getLogger("rekrutt")
@@ -247,15 +246,8 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
             return {}
 
         runs = still_runs(shown, piece)
-        if runs is not None:  # a card standing still: its GOPs encoded once, played again (render.still_runs)
-            for run in runs:
-                def make_run(path: Path, run=run, what=what, shown=shown, piece=piece) -> dict:
-                    with passes("picture"):
-                        run_command(still_run_command(shown, piece, run, path), work, what=what)
-                    return {}
-
-                key = command_key(still_run_command(shown, piece, run, work / "piece"), work, shown)
-                path, _, new = cache.file("pieces", key, suffix, make_run, made_since=made_since)
+        if runs is not None:  # a card standing still: a GOP encoded once, played again (pipeline.stills)
+            for path, new, run in _still_pieces(shown, piece, runs, work, cache, passes, what, made_since):
                 pictures += [path] * run.times
                 count["made" if new else "reused"] += 1
             done += seconds
@@ -298,6 +290,22 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
     info = probe(tmp)
     _check_streams(preset, timeline, info)
     return info, verified, count
+
+
+def _still_pieces(plan: RenderPlan, piece: range, runs: list[StillRun], work: Path, cache: Cache, passes: _Passes,
+                  what: str, made_since: float | None) -> list[tuple[Path, bool, StillRun]]:
+    """The files of a still card's runs (:func:`~pipeline.stills.still_runs`), from the cache or made."""
+    out = []
+    for run in runs:
+        def make(path: Path, run=run) -> dict:
+            with passes("picture"):
+                run_command(still_run_command(plan, piece, run, path), work, what=what)
+            return {}
+
+        key = command_key(still_run_command(plan, piece, run, work / "piece"), work, plan)
+        path, _, new = cache.file("pieces", key, "." + plan.preset.extension, make, made_since=made_since)
+        out.append((path, new, run))
+    return out
 
 
 def _piece_name(plan: RenderPlan, piece: range) -> str:

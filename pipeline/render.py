@@ -17,7 +17,6 @@ overlays; captions, when burned in, are one more filter (``ass``) on the picture
 from __future__ import annotations
 
 import dataclasses
-import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -32,9 +31,9 @@ from .plan import CleanSound, ClipSource, MusicBed, RenderPlan
 from .timecode import to_ffmpeg
 from .timeline import CardSegment, ClipSegment, Timeline
 
-__all__ = ["join_command", "measure_command", "picture_command", "picture_pieces", "poster_frame_command",
-           "render_command", "sound_command", "still_run_command", "still_runs", "StillRun", "gop_frames",
-           "video_codec_args", "video_kbps_cap", "TRUE_PEAK_MARGIN"]
+__all__ = ["join_command", "measure_command", "picture_command", "picture_output", "picture_pieces",
+           "poster_frame_command", "render_command", "sound_command", "gop_frames", "video_codec_args",
+           "video_kbps_cap", "TRUE_PEAK_MARGIN"]
 
 #: Length of the audio fade at each join, seconds.
 JOIN_FADE = Fraction(1, 100)
@@ -461,65 +460,14 @@ def picture_pieces(plan: RenderPlan) -> list[range]:
 def picture_command(plan: RenderPlan, piece: range, output: Path) -> FfmpegCommand:
     """The picture (no sound) of the segments in ``piece``, with everything over it, encoded as the
     output's video: it starts on a key frame, so pieces join without decoding (:func:`join_command`)."""
-    return _picture_command(plan, piece, output, plan.timeline.duration)
+    return compile_command(picture_output(plan, piece, output), [output])
 
 
-@dataclasses.dataclass(frozen=True)
-class StillRun:
-    """Part of a card's piece while its picture stands still: ``frames`` frames (with the card's fade in,
-    or without), encoded once and played ``times`` times in a row."""
-
-    frames: int
-    fade: bool
-    times: int = 1
-
-
-def still_runs(plan: RenderPlan, piece: range) -> list[StillRun] | None:
-    """A card's piece as runs of whole GOPs of its still picture (issue 25), or None to encode it whole.
-
-    Where a card stands still (after its fade in, with nothing timed over it: no lower third, no
-    burned caption), every closed GOP of its encoded picture is the same: the card's fade is encoded
-    (as whole GOPs), then one GOP of the still picture, played as often as it fits, then the frames
-    left over. The file joins them by copying, as it joins pieces (:func:`join_command`); the key
-    frames fall where a whole encode puts them. A 4 s end card encodes 35 frames instead of 100, and
-    a card's GOP is shared by every film and version with the same card (``plan`` is the piece's own,
-    as :func:`picture_command` gets it: its burned captions only those the piece shows).
-    """
-    if len(piece) != 1:
-        return None
-    timeline = plan.timeline
-    seg = timeline.segments[piece.start]
-    if not isinstance(seg, CardSegment):
-        return None
-    rate = timeline.rate
-    first, end = picture_span(timeline.segments, piece.start)
-    start, stop = seg.start + Fraction(first) / rate, seg.start + Fraction(end) / rate
-    if plan.burn is not None or any(ov.start < stop and ov.start + ov.duration > start for ov in plan.overlays):
-        return None
-    unit = gop_frames(plan.preset, rate)
-    # frames the fade changes: every frame up to its end (ffmpeg's fade still dims the frame at its end a little)
-    fading = math.floor(min(seg.card.fade, seg.duration) * rate) + 1 if seg.card.fade > 0 else 0
-    head = -(-fading // unit) * unit
-    times, left = divmod(end - first - head, unit)
-    if times < 2:
-        return None
-    return ([StillRun(head, True)] if head else []) + [StillRun(unit, False, times)] + \
-        ([StillRun(left, False)] if left else [])
-
-
-def still_run_command(plan: RenderPlan, piece: range, run: StillRun, output: Path) -> FfmpegCommand:
-    """One :class:`StillRun` of a card's piece (:func:`still_runs`): the card alone, ``run.frames`` long,
-    with its fade in or without, encoded as the output's pieces are (the film's length sets the bitrate cap)."""
-    seg = plan.timeline.segments[piece.start]
-    assert isinstance(seg, CardSegment)
-    card = seg.card if run.fade else seg.card.model_copy(update={"fade": 0})
-    alone = dataclasses.replace(seg, card=card, frame_count=run.frames, start=Fraction(0))
-    shown = dataclasses.replace(plan, timeline=Timeline(plan.timeline.rate, (alone,)), overlays=(), burn=None,
-                                crops=(), crop_ys=(), cutaway_crops=())
-    return _picture_command(shown, range(0, 1), output, plan.timeline.duration)
-
-
-def _picture_command(plan: RenderPlan, piece: range, output: Path, duration: Fraction) -> FfmpegCommand:
+def picture_output(plan: RenderPlan, piece: range, output: Path, duration: Fraction | None = None):
+    """:func:`picture_command`'s graph and output, as an ffmpeg-python output node. ``duration``: the film's
+    length, for the bitrate cap (the plan's timeline's length when not given: a card's run is encoded alone,
+    :mod:`pipeline.stills`)."""
+    duration = plan.timeline.duration if duration is None else duration
     timeline, preset = plan.timeline, plan.preset
     rate = timeline.rate
     parts = [v for v, _ in _segments(plan, video=True, audio=False, only=piece)]
@@ -542,7 +490,7 @@ def _picture_command(plan: RenderPlan, piece: range, output: Path, duration: Fra
         v = _dress(v, plan, start, end)
     kwargs: dict[str, object] = {"f": container_format(preset), "r": str(rate), "fps_mode": "cfr",
                                  **video_codec_args(preset, rate, duration)}
-    return compile_command(ffmpeg_python.output(v, safe_path_arg(output), **kwargs), [output])
+    return ffmpeg_python.output(v, safe_path_arg(output), **kwargs)
 
 
 def sound_command(plan: RenderPlan, output: Path, loudness: Measured | None,

@@ -20,7 +20,7 @@ LAYERS = [
     ["campaign"],
     ["whisperrun", "transcribe", "transcripts"],
     ["cutaway", "timeline", "reframe", "job", "placement", "cards", "captions", "pauses", "edit"],
-    ["subtitles", "posters", "sound", "interchange", "export", "plan", "render", "describe", "described",
+    ["subtitles", "posters", "sound", "interchange", "export", "plan", "render", "stills", "describe", "described",
      "accessibility", "cutaways"],
     ["textcheck", "load", "specedit"],
     ["outplan", "manifest", "output", "desk", "review"],
