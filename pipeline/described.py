@@ -35,12 +35,13 @@ from .cache import key_of as cache_key
 from .campaign import Campaign
 from .channels import Preset
 from .describe import Hold, Placed, described_lines, holds_of, recording, shift, stem, transcripts_of, voice_of
+from .encoding import gop_frames, video_codec_args
 from .errors import RenderError
 from .ffmpeg import FfmpegCommand, concat_listing, ffmpeg_stamp, run_command
 from .files import atomic_path, sha256_file, write_text_atomic, write_text_if_changed
 from .job import OutputSpec
 from .loudness import parse_ebur128, verify_command
-from .render import video_codec_args
+from .probe import frame_identity, sound_identity
 from .subtitles import web_page
 from .timecode import Time
 from .timeline import Timeline
@@ -130,11 +131,12 @@ def split_command(original: Path, times: list[Time], rate: Fraction, preset: Pre
     return FfmpegCommand(args + [str(out_dir / f"part%03d.{preset.extension}")], outputs=[])
 
 
-def hold_command(original: Path, hold: Hold, rate: Fraction, preset: Preset, duration: Time, out: Path
-                 ) -> FfmpegCommand:
+def hold_command(original: Path, hold: Hold, rate: Fraction, preset: Preset, duration: Time, out: Path,
+                 frames: int | None = None) -> FfmpegCommand:
     """One hold's picture: the frame at ``hold.frame`` of the output (decoded as it is, no colour conversion),
-    repeated for the hold's frames and encoded as the output's own pieces are (:func:`video_codec_args`)."""
-    frames = int(hold.length * rate)
+    repeated for the hold's frames (or ``frames``) and encoded as the output's own pieces are
+    (:func:`video_codec_args`)."""
+    frames = int(hold.length * rate) if frames is None else frames
     codec = video_codec_args(preset, rate, duration)
     # an input seek starts at the first frame at or after its time: a quarter of a frame early, to be sure
     args = ["-y", "-ss", f"{float(hold.frame - 1 / (4 * rate)):.6f}", "-i", str(original), "-map", "0:v", "-an",
@@ -149,39 +151,43 @@ def _container(preset: Preset) -> str:
     return {"mp4": "mp4", "mov": "mov"}.get(preset.extension, preset.extension)
 
 
-def frame_command(original: Path, hold: Hold, rate: Fraction, out: Path) -> FfmpegCommand:
-    """The checksum (framemd5) of the one frame :func:`hold_command` holds: the same seek, decoded as it is."""
-    return FfmpegCommand(["-y", "-ss", f"{float(hold.frame - 1 / (4 * rate)):.6f}", "-i", str(original), "-map", "0:v",
-                          "-an", "-frames:v", "1", "-f", "framemd5", str(out)], outputs=[out])
-
-
-def _held_still(original: Path, hold: Hold, timeline: Timeline, preset: Preset, work: Path, still: Path,
-                cache: Cache | None) -> Path:
-    """One hold's encoded picture; with a cache, kept there under the held frame's checksum and the command
-    (issue 25): an edit elsewhere in the film (a new end card) encodes none of the other holds again."""
-    cmd = hold_command(original, hold, timeline.rate, preset, timeline.duration, still)
+def _held_stills(original: Path, hold: Hold, timeline: Timeline, preset: Preset, work: Path, name: str,
+                 cache: Cache | None) -> list[Path]:
+    """One hold's encoded picture, as the files to play in a row (issue 25): one closed GOP of the held frame
+    played as often as it fits, then the frames left over; each encoded once (a 3 s hold: 13 + 10 frames
+    instead of 75). With a cache, kept there by what the held frame is made from
+    (:func:`~pipeline.probe.frame_identity`, read without decoding) and the command: an edit elsewhere in the
+    film (a new end card) encodes none of the other holds again, nor a hold that only moved."""
+    rate, ext = timeline.rate, "." + preset.extension
+    unit = gop_frames(preset, rate)
+    times, left = divmod(int(hold.length * rate), unit)
+    runs = ([(unit, times)] if times else []) + ([(left, 1)] if left else [])
     what = f"described version's held picture at {float(hold.at):.2f} s ({preset.name})"
-    if cache is None:
-        run_command(cmd, work, what=what)
-        return still
-    md5 = still.with_suffix(".framemd5")
-    run_command(frame_command(original, hold, timeline.rate, md5), work, what=f"{what}: its frame")
-    frame = [line for line in md5.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
-    args = [a for a in cmd.args if a not in (str(original), str(still))]
-    key = cache_key("held-picture", [line.split(",")[-1].strip() for line in frame], args, ffmpeg_stamp(), __version__)
+    identity = frame_identity(original, hold.frame) if cache is not None else ""
+    out: list[Path] = []
+    for k, (frames, repeat) in enumerate(runs):
+        still = work / f"{name}-{k}{ext}"
 
-    def make(path: Path) -> dict:
-        run_command(hold_command(original, hold, timeline.rate, preset, timeline.duration, path), work, what=what)
-        return {}
+        def make(path: Path, frames=frames) -> dict:
+            run_command(hold_command(original, hold, rate, preset, timeline.duration, path, frames), work, what=what)
+            return {}
 
-    path, _, _ = cache.file("held", key, "." + preset.extension, make)  # beside the pieces: a frame, small
-    return path
+        if cache is None:
+            make(still)
+            path = still
+        else:
+            args = hold_command(original, hold, rate, preset, timeline.duration, still, frames).args
+            args = [a for a in args[args.index("-i") + 2:] if a != str(still)]  # not the seek: the frame's identity
+            key = cache_key("held-picture", 2, identity, args, ffmpeg_stamp(), __version__)
+            path, _, _ = cache.file("held", key, ext, make)  # beside the pieces: a GOP, small
+        out += [path] * repeat
+    return out
 
 
 def held_picture(original: Path, holds: list[Hold], timeline: Timeline, preset: Preset, work: Path,
                  cache: Cache | None = None) -> Path:
     """The output's picture with the holds in it, every other frame copied (see the module's note). With
-    ``cache``, each hold's picture is kept there by the frame it holds (:func:`_held_still`)."""
+    ``cache``, each hold's picture is kept there by the frame it holds (:func:`_held_stills`)."""
     parts_dir = work / "described-parts"
     parts_dir.mkdir(exist_ok=True)
     for old in parts_dir.iterdir():
@@ -200,8 +206,7 @@ def held_picture(original: Path, holds: list[Hold], timeline: Timeline, preset: 
 
     def stills(at: Time) -> None:
         for j, h in enumerate(x for x in holds if x.at == at):
-            still = work / f"hold-{len(listing):03d}-{j}.{preset.extension}"
-            listing.append(_held_still(original, h, timeline, preset, work, still, cache))
+            listing.extend(_held_stills(original, h, timeline, preset, work, f"hold-{len(listing):03d}-{j}", cache))
 
     stills(bounds[0])
     for i, part in enumerate(parts):
@@ -276,12 +281,6 @@ def sound_key(audio_md5: str, stem_sha: str, placed: list[Placed], duck_db: floa
                      settings, str(duration), RAMP, HOLD_FADE, ffmpeg_stamp(), __version__)
 
 
-def audio_md5_command(original: Path, out: Path) -> FfmpegCommand:
-    """The checksum of an output's sound packets, copied (nothing decoded): the sound's identity."""
-    return FfmpegCommand(["-y", "-i", str(original), "-map", "0:a", "-c", "copy", "-f", "md5", str(out)],
-                         outputs=[out])
-
-
 def _make_sound(original: Path, stem_wav: Path, placed: list[Placed], duck_db: float, source_lufs: float,
                 preset: Preset, duration: Time, work: Path, out: Path) -> dict:
     """The described sound track at ``out`` (the mix, brought to the channel's loudness, limited, checked);
@@ -315,10 +314,7 @@ def described_sound(original: Path, stem_wav: Path, placed: list[Placed], duck_d
     if cache is None:
         out = work / f"described-sound.{preset.extension}"
         return out, made(out)["integrated"]
-    md5 = work / "original-audio.md5"
-    run_command(audio_md5_command(original, md5), work, what=f"the output's sound, its checksum ({preset.name})")
-    key = sound_key(md5.read_text(encoding="utf-8").strip(), sha256_file(stem_wav), placed, duck_db, source_lufs,
-                    preset, duration)
+    key = sound_key(sound_identity(original), sha256_file(stem_wav), placed, duck_db, source_lufs, preset, duration)
     path, facts, _ = cache.file("described-sound", key, "." + preset.extension, made,
                                 made_since=_started if force else None)
     return path, facts["integrated"]

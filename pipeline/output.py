@@ -60,6 +60,7 @@ from .render import (
 )
 from .sound import report
 from .spec import ClipItem
+from .stills import StillRun, still_run_command, still_runs
 from .timeline import CardSegment, ClipSegment, Timeline
 
 log = logging.getLogger("rekrutt")
@@ -244,6 +245,13 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
                             progress=(lambda f: progress((done + f * seconds) / total)) if progress else None)
             return {}
 
+        runs = still_runs(shown, piece)
+        if runs is not None:  # a card standing still: a GOP encoded once, played again (pipeline.stills)
+            for path, new, run in _still_pieces(shown, piece, runs, work, cache, passes, what, made_since):
+                pictures += [path] * run.times
+                count["made" if new else "reused"] += 1
+            done += seconds
+            continue
         key = command_key(picture_command(shown, piece, work / "piece"), work, shown)
         path, _, new = cache.file("pieces", key, suffix, make, made_since=made_since)
         pictures.append(path)
@@ -282,6 +290,22 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
     info = probe(tmp)
     _check_streams(preset, timeline, info)
     return info, verified, count
+
+
+def _still_pieces(plan: RenderPlan, piece: range, runs: list[StillRun], work: Path, cache: Cache, passes: _Passes,
+                  what: str, made_since: float | None) -> list[tuple[Path, bool, StillRun]]:
+    """The files of a still card's runs (:func:`~pipeline.stills.still_runs`), from the cache or made."""
+    out = []
+    for run in runs:
+        def make(path: Path, run=run) -> dict:
+            with passes("picture"):
+                run_command(still_run_command(plan, piece, run, path), work, what=what)
+            return {}
+
+        key = command_key(still_run_command(plan, piece, run, work / "piece"), work, plan)
+        path, _, new = cache.file("pieces", key, "." + plan.preset.extension, make, made_since=made_since)
+        out.append((path, new, run))
+    return out
 
 
 def _piece_name(plan: RenderPlan, piece: range) -> str:

@@ -24,15 +24,16 @@ import ffmpeg as ffmpeg_python
 
 from .channels import Preset
 from .cutaway import picture_span
+from .encoding import audio_codec_args, container_format, gop_frames, video_codec_args, video_kbps_cap
 from .ffmpeg import FfmpegCommand, compile_command, concat_listing, filter_value, safe_path_arg
 from .loudness import SAMPLE_RATE, Measured
 from .plan import CleanSound, ClipSource, MusicBed, RenderPlan
 from .timecode import to_ffmpeg
 from .timeline import CardSegment, ClipSegment, Timeline
 
-__all__ = ["join_command", "measure_command", "picture_command", "picture_pieces", "poster_command",
-           "poster_frame_command", "render_command", "sound_command", "video_codec_args", "video_kbps_cap",
-           "TRUE_PEAK_MARGIN"]
+__all__ = ["join_command", "measure_command", "picture_command", "picture_output", "picture_pieces",
+           "poster_frame_command", "render_command", "sound_command", "gop_frames", "video_codec_args",
+           "video_kbps_cap", "TRUE_PEAK_MARGIN"]
 
 #: Length of the audio fade at each join, seconds.
 JOIN_FADE = Fraction(1, 100)
@@ -368,44 +369,6 @@ def measure_command(plan: RenderPlan, music: MusicBed | None = None) -> FfmpegCo
     return compile_command(out, [])
 
 
-def video_kbps_cap(preset: Preset, duration: Fraction) -> int | None:
-    """The video bitrate cap: the preset's, lowered so that the file fits the platform's size limit."""
-    cap = preset.max_video_kbps
-    if preset.max_bytes and duration > 0:
-        budget = preset.max_bytes * 8 / 1000 / float(duration) * 0.92  # container overhead and VBV slack
-        budget -= preset.audio_kbps or 0
-        cap = int(budget) if cap is None else min(cap, int(budget))
-    return cap
-
-
-def video_codec_args(preset: Preset, rate: Fraction, duration: Fraction) -> dict[str, object]:
-    if preset.video_codec == "libx264":
-        gop = max(1, int(preset.gop_seconds * rate + Fraction(1, 2)))
-        args: dict[str, object] = {
-            "c:v": "libx264", "preset": preset.x264_preset, "crf": preset.crf, "profile:v": preset.profile,
-            "pix_fmt": preset.pix_fmt, "g": gop, "keyint_min": gop, "sc_threshold": 0, "flags": "+cgop",
-        }
-        cap = video_kbps_cap(preset, duration)
-        if cap:
-            args["maxrate"] = f"{cap}k"
-            args["bufsize"] = f"{cap * 2}k"
-        return args
-    if preset.video_codec in ("prores_aw", "prores_ks"):
-        # ProRes (profile 3: 422 HQ). The cinema preset uses prores_aw: measured on the example's
-        # cinema master 4.9x faster than prores_ks (which searches quantisers per slice) at the same
-        # size within 0.5 % and 73.2 against 74.2 dB PSNR to the frames it was given (both far
-        # beyond visible); prores_ks stays available as an override.
-        return {"c:v": preset.video_codec, "profile:v": preset.profile, "pix_fmt": preset.pix_fmt, "vendor": "apl0"}
-    return {"c:v": preset.video_codec, "pix_fmt": preset.pix_fmt}
-
-
-def _audio_codec_args(preset: Preset) -> dict[str, object]:
-    args: dict[str, object] = {"c:a": preset.audio_codec, "ar": preset.sample_rate, "ac": preset.audio_channels}
-    if preset.audio_kbps:
-        args["b:a"] = f"{preset.audio_kbps}k"
-    return args
-
-
 def _dress(v, plan: RenderPlan, start: Fraction, end: Fraction):
     """What goes over the picture between output times ``start`` and ``end`` (``v``'s timestamps count
     from the film's start): lower thirds, burned captions, the shaded safe zones; then the output's
@@ -457,10 +420,6 @@ def _finished_sound(a, plan: RenderPlan, loudness: Measured | None, peak_margin:
     return a.filter("atrim", end_sample=int(timeline.duration * preset.sample_rate + Fraction(1, 2)))
 
 
-def _container(preset: Preset) -> str:
-    return {"mp4": "mp4", "mov": "mov"}.get(preset.extension, preset.extension)
-
-
 def render_command(plan: RenderPlan, output: Path, loudness: Measured | None,
                    peak_margin: float = TRUE_PEAK_MARGIN) -> FfmpegCommand:
     """The command that renders one channel's version (everything it reads is in ``plan``) to ``output``
@@ -476,10 +435,10 @@ def render_command(plan: RenderPlan, output: Path, loudness: Measured | None,
     v = v.filter("settb", expr=f"{timeline.rate.denominator}/{timeline.rate.numerator}")  # as in picture_command
     v = _dress(v, plan, Fraction(0), timeline.duration)
     a = _finished_sound(a, plan, loudness, peak_margin)
-    container = _container(preset)
+    container = container_format(preset)
     kwargs: dict[str, object] = {
         "f": container, "r": str(timeline.rate), "fps_mode": "cfr",
-        **video_codec_args(preset, timeline.rate, timeline.duration), **_audio_codec_args(preset),
+        **video_codec_args(preset, timeline.rate, timeline.duration), **audio_codec_args(preset),
         "metadata": f"title={plan.title}",
     }
     if container == "mp4":
@@ -501,6 +460,14 @@ def picture_pieces(plan: RenderPlan) -> list[range]:
 def picture_command(plan: RenderPlan, piece: range, output: Path) -> FfmpegCommand:
     """The picture (no sound) of the segments in ``piece``, with everything over it, encoded as the
     output's video: it starts on a key frame, so pieces join without decoding (:func:`join_command`)."""
+    return compile_command(picture_output(plan, piece, output), [output])
+
+
+def picture_output(plan: RenderPlan, piece: range, output: Path, duration: Fraction | None = None):
+    """:func:`picture_command`'s graph and output, as an ffmpeg-python output node. ``duration``: the film's
+    length, for the bitrate cap (the plan's timeline's length when not given: a card's run is encoded alone,
+    :mod:`pipeline.stills`)."""
+    duration = plan.timeline.duration if duration is None else duration
     timeline, preset = plan.timeline, plan.preset
     rate = timeline.rate
     parts = [v for v, _ in _segments(plan, video=True, audio=False, only=piece)]
@@ -521,9 +488,9 @@ def picture_command(plan: RenderPlan, piece: range, output: Path) -> FfmpegComma
         v = _dress(v, plan, start, end).filter("setpts", expr="PTS-STARTPTS")
     else:
         v = _dress(v, plan, start, end)
-    kwargs: dict[str, object] = {"f": _container(preset), "r": str(rate), "fps_mode": "cfr",
-                                 **video_codec_args(preset, rate, timeline.duration)}
-    return compile_command(ffmpeg_python.output(v, safe_path_arg(output), **kwargs), [output])
+    kwargs: dict[str, object] = {"f": container_format(preset), "r": str(rate), "fps_mode": "cfr",
+                                 **video_codec_args(preset, rate, duration)}
+    return ffmpeg_python.output(v, safe_path_arg(output), **kwargs)
 
 
 def sound_command(plan: RenderPlan, output: Path, loudness: Measured | None,
@@ -532,13 +499,14 @@ def sound_command(plan: RenderPlan, output: Path, loudness: Measured | None,
     :func:`render_command`, in the output's container."""
     _, a = _joined(plan, video=False)
     a = _finished_sound(a, plan, loudness, peak_margin)
-    out = ffmpeg_python.output(a, safe_path_arg(output), f=_container(plan.preset), **_audio_codec_args(plan.preset))
+    preset = plan.preset
+    out = ffmpeg_python.output(a, safe_path_arg(output), f=container_format(preset), **audio_codec_args(preset))
     return compile_command(out, [output])
 
 
 def join_command(plan: RenderPlan, pieces: list[Path], sound: Path, output: Path) -> FfmpegCommand:
     """The output file from its picture pieces and its sound, copied (not encoded again)."""
-    container = _container(plan.preset)
+    container = container_format(plan.preset)
     video = ffmpeg_python.input(FfmpegCommand.LISTING, f="concat", safe=0).video
     audio = ffmpeg_python.input(safe_path_arg(sound)).audio
     kwargs: dict[str, object] = {"f": container, "c": "copy", "metadata": f"title={plan.title}"}
@@ -558,14 +526,6 @@ def _shade_unsafe(v, preset: Preset):
             v = v.filter("drawbox", x=x, y=y, w=w, h=h, color="red@0.35", t="fill")
     x, y, w, h = x0, y0, x1 - x0, y1 - y0
     return v.filter("drawbox", x=x, y=y, w=w, h=h, color="yellow@0.8", t=max(2, preset.height // 400))
-
-
-def poster_command(video: Path, at: Fraction, output: Path, fmt: str = "image2", codec: str = "mjpeg"
-                   ) -> FfmpegCommand:
-    """Take one frame of a rendered video as a picture (JPEG, or PNG with ``codec="png"``)."""
-    stream = ffmpeg_python.input(safe_path_arg(video), ss=to_ffmpeg(at)).video
-    out = ffmpeg_python.output(stream, safe_path_arg(output), vframes=1, f=fmt, **{"q:v": 3, "c:v": codec})
-    return compile_command(out, [output])
 
 
 def poster_frame_command(plan: RenderPlan, at: Fraction, output: Path) -> FfmpegCommand | None:

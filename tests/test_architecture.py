@@ -15,12 +15,12 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Bottom to top; within a layer, a module may import those listed before it.
 LAYERS = [
     ["timecode", "errors", "yamlpos", "names", "files", "fonts", "images", "languages", "progress", "reviewwords"],
-    ["channels", "probe", "ffmpeg", "loudness", "cache", "cta", "voice"],
+    ["channels", "encoding", "probe", "ffmpeg", "loudness", "cache", "cta", "voice"],
     ["spectypes", "spec", "problems", "brand", "library", "cuefile", "scriptfile"],
     ["campaign"],
     ["whisperrun", "transcribe", "transcripts"],
     ["cutaway", "timeline", "reframe", "job", "placement", "cards", "captions", "pauses", "edit"],
-    ["subtitles", "posters", "sound", "interchange", "export", "plan", "render", "describe", "described",
+    ["subtitles", "posters", "sound", "interchange", "export", "plan", "render", "stills", "describe", "described",
      "accessibility", "cutaways"],
     ["textcheck", "load", "specedit"],
     ["outplan", "manifest", "output", "desk", "review"],

@@ -1,0 +1,58 @@
+"""An output's encoder settings: the codec arguments of its picture and sound, its GOP, its bitrate cap and
+container, from its :class:`~pipeline.channels.Preset` (one place: pieces, whole renders, the described
+version's holds and the benchmark's floor all encode with these)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .channels import Preset
+
+__all__ = ["audio_codec_args", "container_format", "gop_frames", "video_codec_args", "video_kbps_cap"]
+
+
+def gop_frames(preset: Preset, rate: Fraction) -> int:
+    """Frames in one closed GOP of the output (the key-frame interval its encoder is given)."""
+    return max(1, int(preset.gop_seconds * rate + Fraction(1, 2)))
+
+
+def video_kbps_cap(preset: Preset, duration: Fraction) -> int | None:
+    """The video bitrate cap: the preset's, lowered so that the file fits the platform's size limit."""
+    cap = preset.max_video_kbps
+    if preset.max_bytes and duration > 0:
+        budget = preset.max_bytes * 8 / 1000 / float(duration) * 0.92  # container overhead and VBV slack
+        budget -= preset.audio_kbps or 0
+        cap = int(budget) if cap is None else min(cap, int(budget))
+    return cap
+
+
+def video_codec_args(preset: Preset, rate: Fraction, duration: Fraction) -> dict[str, object]:
+    if preset.video_codec == "libx264":
+        gop = gop_frames(preset, rate)
+        args: dict[str, object] = {
+            "c:v": "libx264", "preset": preset.x264_preset, "crf": preset.crf, "profile:v": preset.profile,
+            "pix_fmt": preset.pix_fmt, "g": gop, "keyint_min": gop, "sc_threshold": 0, "flags": "+cgop",
+        }
+        cap = video_kbps_cap(preset, duration)
+        if cap:
+            args["maxrate"] = f"{cap}k"
+            args["bufsize"] = f"{cap * 2}k"
+        return args
+    if preset.video_codec in ("prores_aw", "prores_ks"):
+        # ProRes (profile 3: 422 HQ). The cinema preset uses prores_aw: measured on the example's
+        # cinema master 4.9x faster than prores_ks (which searches quantisers per slice) at the same
+        # size within 0.5 % and 73.2 against 74.2 dB PSNR to the frames it was given (both far
+        # beyond visible); prores_ks stays available as an override.
+        return {"c:v": preset.video_codec, "profile:v": preset.profile, "pix_fmt": preset.pix_fmt, "vendor": "apl0"}
+    return {"c:v": preset.video_codec, "pix_fmt": preset.pix_fmt}
+
+
+def audio_codec_args(preset: Preset) -> dict[str, object]:
+    args: dict[str, object] = {"c:a": preset.audio_codec, "ar": preset.sample_rate, "ac": preset.audio_channels}
+    if preset.audio_kbps:
+        args["b:a"] = f"{preset.audio_kbps}k"
+    return args
+
+
+def container_format(preset: Preset) -> str:
+    return {"mp4": "mp4", "mov": "mov"}.get(preset.extension, preset.extension)

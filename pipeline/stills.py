@@ -1,0 +1,78 @@
+"""A card standing still, encoded once as a closed GOP and played again (issue 25).
+
+Where a card stands still (after its fade in, with nothing timed over it: no lower third, no burned
+caption), every closed GOP of its encoded picture is the same. Its piece is then made of runs
+(:func:`still_runs`): the fade, encoded as whole GOPs; one GOP of the still picture, joined as often as it
+fits; the frames left over. The output's join copies them in as it copies its other pieces
+(:func:`pipeline.render.join_command`), the key frames where a whole encode puts them. A 4 s end card
+encodes 35 frames instead of 100, and a card's GOP is shared by every film and version that shows the
+same card for the same output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from fractions import Fraction
+from pathlib import Path
+
+from .cutaway import picture_span
+from .encoding import gop_frames
+from .ffmpeg import FfmpegCommand, compile_command
+from .plan import RenderPlan
+from .render import picture_output
+from .timeline import CardSegment, Timeline
+
+__all__ = ["StillRun", "still_run_command", "still_runs"]
+
+
+@dataclasses.dataclass(frozen=True)
+class StillRun:
+    """Part of a card's piece while its picture stands still: ``frames`` frames (with the card's fade in,
+    or without), encoded once and played ``times`` times in a row."""
+
+    frames: int
+    fade: bool
+    times: int = 1
+
+
+def still_runs(plan: RenderPlan, piece: range) -> list[StillRun] | None:
+    """A card's piece as runs of its still picture (see the module's note), or None to encode it whole
+    (``plan`` is the piece's own, as :func:`~pipeline.render.picture_command` gets it: its burned captions
+    only those the piece shows)."""
+    if len(piece) != 1:
+        return None
+    timeline = plan.timeline
+    seg = timeline.segments[piece.start]
+    if not isinstance(seg, CardSegment):
+        return None
+    rate = timeline.rate
+    first, end = picture_span(timeline.segments, piece.start)
+    start, stop = seg.start + Fraction(first) / rate, seg.start + Fraction(end) / rate
+    if plan.burn is not None or any(ov.start < stop and ov.start + ov.duration > start for ov in plan.overlays):
+        return None
+    unit = gop_frames(plan.preset, rate)
+    # frames the fade changes: every frame up to its end (ffmpeg's fade still dims the frame at its end a little)
+    fading = math.floor(min(seg.card.fade, seg.duration) * rate) + 1 if seg.card.fade > 0 else 0
+    head = -(-fading // unit) * unit
+    times, left = divmod(end - first - head, unit)
+    if times < 2:
+        return None
+    return ([StillRun(head, True)] if head else []) + [StillRun(unit, False, times)] + \
+        ([StillRun(left, False)] if left else [])
+
+
+def still_run_command(plan: RenderPlan, piece: range, run: StillRun, output: Path) -> FfmpegCommand:
+    """One :class:`StillRun` of a card's piece (:func:`still_runs`): the card alone, ``run.frames`` long,
+    with its fade in or without, encoded as the output's pieces are (the film's length sets the bitrate cap)."""
+    return compile_command(_run_output(plan, piece, run, output), [output])
+
+
+def _run_output(plan: RenderPlan, piece: range, run: StillRun, output: Path):
+    seg = plan.timeline.segments[piece.start]
+    assert isinstance(seg, CardSegment)
+    card = seg.card if run.fade else seg.card.model_copy(update={"fade": 0})
+    alone = dataclasses.replace(seg, card=card, frame_count=run.frames, start=Fraction(0))
+    shown = dataclasses.replace(plan, timeline=Timeline(plan.timeline.rate, (alone,)), overlays=(), burn=None,
+                                crops=(), crop_ys=(), cutaway_crops=())
+    return picture_output(shown, range(0, 1), output, plan.timeline.duration)
