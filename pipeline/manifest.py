@@ -63,6 +63,9 @@ class OutputRecord:
     passes: dict[str, float] = field(default_factory=dict)
     #: pieces encoded for it ("made") and taken from the cache ("reused"), when it was made in pieces
     pieces: dict[str, int] = field(default_factory=dict)
+    #: the picture's pieces in order, when it was made in pieces: each one's start and end (seconds of the
+    #: output) and its cache key (what it shows: the contact sheet keeps its frames under it)
+    picture_pieces: list[dict] = field(default_factory=list)
     #: synstolking: the described version's lines (id, start, end, text) on this output's timeline
     descriptions: list[dict] = field(default_factory=list)
     described_loudness_lufs: float | None = None  #: measured loudness of the described version's sound
