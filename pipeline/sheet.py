@@ -16,8 +16,10 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import shutil
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import fonts
@@ -76,19 +78,24 @@ def thumbnails_command(video: Path, times: Sequence[str], height: int, outputs: 
     return FfmpegCommand(args, outputs=list(outputs))
 
 
-def _row_thumbnails(row: Row, cache: Cache, work: Path, index: int, frames: int, height: int) -> list[Path]:
-    """The row's thumbnails from the cache; those it lacks decoded in one run of ffmpeg first."""
+def _decode_missing(row: Row, cache: Cache, work: Path, index: int, frames: int, height: int) -> dict[int, Path]:
+    """Decode, in one run of ffmpeg, the row's frames the cache has no entry for; their files by frame."""
     times = frame_times(row.record.duration, frames)
-    keys = [thumbnail_key(row.record, at, height) for at in times]
-    # the frames the cache has no entry for are decoded together; a damaged or missing file of an entry
-    # it has is made on its own below (cache.file notices it)
-    missing = [k for k, key in enumerate(keys) if cache.get(KIND, key) is None]
+    missing = [k for k, at in enumerate(times) if cache.get(KIND, thumbnail_key(row.record, at, height)) is None]
     decoded = {k: work / f"row{index}-{k}.png" for k in missing}
     if missing:
         run_command(thumbnails_command(row.video, [times[k] for k in missing], height, list(decoded.values())),
                     work, what=f"contact sheet ({row.label})")
+    return decoded
+
+
+def _row_thumbnails(row: Row, cache: Cache, work: Path, index: int, frames: int, height: int,
+                    decoded: dict[int, Path]) -> list[Path]:
+    """The row's thumbnails in the cache (``decoded``: those just decoded); a damaged or missing file of an
+    entry the cache has is noticed there and made on its own."""
+    times = frame_times(row.record.duration, frames)
     paths = []
-    for k, key in enumerate(keys):
+    for k, at in enumerate(times):
         def make(tmp: Path, k: int = k) -> dict:
             if k in decoded and decoded[k].is_file():
                 shutil.copyfile(decoded[k], tmp)
@@ -99,7 +106,7 @@ def _row_thumbnails(row: Row, cache: Cache, work: Path, index: int, frames: int,
                 shutil.copyfile(alone, tmp)
             return {}
 
-        path, _, _ = cache.file(KIND, key, ".png", make)
+        path, _, _ = cache.file(KIND, thumbnail_key(row.record, at, height), ".png", make)
         paths.append(path)
     return paths
 
@@ -131,10 +138,14 @@ def write_sheet(rows: Sequence[Row], target: Path, cache: Cache, work: Path, fra
     key = sheet_key(rows, frames, height)
     if is_current(target, key):
         return False
+    # each output's missing frames in a run of ffmpeg of its own, as many at once as there are cores (the
+    # outputs are made: nothing else runs now; one run is mostly its start and a seek, ~0.1 s)
+    with ThreadPoolExecutor(max_workers=max(1, min(len(rows), os.cpu_count() or 1))) as pool:
+        decoded = list(pool.map(lambda i: _decode_missing(rows[i], cache, work, i, frames, height), range(len(rows))))
     pictures = []
     for i, row in enumerate(rows):
         tiles = []
-        for path in _row_thumbnails(row, cache, work, i, frames, height):
+        for path in _row_thumbnails(row, cache, work, i, frames, height, decoded[i]):
             with Image.open(path) as im:
                 tiles.append(im.convert("RGB"))
         strip = Image.new("RGB", (sum(t.width for t in tiles), height))
