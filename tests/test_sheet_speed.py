@@ -148,7 +148,10 @@ def test_a_poster_that_does_not_show_the_edit_is_kept_and_an_unchanged_run_rewri
 def test_a_deleted_or_damaged_thumbnail_and_a_broken_sheet_are_made_again(edited):
     out, cache = edited["out"], edited["cache"]
     good = Image.open(out / "contact-sheet.png").convert("RGB")
-    files = sorted((cache / "sheet").rglob("*.png"))
+    shown = {p.stem: p for p in (cache / "sheet").rglob("*.png")}
+    x = OutputRecord(**outputs(edited["spec"])["x"])
+    # two frames the sheet shows: one on the clip, one on the end card
+    files = [shown[thumbnail_key(x, frame_times(x.duration, FRAMES)[k], HEIGHT)] for k in (0, FRAMES - 1)]
     files[0].unlink()  # a thumbnail gone from the cache
     files[1].write_bytes(files[1].read_bytes()[:100])  # one cut short
     (out / "contact-sheet.png").write_bytes(b"not a png")  # and the sheet itself broken
