@@ -21,6 +21,7 @@ import os
 import shutil
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from fractions import Fraction
 from pathlib import Path
 
 from . import fonts
@@ -59,9 +60,13 @@ def thumbnail_key(record: OutputRecord, at: str, height: int) -> str:
     (the output's checksum and the time where the manifest lists no pieces)."""
     t = float(at)
     shows: list = ["file", record.sha256, at]
+    frame = 1 / float(Fraction(record.fps)) if record.fps else 0.0
     for piece in record.picture_pieces:
         if piece["start"] <= t < piece["end"]:
-            shows = ["piece", piece["key"], f"{t - piece['start']:.3f}", record.fps]
+            # a moment within a frame of a cut may show the frame beside it: that piece counts too
+            near = [p["key"] for p in record.picture_pieces if p is not piece
+                    and p["start"] - frame <= t < p["end"] + frame]
+            shows = ["piece", piece["key"], f"{t - piece['start']:.3f}", record.fps, near]
             break
     text = json.dumps([SHEET_VERSION, height, record.width, record.height, *shows])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

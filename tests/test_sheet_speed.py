@@ -200,5 +200,10 @@ def test_a_thumbnail_is_keyed_by_the_piece_it_shows_or_by_the_file_without_piece
     assert thumbnail_key(a, "1.875", 120) == thumbnail_key(moved, "1.375", 120)  # the same card, 0.375 s in
     assert thumbnail_key(a, "1.875", 120) != thumbnail_key(a, "1.876", 120)
     assert thumbnail_key(a, "0.625", 120) != thumbnail_key(a, "0.625", 100)
+    # a moment within a frame of the cut may show the clip's last frame: it goes with both pieces
+    clip_changed = record(picture_pieces=[{"start": 0.0, "end": 1.5, "key": "new clip"},
+                                          {"start": 1.5, "end": 2.5, "key": "card"}])
+    assert thumbnail_key(a, "1.510", 120) != thumbnail_key(clip_changed, "1.510", 120)
+    assert thumbnail_key(a, "1.875", 120) == thumbnail_key(clip_changed, "1.875", 120)
     whole, whole_b = record(picture_pieces=[]), record(picture_pieces=[], sha256="b" * 64)
     assert thumbnail_key(whole, "0.625", 120) != thumbnail_key(whole_b, "0.625", 120)
