@@ -466,8 +466,9 @@ def review(spec: Path, open_page: bool, lang: str | None, notes_file: Path | Non
         notes = read_notes(notes_file)
         console.review_notes(notes_warnings(notes, campaign), notes_text(notes.notes, campaign),
                              record_approvals(campaign, notes.approvals))
-    transcriber = shared_transcriber(Cache(cache_dir), model_for(campaign.spec.subtitles, model))
-    page = write_review(campaign, transcriber if campaign.spec.subtitles.enabled else None, lang)
+    cache = Cache(cache_dir)
+    transcriber = shared_transcriber(cache, model_for(campaign.spec.subtitles, model))
+    page = write_review(campaign, transcriber if campaign.spec.subtitles.enabled else None, lang, cache=cache)
     console.review_page(page, open_page and not serve_page)
     if serve_page:
         _sigterm_to_interrupt()

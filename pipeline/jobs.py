@@ -457,8 +457,9 @@ def write_review_page(campaign: Campaign, options: RenderOptions = RenderOptions
     """``index.html`` and ``contact-sheet.png`` in the campaign's output folder (a failure is only a warning:
     the outputs are made)."""
     try:
-        transcriber = shared_transcriber(Cache(options.cache_dir), model_for(campaign.spec.subtitles, options.model))
-        return write_review(campaign, transcriber if campaign.spec.subtitles.enabled else None)
+        cache = Cache(options.cache_dir)
+        transcriber = shared_transcriber(cache, model_for(campaign.spec.subtitles, options.model))
+        return write_review(campaign, transcriber if campaign.spec.subtitles.enabled else None, cache=cache)
     except (RekruttError, OSError) as exc:
         log.warning("%s: the review page was not written: %s", campaign.label, exc)
         return None

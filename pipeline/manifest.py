@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from filelock import FileLock
@@ -63,11 +63,20 @@ class OutputRecord:
     passes: dict[str, float] = field(default_factory=dict)
     #: pieces encoded for it ("made") and taken from the cache ("reused"), when it was made in pieces
     pieces: dict[str, int] = field(default_factory=dict)
+    #: the picture's pieces in order, when it was made in pieces: each one's start and end (seconds of the
+    #: output) and its cache key (what it shows: the contact sheet keeps its frames under it)
+    picture_pieces: list[dict] = field(default_factory=list)
     #: synstolking: the described version's lines (id, start, end, text) on this output's timeline
     descriptions: list[dict] = field(default_factory=list)
     described_loudness_lufs: float | None = None  #: measured loudness of the described version's sound
     #: what the described version was made from (its lines, voices and the output's checksum): unchanged, kept
     described_key: str | None = None
+
+
+def _entry(record: OutputRecord) -> dict:
+    """A record as the manifest writes it: its fields as they are (plain JSON values already; ``asdict``'s
+    deep copy of them took half of each of the ~3 writes an output makes, issue 25)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
 def path(out_dir: Path) -> Path:
@@ -129,7 +138,7 @@ def update(campaign: Campaign, *, record: OutputRecord | None = None, forget: st
             "title": campaign.spec.title,
             "spec": Path(os.path.relpath(campaign.path, out_dir.resolve())).as_posix(),
             "rekrutt_version": __version__,
-            "outputs": [asdict(current[c]) for c in order],
+            "outputs": [_entry(current[c]) for c in order],
             "failed": failed,
         }
         if data.get("versions"):

@@ -47,7 +47,7 @@ from .loudness import Measured, Verified, parse_ebur128, verify_command
 from .manifest import OutputRecord, previous_records
 from .outplan import command_key, mix_loudness, plan_output
 from .plan import RenderPlan, fingerprint
-from .posters import poster_with_title
+from .posters import poster_is_current, poster_key, poster_with_title
 from .probe import MediaInfo, probe
 from .render import (
     TRUE_PEAK_MARGIN,
@@ -133,6 +133,7 @@ def make_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, for
         true_peak_limit_dbtp=preset.true_peak_dbtp, warnings=warnings, names_left_out=list(plan.names_left_out),
         items=edit_items(job), version=campaign.version or "",
         sound=_sound_report(campaign, plan, cache), passes=passes.seconds, pieces=made.pieces,
+        picture_pieces=made.picture_pieces,
     )
     reused = made.pieces.get("reused", 0)
     log.info("%s: %s%s", preset.name, passes,
@@ -151,6 +152,7 @@ class _File:
     sha256: str
     extras: dict[str, str]  #: files made beside it (the poster)
     pieces: dict[str, int]  #: pieces encoded for it ("made") and taken from the cache ("reused"); {} when whole
+    picture_pieces: list[dict]  #: its picture's pieces: start, end (s) and cache key; [] when whole
 
 
 def _make_file(job: OutputSpec, plan: RenderPlan, work: Path, final: Path, measured: Measured, passes: _Passes,
@@ -160,11 +162,11 @@ def _make_file(job: OutputSpec, plan: RenderPlan, work: Path, final: Path, measu
     extras: dict[str, str] = {}
     with atomic_path(final) as tmp:
         if preset.video_codec in PIECEWISE_CODECS:
-            info, verified, pieces = _render_in_pieces(plan, work, tmp, measured, passes, warnings, progress, draft,
-                                                       cache, made_since)
+            info, verified, pieces, picture_pieces = _render_in_pieces(plan, work, tmp, measured, passes, warnings,
+                                                                       progress, draft, cache, made_since)
         else:
             info, verified = _render_checked(plan, work, tmp, measured, passes, warnings, progress, draft)
-            pieces = {}
+            pieces, picture_pieces = {}, []
         if plan.poster_at is not None:
             with passes("poster"):
                 extras["poster"] = _poster(campaign, plan, work, out_dir, cache, made_since)
@@ -175,7 +177,7 @@ def _make_file(job: OutputSpec, plan: RenderPlan, work: Path, final: Path, measu
             log.warning("%s", warnings[-1])
         # the old entry goes before the file is replaced: an interrupt now leaves no stale checksum
         manifest.update(campaign, forget=preset.name)
-    return _File(info, verified, size, digest, extras, pieces)
+    return _File(info, verified, size, digest, extras, pieces, picture_pieces)
 
 
 def _render_checked(plan: RenderPlan, work: Path, tmp: Path, measured: Measured, passes: _Passes,
@@ -233,6 +235,7 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
     suffix = "." + preset.extension
     count = {"made": 0, "reused": 0}
     pictures: list[Path] = []
+    spans: list[dict] = []
     done = 0.0
     for piece in picture_pieces(plan):
         seconds = float(sum(timeline.segments[i].duration for i in piece))
@@ -255,6 +258,8 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
         key = command_key(picture_command(shown, piece, work / "piece"), work, shown)
         path, _, new = cache.file("pieces", key, suffix, make, made_since=made_since)
         pictures.append(path)
+        spans.append({"start": float(timeline.segments[piece.start].start),
+                      "end": float(timeline.segments[piece.stop - 1].end), "key": key})
         count["made" if new else "reused"] += 1
         done += seconds
     margin = TRUE_PEAK_MARGIN
@@ -289,7 +294,7 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
         progress(1.0)
     info = probe(tmp)
     _check_streams(preset, timeline, info)
-    return info, verified, count
+    return info, verified, count, spans
 
 
 def _still_pieces(plan: RenderPlan, piece: range, runs: list[StillRun], work: Path, cache: Cache, passes: _Passes,
@@ -386,21 +391,28 @@ def _check_streams(preset: Preset, timeline: Timeline, info) -> None:
 def _poster(campaign: Campaign, plan: RenderPlan, work: Path, out_dir: Path, cache: Cache,
             made_since: float | None = None) -> str:
     """The poster: an uncaptioned frame of the edit with the title clear of faces; returns its file name.
-    The frame is kept in the cache by what it is taken from (an edit of a card leaves it as it was)."""
+    The frame is kept in the cache by what it is taken from (an edit of a card leaves it as it was), and a
+    poster already made from the same frame, title and font is kept as it is (``--force`` draws it again)."""
+    poster = out_dir / f"{plan.preset.name}.poster.jpg"
     frame = work / "poster-frame.png"
     cmd = poster_frame_command(plan, plan.poster_at, frame)
     if cmd is None:  # on a card: its own picture
         seg = next(s for s in plan.timeline.segments if isinstance(s, CardSegment) and s.start <= plan.poster_at)
         frame = plan.cards[seg.card_id].path
+        frame_key = "card " + sha256_file(frame)
     else:
+        frame_key = command_key(cmd, work, plan)
+    key = poster_key(frame_key, campaign.spec.title, plan.preset, campaign.brand.typeface)
+    if made_since is None and poster_is_current(poster, key):
+        return poster.name
+    if cmd is not None:
         def make(path: Path) -> dict:
             run_command(poster_frame_command(plan, plan.poster_at, path), work, what="poster")
             return {}
 
-        frame, _, _ = cache.file("posters", command_key(cmd, work, plan), ".png", make, made_since=made_since)
-    poster = out_dir / f"{plan.preset.name}.poster.jpg"
+        frame, _, _ = cache.file("posters", frame_key, ".png", make, made_since=made_since)
     with atomic_path(poster) as ptmp:
-        poster_with_title(frame, campaign.spec.title, plan.preset, ptmp, campaign.brand.typeface)
+        poster_with_title(frame, campaign.spec.title, plan.preset, ptmp, campaign.brand.typeface, key)
     return poster.name
 
 

@@ -4,10 +4,16 @@ The frame is taken from the edit's picture without burned captions or lower thir
 (the poster is not a frame of the finished video, where a caption box would sit under
 the title), at the moment with the best face, and the title band goes where it covers
 no face: low in the safe area, or high when the face is low.
+
+A poster carries the key of what it is made from (its frame, the title, the safe area, the font) in its
+JPEG comment, so an output made again whose poster would be the same keeps the file it has (issue 25:
+after an edit of the end card no poster is drawn again unless it shows the card).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from fractions import Fraction
 from pathlib import Path
@@ -20,11 +26,15 @@ from .cache import Cache
 from .campaign import Campaign
 from .cards import line_height, wrap_text
 from .channels import Preset
+from .files import sha256_file
 from .reframe import analyse, cascades, detect_faces
 from .timecode import seconds
 from .timeline import Timeline
 
 log = logging.getLogger("rekrutt")
+
+#: Changes when a poster would look different for the same frame, title, safe area and font.
+POSTER_VERSION = "1"
 
 
 def poster_time(campaign: Campaign, cache: Cache, timeline: Timeline) -> Fraction:
@@ -80,8 +90,29 @@ def title_band(size: tuple[int, int], preset: Preset, band_h: int,
     return low if cover[low] <= cover[high] else high
 
 
-def poster_with_title(frame: Path, title: str, preset: Preset, out: Path, face=None) -> tuple[int, int, int, int]:
-    """A poster: the frame with the campaign title on a dark band in the safe area, clear of faces (JPEG).
+def poster_key(frame: str, title: str, preset: Preset, face=None) -> str:
+    """What a poster is made from: ``frame`` (a key or checksum of its frame), the title, the channel's
+    safe area and the font file the title is set in (by content)."""
+    font = fonts.font_for(title, True, face)
+    area = preset.safe_area
+    text = json.dumps([POSTER_VERSION, frame, title, [area.top, area.bottom, area.left, area.right],
+                       sha256_file(Path(font)) if font else None])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def poster_is_current(poster: Path, key: str) -> bool:
+    """Whether the poster at ``poster`` was made from what ``key`` stands for (read from its header)."""
+    try:
+        with Image.open(poster) as im:
+            return im.info.get("comment") == key.encode("ascii")
+    except (OSError, ValueError, SyntaxError):
+        return False
+
+
+def poster_with_title(frame: Path, title: str, preset: Preset, out: Path, face=None,
+                      key: str = "") -> tuple[int, int, int, int]:
+    """A poster: the frame with the campaign title on a dark band in the safe area, clear of faces (JPEG;
+    ``key``, from :func:`poster_key`, goes into its comment).
 
     Returns the band's box (x0, y0, x1, y1).
     """
@@ -102,5 +133,5 @@ def poster_with_title(frame: Path, title: str, preset: Preset, out: Path, face=N
     for i, line in enumerate(lines):
         width = draw.textlength(line, font=font)
         draw.text(((band[0] + band[2] - width) / 2, band[1] + pad + i * line_h), line, font=font, fill=(255, 255, 255))
-    image.save(out, format="JPEG", quality=88)
+    image.save(out, format="JPEG", quality=88, **({"comment": key} if key else {}))
     return band

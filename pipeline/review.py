@@ -35,17 +35,18 @@ import yaml
 from markupsafe import Markup
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from . import ffmpeg as ff
-from . import fonts, manifest, yamlpos
+from . import manifest, yamlpos
+from .cache import Cache
 from .campaign import Campaign, OutputKey
 from .cta import qr_image
 from .desk import LOW_CONFIDENCE, desk_script, desk_transcripts, script_corrections
 from .errors import InputError, SpecError, SpecProblem
-from .files import atomic_path, refuse_links, write_text_atomic
+from .files import refuse_links, write_text_atomic
 from .job import output_spec
 from .library import consent_problems
 from .reviewwords import WORDS, page_language, warning_text
 from .scriptfile import SCRIPT_FILE
+from .sheet import Row, write_sheet
 from .spec import ClipItem
 from .timecode import Time, parse_time, seconds, short_clock
 
@@ -206,66 +207,30 @@ def render_page(data: dict) -> str:
 
 
 def contact_sheet(campaign: Campaign, work: Path, frames: int = 6, height: int = 120,
-                  today: dt.date | None = None) -> Path | None:
-    """``contact-sheet.png``: a row of frames per output, labelled, for e-mail or chat.
+                  today: dt.date | None = None, cache: Cache | None = None) -> Path | None:
+    """``contact-sheet.png``: a row of frames per output the page lists, labelled, for e-mail or chat.
 
-    Made again only when an output changed (the outputs' checksums are kept beside it); each
-    frame is reached by seeking, so a long master is not decoded whole.
+    Written only when a frame or label on it changed; each frame comes from the cache by what it shows
+    (see :mod:`pipeline.sheet`), so after an edit only the frames it changed are decoded.
     """
-    from PIL import Image, ImageDraw
-
-    outputs = []
+    rows = []
     for e in campaign.editions(every=True):
         for channel, record in _listed(e, today or dt.date.today(), say=False).items():
             video = e.out_dir / record.path
             if video.is_file() and record.duration > 0:
-                outputs.append((f"{e.version or 'main'} / {channel}", video, record))
+                rows.append(Row(f"{e.version or 'main'} / {channel}", video, record))
     target = campaign.out_dir / "contact-sheet.png"
-    if not outputs:
+    if not rows:
         target.unlink(missing_ok=True)  # an older sheet may show an output that is no longer listed
         return None
-    key = hashlib.sha256(json.dumps([[label, r.sha256] for label, _, r in outputs]).encode()).hexdigest()
-    if target.is_file():
-        try:
-            with Image.open(target) as old:
-                if old.text.get("rekrutt-outputs") == key:  # the outputs it shows did not change
-                    return target
-        except OSError:
-            pass
-    rows = []
-    for i, (label, video, record) in enumerate(outputs):
-        tile = work / f"row-{i}.png"
-        args = [ff.ffmpeg_exe()]
-        for k in range(frames):
-            args += ["-ss", f"{record.duration * (k + 0.5) / frames:.3f}", "-i", str(video)]
-        graph = ";".join(f"[{k}:v]scale=-2:{height},setsar=1,format=rgb24[f{k}]" for k in range(frames))
-        graph += ";" + "".join(f"[f{k}]" for k in range(frames)) + f"hstack=inputs={frames}[row]"
-        ff.run([*args, "-filter_complex", graph, "-map", "[row]", "-frames:v", "1", str(tile)],
-               what=f"contact sheet ({label})")
-        rows.append((label, tile))
-    pictures = [(label, Image.open(p).convert("RGB")) for label, p in rows]
-    label_w = 260
-    width = label_w + max(im.width for _, im in pictures)
-    sheet = Image.new("RGB", (width, sum(im.height + 8 for _, im in pictures) + 8), "white")
-    draw = ImageDraw.Draw(sheet)
-    font = fonts.load(18, True)
-    y = 8
-    for label, im in pictures:
-        draw.text((10, y + im.height // 2 - 10), label, font=font, fill=(20, 20, 20))
-        sheet.paste(im, (label_w, y))
-        y += im.height + 8
-    from PIL.PngImagePlugin import PngInfo
-
-    info = PngInfo()
-    info.add_text("rekrutt-outputs", key)
-    with atomic_path(target, suffix=".partial.png") as tmp:
-        sheet.save(tmp, format="PNG", optimize=True, pnginfo=info)
+    write_sheet(rows, target, cache or Cache(), work, frames, height)
     return target
 
 
 def write_review(campaign: Campaign, transcriber=None, lang: str | None = None, sheet: bool = True,
-                 today: dt.date | None = None) -> Path:
-    """Write ``index.html`` (and ``contact-sheet.png``) in the campaign's output folder; return the page.
+                 today: dt.date | None = None, cache: Cache | None = None) -> Path:
+    """Write ``index.html`` (and ``contact-sheet.png``, its frames kept in ``cache``, default: the
+    default cache folder) in the campaign's output folder; return the page.
 
     Outputs whose consent does not hold ``today`` are left off both (and logged)."""
     import tempfile
@@ -276,7 +241,7 @@ def write_review(campaign: Campaign, transcriber=None, lang: str | None = None, 
     refuse_links(campaign.out_dir)
     if sheet:
         with tempfile.TemporaryDirectory(prefix="rekrutt-sheet-") as tmp:
-            contact_sheet(campaign, Path(tmp), today=today)
+            contact_sheet(campaign, Path(tmp), today=today, cache=cache)
     page = campaign.out_dir / "index.html"
     write_text_atomic(page, review_html(campaign, transcriber, lang, today))
     return page
