@@ -33,7 +33,7 @@ import pysubs2
 
 from . import ffmpeg as ff
 from . import manifest
-from .cache import Cache
+from .cache import Cache, key_of
 from .campaign import Campaign
 from .cards import card_png
 from .channels import Preset
@@ -250,17 +250,18 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
 
         runs = still_runs(shown, piece)
         if runs is not None:  # a card standing still: a GOP encoded once, played again (pipeline.stills)
-            for path, new, run in _still_pieces(shown, piece, runs, work, cache, passes, what, made_since):
+            made = _still_pieces(shown, piece, runs, work, cache, passes, what, made_since)
+            for path, new, run, _ in made:
                 pictures += [path] * run.times
                 count["made" if new else "reused"] += 1
-            done += seconds
-            continue
-        key = command_key(picture_command(shown, piece, work / "piece"), work, shown)
-        path, _, new = cache.file("pieces", key, suffix, make, made_since=made_since)
-        pictures.append(path)
+            key = key_of("still-piece", [(k, run.times) for _, _, run, k in made])
+        else:
+            key = command_key(picture_command(shown, piece, work / "piece"), work, shown)
+            path, _, new = cache.file("pieces", key, suffix, make, made_since=made_since)
+            pictures.append(path)
+            count["made" if new else "reused"] += 1
         spans.append({"start": float(timeline.segments[piece.start].start),
                       "end": float(timeline.segments[piece.stop - 1].end), "key": key})
-        count["made" if new else "reused"] += 1
         done += seconds
     margin = TRUE_PEAK_MARGIN
     for attempt in (1, 2):
@@ -298,8 +299,9 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
 
 
 def _still_pieces(plan: RenderPlan, piece: range, runs: list[StillRun], work: Path, cache: Cache, passes: _Passes,
-                  what: str, made_since: float | None) -> list[tuple[Path, bool, StillRun]]:
-    """The files of a still card's runs (:func:`~pipeline.stills.still_runs`), from the cache or made."""
+                  what: str, made_since: float | None) -> list[tuple[Path, bool, StillRun, str]]:
+    """The files of a still card's runs (:func:`~pipeline.stills.still_runs`), from the cache or made, each
+    with whether it was made now and its cache key."""
     out = []
     for run in runs:
         def make(path: Path, run=run) -> dict:
@@ -309,7 +311,7 @@ def _still_pieces(plan: RenderPlan, piece: range, runs: list[StillRun], work: Pa
 
         key = command_key(still_run_command(plan, piece, run, work / "piece"), work, plan)
         path, _, new = cache.file("pieces", key, "." + plan.preset.extension, make, made_since=made_since)
-        out.append((path, new, run))
+        out.append((path, new, run, key))
     return out
 
 
