@@ -23,6 +23,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import shutil
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -147,6 +148,22 @@ def hold_command(original: Path, hold: Hold, rate: Fraction, preset: Preset, dur
     return FfmpegCommand(args + ["-f", _container(preset), str(out)], outputs=[out])
 
 
+def holds_command(original: Path, hold: Hold, rate: Fraction, preset: Preset, duration: Time,
+                  outs: list[tuple[int, Path]]) -> FfmpegCommand:
+    """Several :func:`hold_command` files of one hold (``outs``: frames and file of each) by one ffmpeg: the held
+    frame decoded once, each file the one :func:`hold_command` makes (the same filters, the same encoder)."""
+    codec = [a for k, v in video_codec_args(preset, rate, duration).items() for a in (f"-{k}", str(v))]
+    graph = [f"[0:v]trim=end_frame=1,split={len(outs)}" + "".join(f"[f{i}]" for i in range(len(outs)))]
+    args = ["-y", "-ss", f"{float(hold.frame - 1 / (4 * rate)):.6f}", "-i", str(original), "-/filter_complex",
+            FfmpegCommand.SCRIPT]
+    for i, (frames, out) in enumerate(outs):
+        graph.append(f"[f{i}]tpad=stop={frames - 1}:stop_mode=clone,setpts=N/({rate.numerator}/{rate.denominator})"
+                     f"/TB[o{i}]")
+        args += ["-map", f"[o{i}]", "-an", "-frames:v", str(frames), "-r", str(rate), "-fps_mode", "cfr", *codec,
+                 "-f", _container(preset), str(out)]
+    return FfmpegCommand(args, filter_script=";".join(graph), outputs=[out for _, out in outs])
+
+
 def _container(preset: Preset) -> str:
     return {"mp4": "mp4", "mov": "mov"}.get(preset.extension, preset.extension)
 
@@ -164,22 +181,32 @@ def _held_stills(original: Path, hold: Hold, timeline: Timeline, preset: Preset,
     runs = ([(unit, times)] if times else []) + ([(left, 1)] if left else [])
     what = f"described version's held picture at {float(hold.at):.2f} s ({preset.name})"
     identity = frame_identity(original, hold.frame) if cache is not None else ""
+    stills = [work / f"{name}-{k}{ext}" for k in range(len(runs))]
+    keys = []
+    for (frames, _), still in zip(runs, stills, strict=True):
+        args = hold_command(original, hold, rate, preset, timeline.duration, still, frames).args
+        args = [a for a in args[args.index("-i") + 2:] if a != str(still)]  # not the seek: the frame's identity
+        keys.append(cache_key("held-picture", 2, identity, args, ffmpeg_stamp(), __version__))
+    missing = [k for k, key in enumerate(keys) if cache is None or cache.get("held", key) is None]
+    if len(missing) > 1:  # the held frame decoded once for all of them
+        run_command(holds_command(original, hold, rate, preset, timeline.duration,
+                                  [(runs[k][0], stills[k]) for k in missing]), work, what=what)
     out: list[Path] = []
     for k, (frames, repeat) in enumerate(runs):
-        still = work / f"{name}-{k}{ext}"
-
-        def make(path: Path, frames=frames) -> dict:
-            run_command(hold_command(original, hold, rate, preset, timeline.duration, path, frames), work, what=what)
+        def make(path: Path, frames=frames, k=k) -> dict:
+            if len(missing) > 1 and k in missing and stills[k].is_file():
+                if path != stills[k]:
+                    shutil.move(stills[k], path)
+            else:
+                run_command(hold_command(original, hold, rate, preset, timeline.duration, path, frames), work,
+                            what=what)
             return {}
 
         if cache is None:
-            make(still)
-            path = still
+            make(stills[k])
+            path = stills[k]
         else:
-            args = hold_command(original, hold, rate, preset, timeline.duration, still, frames).args
-            args = [a for a in args[args.index("-i") + 2:] if a != str(still)]  # not the seek: the frame's identity
-            key = cache_key("held-picture", 2, identity, args, ffmpeg_stamp(), __version__)
-            path, _, _ = cache.file("held", key, ext, make)  # beside the pieces: a GOP, small
+            path, _, _ = cache.file("held", keys[k], ext, make)  # beside the pieces: a GOP, small
         out += [path] * repeat
     return out
 

@@ -147,3 +147,30 @@ def test_frame_identity_names_a_frame_by_its_gop(rendered):
     assert frame_identity(path, still) == frame_identity(path, still + Fraction(GOP, 25))
     with pytest.raises(MediaError, match="has no frame at 40.000 s"):
         frame_identity(path, Fraction(40))
+
+
+def test_one_ffmpeg_makes_a_holds_files_as_two_would(rendered, tmp_path):
+    """A hold's GOP and its frames left over, made by one ffmpeg (the held frame decoded once), are the files
+    hold_command makes one at a time: the same pictures, frame for frame, and the same encoder settings."""
+    from pipeline.described import hold_command, holds_command
+    from pipeline.describe import Hold
+    from pipeline.ffmpeg import run_command
+    from pipeline.load import load_campaign
+
+    spec, outputs, _, _ = rendered
+    preset = load_campaign(spec).preset("x")
+    original = spec.parent / "out" / "hostile" / "x.mp4"
+    hold = Hold(at=Fraction(3, 2), frame=Fraction(3, 2) - Fraction(1, 25), length=Fraction(22, 25), line_id="t")
+    rate, duration = Fraction(25), Fraction(outputs["x"]["duration"]).limit_denominator(1000)
+    together = [(GOP, tmp_path / "a.mp4"), (9, tmp_path / "b.mp4")]
+    run_command(holds_command(original, hold, rate, preset, duration, together), tmp_path, what="together")
+    for frames, path in together:
+        alone = tmp_path / f"alone-{frames}.mp4"
+        run_command(hold_command(original, hold, rate, preset, duration, alone, frames), tmp_path, what="alone")
+        a, b = frames_of(path), frames_of(alone)
+        assert len(a) == len(b) == frames
+        assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def frames_of(path: Path) -> list[np.ndarray]:
+    return frames(path)[0]
