@@ -18,8 +18,6 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
-
 from . import progress
 from .cache import Cache, file_digest, key_of
 from .errors import MediaError
@@ -97,6 +95,7 @@ def cascades():
 
 def detect_faces(gray, face_cascade, eye_cascade) -> tuple[Face, ...]:
     """The faces the detector is sure of on a grey picture (a numpy array), each with the eyes found in it (up to 2)."""
+    import numpy as np
     h, w = gray.shape
     found, _, weights = face_cascade.detectMultiScale3(
         gray, scaleFactor=1.1, minNeighbors=5, minSize=(max(20, w // 30),) * 2, outputRejectLevels=True)
@@ -120,6 +119,7 @@ def analyse(path: Path, info: MediaInfo, cache: Cache) -> Analysis:
 
 def _analyse(path: Path, info: MediaInfo) -> Analysis:
     import av
+    import numpy as np
 
     face_cascade, eye_cascade = cascades()
     samples: list[Sample] = []
