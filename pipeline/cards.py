@@ -22,7 +22,7 @@ from .brand import ACCENT
 from .cache import file_digest
 from .campaign import Campaign
 from .channels import Preset
-from .cta import qr_image
+from .cta import qr_image, qr_side
 from .spec import CardSpec
 
 log = logging.getLogger("rekrutt")
@@ -143,9 +143,9 @@ def _background(campaign: Campaign, card: CardSpec, size: tuple[int, int]) -> Im
         return ImageOps.fit(ImageOps.exif_transpose(im).convert("RGB"), size, Image.Resampling.LANCZOS)
 
 
-def _frame(campaign: Campaign, card: CardSpec, preset: Preset):
-    """Where a card's parts go: the safe box (x0, y0, x1, y1), the logo and QR code (or None) and
-    the height each takes; the text gets the rest of the box."""
+def _frame(campaign: Campaign, card: CardSpec, preset: Preset, draw_qr: bool = True):
+    """Where a card's parts go: the safe box (x0, y0, x1, y1), the logo and QR code (or None; without ``draw_qr``
+    only its height) and the height each takes; the text gets the rest of the box."""
     size = (preset.width, preset.height)
     x0, y0, x1, y1 = preset.safe_area.box(*size)
     # keep a margin inside the safe area too
@@ -162,8 +162,9 @@ def _frame(campaign: Campaign, card: CardSpec, preset: Preset):
     qr_h = 0
     if card.url and card.qr:
         side = min(x1 - x0, y1 - y0) * 0.3 if preset.width >= preset.height else min((x1 - x0) * 0.4, (y1 - y0) * 0.3)
-        qr = qr_image(campaign.tracked(card.url, preset.name), int(side))
-        qr_h = qr.height + int(preset.height * 0.03)
+        data = campaign.tracked(card.url, preset.name)
+        qr = qr_image(data, int(side)) if draw_qr else None
+        qr_h = (qr.height if qr is not None else qr_side(data, int(side))) + int(preset.height * 0.03)
     return (x0, y0, x1, y1), logo, logo_h, qr, qr_h
 
 
@@ -256,7 +257,7 @@ _KINDS = {"lines": (1.0, 12, True, 0.15), "subline": (0.53, 10, False, 0.15), "u
 
 
 def _text_box(campaign: Campaign, card: CardSpec, preset: Preset) -> tuple[int, int]:
-    (x0, y0, x1, y1), _, logo_h, _, qr_h = _frame(campaign, card, preset)
+    (x0, y0, x1, y1), _, logo_h, _, qr_h = _frame(campaign, card, preset, draw_qr=False)
     return x1 - x0, (y1 - y0) - logo_h - qr_h
 
 

@@ -164,3 +164,12 @@ def test_an_unchanged_example_writes_and_imports_nothing_it_need_not_and_an_edit
         assert after[channel]["fingerprint"] != before[channel]["fingerprint"], channel
         assert after[channel]["sha256"] != before[channel]["sha256"], channel
     assert _frame(out / "x.mp4", end, tmp_path / "x-after.png") != old_frame
+
+
+@pytest.mark.parametrize("size", [40, 97, 160, 301, 640])
+def test_a_qr_codes_side_is_known_without_making_it(size):
+    from pipeline.cta import qr_image, qr_side
+
+    for n in (1, 20, 60, 120, 300):  # short and long links: QR versions 1 to 10 and more
+        data = "https://www.fjordvik.kommune.no/jobb?" + "x" * n
+        assert qr_side(data, size) == qr_image(data, size).width == qr_image(data, size).height, (n, size)
