@@ -165,6 +165,20 @@ def test_an_unchanged_example_writes_and_imports_nothing_it_need_not_and_an_edit
         assert after[channel]["sha256"] != before[channel]["sha256"], channel
     assert _frame(out / "x.mp4", end, tmp_path / "x-after.png") != old_frame
 
+    # then the description script: the card's line said in other words (its length read from the new WAV)
+    lines = {line["id"]: line for line in after["x"]["descriptions"]}
+    assert "kort-end" in lines, sorted(lines)
+    (spec.parent / "descriptions").mkdir()
+    (spec.parent / "descriptions" / "script.yml").write_text(
+        'kort-end: "Vi trenger deg. Søk innen 15. april på fjordvik punkt kommune punkt no, skråstrek jobb."\n',
+        encoding="utf-8")
+    described = _render(spec, cache)
+    for channel in ("x", "web"):
+        assert described[channel]["sha256"] == after[channel]["sha256"], channel  # the film itself is the same
+        assert described[channel]["described_key"] != after[channel]["described_key"], channel
+        line = next(x for x in described[channel]["descriptions"] if x["id"] == "kort-end")
+        assert line["text"].startswith("Vi trenger deg. Søk innen 15. april"), line
+
 
 @pytest.mark.parametrize("size", [40, 97, 160, 301, 640])
 def test_a_qr_codes_side_is_known_without_making_it(size):
