@@ -110,11 +110,20 @@ def detect_faces(gray, face_cascade, eye_cascade) -> tuple[Face, ...]:
     return tuple(faces)
 
 
+#: Analyses read in this process, by cache folder and key: every output of a run frames the same clips, and
+#: reading a minutes-long clip's faces from JSON again for each took a quarter of an unchanged run (issue 25).
+_analysed: dict[tuple[str, str], Analysis] = {}
+
+
 def analyse(path: Path, info: MediaInfo, cache: Cache) -> Analysis:
     """Faces on frames sampled through the clip (cached by its content)."""
     key = key_of("faces", DETECTOR_VERSION, SAMPLES_PER_SECOND, ANALYSIS_WIDTH, file_digest(path))
-    return cache.get_or_make("faces", key, lambda: _analyse(path, info), encode=Analysis.to_json,
-                             decode=Analysis.from_json)
+    found = _analysed.get((str(cache.root), key))
+    if found is None:
+        found = cache.get_or_make("faces", key, lambda: _analyse(path, info), encode=Analysis.to_json,
+                                  decode=Analysis.from_json)
+        _analysed[(str(cache.root), key)] = found
+    return found
 
 
 def _analyse(path: Path, info: MediaInfo) -> Analysis:
