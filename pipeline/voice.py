@@ -210,10 +210,17 @@ def spoken_length(text: str, voice: Voice, recorded: Path | None = None, work: P
     """:func:`length` of :func:`speak`'s samples; for a synthetic line in the cache, read from its WAV's header
     (placing the lines needs their lengths only: an unchanged re-render reads no samples, issue 25)."""
     if (recorded is None or not recorded.is_file()) and not voice.command and cache is not None:
-        with wave.open(str(_cached_line(text, voice.name, voice.rate, cache,
-                                        lambda: espeak_line(text, voice.name, voice.rate))), "rb") as w:
-            return Fraction(round(1000 * w.getnframes() / VOICE_RATE), 1000)
+        memo = (text, voice.name, int(voice.rate), str(cache.root))  # every output says the same lines: once
+        if memo not in _lengths:
+            with wave.open(str(_cached_line(text, voice.name, voice.rate, cache,
+                                            lambda: espeak_line(text, voice.name, voice.rate))), "rb") as w:
+                _lengths[memo] = Fraction(round(1000 * w.getnframes() / VOICE_RATE), 1000)
+        return _lengths[memo]
     return length(speak(text, voice, recorded, work, cache))
+
+
+#: Synthetic lines' lengths read in this process, by text, voice, rate and cache folder.
+_lengths: dict[tuple[str, str, int, str], Fraction] = {}
 
 
 class Spoken(Mapping):
