@@ -13,6 +13,7 @@ broken the same way, bottom-heavy. Timing follows the rules in
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -82,9 +83,18 @@ def words_in_cut(transcript: Transcript, seg: ClipSegment) -> list[TimedWord]:
     A word belongs to the cut when most of it lies inside; its times are shifted by
     the cut's offset and clamped to the cut.
     """
+    key = (seg.source_in, seg.frame_count, seg.rate, seg.start)
+    found = transcript.cut_words.get(key)
+    if found is not None:
+        return list(found)
     lo, hi = seg.source_in, seg.source_out
     out: list[TimedWord] = []
-    for w in transcript.words:
+    words, starts, longest = transcript.word_index
+    if starts is not None:  # in order: only the words that start from a word's length before the cut to its end
+        words = words[bisect.bisect_left(starts, lo - longest):bisect.bisect_left(starts, hi)]
+    first, last = seg.start, seg.end  # (the end is computed: once, not for every word)
+    shift = first - lo
+    for w in words:
         ws, we = w.start, w.end
         if we <= ws:
             we = ws + Fraction(1, 100)
@@ -93,10 +103,10 @@ def words_in_cut(transcript: Transcript, seg: ClipSegment) -> list[TimedWord]:
         overlap = min(we, hi) - max(ws, lo)
         if overlap <= 0 or overlap * 2 < (we - ws):
             continue
-        shift = seg.start - lo
-        start = min(max(ws + shift, seg.start), seg.end)
-        end = min(max(we + shift, seg.start), seg.end)
+        start = min(max(ws + shift, first), last)
+        end = min(max(we + shift, first), last)
         out.append(TimedWord(w.text, start, end))
+    transcript.cut_words[key] = tuple(out)
     return out
 
 

@@ -9,6 +9,7 @@ frame, and kept inside the channel's safe area.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -22,7 +23,7 @@ from .brand import ACCENT
 from .cache import file_digest
 from .campaign import Campaign
 from .channels import Preset
-from .cta import qr_image
+from .cta import qr_image, qr_side
 from .spec import CardSpec
 
 log = logging.getLogger("rekrutt")
@@ -143,9 +144,9 @@ def _background(campaign: Campaign, card: CardSpec, size: tuple[int, int]) -> Im
         return ImageOps.fit(ImageOps.exif_transpose(im).convert("RGB"), size, Image.Resampling.LANCZOS)
 
 
-def _frame(campaign: Campaign, card: CardSpec, preset: Preset):
-    """Where a card's parts go: the safe box (x0, y0, x1, y1), the logo and QR code (or None) and
-    the height each takes; the text gets the rest of the box."""
+def _frame(campaign: Campaign, card: CardSpec, preset: Preset, draw_qr: bool = True):
+    """Where a card's parts go: the safe box (x0, y0, x1, y1), the logo and QR code (or None; without ``draw_qr``
+    only its height) and the height each takes; the text gets the rest of the box."""
     size = (preset.width, preset.height)
     x0, y0, x1, y1 = preset.safe_area.box(*size)
     # keep a margin inside the safe area too
@@ -162,8 +163,9 @@ def _frame(campaign: Campaign, card: CardSpec, preset: Preset):
     qr_h = 0
     if card.url and card.qr:
         side = min(x1 - x0, y1 - y0) * 0.3 if preset.width >= preset.height else min((x1 - x0) * 0.4, (y1 - y0) * 0.3)
-        qr = qr_image(campaign.tracked(card.url, preset.name), int(side))
-        qr_h = qr.height + int(preset.height * 0.03)
+        data = campaign.tracked(card.url, preset.name)
+        qr = qr_image(data, int(side)) if draw_qr else None
+        qr_h = (qr.height if qr is not None else qr_side(data, int(side))) + int(preset.height * 0.03)
     return (x0, y0, x1, y1), logo, logo_h, qr, qr_h
 
 
@@ -256,7 +258,7 @@ _KINDS = {"lines": (1.0, 12, True, 0.15), "subline": (0.53, 10, False, 0.15), "u
 
 
 def _text_box(campaign: Campaign, card: CardSpec, preset: Preset) -> tuple[int, int]:
-    (x0, y0, x1, y1), _, logo_h, _, qr_h = _frame(campaign, card, preset)
+    (x0, y0, x1, y1), _, logo_h, _, qr_h = _frame(campaign, card, preset, draw_qr=False)
     return x1 - x0, (y1 - y0) - logo_h - qr_h
 
 
@@ -416,6 +418,28 @@ def lower_third(person: str, role: str | None, preset: Preset, work_dir: Path,
     """
     w, h = preset.width, preset.height
     x0, y0, x1, y1 = (round(v) for v in area) if area else preset.safe_area.box(w, h)
+    memo = (person, role, w, h, above, tuple(colors), scale, tuple(str(p) for p in fonts.font_files(face)),
+            x0, y0, x1, y1)
+    if memo not in _straps:  # every output of a run draws the same straps: drawn and encoded once a process
+        _straps[memo] = _strap_png(person, role, w, h, above, colors, scale, face, (x0, y0, x1, y1))
+    key, png, height = _straps[memo]
+    out = work_dir / f"lower-third-{key}.png"
+    if not out.exists():
+        work_dir.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(".tmp.png")
+        tmp.write_bytes(png)
+        os.replace(tmp, out)
+    return out, x0 + int((x1 - x0) * 0.02), max(y0, min(y1, h - above) - height)
+
+
+#: Name straps drawn in this process: what they are drawn from -> (file key, PNG, height).
+_straps: dict[tuple, tuple[str, bytes, int]] = {}
+
+
+def _strap_png(person: str, role: str | None, w: int, h: int, above: int, colors, scale: float,
+               face: fonts.Typeface | None, box: tuple[int, int, int, int]) -> tuple[str, bytes, int]:
+    """:func:`lower_third`'s picture: (its file key, the PNG, its height)."""
+    x0, y0, x1, y1 = box
     base = min(h * 0.042, w * 0.05) * scale
     name_font = _font(max(12, int(base)), True, person, face)
     role_font = _font(max(10, int(base * 0.72)), False, role or "", face)
@@ -442,15 +466,10 @@ def lower_third(person: str, role: str | None, preset: Preset, work_dir: Path,
         draw.text((pad, pad + line_height(name_font) + pad // 3), role, font=role_font,
                   fill=(*ImageColor.getrgb(text), 230))
     key = hashlib.sha256(json.dumps([person, role, w, h, above, list(colors), scale,
-                                     [str(p) for p in fonts.font_files(face)]]).encode()).hexdigest()[:16]
-    out = work_dir / f"lower-third-{key}.png"
-    if not out.exists():
-        work_dir.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp.png")
-        image.save(tmp, format="PNG")
-        os.replace(tmp, out)
-    y = min(y1, h - above) - image.height
-    return out, x0 + int((x1 - x0) * 0.02), max(y0, y)
+                                     [str(p) for p in fonts.font_files(face)], list(box)]).encode()).hexdigest()[:16]
+    encoded = io.BytesIO()
+    image.save(encoded, format="PNG")
+    return key, encoded.getvalue(), image.height
 
 
 def draft_mark(preset: Preset, work_dir: Path) -> tuple[Path, int, int]:

@@ -61,6 +61,18 @@ def qr_image(data: str, size: int) -> Image.Image:
     return img.resize((modules * scale, modules * scale), Image.Resampling.NEAREST)
 
 
+def qr_side(data: str, size: int) -> int:
+    """The side in pixels of :func:`qr_image` of the same ``data`` and ``size``, without making the code: sizing a
+    card's text (every load of a spec, every channel) needs only that (issue 25)."""
+    import qrcode
+    from qrcode.constants import ERROR_CORRECT_M
+
+    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4, box_size=1)
+    qr.add_data(data)
+    modules = 17 + 4 * qr.best_fit() + 2 * 4  # the version's modules and the quiet zone's
+    return modules * max(2, size // modules)
+
+
 def publish_sheet(*, title: str, description: str, hashtags: list[str], link: str | None, preset: Preset,
                   video: str, captions: list[str], duration: float, burned: bool) -> tuple[str, str]:
     """(Markdown, JSON) of what to post on one channel."""

@@ -1,18 +1,16 @@
 """Synstolking (audio description, WCAG 2.1 1.2.5): the description script, placed in the pauses of speech.
 
-The script is drafted from what the spec already knows: each person's name and role at their first
-appearance (left out where the words of their cut say it themselves), every card's text in speakable
-form (an address without ``https://www.``), and the producer's own ``describe:`` text on a sequence item
-or on a cutaway (what the cutaway's picture shows).
-Each line goes into a pause of the output's speech (the transcript's word times on its timeline), at
-least :data:`CLEAR` seconds clear of speech at both ends, within its item's time (a card line: within the
-card's time, and the pauses around it; a cutaway's line: the nearest pause at or before the cutaway's
-start within its item, as a cutaway covers speech). A line that fits no pause is reported with the time
-it needs.
+The script is drafted from what the spec already knows: each person's name and role at their first appearance (left
+out where the words of their cut say it themselves), every card's text in speakable form (an address without
+``https://www.``), and the producer's own ``describe:`` text on a sequence item or on a cutaway (what the cutaway's
+picture shows). Each line goes into a pause of the output's speech (the transcript's word times on its timeline), at
+least :data:`CLEAR` seconds clear of speech at both ends, within its item's time (a card line: within the card's
+time, and the pauses around it; a cutaway's line: the nearest pause at or before the cutaway's start within its
+item, as a cutaway covers speech). A line that fits no pause is reported with the time it needs.
 
-:mod:`pipeline.voice` speaks the lines; :mod:`pipeline.described` makes the described version from a
-finished output. Where a line fits no pause the picture can be held for it (extended description,
-:class:`Hold`, ``synstolking: hold``): the lines are then on the described version's timeline.
+:mod:`pipeline.voice` speaks the lines; :mod:`pipeline.described` makes the described version from a finished
+output. Where a line fits no pause the picture can be held for it (extended description, :class:`Hold`,
+``synstolking: hold``): the lines are then on the described version's timeline.
 """
 
 from __future__ import annotations
@@ -25,8 +23,10 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 from . import voice as tts
 from .cache import Cache
@@ -433,26 +433,26 @@ def recording(campaign: Campaign, line_id: str) -> Path:
     return campaign.base_dir / RECORDINGS / f"{line_id}.wav"
 
 
-def spoken(campaign: Campaign, lines: list[Line], work: Path | None = None, cache: Cache | None = None
-           ) -> dict[str, np.ndarray]:
-    """Each line's voice: its recording where there is one, else the synthetic voice (kept in ``cache``)."""
-    v = voice_of(campaign)
-    return {line.id: tts.speak(line.text, v, recording(campaign, line.id), work, cache) for line in lines}
+def spoken(campaign: Campaign, lines: list[Line], work: Path | None = None, cache: Cache | None = None) -> tts.Spoken:
+    """Each line's voice when first read: its recording where there is one, else the synthetic one (cached)."""
+    v, text = voice_of(campaign), {line.id: line.text for line in lines}
+    return tts.Spoken(list(text), lambda i: tts.speak(text[i], v, recording(campaign, i), work, cache))
 
 
 def described_lines(campaign: Campaign, timeline: Timeline, transcripts: dict[str, Transcript],
                     channel: str | None, work: Path | None = None, cache: Cache | None = None
-                    ) -> tuple[list[Placed], dict[str, np.ndarray]]:
-    """The output's script, spoken and placed: (placed lines, each line's samples)."""
-    lines = script(campaign, timeline, transcripts, channel)
-    voices = spoken(campaign, lines, work, cache)
+                    ) -> tuple[list[Placed], tts.Spoken]:
+    """The output's script, spoken and placed: (placed lines, each line's samples, spoken when first read)."""
+    lines, v = script(campaign, timeline, transcripts, channel), voice_of(campaign)
+    lengths = {line.id: tts.spoken_length(line.text, v, recording(campaign, line.id), work, cache) for line in lines}
     recorded = {line.id for line in lines if recording(campaign, line.id).is_file()}
-    return place(lines, {k: tts.length(v) for k, v in voices.items()}, timeline, transcripts, recorded,
-                 hold=campaign.spec.synstolking.hold), voices
+    hold = campaign.spec.synstolking.hold
+    return place(lines, lengths, timeline, transcripts, recorded, hold=hold), spoken(campaign, lines, work, cache)
 
 
-def stem(placed: list[Placed], voices: dict[str, np.ndarray], duration: Time, path: Path) -> Path:
+def stem(placed: list[Placed], voices: tts.Spoken | dict[str, np.ndarray], duration: Time, path: Path) -> Path:
     """The description alone (mono, :data:`voice.VOICE_RATE`), each line at its start, silence elsewhere."""
+    import numpy as np
     rate = tts.VOICE_RATE
     out = np.zeros(int(float(duration) * rate) + 1, dtype=np.int16)
     for p in placed:

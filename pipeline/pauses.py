@@ -8,6 +8,7 @@ loader warns). Split from the edit layer (quotes and cut-downs), which reads the
 from __future__ import annotations
 
 import logging
+import math
 from fractions import Fraction
 
 from .cache import Cache, file_digest, key_of
@@ -76,9 +77,19 @@ def speech_level(levels: list[float]) -> float:
     """The clip's speech level (dBFS): the 90th percentile of its envelope, loud speech."""
     if not levels:
         return 0.0
-    import numpy as np
+    # numpy.percentile's default ("linear") in plain Python, to the bit: a quote's cut needs no numpy, and an
+    # unchanged re-render then imports none (issue 25); tests/test_noop_speed.py compares the two
+    ordered = sorted(float(v) for v in levels)
+    if any(v != v for v in ordered):  # NaN: numpy's order for it
+        import numpy as np
 
-    return float(np.percentile(np.asarray(levels, dtype="float64"), 90))
+        return float(np.percentile(np.asarray(levels, dtype="float64"), 90))
+    at = (len(ordered) - 1) * (90 / 100)
+    if at >= len(ordered) - 1:
+        return ordered[-1]
+    i = math.floor(at)
+    gamma, a, b = at - i, ordered[i], ordered[i + 1]
+    return b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma
 
 
 def level_at(levels: list[float], t: Time) -> float:

@@ -18,7 +18,6 @@ import logging
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 from PIL import Image, ImageDraw
 
 from . import fonts
@@ -59,6 +58,7 @@ def poster_time(campaign: Campaign, cache: Cache, timeline: Timeline) -> Fractio
 
 def faces_in(image: Image.Image) -> list[tuple[int, int, int, int]]:
     """Face boxes (x0, y0, x1, y1) in a picture, by the same detector the reframing uses."""
+    import numpy as np
     face_cascade, eye_cascade = cascades()
     w, h = image.size
     scale = 640 / max(w, h)

@@ -18,8 +18,6 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
-
 from . import progress
 from .cache import Cache, file_digest, key_of
 from .errors import MediaError
@@ -97,6 +95,7 @@ def cascades():
 
 def detect_faces(gray, face_cascade, eye_cascade) -> tuple[Face, ...]:
     """The faces the detector is sure of on a grey picture (a numpy array), each with the eyes found in it (up to 2)."""
+    import numpy as np
     h, w = gray.shape
     found, _, weights = face_cascade.detectMultiScale3(
         gray, scaleFactor=1.1, minNeighbors=5, minSize=(max(20, w // 30),) * 2, outputRejectLevels=True)
@@ -111,15 +110,25 @@ def detect_faces(gray, face_cascade, eye_cascade) -> tuple[Face, ...]:
     return tuple(faces)
 
 
+#: Analyses read in this process, by cache folder and key: every output of a run frames the same clips, and
+#: reading a minutes-long clip's faces from JSON again for each took a quarter of an unchanged run (issue 25).
+_analysed: dict[tuple[str, str], Analysis] = {}
+
+
 def analyse(path: Path, info: MediaInfo, cache: Cache) -> Analysis:
     """Faces on frames sampled through the clip (cached by its content)."""
     key = key_of("faces", DETECTOR_VERSION, SAMPLES_PER_SECOND, ANALYSIS_WIDTH, file_digest(path))
-    return cache.get_or_make("faces", key, lambda: _analyse(path, info), encode=Analysis.to_json,
-                             decode=Analysis.from_json)
+    found = _analysed.get((str(cache.root), key))
+    if found is None:
+        found = cache.get_or_make("faces", key, lambda: _analyse(path, info), encode=Analysis.to_json,
+                                  decode=Analysis.from_json)
+        _analysed[(str(cache.root), key)] = found
+    return found
 
 
 def _analyse(path: Path, info: MediaInfo) -> Analysis:
     import av
+    import numpy as np
 
     face_cascade, eye_cascade = cascades()
     samples: list[Sample] = []

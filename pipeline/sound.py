@@ -37,8 +37,6 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
-
 from . import progress
 from .cache import Cache, file_digest, key_of
 from .errors import RenderError
@@ -163,6 +161,7 @@ def _ffmpeg(argv: list[str], what: str) -> str:
 
 def decode(path: Path, work: Path, filters: str | None = None):
     """The file's sound as 48 kHz mono float32 samples (through ``filters`` if given)."""
+    import numpy as np
     raw = work / "decoded.f32"
     argv = ["-v", "error", "-i", safe_path_arg(path), "-vn", "-map", "0:a:0"]
     if filters:
@@ -176,6 +175,7 @@ def decode(path: Path, work: Path, filters: str | None = None):
 
 def frame_levels(samples):
     """Level (dBFS) of each 50 ms frame."""
+    import numpy as np
     step = int(RATE * FRAME)
     n = len(samples) // step
     if n == 0:
@@ -191,6 +191,7 @@ def _hum(samples, levels) -> int:
     spectrum averaged over half-second windows (2 Hz apart): hum is steady, so its harmonics
     stand out; at least three of the first six must, so a voice's own pitch does not count.
     """
+    import numpy as np
     step = int(RATE * FRAME)
     audible = np.flatnonzero(levels > -100)
     if len(audible) < 20:
@@ -224,6 +225,7 @@ def _hum(samples, levels) -> int:
 
 
 def _measure_samples(samples, hum: bool = True) -> Measurement:
+    import numpy as np
     levels = frame_levels(samples)
     if len(levels) == 0:
         return Measurement(-120.0, -120.0, 0, 0.0)
@@ -323,6 +325,7 @@ def denoise(samples, limit_db: float, done: Callable[[float], None] | None = Non
     """The samples with noise lowered by up to ``limit_db`` (100: as far as the model goes), aligned.
 
     ``done`` is told how many seconds of the sound are through (for a progress report)."""
+    import numpy as np
     lib, model = _DeepFilter.library()
     state = lib.df_create(model, float(limit_db), None)
     if not state:
@@ -353,6 +356,7 @@ def keep_speech_level(noisy, denoised):
     speech's own power in the loud frames is what they measured less the noise floor's power;
     the denoised loud frames are brought back to that (by at most 3 dB, never down).
     """
+    import numpy as np
     before, after = frame_levels(noisy), frame_levels(denoised)
     if len(before) == 0 or len(after) != len(before):
         return denoised
@@ -366,6 +370,7 @@ def keep_speech_level(noisy, denoised):
 
 def quietest_second(samples) -> Fraction:
     """Start (seconds, on the 50 ms grid) of the quietest whole second that is not digital silence."""
+    import numpy as np
     levels = frame_levels(samples)
     per = int(1 / FRAME)
     if len(levels) <= per:
@@ -385,6 +390,8 @@ def clean(path: Path, treatment: Treatment, cache: Cache, before: Measurement | 
     before = before or measure(path, cache)
 
     def make(flac: Path) -> dict:
+        import numpy as np
+
         with tempfile.TemporaryDirectory(prefix="rekrutt-sound-") as tmp:
             work = Path(tmp)
             samples = decode(path, work, _pre_filters(treatment))

@@ -13,6 +13,7 @@ forced alignment (:meth:`Transcriber.align`), cached the same way.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.resources
 import logging
@@ -93,6 +94,23 @@ class Transcript:
     @property
     def words(self) -> list[Word]:
         return [w for s in self.segments for w in s.words]
+
+    @functools.cached_property
+    def word_index(self) -> tuple[tuple[Word, ...], tuple[Time, ...] | None, Time]:
+        """(the words, their starts where these are in order (else None), the longest word's length), made once
+        per transcript: :func:`~pipeline.captions.words_in_cut` looks a cut's words up by bisection instead of
+        reading every word of a minutes-long interview for every cut of every output (issue 25)."""
+        words = tuple(self.words)
+        starts = tuple(w.start for w in words)
+        ordered = all(a <= b for a, b in zip(starts, starts[1:], strict=False))
+        longest = max((w.end - w.start for w in words), default=Fraction(0))
+        return words, starts if ordered else None, max(longest, Fraction(1, 100))
+
+    @functools.cached_property
+    def cut_words(self) -> dict[tuple, tuple]:
+        """:func:`~pipeline.captions.words_in_cut`'s answers by cut (source in, frames, rate, start), kept with
+        the transcript in this process: every output of a run (its captions, straps, description) asks again."""
+        return {}
 
     @property
     def text(self) -> str:

@@ -17,11 +17,14 @@ import shlex
 import tempfile
 import threading
 import wave
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where it is used: an unchanged re-render needs none (issue 25)
+    import numpy as np
 
 from . import ffmpeg as ff
 from .cache import Cache, key_of
@@ -57,6 +60,7 @@ class Voice:
 
 def _espeak():
     """The loaded library, initialised once (its data from the wheel)."""
+    import numpy as np
     if "lib" not in _engine:
         try:
             import espeakng_loader
@@ -82,6 +86,7 @@ def _espeak():
 
 def espeak_samples(text: str, voice: str = "nb", rate: int = 175) -> tuple[np.ndarray, int]:
     """eSpeak NG's speech of ``text`` as int16 samples, and their sample rate."""
+    import numpy as np
     with _lock:
         engine = _espeak()
         lib = engine["lib"]
@@ -103,6 +108,7 @@ def espeak_samples(text: str, voice: str = "nb", rate: int = 175) -> tuple[np.nd
 
 def _trim(samples: np.ndarray, rate: int) -> np.ndarray:
     """Speech without the silence eSpeak (or a recording) leaves at both ends (kept: 20 ms)."""
+    import numpy as np
     if not samples.size:
         return samples
     loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > 300)
@@ -123,6 +129,7 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = VOICE_RATE) -> Path:
 
 def read_any(path: Path, rate: int = VOICE_RATE) -> np.ndarray:
     """Any audio file ffmpeg reads, as mono int16 at ``rate`` (decoded through the one runner)."""
+    import numpy as np
     with tempfile.TemporaryDirectory(prefix="rekrutt-voice-") as tmp:
         out = Path(tmp) / "voice.wav"
         try:
@@ -162,6 +169,7 @@ VOICE_VERSION = 1
 
 def espeak_line(text: str, voice: str = "nb", rate: int = 175, cache: Cache | None = None) -> np.ndarray:
     """One line in eSpeak NG's voice, trimmed, at :data:`VOICE_RATE`: the same samples each time."""
+    import numpy as np
     memo = (text, voice, int(rate))
     if memo in _spoken and cache is None:
         return _spoken[memo]
@@ -177,16 +185,59 @@ def espeak_line(text: str, voice: str = "nb", rate: int = 175, cache: Cache | No
     if cache is None:
         samples = synthesize()
     else:
-        import espeakng_loader  # the wheel's version is the engine's
-
-        key = key_of("voice", VOICE_VERSION, getattr(espeakng_loader, "__version__", "?"), voice, int(rate), text)
-        path, _, _ = cache.file("voice", key, ".wav", lambda tmp: (write_wav(tmp, synthesize()), {})[1])
-        with wave.open(str(path), "rb") as w:
+        with wave.open(str(_cached_line(text, voice, rate, cache, synthesize)), "rb") as w:
             samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").copy()
     _spoken[memo] = samples
     return samples
 
 
+def _cached_line(text: str, voice: str, rate: int, cache: Cache, synthesize: Callable[[], np.ndarray]) -> Path:
+    """The line's WAV in the cache (by engine, voice, rate and text), synthesized where there is none."""
+    import espeakng_loader  # the wheel's version is the engine's
+
+    key = key_of("voice", VOICE_VERSION, getattr(espeakng_loader, "__version__", "?"), voice, int(rate), text)
+    path, _, _ = cache.file("voice", key, ".wav", lambda tmp: (write_wav(tmp, synthesize()), {})[1])
+    return path
+
+
 def length(samples: np.ndarray) -> Fraction:
     """Seconds of a line's samples (to the millisecond)."""
-    return Fraction(round(1000 * samples.size / VOICE_RATE), 1000)
+    return Fraction(round(1000 * len(samples) / VOICE_RATE), 1000)
+
+
+def spoken_length(text: str, voice: Voice, recorded: Path | None = None, work: Path | None = None,
+                  cache: Cache | None = None) -> Fraction:
+    """:func:`length` of :func:`speak`'s samples; for a synthetic line in the cache, read from its WAV's header
+    (placing the lines needs their lengths only: an unchanged re-render reads no samples, issue 25)."""
+    if (recorded is None or not recorded.is_file()) and not voice.command and cache is not None:
+        memo = (text, voice.name, int(voice.rate), str(cache.root))  # every output says the same lines: once
+        if memo not in _lengths:
+            with wave.open(str(_cached_line(text, voice.name, voice.rate, cache,
+                                            lambda: espeak_line(text, voice.name, voice.rate))), "rb") as w:
+                _lengths[memo] = Fraction(round(1000 * w.getnframes() / VOICE_RATE), 1000)
+        return _lengths[memo]
+    return length(speak(text, voice, recorded, work, cache))
+
+
+#: Synthetic lines' lengths read in this process, by text, voice, rate and cache folder.
+_lengths: dict[tuple[str, str, int, str], Fraction] = {}
+
+
+class Spoken(Mapping):
+    """Lines' samples by id, each spoken when first read (:func:`speak` through ``make``)."""
+
+    def __init__(self, ids: list[str], make: Callable[[str], np.ndarray]):
+        self._ids, self._make, self._done = list(dict.fromkeys(ids)), make, {}
+
+    def __getitem__(self, line_id: str) -> np.ndarray:
+        if line_id not in self._ids:
+            raise KeyError(line_id)
+        if line_id not in self._done:
+            self._done[line_id] = self._make(line_id)
+        return self._done[line_id]
+
+    def __iter__(self):
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
