@@ -152,8 +152,8 @@ def test_frame_identity_names_a_frame_by_its_gop(rendered):
 def test_one_ffmpeg_makes_a_holds_files_as_two_would(rendered, tmp_path):
     """A hold's GOP and its frames left over, made by one ffmpeg (the held frame decoded once), are the files
     hold_command makes one at a time: the same pictures, frame for frame, and the same encoder settings."""
-    from pipeline.described import hold_command, holds_command
     from pipeline.describe import Hold
+    from pipeline.described import hold_command, holds_command
     from pipeline.ffmpeg import run_command
     from pipeline.load import load_campaign
 
