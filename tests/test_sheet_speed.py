@@ -209,3 +209,17 @@ def test_a_thumbnail_is_keyed_by_the_piece_it_shows_or_by_the_file_without_piece
     assert thumbnail_key(a, "1.875", 120) == thumbnail_key(clip_changed, "1.875", 120)
     whole, whole_b = record(picture_pieces=[]), record(picture_pieces=[], sha256="b" * 64)
     assert thumbnail_key(whole, "0.625", 120) != thumbnail_key(whole_b, "0.625", 120)
+
+
+def test_the_sheet_decodes_a_few_frames_per_ffmpeg_each_with_one_thread():
+    """All of a first render's missing frames in one or two runs of ffmpeg (51 inputs open at once) held 1.3 GB
+    in one process: at most PER_RUN inputs a run, each decoder one thread."""
+    from pipeline.sheet import PER_RUN, decode_runs, thumbnails_command
+
+    frames = [(Path(f"v{i}.mp4"), "1.000", Path(f"t{i}.png")) for i in range(102)]
+    runs = decode_runs(frames)
+    assert [f for run in runs for f in run] == frames and max(map(len, runs)) == PER_RUN <= 8
+    args = thumbnails_command(runs[0], 120).args
+    assert args.count("-i") == PER_RUN and args.count("-threads") == PER_RUN
+    inputs = [j for j, a in enumerate(args) if a == "-i"]
+    assert all(args[j - 4:j - 2] == ["-threads", "1"] for j in inputs), args
