@@ -37,13 +37,30 @@ def tracked_url(url: str, channel: str, campaign: str, version: str | None = Non
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), parts.fragment))
 
 
-def qr_image(data: str, size: int) -> Image.Image:
-    """A QR code of ``data`` as a black-on-white RGB picture of about ``size`` pixels, quiet zone included."""
+def _qr_code(data: str):
+    """The QR code of ``data`` as the cards draw it (error correction M, a quiet zone of 4, a pixel a module)."""
     import qrcode
     from qrcode.constants import ERROR_CORRECT_M
 
-    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4, box_size=1)
+    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=QUIET, box_size=1)
     qr.add_data(data)
+    return qr
+
+
+#: Modules of white around a QR code.
+QUIET = 4
+
+
+def _scale(modules: int, size: int) -> int:
+    """Pixels a module for a code of ``modules`` modules (quiet zone included) of about ``size`` pixels."""
+    return max(2, size // modules)
+
+
+def qr_image(data: str, size: int) -> Image.Image:
+    """A QR code of ``data`` as a black-on-white RGB picture of about ``size`` pixels, quiet zone included."""
+    from qrcode.constants import ERROR_CORRECT_M
+
+    qr = _qr_code(data)
     # Choosing the mask (8 trial codes, each scored) is most of the time a QR code takes, and every load of a
     # spec draws one per channel to size its end card: the choice is remembered across runs (issue 25), so
     # the code is the very one the full search makes.
@@ -57,20 +74,15 @@ def qr_image(data: str, size: int) -> Image.Image:
     qr.make(fit=True)
     img = qr.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
     modules = img.width
-    scale = max(2, size // modules)
+    scale = _scale(modules, size)
     return img.resize((modules * scale, modules * scale), Image.Resampling.NEAREST)
 
 
 def qr_side(data: str, size: int) -> int:
     """The side in pixels of :func:`qr_image` of the same ``data`` and ``size``, without making the code: sizing a
     card's text (every load of a spec, every channel) needs only that (issue 25)."""
-    import qrcode
-    from qrcode.constants import ERROR_CORRECT_M
-
-    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4, box_size=1)
-    qr.add_data(data)
-    modules = 17 + 4 * qr.best_fit() + 2 * 4  # the version's modules and the quiet zone's
-    return modules * max(2, size // modules)
+    modules = 17 + 4 * _qr_code(data).best_fit() + 2 * QUIET  # the version's modules and the quiet zone's
+    return modules * _scale(modules, size)
 
 
 def publish_sheet(*, title: str, description: str, hashtags: list[str], link: str | None, preset: Preset,

@@ -36,7 +36,7 @@ from .cache import key_of as cache_key
 from .campaign import Campaign
 from .channels import Preset
 from .describe import Hold, Placed, described_lines, holds_of, recording, shift, stem, transcripts_of, voice_of
-from .encoding import gop_frames, video_codec_args
+from .encoding import container_format, gop_frames, video_codec_args
 from .errors import RenderError
 from .ffmpeg import FfmpegCommand, concat_listing, ffmpeg_stamp, run_command
 from .files import atomic_path, sha256_file, write_text_atomic, write_text_if_changed
@@ -127,7 +127,7 @@ def split_command(original: Path, times: list[Time], rate: Fraction, preset: Pre
     on one) into ``out_dir/part%03d``: the segment muxer cuts at the first key frame at or after each time,
     given half a frame early."""
     args = ["-y", "-i", str(original), "-map", "0:v", "-c", "copy", "-f", "segment",
-            "-segment_format", _container(preset), "-reset_timestamps", "1",
+            "-segment_format", container_format(preset), "-reset_timestamps", "1",
             "-segment_times", ",".join(f"{float(t - 1 / (2 * rate)):.6f}" for t in times)]
     return FfmpegCommand(args + [str(out_dir / f"part%03d.{preset.extension}")], outputs=[])
 
@@ -137,35 +137,25 @@ def hold_command(original: Path, hold: Hold, rate: Fraction, preset: Preset, dur
     """One hold's picture: the frame at ``hold.frame`` of the output (decoded as it is, no colour conversion),
     repeated for the hold's frames (or ``frames``) and encoded as the output's own pieces are
     (:func:`video_codec_args`)."""
-    frames = int(hold.length * rate) if frames is None else frames
-    codec = video_codec_args(preset, rate, duration)
-    # an input seek starts at the first frame at or after its time: a quarter of a frame early, to be sure
-    args = ["-y", "-ss", f"{float(hold.frame - 1 / (4 * rate)):.6f}", "-i", str(original), "-map", "0:v", "-an",
-            "-vf", f"trim=end_frame=1,tpad=stop={frames - 1}:stop_mode=clone,setpts=N/({rate.numerator}/"
-            f"{rate.denominator})/TB", "-frames:v", str(frames), "-r", str(rate), "-fps_mode", "cfr"]
-    for k, v in codec.items():
-        args += [f"-{k}", str(v)]
-    return FfmpegCommand(args + ["-f", _container(preset), str(out)], outputs=[out])
+    return holds_command(original, hold, rate, preset, duration,
+                         [(int(hold.length * rate) if frames is None else frames, out)])
 
 
 def holds_command(original: Path, hold: Hold, rate: Fraction, preset: Preset, duration: Time,
                   outs: list[tuple[int, Path]]) -> FfmpegCommand:
-    """Several :func:`hold_command` files of one hold (``outs``: frames and file of each) by one ffmpeg: the held
-    frame decoded once, each file the one :func:`hold_command` makes (the same filters, the same encoder)."""
+    """Files of one hold's picture (``outs``: frames and file of each) by one ffmpeg, the held frame decoded
+    once: each the frame repeated for its frames, encoded with the output's settings."""
     codec = [a for k, v in video_codec_args(preset, rate, duration).items() for a in (f"-{k}", str(v))]
     graph = [f"[0:v]trim=end_frame=1,split={len(outs)}" + "".join(f"[f{i}]" for i in range(len(outs)))]
+    # an input seek starts at the first frame at or after its time: a quarter of a frame early, to be sure
     args = ["-y", "-ss", f"{float(hold.frame - 1 / (4 * rate)):.6f}", "-i", str(original), "-/filter_complex",
             FfmpegCommand.SCRIPT]
     for i, (frames, out) in enumerate(outs):
         graph.append(f"[f{i}]tpad=stop={frames - 1}:stop_mode=clone,setpts=N/({rate.numerator}/{rate.denominator})"
                      f"/TB[o{i}]")
         args += ["-map", f"[o{i}]", "-an", "-frames:v", str(frames), "-r", str(rate), "-fps_mode", "cfr", *codec,
-                 "-f", _container(preset), str(out)]
+                 "-f", container_format(preset), str(out)]
     return FfmpegCommand(args, filter_script=";".join(graph), outputs=[out for _, out in outs])
-
-
-def _container(preset: Preset) -> str:
-    return {"mp4": "mp4", "mov": "mov"}.get(preset.extension, preset.extension)
 
 
 def _held_stills(original: Path, hold: Hold, timeline: Timeline, preset: Preset, work: Path, name: str,
@@ -184,9 +174,9 @@ def _held_stills(original: Path, hold: Hold, timeline: Timeline, preset: Preset,
     stills = [work / f"{name}-{k}{ext}" for k in range(len(runs))]
     keys = []
     for (frames, _), still in zip(runs, stills, strict=True):
-        args = hold_command(original, hold, rate, preset, timeline.duration, still, frames).args
-        args = [a for a in args[args.index("-i") + 2:] if a != str(still)]  # not the seek: the frame's identity
-        keys.append(cache_key("held-picture", 2, identity, args, ffmpeg_stamp(), __version__))
+        cmd = hold_command(original, hold, rate, preset, timeline.duration, still, frames)
+        args = [a for a in cmd.args[cmd.args.index("-i") + 2:] if a != str(still)]  # not the seek: the frame's identity
+        keys.append(cache_key("held-picture", 3, identity, args, cmd.filter_script, ffmpeg_stamp(), __version__))
     missing = [k for k, key in enumerate(keys) if cache is None or cache.get("held", key) is None]
     if len(missing) > 1:  # the held frame decoded once for all of them
         run_command(holds_command(original, hold, rate, preset, timeline.duration,
@@ -241,7 +231,7 @@ def held_picture(original: Path, holds: list[Hold], timeline: Timeline, preset: 
         stills(bounds[i + 1])
     joined = work / f"described-picture.{preset.extension}"
     run_command(FfmpegCommand(["-y", "-f", "concat", "-safe", "0", "-i", FfmpegCommand.LISTING, "-map", "0:v",
-                               "-c", "copy", "-f", _container(preset), str(joined)], outputs=[joined],
+                               "-c", "copy", "-f", container_format(preset), str(joined)], outputs=[joined],
                               listing=concat_listing(listing)), work,
                 what=f"described version's picture, joined ({preset.name})")
     return joined
@@ -277,7 +267,7 @@ def _sound_command(mix: Path, gain_db: float, preset: Preset, duration: Time, ou
             "-c:a", preset.audio_codec, "-ar", str(preset.sample_rate), "-ac", str(preset.audio_channels)]
     if preset.audio_kbps:
         args += ["-b:a", f"{preset.audio_kbps}k"]
-    return FfmpegCommand(args + ["-f", _container(preset), str(out)], filter_script=graph, outputs=[out])
+    return FfmpegCommand(args + ["-f", container_format(preset), str(out)], filter_script=graph, outputs=[out])
 
 
 def mux_command(picture: Path, sound: Path, preset: Preset, out: Path) -> FfmpegCommand:
@@ -287,7 +277,7 @@ def mux_command(picture: Path, sound: Path, preset: Preset, out: Path) -> Ffmpeg
             "-metadata:s:a:0", "title=Lyd med synstolking"]
     if preset.extension == "mp4":
         args += ["-movflags", "+faststart"]
-    return FfmpegCommand(args + ["-f", _container(preset), str(out)], outputs=[out])
+    return FfmpegCommand(args + ["-f", container_format(preset), str(out)], outputs=[out])
 
 
 #: Bump when the described sound's making changes (its cached tracks are then made anew).

@@ -1,6 +1,6 @@
 """An output's encoder settings: the codec arguments of its picture and sound, its GOP, its bitrate cap and
-container, from its :class:`~pipeline.channels.Preset` (one place: pieces, whole renders, the described
-version's holds and the benchmark's floor all encode with these)."""
+container, from its :class:`~pipeline.channels.Preset` (one place: pieces, whole renders and the described
+version's holds all encode with these)."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ import ffmpeg as ffmpeg_python
 
 from .channels import Preset
 from .cutaway import picture_span
-from .encoding import audio_codec_args, container_format, gop_frames, video_codec_args, video_kbps_cap
+from .encoding import audio_codec_args, container_format, video_codec_args, video_kbps_cap
 from .ffmpeg import FfmpegCommand, compile_command, concat_listing, filter_value, safe_path_arg
 from .loudness import SAMPLE_RATE, Measured
 from .plan import CleanSound, ClipSource, MusicBed, RenderPlan
@@ -32,8 +32,8 @@ from .timecode import to_ffmpeg
 from .timeline import CardSegment, ClipSegment, Timeline
 
 __all__ = ["join_command", "measure_command", "picture_command", "picture_output", "picture_pieces",
-           "poster_frame_command", "render_command", "sound_command", "gop_frames", "video_codec_args",
-           "video_kbps_cap", "TRUE_PEAK_MARGIN"]
+           "poster_frame_command", "render_command", "sound_command", "video_codec_args", "video_kbps_cap",
+           "TRUE_PEAK_MARGIN"]
 
 #: Length of the audio fade at each join, seconds.
 JOIN_FADE = Fraction(1, 100)
