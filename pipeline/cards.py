@@ -401,7 +401,8 @@ def card_png(campaign: Campaign, card_id: str, preset: Preset, work_dir: Path) -
     if not out.exists():
         work_dir.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".tmp.png")
-        draw_card(campaign, card, preset).save(tmp, format="PNG")
+        # a work file ffmpeg reads once: the fastest deflate (compress_level 1) over the smallest file
+        draw_card(campaign, card, preset).save(tmp, format="PNG", compress_level=1)
         os.replace(tmp, out)
     return out
 
@@ -468,7 +469,7 @@ def _strap_png(person: str, role: str | None, w: int, h: int, above: int, colors
     key = hashlib.sha256(json.dumps([person, role, w, h, above, list(colors), scale,
                                      [str(p) for p in fonts.font_files(face)], list(box)]).encode()).hexdigest()[:16]
     encoded = io.BytesIO()
-    image.save(encoded, format="PNG")
+    image.save(encoded, format="PNG", compress_level=1)
     return key, encoded.getvalue(), image.height
 
 
@@ -484,5 +485,5 @@ def draft_mark(preset: Preset, work_dir: Path) -> tuple[Path, int, int]:
     ImageDraw.Draw(image).text((pad, pad), "UTKAST", font=font, fill=(255, 255, 255, 255))
     out = work_dir / f"draft-{w}x{h}.png"
     work_dir.mkdir(parents=True, exist_ok=True)
-    image.save(out, format="PNG")
+    image.save(out, format="PNG", compress_level=1)
     return out, x0 + pad, y0 + pad

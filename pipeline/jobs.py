@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Literal
 
 from . import ffmpeg as ff
-from . import manifest
+from . import manifest, schedule
 from .accessibility import report as accessibility_report
 from .accessibility import write_report
 from .cache import Cache
@@ -500,8 +500,7 @@ def _run_locally(jobs: list[OutputJob], options: RenderOptions, loaded: dict[Pat
             stop.set()
 
     if options.jobs > 1 and len(jobs) > 1:
-        # the largest outputs first, so that the run does not end on one long render with the other cores idle
-        order = sorted(range(len(jobs)), key=lambda i: -_work(jobs[i]))
+        order = schedule.order([((job.spec, job.version), job.output) for job in jobs])
         with concurrent.futures.ThreadPoolExecutor(max_workers=options.jobs) as pool:
             futures = [pool.submit(one, i, jobs[i]) for i in order]
             try:
@@ -535,14 +534,6 @@ def _stop_workers(futures: list[concurrent.futures.Future], exc: BaseException) 
     ff.stop_all(signal.SIGTERM if isinstance(exc, Terminated) or getattr(exc, "signum", None) == signal.SIGTERM
                 else signal.SIGINT)
     concurrent.futures.wait(futures)
-
-
-def _work(job: OutputJob) -> float:
-    """A rough size of an output's render, for ordering: pixels per frame times frames."""
-    if job.output is None:  # it fails, with its message, when it is made
-        return 0.0
-    preset, timeline = job.output.preset, job.output.timeline
-    return preset.width * preset.height * float(timeline.rate) * float(timeline.duration)
 
 
 def _run_on_cluster(jobs: list[OutputJob], options: RenderOptions, emit: EventCallback) -> list[Outcome]:

@@ -23,7 +23,7 @@ LAYERS = [
     ["subtitles", "posters", "sound", "interchange", "export", "plan", "render", "stills", "describe", "described",
      "accessibility", "cutaways"],
     ["textcheck", "load", "specedit"],
-    ["outplan", "manifest", "output", "desk", "sheet", "review"],
+    ["outplan", "manifest", "output", "desk", "sheet", "review", "schedule"],
     ["jobs", "report", "ci", "serve"],
     ["console", "cli"],
 ]
