@@ -9,10 +9,14 @@ checked).
 Extended description: where a line fits no pause (:class:`~pipeline.describe.Hold`), the picture is held
 still there. The finished output's picture is cut, without decoding, at the holds (each lies where a
 segment of the edit begins or ends, and every segment's picture was encoded as a piece of its own that
-begins on a key frame: :func:`pipeline.render.picture_pieces`); a hold is one more piece, its frame taken
-from the output and encoded with the output's own settings (same size, rate, pixel format, GOP, x264
-preset and quality), joined in between by the concat demuxer with the rest copied. The frame is held as
-the film shows it (a burned caption on it stays: the picture does not jump when the film goes on). The
+begins on a key frame: :func:`pipeline.render.picture_pieces`); a hold is one more piece. A hold on a card
+that stands still (the end card read out at the film's end) is the card's own still GOP, which the output
+already has (:mod:`pipeline.stills`), played again, and a run of the frames left over, made as the output's
+runs are; any other hold is its frame taken from the output and encoded with the output's own settings
+(same size, rate, pixel format, GOP, x264 preset and quality). The parts, the holds and the new sound track
+are joined, copied, by one ffmpeg (the concat demuxer). The frame is held as the film shows it (a burned
+caption on it stays, and a card with one is held from the output's frame: the picture does not jump when
+the film goes on). The
 original sound is paused (silence, a short fade either side), the captions' sidecars are written again
 for the described version (``<channel>.synstolket.<lang>.<fmt>``) with their times shifted by the holds.
 """
@@ -25,6 +29,7 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -43,6 +48,7 @@ from .files import atomic_path, sha256_file, write_text_atomic, write_text_if_ch
 from .job import OutputSpec
 from .loudness import parse_ebur128, verify_command
 from .probe import frame_identity, sound_identity
+from .stills import StillCard
 from .subtitles import web_page
 from .timecode import Time
 from .timeline import Timeline
@@ -202,9 +208,12 @@ def _held_stills(original: Path, hold: Hold, timeline: Timeline, preset: Preset,
 
 
 def held_picture(original: Path, holds: list[Hold], timeline: Timeline, preset: Preset, work: Path,
-                 cache: Cache | None = None) -> Path:
-    """The output's picture with the holds in it, every other frame copied (see the module's note). With
-    ``cache``, each hold's picture is kept there by the frame it holds (:func:`_held_stills`)."""
+                 cache: Cache | None = None, cards: Sequence[StillCard] = ()) -> list[Path]:
+    """The output's picture with the holds in it, as the files to play in a row (joined by
+    :func:`mux_command`), every frame of the output copied (see the module's note). A hold on a card's still
+    picture (``cards``: the output's :class:`~pipeline.stills.StillCard`) is that card's still GOP played again
+    and a run of the frames left over; any other is its frame taken from the output (:func:`_held_stills`; with
+    ``cache``, kept there by the frame it holds)."""
     parts_dir = work / "described-parts"
     parts_dir.mkdir(exist_ok=True)
     for old in parts_dir.iterdir():
@@ -223,18 +232,19 @@ def held_picture(original: Path, holds: list[Hold], timeline: Timeline, preset: 
 
     def stills(at: Time) -> None:
         for j, h in enumerate(x for x in holds if x.at == at):
-            listing.extend(_held_stills(original, h, timeline, preset, work, f"hold-{len(listing):03d}-{j}", cache))
+            frame = int(h.frame * timeline.rate)
+            card = next((c for c in cards if c.shows(frame)), None)
+            if card is not None:  # the card's own still picture, encoded once for the output and its holds
+                listing.extend(card.held(int(h.length * timeline.rate)))
+            else:
+                listing.extend(_held_stills(original, h, timeline, preset, work, f"hold-{len(listing):03d}-{j}",
+                                            cache))
 
     stills(bounds[0])
     for i, part in enumerate(parts):
         listing.append(part)
         stills(bounds[i + 1])
-    joined = work / f"described-picture.{preset.extension}"
-    run_command(FfmpegCommand(["-y", "-f", "concat", "-safe", "0", "-i", FfmpegCommand.LISTING, "-map", "0:v",
-                               "-c", "copy", "-f", container_format(preset), str(joined)], outputs=[joined],
-                              listing=concat_listing(listing)), work,
-                what=f"described version's picture, joined ({preset.name})")
-    return joined
+    return listing
 
 
 def shifted_captions(record, holds: list[Hold], preset: Preset, out_dir: Path) -> dict[str, str]:
@@ -270,14 +280,19 @@ def _sound_command(mix: Path, gain_db: float, preset: Preset, duration: Time, ou
     return FfmpegCommand(args + ["-f", container_format(preset), str(out)], filter_script=graph, outputs=[out])
 
 
-def mux_command(picture: Path, sound: Path, preset: Preset, out: Path) -> FfmpegCommand:
-    """The described version: its picture and its sound track, both copied (nothing encoded)."""
-    args = ["-y", "-i", str(picture), "-i", str(sound), "-map", "0:v", "-map", "1:a", "-c", "copy",
-            "-metadata", "title=Synstolket versjon", "-metadata:s:a:0", "language=nor",
-            "-metadata:s:a:0", "title=Lyd med synstolking"]
+def mux_command(pictures: list[Path], sound: Path, preset: Preset, out: Path) -> FfmpegCommand:
+    """The described version in one ffmpeg: its picture's files (:func:`held_picture`; the output itself where
+    nothing holds) joined by the concat demuxer, and its sound track, all copied (nothing encoded)."""
+    if len(pictures) == 1:
+        args, listing = ["-y", "-i", str(pictures[0])], ""
+    else:
+        args, listing = ["-y", "-f", "concat", "-safe", "0", "-i", FfmpegCommand.LISTING], concat_listing(pictures)
+    args += ["-i", str(sound), "-map", "0:v", "-map", "1:a", "-c", "copy",
+             "-metadata", "title=Synstolket versjon", "-metadata:s:a:0", "language=nor",
+             "-metadata:s:a:0", "title=Lyd med synstolking"]
     if preset.extension == "mp4":
         args += ["-movflags", "+faststart"]
-    return FfmpegCommand(args + ["-f", container_format(preset), str(out)], outputs=[out])
+    return FfmpegCommand(args + ["-f", container_format(preset), str(out)], outputs=[out], listing=listing)
 
 
 #: Bump when the described sound's making changes (its cached tracks are then made anew).
@@ -394,10 +409,12 @@ def key_of(campaign: Campaign, placed: list[Placed], source_sha: str, preset: Pr
 
 
 def described_output(campaign: Campaign, preset: Preset, timeline: Timeline, record, transcripts: dict,
-                     work: Path, *, force: bool = False, cache: Cache | None = None):
+                     work: Path, *, force: bool = False, cache: Cache | None = None,
+                     cards: Callable[[], Sequence[StillCard]] | None = None):
     """The described version of a finished output (see the module's note), with its VTT on web; returns the
     output's record with the described files and the description lines (on the output's timeline) added.
-    Left as it is where the channel's mode is not ``version`` or the file is a draft."""
+    ``cards`` gives where the output's cards stand still (:func:`pipeline.output.still_cards`): a hold there
+    plays the card's GOP again. Left as it is where the channel's mode is not ``version`` or the file is a draft."""
     mode = campaign.spec.synstolking.mode_for(preset.name)
     if mode != "version" or campaign.draft:
         return record
@@ -419,11 +436,12 @@ def described_output(campaign: Campaign, preset: Preset, timeline: Timeline, rec
         return record
     stem_wav = stem(placed, voices, duration, work / "description-stem.wav")
     original = out_dir / record.path
-    picture = held_picture(original, holds, timeline, preset, work, cache) if holds else original
+    pictures = held_picture(original, holds, timeline, preset, work, cache, cards() if cards else ()) \
+        if holds else [original]
     sound, integrated = described_sound(original, stem_wav, placed, campaign.spec.synstolking.duck,
                                         record.loudness_lufs, preset, duration, work, cache, force)
     with atomic_path(final) as tmp:
-        run_command(mux_command(picture, sound, preset, tmp), work, what=f"described version ({preset.name})")
+        run_command(mux_command(pictures, sound, preset, tmp), work, what=f"described version ({preset.name})")
     extras = {k: v for k, v in extras.items() if not k.startswith("described_captions.")}
     extras["described"] = final.name  # extras are files: an unchanged output checks each is there
     if holds:
@@ -488,9 +506,9 @@ def _add_to_publish_sheet(out_dir: Path, preset: Preset, video: str, vtt: str | 
 
 
 def describe_output(output: OutputSpec, work: Path, record, captions=None, *, force: bool = False,
-                    cache: Cache | None = None):
+                    cache: Cache | None = None, cards: Callable[[], Sequence[StillCard]] | None = None):
     """:func:`described_output` for one planned output, with the transcripts its captions were made from."""
     return described_output(output.edition, output.preset, output.timeline, record,
-                            transcripts_of(output.edition, captions), work, force=force, cache=cache)
+                            transcripts_of(output.edition, captions), work, force=force, cache=cache, cards=cards)
 
 

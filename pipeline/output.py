@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from .cards import card_png
 from .channels import Preset
 from .cta import publish_sheet
 from .cutaways import cutaway_entries
+from .encoding import gop_frames
 from .errors import RenderError
 from .ffmpeg import run_command
 from .files import atomic_path, sha256_file, write_text_atomic
@@ -60,7 +62,7 @@ from .render import (
 )
 from .sound import report
 from .spec import ClipItem
-from .stills import StillRun, still_run_command, still_runs
+from .stills import StillCard, StillRun, still_run_command, still_runs, still_span
 from .timeline import CardSegment, ClipSegment, Timeline
 
 log = logging.getLogger("rekrutt")
@@ -86,8 +88,9 @@ def _unchanged(out_dir: Path, final: Path, old: OutputRecord | None, fp: str) ->
 
 def make_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, force: bool = False,
                 safe_zones: bool = False, progress: ff.ProgressCallback | None = None,
-                made_since: float | None = None) -> tuple[OutputRecord, bool]:
-    """Make ``job``'s output (or find it unchanged); returns (record, whether it was rendered).
+                made_since: float | None = None) -> tuple[OutputRecord, bool, Callable[[], list[StillCard]]]:
+    """Make ``job``'s output (or find it unchanged); returns (record, whether it was rendered, its still cards:
+    a function giving where its cards stand still and their runs' files, for the described version's holds).
 
     ``captions`` is the campaign's prepared :class:`~pipeline.subtitles.CaptionMaker` (None: no captions);
     ``made_since`` (a time.time(); with ``force``) makes again every piece made before it, so that a
@@ -101,8 +104,11 @@ def make_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, for
     fp = fingerprint(plan)
     final = out_dir / f"{preset.name}.{preset.extension}"
     old = previous_records(out_dir).get(preset.name)
+    def cards() -> list[StillCard]:
+        return still_cards(job, plan, work, cache, made_since if force else None)
+
     if not force and _unchanged(out_dir, final, old, fp):
-        return old, False
+        return old, False, cards
     passes = _Passes()
     with passes("cards"):
         for card_id in plan.cards:
@@ -139,7 +145,34 @@ def make_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, for
     log.info("%s: %s%s", preset.name, passes,
              f" ({reused} of {reused + made.pieces.get('made', 0)} pieces from the cache)" if made.pieces else "")
     manifest.update(campaign, record=record)
-    return record, True
+    return record, True, cards
+
+
+def still_cards(job: OutputSpec, plan: RenderPlan, work: Path, cache: Cache,
+                made_since: float | None = None) -> list[StillCard]:
+    """Where the output's cards stand still (:func:`~pipeline.stills.still_runs`), each with its runs' files
+    from the cache (made the same way where missing: the card drawn if it was not): what a hold on a card
+    in its described version is made of. Empty for an output rendered whole."""
+    if plan.preset.video_codec not in PIECEWISE_CODECS:
+        return []
+    out = []
+    for piece in picture_pieces(plan):
+        seg = plan.timeline.segments[piece.start]
+        if len(piece) != 1 or not isinstance(seg, CardSegment):
+            continue
+        shown = _with_piece_captions(plan, piece, work)
+        runs = still_runs(shown, piece)
+        if runs is None:
+            continue
+
+        def run_file(run: StillRun, shown=shown, piece=piece, seg=seg) -> Path:
+            card_png(job.edition, seg.card_id, plan.preset, work)  # drawn already where the output was made now
+            what = f"described version's hold on card {seg.card_id} ({plan.preset.name})"
+            return _still_pieces(shown, piece, [run], work, cache, _Passes(), what, made_since)[0][0]
+
+        out.append(StillCard(*still_span(shown, piece, runs), gop_frames(plan.preset, plan.timeline.rate),
+                             run_file))
+    return out
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,12 +7,17 @@ fits; the frames left over. The output's join copies them in as it copies its ot
 (:func:`pipeline.render.join_command`), the key frames where a whole encode puts them. A 4 s end card
 encodes 35 frames instead of 100, and a card's GOP is shared by every film and version that shows the
 same card for the same output.
+
+A described version's hold on a still card (the description reads the end card while the picture holds at
+the film's end) is made of the same files (:class:`StillCard`): the card's still GOP played again and a run
+of the frames left over, instead of the output's frame decoded and encoded again.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,7 +28,7 @@ from .plan import RenderPlan
 from .render import picture_output
 from .timeline import CardSegment, Timeline
 
-__all__ = ["StillRun", "still_run_command", "still_runs"]
+__all__ = ["StillCard", "StillRun", "still_run_command", "still_runs", "still_span"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +65,39 @@ def still_runs(plan: RenderPlan, piece: range) -> list[StillRun] | None:
         return None
     return ([StillRun(head, True)] if head else []) + [StillRun(unit, False, times)] + \
         ([StillRun(left, False)] if left else [])
+
+
+def still_span(plan: RenderPlan, piece: range, runs: list[StillRun]) -> tuple[int, int]:
+    """The frames (first, end) of the output's timeline where a still card's piece (:func:`still_runs`) shows
+    its still picture: after its fade, to its last frame."""
+    seg = plan.timeline.segments[piece.start]
+    first, end = picture_span(plan.timeline.segments, piece.start)
+    at = int(seg.start * plan.timeline.rate)
+    head = runs[0].frames if runs[0].fade else 0
+    return at + first + head, at + end
+
+
+@dataclasses.dataclass(frozen=True)
+class StillCard:
+    """Where an output's card stands still (frames ``first`` to ``end`` of its timeline, after the fade) and
+    how its runs are had again: ``run_file`` gives a :class:`StillRun`'s file (from the cache, or encoded
+    as the output's own runs are), so that a hold on the card plays its still GOP again (issue 25)."""
+
+    first: int
+    end: int
+    unit: int  #: frames of the card's still GOP
+    run_file: Callable[[StillRun], Path]
+
+    def shows(self, frame: int) -> bool:
+        """Whether the output's frame ``frame`` is this card's still picture."""
+        return self.first <= frame < self.end
+
+    def held(self, frames: int) -> list[Path]:
+        """A hold of ``frames`` frames on the card, as the files to play in a row: the card's still GOP as
+        often as it fits, then a run of the frames left over."""
+        times, left = divmod(frames, self.unit)
+        gop = [self.run_file(StillRun(self.unit, False))] * times if times else []
+        return gop + ([self.run_file(StillRun(left, False))] if left else [])
 
 
 def still_run_command(plan: RenderPlan, piece: range, run: StillRun, output: Path) -> FfmpegCommand:
