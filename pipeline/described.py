@@ -46,7 +46,7 @@ from .errors import RenderError
 from .ffmpeg import FfmpegCommand, concat_listing, ffmpeg_stamp, run_command
 from .files import atomic_path, sha256_file, write_text_atomic, write_text_if_changed
 from .job import OutputSpec
-from .loudness import parse_ebur128, verify_command
+from .loudness import ebur128_filter, parse_ebur128, parse_integrated, verify_command
 from .probe import frame_identity, sound_identity
 from .stills import StillCard
 from .subtitles import web_page
@@ -114,12 +114,16 @@ def _held_sound(preset: Preset, layout: str, holds: list[Hold]) -> str:
 
 def _mix_command(original: Path, stem_wav: Path, placed: list[Placed], duck_db: float, voice_gain_db: float,
                  preset: Preset, out: Path) -> FfmpegCommand:
+    """The original sound ducked under the description voice, to a float wav at ``out``; the same ffmpeg
+    measures the mix's integrated loudness on a branch of its own (:func:`~pipeline.loudness.parse_integrated`
+    reads it from the stderr): the mix is read once, and no second ffmpeg decodes the wav again (issue 25)."""
     layout = "5.1" if preset.audio_channels == 6 else "stereo"
     graph = (_held_sound(preset, layout, holds_of(placed)) + ";"
              f"[orig]volume='{_duck_expression([p for p in placed if p.fits], duck_db)}':eval=frame[ducked];"
              f"[1:a]aresample={preset.sample_rate},{_layout(preset)},aformat=sample_fmts=fltp:channel_layouts="
              f"{layout},volume={voice_gain_db:.2f}dB[voice];"
-             "[ducked][voice]amix=inputs=2:duration=first:normalize=0[mix]")
+             "[ducked][voice]amix=inputs=2:duration=first:normalize=0,asplit=2[mix][measured];"
+             f"[measured]{ebur128_filter(true_peak=False)},anullsink")
     return FfmpegCommand(["-y", "-i", str(original), "-i", str(stem_wav), "-/filter_complex",
                           FfmpegCommand.SCRIPT, "-map", "[mix]", "-c:a", "pcm_f32le", str(out)],
                          filter_script=graph, outputs=[out])
@@ -268,7 +272,13 @@ def shifted_captions(record, holds: list[Hold], preset: Preset, out_dir: Path) -
 def _sound_command(mix: Path, gain_db: float, preset: Preset, duration: Time, out: Path,
                    margin: float = 0.5) -> FfmpegCommand:
     """The described version's sound track alone: the mix at the channel's loudness, true-peak limited,
-    to the sample as long as the picture, encoded as the channel's sound (muxed by :func:`mux_command`)."""
+    to the sample as long as the picture, encoded as the channel's sound (muxed by :func:`mux_command`).
+
+    The same ffmpeg checks what it encoded (issue 25): a loopback decoder (``-dec 0:0``) decodes the
+    encoder's packets, the packets the file holds, and ebur128 measures them as
+    :func:`~pipeline.loudness.verify_command` measures the file. The decoder gives the AAC encoder's
+    padding after the last sample too (the file's edit list leaves it out): the measured branch is cut
+    to the track's samples, so it measures the samples a player plays, as the file's decoding does."""
     ceiling = 10 ** ((preset.true_peak_dbtp - margin) / 20)
     samples = int(duration * preset.sample_rate + Fraction(1, 2))
     graph = (f"[0:a]volume={gain_db:.2f}dB,aresample=192000,alimiter=limit={ceiling:.5f}:attack=1:release=60:"
@@ -277,7 +287,10 @@ def _sound_command(mix: Path, gain_db: float, preset: Preset, duration: Time, ou
             "-c:a", preset.audio_codec, "-ar", str(preset.sample_rate), "-ac", str(preset.audio_channels)]
     if preset.audio_kbps:
         args += ["-b:a", f"{preset.audio_kbps}k"]
-    return FfmpegCommand(args + ["-f", container_format(preset), str(out)], filter_script=graph, outputs=[out])
+    args += ["-f", container_format(preset), str(out), "-dec", "0:0", "-filter_complex",
+             f"[dec:0]atrim=end_sample={samples},{ebur128_filter(true_peak=True)}[checked]",
+             "-map", "[checked]", "-f", "null", "-"]
+    return FfmpegCommand(args, filter_script=graph, outputs=[out])
 
 
 def mux_command(pictures: list[Path], sound: Path, preset: Preset, out: Path) -> FfmpegCommand:
@@ -314,25 +327,39 @@ def sound_key(audio_md5: str, stem_sha: str, placed: list[Placed], duck_db: floa
 
 
 def _make_sound(original: Path, stem_wav: Path, placed: list[Placed], duck_db: float, source_lufs: float,
-                preset: Preset, duration: Time, work: Path, out: Path) -> dict:
+                preset: Preset, duration: Time, work: Path, out: Path, cache: Cache | None = None) -> dict:
     """The described sound track at ``out`` (the mix, brought to the channel's loudness, limited, checked);
-    returns its measured loudness."""
-    voice_level = _loudness(stem_wav, work, f"description voice ({preset.name})").integrated
+    returns its measured loudness. Two ffmpeg runs, three on a stem not measured before (issue 25): the
+    mix with its loudness, and the track with its check (again with a bigger margin where its true peak
+    is over the ceiling)."""
+    voice_level = voice_loudness(stem_wav, work, preset, cache)
     lines = any(p.fits for p in placed)
     voice_gain = (source_lufs - voice_level) if lines and voice_level > -70 else 0.0
     mix = work / "described-mix.wav"
-    run_command(_mix_command(original, stem_wav, placed, duck_db, voice_gain, preset, mix),
-                work, what=f"described sound ({preset.name})")
-    measured = _loudness(mix, work, f"described sound loudness ({preset.name})")
-    gain = preset.loudness_lufs - measured.integrated
+    mixed = run_command(_mix_command(original, stem_wav, placed, duck_db, voice_gain, preset, mix),
+                        work, what=f"described sound ({preset.name})")
+    gain = preset.loudness_lufs - parse_integrated(mixed)
     for margin in (0.5, 1.5):
-        run_command(_sound_command(mix, gain, preset, duration, out, margin), work,
-                    what=f"described version's sound ({preset.name})")
-        verified = _loudness(out, work, f"described version loudness ({preset.name})")
+        verified = parse_ebur128(run_command(_sound_command(mix, gain, preset, duration, out, margin), work,
+                                             what=f"described version's sound ({preset.name})"))
         if verified.true_peak <= preset.true_peak_dbtp + 0.05:
             return {"integrated": verified.integrated, "true_peak": verified.true_peak}
     raise RenderError(f"{preset.name}: the described version's true peak is {verified.true_peak:.2f} dBTP, "
                       f"over the {preset.true_peak_dbtp:g} dBTP ceiling")
+
+
+def voice_loudness(stem_wav: Path, work: Path, preset: Preset, cache: Cache | None = None) -> float:
+    """The description stem's integrated loudness (LUFS; its true peak is never read, so not measured).
+    With a cache, kept there by the stem's content: the outputs' sound groups (and a render after an edit
+    that left the lines as they were) share one measurement."""
+    def measure() -> float:
+        return parse_integrated(run_command(verify_command(stem_wav, true_peak=False), work,
+                                            what=f"description voice ({preset.name})"))
+
+    if cache is None:
+        return measure()
+    key = cache_key("voice-loudness", 1, sha256_file(stem_wav), ebur128_filter(true_peak=False), ffmpeg_stamp())
+    return cache.get_or_make("voice-loudness", key, measure, encode=float, decode=float)
 
 
 def described_sound(original: Path, stem_wav: Path, placed: list[Placed], duck_db: float, source_lufs: float,
@@ -341,7 +368,7 @@ def described_sound(original: Path, stem_wav: Path, placed: list[Placed], duck_d
     """The described version's sound track and its integrated loudness; with a cache, kept there by
     :func:`sound_key`, so outputs with the same sound make it once (``force``: made again)."""
     def made(tmp):
-        return _make_sound(original, stem_wav, placed, duck_db, source_lufs, preset, duration, work, tmp)
+        return _make_sound(original, stem_wav, placed, duck_db, source_lufs, preset, duration, work, tmp, cache)
 
     if cache is None:
         out = work / f"described-sound.{preset.extension}"
@@ -351,11 +378,6 @@ def described_sound(original: Path, stem_wav: Path, placed: list[Placed], duck_d
                                 made_since=_started if force else None)
     return path, facts["integrated"]
 
-
-
-
-def _loudness(path: Path, work: Path, what: str):
-    return parse_ebur128(run_command(verify_command(path), work, what=what))
 
 
 def on_original(placed: list[Placed], holds: list[Hold], duration: Time) -> list[tuple[Time, Time, str]]:
