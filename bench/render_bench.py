@@ -339,8 +339,12 @@ def main() -> None:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         def fresh() -> None:
-            """Every timed render but the re-renders starts with no rendered pieces in the cache."""
-            shutil.rmtree(cache / "pieces", ignore_errors=True)
+            """Every timed render but the re-renders starts with nothing of the outputs in the cache: no
+            pieces, described sound tracks, held pictures, posters or contact-sheet frames (before 2 Dec the
+            described tracks and holds of one timed render were left to the next). What the warm-up learnt
+            of the clips (transcripts, cleaned sound, faces, loudness) stays."""
+            for kind in ("pieces", "described-sound", "held", "posters", "sheet"):
+                shutil.rmtree(cache / kind, ignore_errors=True)
 
         master = make_master(campaign, work)
         (work / "floor").mkdir()
