@@ -476,8 +476,15 @@ def main() -> None:
         for channel in mp_channels:  # each channel on its own: Rekrutt alone on it, MoviePy alone on it
             (work / f"mp-{channel}").mkdir()
             fresh()
-            ours_sub, _ = run_timed(cli + ["-c", channel, "--out", str(work / f"sub-{channel}"), "--no-captions"],
-                                    env)
+            # like for like: MoviePy makes the film alone, so Rekrutt here makes no described version either
+            # (before 2 Dec it made one, its sound track often left in the cache by the render before)
+            sub_spec = SPEC.with_name(f".bench-sub-{os.getpid()}.yml")
+            try:
+                sub_spec.write_text(without_description(SPEC.read_text(encoding="utf-8")), "utf-8")
+                ours_sub, _ = run_timed([sys.executable, str(ROOT / "cli.py"), "render", str(sub_spec), "-V", "main",
+                                         "-c", channel, "--out", str(work / f"sub-{channel}"), "--no-captions"], env)
+            finally:
+                sub_spec.unlink(missing_ok=True)
             mp_wall = moviepy_render(campaign, [channel], work / f"mp-{channel}", work)
             summary.add(f"MoviePy vs rekrutt, {channel}",
                         f"{mp_wall / ours_sub:.2f}x slower ({mp_wall:.1f} s / {ours_sub:.1f} s)", ">= 3.5x",
