@@ -18,7 +18,6 @@ import shutil
 from pathlib import Path
 
 import av
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -29,6 +28,8 @@ from pipeline.probe import probe
 from tests.conftest import make_clip
 from tests.test_hostile import campaign, spec_text
 from tests.test_speed_described import framemd5
+from tests.test_still_runs import frames as decoded
+from tests.test_still_runs import psnr
 
 GOP = 13  # half a second at 25 fps
 CARD_HOLD = "hold on card end"
@@ -68,20 +69,6 @@ def render(spec: Path, cache: Path) -> tuple[dict[str, dict], list[tuple[str, in
     assert result.exit_code == 0, result.output
     data = json.loads((spec.parent / "out" / "hostile" / "manifest.json").read_text("utf-8"))
     return {o["channel"]: o for o in data["outputs"]}, ran
-
-
-def decoded(path: Path) -> tuple[list[np.ndarray], list[bool]]:
-    with av.open(str(path)) as container:
-        pictures, keys = [], []
-        for frame in container.decode(video=0):
-            pictures.append(frame.to_ndarray().astype(np.int16))
-            keys.append(frame.key_frame)
-    return pictures, keys
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a - b) ** 2))
-    return 99.0 if mse == 0 else 10 * np.log10(255 ** 2 / mse)
 
 
 def holds(output: dict) -> list[dict]:
