@@ -45,8 +45,6 @@ from pipeline.probe import probe_as
 from pipeline.reframe import framing
 from pipeline.report import incomplete_outputs, write_reports
 from pipeline.review import notes_text, notes_warnings, read_notes, record_approvals, write_review
-from pipeline.serve import DeskServer
-from pipeline.serve import serve as serve_desk
 from pipeline.sound import clip_sound
 from pipeline.spec import json_schema
 from pipeline.specedit import quote_updates, set_values
@@ -471,6 +469,9 @@ def review(spec: Path, open_page: bool, lang: str | None, notes_file: Path | Non
     page = write_review(campaign, transcriber if campaign.spec.subtitles.enabled else None, lang, cache=cache)
     console.review_page(page, open_page and not serve_page)
     if serve_page:
+        from pipeline.serve import DeskServer  # the desk's web server: only for review --serve
+        from pipeline.serve import serve as serve_desk
+
         _sigterm_to_interrupt()
         server = DeskServer(functools.partial(_load, spec, output=out, cache_dir=cache_dir, model=model),
                             transcriber if campaign.spec.subtitles.enabled else None,

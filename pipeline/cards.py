@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from PIL import Image, ImageColor, ImageDraw, ImageOps
 
 from . import fonts
 from .brand import ACCENT
-from .cache import file_digest
+from .cache import Cache, file_digest, key_of
 from .campaign import Campaign
 from .channels import Preset
 from .cta import qr_image, qr_side
@@ -394,35 +395,52 @@ def card_name(campaign: Campaign, card_id: str, preset: Preset) -> str:
     return f"card-{card_id}-{card_inputs(campaign, card_id, preset)[:16]}.png"
 
 
-def card_png(campaign: Campaign, card_id: str, preset: Preset, work_dir: Path) -> Path:
-    """Write the card for one channel as PNG in ``work_dir`` (named by content) and return its path."""
+def card_png(campaign: Campaign, card_id: str, preset: Preset, work_dir: Path, cache: Cache | None = None) -> Path:
+    """Write the card for one channel as PNG in ``work_dir`` (named by content) and return its path.
+
+    With ``cache``, a card drawn before (the same inputs, this module's code) is copied from it, not drawn
+    again (issue 25: an edit of the end card drew every other card of every channel anew)."""
     card = campaign.spec.cards[card_id]
-    out = work_dir / card_name(campaign, card_id, preset)
-    if not out.exists():
-        work_dir.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp.png")
+    name = card_name(campaign, card_id, preset)
+    out = work_dir / name
+    if out.exists():
+        return out
+    work_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp.png")
+
+    def draw(path: Path) -> dict:
         # a work file ffmpeg reads once: the fastest deflate (compress_level 1) over the smallest file
-        draw_card(campaign, card, preset).save(tmp, format="PNG", compress_level=1)
-        os.replace(tmp, out)
+        draw_card(campaign, card, preset).save(path, format="PNG", compress_level=1)
+        return {}
+
+    if cache is None:
+        draw(tmp)
+    else:
+        kept, _, _ = cache.file("cards", key_of("card-png", 1, card_inputs(campaign, card_id, preset), _code_sha()),
+                                ".png", draw)
+        shutil.copyfile(kept, tmp)
+    os.replace(tmp, out)
     return out
 
 
 def lower_third(person: str, role: str | None, preset: Preset, work_dir: Path,
                 above: int, face: fonts.Typeface | None = None,
                 colors: tuple[str | None, str, str] = (None, "#FFFFFF", ACCENT),
-                scale: float = 1.0, area: Box | None = None) -> tuple[Path, int, int]:
+                scale: float = 1.0, area: Box | None = None, cache: Cache | None = None) -> tuple[Path, int, int]:
     """A name strap (name, and role under it) as an RGBA PNG; returns (path, x, y).
 
     It sits at the left edge of the channel's safe area (or of ``area``: the safe area inside the picture, where
     a pad leaves bars), its bottom ``above`` pixels from the frame's bottom (above where burned captions go);
-    ``scale`` draws it smaller.
+    ``scale`` draws it smaller. With ``cache``, a strap drawn before is read from it (issue 25: drawing every
+    output's straps was a third of planning an unchanged re-render).
     """
     w, h = preset.width, preset.height
     x0, y0, x1, y1 = (round(v) for v in area) if area else preset.safe_area.box(w, h)
     memo = (person, role, w, h, above, tuple(colors), scale, tuple(str(p) for p in fonts.font_files(face)),
             x0, y0, x1, y1)
     if memo not in _straps:  # every output of a run draws the same straps: drawn and encoded once a process
-        _straps[memo] = _strap_png(person, role, w, h, above, colors, scale, face, (x0, y0, x1, y1))
+        _straps[memo] = _cached_strap(cache, memo, lambda: _strap_png(person, role, w, h, above, colors, scale, face,
+                                                                       (x0, y0, x1, y1)))
     key, png, height = _straps[memo]
     out = work_dir / f"lower-third-{key}.png"
     if not out.exists():
@@ -435,6 +453,33 @@ def lower_third(person: str, role: str | None, preset: Preset, work_dir: Path,
 
 #: Name straps drawn in this process: what they are drawn from -> (file key, PNG, height).
 _straps: dict[tuple, tuple[str, bytes, int]] = {}
+
+
+def _cached_strap(cache: Cache | None, memo: tuple, draw) -> tuple[str, bytes, int]:
+    """``draw()``'s strap, or the one the cache kept: by what it is drawn from, the font files' sizes and times
+    and this module's code."""
+    if cache is None:
+        return draw()
+    font_files = [(p, os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in memo[7] if os.path.isfile(p)]
+    key = key_of("strap", 1, [str(v) for v in memo], font_files, _code_sha())
+    drawn: list = []
+
+    def make(tmp: Path) -> dict:
+        drawn.append(draw())
+        tmp.write_bytes(drawn[0][1])
+        return {"key": drawn[0][0], "height": drawn[0][2]}
+
+    path, facts, _ = cache.file("straps", key, ".png", make)
+    return drawn[0] if drawn else (facts["key"], path.read_bytes(), facts["height"])
+
+
+_code: list[str] = []
+
+
+def _code_sha() -> str:
+    if not _code:
+        _code.append(hashlib.sha256(Path(__file__).read_bytes()).hexdigest())
+    return _code[0]
 
 
 def _strap_png(person: str, role: str | None, w: int, h: int, above: int, colors, scale: float,

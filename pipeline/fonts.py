@@ -147,9 +147,25 @@ def covers(path: str | None, text: str) -> str:
                                  and unicodedata.category(ch) not in ("Cf", "Mn", "Cc")))
 
 
-@functools.cache
-def _cmap(path: str) -> frozenset[int]:
-    from fontTools.ttLib import TTFont
+#: Character maps read in this process, or handed in by :func:`remember_cmaps`, by font file.
+_cmaps: dict[str, frozenset[int]] = {}
 
-    with TTFont(path, lazy=True) as font:
-        return frozenset(font.getBestCmap())
+
+def _cmap(path: str) -> frozenset[int]:
+    found = _cmaps.get(path)
+    if found is None:
+        from fontTools.ttLib import TTFont
+
+        with TTFont(path, lazy=True) as font:
+            found = _cmaps[path] = frozenset(font.getBestCmap())
+    return found
+
+
+def cmaps_read() -> dict[str, frozenset[int]]:
+    """The character maps read so far, by font file (to keep between runs: reading one takes fontTools)."""
+    return dict(_cmaps)
+
+
+def remember_cmaps(known: dict[str, frozenset[int]]) -> None:
+    """Character maps kept from an earlier run (the caller keys them by the files' sizes and times)."""
+    _cmaps.update(known)

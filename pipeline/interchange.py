@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 from fractions import Fraction
 from pathlib import Path
 
+from .cache import Cache
 from .campaign import Campaign
 from .cards import card_png
 from .cutaway import placed
@@ -344,16 +345,16 @@ def read(path: Path, fmt: str, rate: Fraction = Fraction(25)):
     return otio.adapters.read_from_file(str(path), adapter_name=adapter, **kwargs)
 
 
-def export(job: OutputSpec, path: Path, fmt: str, cues=()) -> Path:
+def export(job: OutputSpec, path: Path, fmt: str, cues=(), cache: Cache | None = None) -> Path:
     """Write the edit (as ``job``'s channel plays it) to ``path`` in ``fmt``, with the cards' pictures
-    in ``<path stem>.cards/`` beside it."""
+    in ``<path stem>.cards/`` beside it (with ``cache``: copied from it where drawn before)."""
     campaign, timeline, preset = job.edition, job.timeline, job.preset
     folder = path.with_name(f"{path.stem}.cards")
     refuse_links(folder)
     pictures = {}
     for seg in timeline.segments:
         if isinstance(seg, CardSegment) and seg.card_id not in pictures:
-            pictures[seg.card_id] = card_png(campaign, seg.card_id, preset, folder)
+            pictures[seg.card_id] = card_png(campaign, seg.card_id, preset, folder, cache)
     write(build(campaign, timeline, cues, pictures, size=(preset.width, preset.height)), path, fmt)
     return path
 

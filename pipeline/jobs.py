@@ -475,7 +475,7 @@ def write_edit(output: OutputSpec, loaded: LoadedCampaign | None = None, path: P
         by_clip = next(iter(loaded.captions.transcripts.values()))
         cues = cues_for_timeline(timeline, by_clip, CaptionRules.for_rate(timeline.rate))
     return export(output, path or campaign.out_dir / f"{campaign.version or 'main'}.otio", fmt,
-                  cues)
+                  cues, cache=loaded.cache if loaded is not None else None)
 
 
 def render_campaign(campaign: Campaign, options: RenderOptions = RenderOptions(),

@@ -179,7 +179,7 @@ def load_campaign(path: str | Path, *, output: Path | None = None, check_media: 
             if exc.errno not in (errno.ENOSPC, errno.EROFS, errno.EACCES):
                 raise
             raise cache.unusable(exc, "preparing the transcripts") from exc
-    text_warnings(warnings, campaign)
+    text_warnings(warnings, campaign, cache)
     link_warnings(warnings, campaign)
     return dataclasses.replace(campaign, warnings=tuple(warnings.problems))
 
@@ -249,7 +249,7 @@ def _check_with_media(collector: Problems, warnings: Problems, campaign: Campaig
         _check_lengths(collector, campaign.for_version(name), ("versions", name))
     if collector.problems:
         raise SpecError(collector.problems)
-    check_card_text(collector, warnings, campaign)
+    check_card_text(collector, warnings, campaign, cache)
     if collector.problems:
         raise SpecError(collector.problems)
     _media_warnings(warnings, campaign)

@@ -144,6 +144,8 @@ def update(campaign: Campaign, *, record: OutputRecord | None = None, forget: st
         if data.get("versions"):
             manifest["versions"] = data["versions"]
         target = path(out_dir)
+        if manifest == data:  # as the file holds it: nothing to write (no indented dump, issue 25)
+            return target
         write_text_if_changed(target, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return target
 
@@ -158,6 +160,7 @@ def link_version(version: Campaign, version_manifest: Path) -> None:
                     "spec": Path(os.path.relpath(version.path, main_dir.resolve())).as_posix(),
                     "rekrutt_version": __version__, "outputs": [], "failed": {}}
         records = previous_records(version.out_dir)
+        before = data.get("versions")
         versions = dict(data.get("versions", {}))
         versions[version.version] = {
             "title": version.spec.title,
@@ -166,6 +169,8 @@ def link_version(version: Campaign, version_manifest: Path) -> None:
             "duration": max((r.duration for r in records.values()), default=0.0),
         }
         data["versions"] = {k: versions[k] for k in sorted(versions)}
+        if data["versions"] == before:  # listed as it is: nothing to write
+            return
         write_text_if_changed(path(main_dir), json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 

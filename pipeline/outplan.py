@@ -130,7 +130,8 @@ STRAP_SCALES = (1.0, 0.8, 0.65)
 
 
 def _lower_thirds(campaign: Campaign, timeline: Timeline, preset: Preset, work: Path, faces=(),
-                  track=None, fits: dict[str, str] | None = None) -> tuple[tuple[Overlay, ...], tuple[str, ...]]:
+                  track=None, fits: dict[str, str] | None = None,
+                  cache: Cache | None = None) -> tuple[tuple[Overlay, ...], tuple[str, ...]]:
     """A name strap where each person first appears, off the face and the captions, and the people whose strap
     found no room (small pictures: drawn here, and hashed by content).
 
@@ -154,7 +155,7 @@ def _lower_thirds(campaign: Campaign, timeline: Timeline, preset: Preset, work: 
     for person, segs in shots.items():
         overlay = next((o for seg, role in segs for scale in STRAP_SCALES
                         if (o := _strap_in(person, role, seg, scale, preset, work, above, campaign, palette,
-                                           list(faces), track, pictures)) is not None), None)
+                                           list(faces), track, pictures, cache)) is not None), None)
         if overlay is None:
             log.warning("%s: no room for the name strap of %s off the face and the captions in the safe area, "
                         "in any of their shots; it was left out", preset.name, person)
@@ -165,7 +166,8 @@ def _lower_thirds(campaign: Campaign, timeline: Timeline, preset: Preset, work: 
 
 
 def _strap_in(person: str, role: str | None, seg: ClipSegment, scale: float, preset: Preset, work: Path,
-              above: int, campaign: Campaign, palette, faces: list, track, pictures=()) -> Overlay | None:
+              above: int, campaign: Campaign, palette, faces: list, track, pictures=(),
+              cache: Cache | None = None) -> Overlay | None:
     """The strap of ``person`` at ``scale`` in the shot ``seg``, where it fits inside the shot's picture (None:
     nowhere)."""
     duration = min(Fraction(4), seg.duration - Fraction(3, 5))
@@ -173,7 +175,8 @@ def _strap_in(person: str, role: str | None, seg: ClipSegment, scale: float, pre
         return None
     start = seg.start + Fraction(3, 10)
     area = text_area(preset, list(pictures), start, start + duration)
-    image, x, y = lower_third(person, role, preset, work, above, campaign.brand.typeface, palette, scale, area)
+    image, x, y = lower_third(person, role, preset, work, above, campaign.brand.typeface, palette, scale, area,
+                              cache=cache)
     with Image.open(image) as im:
         size = im.size
     taken = [b for t0, t1, b in (track.placed if track is not None else ()) if t0 < start + duration and t1 > start]
@@ -205,7 +208,7 @@ def plan_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, saf
                              campaign.media[cid].has_audio, _aspect(campaign.media[cid]), _sound(campaign, cid, cache),
                              fit)
                   for cid, fit in fits.items())
-    straps, left_out = _lower_thirds(campaign, timeline, preset, work, faces, track, fits)
+    straps, left_out = _lower_thirds(campaign, timeline, preset, work, faces, track, fits, cache)
     straps = straps_off_cutaways(straps, timeline)  # a name strap belongs to the speaker's own picture
     burn = None
     if track is not None and track.burn_in is not None:

@@ -112,7 +112,7 @@ def make_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, for
     passes = _Passes()
     with passes("cards"):
         for card_id in plan.cards:
-            card_png(campaign, card_id, preset, work)
+            card_png(campaign, card_id, preset, work, cache)
     with passes("loudness measurement"):
         measured = mix_loudness(plan, cache, work, plan.music)
     warnings: list[str] = list(track.warnings) if track is not None else []
@@ -166,7 +166,7 @@ def still_cards(job: OutputSpec, plan: RenderPlan, work: Path, cache: Cache,
             continue
 
         def run_file(run: StillRun, shown=shown, piece=piece, seg=seg) -> Path:
-            card_png(job.edition, seg.card_id, plan.preset, work)  # drawn already where the output was made now
+            card_png(job.edition, seg.card_id, plan.preset, work, cache)  # drawn already where the output was made now
             what = f"described version's hold on card {seg.card_id} ({plan.preset.name})"
             return _still_pieces(shown, piece, [run], work, cache, _Passes(), what, made_since)[0][0]
 
@@ -223,7 +223,7 @@ def _render_checked(plan: RenderPlan, work: Path, tmp: Path, measured: Measured,
         with passes("render"):
             run_command(render_command(plan, tmp, measured, margin), work, what=f"render {preset.name}",
                         duration=float(timeline.duration), progress=progress)
-        info = probe(tmp)
+        info = probe(tmp, rotation=False)  # our own file: no rotation to read
         _check_streams(preset, timeline, info)
         if draft:  # a quick look: one loudness pass (the cached measurement), no check of the file
             warnings.append(DRAFT_LOUDNESS)
@@ -326,7 +326,7 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
         run_command(join_command(plan, pictures, sound, tmp), work, what=f"join {preset.name}")
     if progress:
         progress(1.0)
-    info = probe(tmp)
+    info = probe(tmp, rotation=False)  # our own file: no rotation to read
     _check_streams(preset, timeline, info)
     return info, verified, count, spans
 

@@ -124,11 +124,14 @@ def stream_ends(path: Path, container_duration: Time | None) -> dict[str, Time]:
 _IMAGE_CODECS = {"png", "mjpeg", "bmp", "tiff", "webp", "gif"}
 
 
-def probe(path: str | Path) -> MediaInfo:
-    """Read a media file's streams. Raises :class:`MediaError` when it is missing or unreadable."""
+def probe(path: str | Path, *, rotation: bool = True) -> MediaInfo:
+    """Read a media file's streams. Raises :class:`MediaError` when it is missing or unreadable.
+
+    ``rotation=False``: the picture's rotation is not read (it takes decoding the first frame, half of a
+    probe's time): for a file Rekrutt wrote itself, which never carries one."""
     import av  # imported here: PyAV loads FFmpeg libraries, which the CLI's --help does not need
 
-    path = Path(path)
+    path, read_rotation = Path(path), rotation
     if not path.is_file():
         raise MediaError(str(path), "file not found")
     try:
@@ -158,7 +161,7 @@ def probe(path: str | Path) -> MediaInfo:
                 guessed = video.guessed_rate or video.base_rate
                 fps = nominal_rate(average_fps, Fraction(guessed) if guessed else None)
                 is_image = vcodec in _IMAGE_CODECS and (video.frames or 0) <= 1
-                for frame in container.decode(video):
+                for frame in container.decode(video) if read_rotation else ():
                     rotation = int(round(getattr(frame, "rotation", 0) or 0)) % 360
                     break
                 if rotation in (90, 270):

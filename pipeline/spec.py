@@ -328,11 +328,15 @@ class _Override(SpecModel):
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
+#: The preset's field types, resolved once (each get_type_hints call resolves them all anew).
+_PRESET_HINTS = typing.get_type_hints(channels.Preset)
+
+
 def _override_type(name: str) -> object:
     """The preset field's own type, optional; a frame rate is read as a spec's rate (29.97 -> 30000/1001)."""
     if name == "fps":
         return SpecRate | None
-    kind = typing.get_type_hints(channels.Preset)[name]
+    kind = _PRESET_HINTS[name]
     return kind if type(None) in typing.get_args(kind) else kind | None
 
 

@@ -6,20 +6,75 @@ Split from loading (which calls these) so that each stays one stage of a readabl
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
+from pathlib import Path
 
+from .cache import Cache, key_of
 from .campaign import Campaign
-from .cards import card_texts, lines_that_fit, most_that_fits, text_fit
-from .fonts import cannot_show
+from .cards import TextFit, card_texts, lines_that_fit, most_that_fits, text_fit
+from .fonts import cannot_show, cmaps_read, find_font, remember_cmaps
 from .names import insecure
 from .problems import Problems
 from .spec import CardItem, links
 from .yamlpos import Loc
 
+#: The modules whose code lays a card out: their source is part of what a remembered fit is keyed by.
+_LAYOUT_CODE = ("cards.py", "fonts.py", "cta.py", "textcheck.py")
 
-def check_card_text(c: Problems, w: Problems, campaign: Campaign) -> None:
+
+def _stat(path: Path | str | None) -> tuple:
+    try:
+        st = Path(path).stat() if path else None
+    except OSError:
+        return (str(path), None)
+    return (str(path), st.st_size, st.st_mtime_ns) if st else (None,)
+
+
+def _fits_key(campaign: Campaign) -> str:
+    """What every card's fit on this machine shares: the layout's code, the brand, its fonts (by file)."""
+    here = Path(__file__).parent
+    code = hashlib.sha256(b"".join((here / name).read_bytes() for name in _LAYOUT_CODE)).hexdigest()
+    face = campaign.brand.typeface
+    fonts = [_stat(find_font(bold, face)) for bold in (True, False)]
+    return key_of("card-fit", 1, code, campaign.brand.spec.model_dump_json(), fonts)
+
+
+class _Fits:
+    """Card fits remembered in the cache (issue 25: laying every card out on every channel took a tenth of an
+    unchanged re-render), each by the card, the channel's frame, its tracked address and the logo's file."""
+
+    def __init__(self, campaign: Campaign, cache: Cache | None):
+        self.cache = cache
+        self.key = _fits_key(campaign) if cache is not None else ""
+        found = cache.get("card-fit", self.key) if cache is not None else None
+        self.known: dict[str, list] = dict(found) if isinstance(found, dict) else {}
+        self.learnt = False
+
+    def __call__(self, edition: Campaign, card, preset) -> TextFit:
+        if self.cache is None:
+            return text_fit(edition, card, preset)
+        logo = _stat(edition.resolve(card.logo)) if card.logo is not None else None
+        url = edition.tracked(card.url, preset.name) if card.url else None
+        one = hashlib.sha256(repr((card.model_dump_json(), repr(preset), url, logo)).encode()).hexdigest()
+        if one in self.known:
+            fits, broken = self.known[one]
+            return TextFit(bool(fits), tuple(broken))
+        fit = text_fit(edition, card, preset)
+        self.known[one], self.learnt = [fit.fits, list(fit.broken)], True
+        return fit
+
+    def keep(self) -> None:
+        if self.learnt and self.cache is not None:
+            self.cache.put("card-fit", self.key, self.known)
+
+
+def check_card_text(c: Problems, w: Problems, campaign: Campaign, cache: Cache | None = None) -> None:
     """Card text that cannot be shown whole on a channel's frame is a problem at its line, with the most
-    of it that fits on each frame; a word broken between letters to fit a line is a warning, once."""
+    of it that fits on each frame; a word broken between letters to fit a line is a warning, once.
+    With ``cache``, each card's fit on each frame is remembered (the layout is drawn again only for what
+    changed)."""
+    fit_of = _Fits(campaign, cache)
     too_long: dict[Loc, tuple[str, dict[str, tuple[int, str]]]] = {}  # loc -> (text, channel -> (most, size))
     broken: dict[Loc, dict[str, list[str]]] = {}  # loc -> word -> channels
     done: set[tuple[str, str]] = set()
@@ -35,7 +90,7 @@ def check_card_text(c: Problems, w: Problems, campaign: Campaign) -> None:
                     continue  # the same card on the same channel in another version
                 done.add((card.model_dump_json(), name))
                 preset = edition.preset(name)
-                fit = text_fit(edition, card, preset)
+                fit = fit_of(edition, card, preset)
                 texts = card_texts(card)
                 if fit.fits:
                     for word in fit.broken:
@@ -52,6 +107,7 @@ def check_card_text(c: Problems, w: Problems, campaign: Campaign) -> None:
                 else:
                     too_long.setdefault(prefix + ("lines",), ("\n".join(card.lines), {}))[1][name] = \
                         (lines_that_fit(edition, card, preset), size)
+    fit_of.keep()
     for loc, (text, per_channel) in too_long.items():
         groups: dict[tuple[int, str], list[str]] = {}
         for name, key in per_channel.items():
@@ -94,8 +150,32 @@ def card_loc(campaign: Campaign, prefix: Loc, place: tuple) -> Loc:
 
 
 
-def text_warnings(w: Problems, campaign: Campaign) -> None:
-    """Text that no font here can show (it would be drawn as empty boxes): emoji, scripts without a font."""
+def _cmap_key(path: str) -> str | None:
+    stat = _stat(path)
+    return key_of("font-cmap", 1, stat) if len(stat) == 3 else None
+
+
+def text_warnings(w: Problems, campaign: Campaign, cache: Cache | None = None) -> None:
+    """Text that no font here can show (it would be drawn as empty boxes): emoji, scripts without a font.
+    With ``cache``, the fonts' character maps are kept there, by file (reading one takes fontTools)."""
+    kept: set[str] = set()
+    if cache is not None:
+        for bold in (True, False):
+            path = find_font(bold, campaign.brand.typeface)
+            key = _cmap_key(path) if path else None
+            found = cache.get("font-cmaps", key) if key else None
+            if isinstance(found, list):
+                remember_cmaps({path: frozenset(found)})
+                kept.add(path)
+    _text_warnings(w, campaign)
+    if cache is not None:
+        for path, cmap in cmaps_read().items():
+            key = _cmap_key(path) if path not in kept else None
+            if key:
+                cache.put("font-cmaps", key, sorted(cmap))
+
+
+def _text_warnings(w: Problems, campaign: Campaign) -> None:
     spec = campaign.spec
     texts: list[tuple[Loc, str, bool]] = [(("title",), spec.title, True)]
     for card_id, card in {**spec.cards, **{k: c for v in spec.versions.values() for k, c in v.cards.items()}}.items():

@@ -244,3 +244,33 @@ def test_a_music_bed_that_is_not_sound_is_said_so(tmp_path, anne, not_videos):
     assert result.exit_code == 2, result.output
     assert f"campaign.yml:{line_of(spec, 'source: music')}:" in result.output
     assert "is not a sound file" in result.output and "WAV, FLAC, MP3" in result.output
+
+
+def test_card_fits_are_remembered_and_laid_out_again_when_the_logo_changes(tmp_path, anne, monkeypatch):
+    """An unchanged load reads each card's fit from the cache (issue 25); a logo file changed in place (same
+    name, another shape) is a new layout, so the cards are laid out again, and a card that no longer fits is
+    refused."""
+    import pipeline.textcheck as textcheck
+    from pipeline.errors import SpecError
+    from pipeline.load import load_campaign
+
+    Image.new("RGBA", (400, 40), (255, 255, 255, 255)).save(tmp_path / "logo.png")
+    spec, _ = with_brand(tmp_path, anne, "logo.png")
+    laid_out = []
+    real = textcheck.text_fit
+    monkeypatch.setattr(textcheck, "text_fit", lambda *a: laid_out.append(a[2].name) or real(*a))
+    cache_dir = tmp_path / "cache"
+    load_campaign(spec, cache_dir=cache_dir)
+    first = sorted(laid_out)
+    assert first, "nothing was laid out"
+    laid_out.clear()
+    load_campaign(spec, cache_dir=cache_dir)
+    assert laid_out == [], "an unchanged campaign laid its cards out again"
+    Image.new("RGBA", (40, 400), (255, 255, 255, 255)).save(tmp_path / "logo.png")
+    load_campaign(spec, cache_dir=cache_dir)
+    assert sorted(laid_out) == first
+    # the same name, more text than fits: refused although a fit of this card was remembered before
+    long = spec.read_text(encoding="utf-8").replace('["Vi trenger deg!"]', '["Vi trenger deg!", "' + "B" * 3000 + '"]')
+    spec.write_text(long, encoding="utf-8")
+    with pytest.raises(SpecError, match="cannot be shown whole"):
+        load_campaign(spec, cache_dir=cache_dir)

@@ -239,7 +239,7 @@ def test_a_size_limit_that_is_not_a_size_stops_the_render_before_any_work(tmp_pa
 #: denoiser, PyAV (the probes are remembered), the spec rewriter, the cluster. (numpy and Pillow it needs: the
 #: checks of cut points and card text run on every load.)
 HEAVY = ("faster_whisper", "ctranslate2", "cv2", "opentimelineio", "jinja2", "df", "av", "ruamel", "psutil",
-         "dask", "distributed", "skimage")
+         "dask", "distributed", "skimage", "fontTools")
 
 PROBE = """
 import runpy, sys, json
@@ -272,6 +272,28 @@ def test_an_unchanged_re_render_imports_no_heavy_library_and_rewrites_nothing(tm
     assert "pipeline" in modules and "pydantic" in modules  # the probe does see what the run imports
     rewritten = sorted(str(p.relative_to(out)) for p, t in written.items() if p.stat().st_mtime_ns != t)
     assert rewritten == [], rewritten
+
+
+def test_cards_and_name_straps_drawn_once_are_read_from_the_cache_the_same(tmp_path, clip, monkeypatch):
+    """Cards and name straps drawn once are kept in the cache by what they are drawn from (issue 25): outputs
+    made again (here: their folder deleted) draw none of them anew, and come out the same, byte for byte."""
+    import shutil
+
+    import pipeline.cards as cards
+
+    spec = campaign(tmp_path, clip, spec_text(start="0"))  # a shot long enough for Anne's name strap
+    cache = tmp_path / "cache"
+    first = render(spec, cache)
+    drawn = []
+    real_card, real_strap = cards.draw_card, cards._strap_png
+    monkeypatch.setattr(cards, "draw_card", lambda *a, **k: drawn.append("card") or real_card(*a, **k))
+    monkeypatch.setattr(cards, "_strap_png", lambda *a, **k: drawn.append("strap") or real_strap(*a, **k))
+    cards._straps.clear()  # what this process drew: the next run finds it in the cache only
+    shutil.rmtree(spec.parent / "out")
+    again = render(spec, cache)
+    assert drawn == [], drawn
+    assert {ch: o["sha256"] for ch, o in again.items()} == {ch: o["sha256"] for ch, o in first.items()}
+    assert len(list((cache / "cards").rglob("*.png"))) == 2 and list((cache / "straps").rglob("*.png"))
 
 
 # --------------------------------------------------------------------------- an end card's QR code, remembered
