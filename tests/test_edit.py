@@ -90,11 +90,17 @@ def test_the_clip_is_heard_on_the_recordings_timeline(speech_clip, jfk, cache_di
     recording = transcriber.transcribe(jfk, "en").words
     reference = [t for w in pinned_transcript().words for t in normalise(w.text)]
     a, b = [" ".join(normalise(w.text)) for w in clip], [" ".join(normalise(w.text)) for w in recording]
-    pairs = [(clip[m.a + k], recording[m.b + k]) for m in difflib.SequenceMatcher(None, a, b, autojunk=False)
+    pairs = [(m.a + k, m.b + k) for m in difflib.SequenceMatcher(None, a, b, autojunk=False)
              .get_matching_blocks() for k in range(m.size)]
     assert len(pairs) >= len(reference) - 3, (a, b)
-    for x, y in pairs:
-        assert abs(x.start - y.start) <= Fraction(15, 100) and abs(x.end - y.end) <= Fraction(15, 100), (x, y)
+    near = Fraction(15, 100)
+    for i, j in pairs:
+        x, y = clip[i], recording[j]
+        assert abs(x.end - y.end) <= near, (x, y)
+        # a word after a pause may start anywhere in it (Whisper gives its silence to the word on one CPU and
+        # not on another: AMD's and Intel's matrix code differ): its start is then only bound to the pause
+        pause = max(x.start - (clip[i - 1].end if i else 0), y.start - (recording[j - 1].end if j else 0))
+        assert abs(x.start - y.start) <= max(near, pause), (x, y, pause)
     heard = [t for w in clip for t in normalise(w.text)]
     assert Levenshtein.distance(heard, reference) <= 2, heard
 
