@@ -13,7 +13,7 @@ from pathlib import Path
 from .cache import Cache, key_of
 from .campaign import Campaign
 from .cards import TextFit, card_texts, lines_that_fit, most_that_fits, text_fit
-from .fonts import cannot_show, cmaps_read, find_font, remember_cmaps
+from .fonts import cannot_show, cmaps_read, find_font, font_for, remember_cmaps
 from .names import insecure
 from .problems import Problems
 from .spec import CardItem, links
@@ -45,7 +45,8 @@ class _Fits:
     unchanged re-render), each by the card, the channel's frame, its tracked address and the logo's file."""
 
     def __init__(self, campaign: Campaign, cache: Cache | None):
-        self.cache = cache
+        self.cache, self.face = cache, campaign.brand.typeface
+        self.cmaps = _remembered_cmaps(campaign, cache)  # which font shows a text: without fontTools
         self.key = _fits_key(campaign) if cache is not None else ""
         found = cache.get("card-fit", self.key) if cache is not None else None
         self.known: dict[str, list] = dict(found) if isinstance(found, dict) else {}
@@ -56,7 +57,9 @@ class _Fits:
             return text_fit(edition, card, preset)
         logo = _stat(edition.resolve(card.logo)) if card.logo is not None else None
         url = edition.tracked(card.url, preset.name) if card.url else None
-        one = hashlib.sha256(repr((card.model_dump_json(), repr(preset), url, logo)).encode()).hexdigest()
+        # the font each text is drawn in: the main one, or a fallback of the machine's for letters it lacks
+        shown_in = [_stat(font_for(text, place[0] == "lines", self.face)) for place, text in card_texts(card)]
+        one = hashlib.sha256(repr((card.model_dump_json(), repr(preset), url, logo, shown_in)).encode()).hexdigest()
         if one in self.known:
             fits, broken = self.known[one]
             return TextFit(bool(fits), tuple(broken))
@@ -67,6 +70,7 @@ class _Fits:
     def keep(self) -> None:
         if self.learnt and self.cache is not None:
             self.cache.put("card-fit", self.key, self.known)
+        _keep_cmaps(self.cache, self.cmaps)
 
 
 def check_card_text(c: Problems, w: Problems, campaign: Campaign, cache: Cache | None = None) -> None:
@@ -158,21 +162,31 @@ def _cmap_key(path: str) -> str | None:
 def text_warnings(w: Problems, campaign: Campaign, cache: Cache | None = None) -> None:
     """Text that no font here can show (it would be drawn as empty boxes): emoji, scripts without a font.
     With ``cache``, the fonts' character maps are kept there, by file (reading one takes fontTools)."""
-    kept: set[str] = set()
-    if cache is not None:
-        for bold in (True, False):
-            path = find_font(bold, campaign.brand.typeface)
-            key = _cmap_key(path) if path else None
-            found = cache.get("font-cmaps", key) if key else None
-            if isinstance(found, list):
-                remember_cmaps({path: frozenset(found)})
-                kept.add(path)
+    kept = _remembered_cmaps(campaign, cache)
     _text_warnings(w, campaign)
-    if cache is not None:
-        for path, cmap in cmaps_read().items():
-            key = _cmap_key(path) if path not in kept else None
-            if key:
-                cache.put("font-cmaps", key, sorted(cmap))
+    _keep_cmaps(cache, kept)
+
+
+def _remembered_cmaps(campaign: Campaign, cache: Cache | None) -> set[str]:
+    """Hand the brand's fonts' character maps kept in ``cache`` to :mod:`~pipeline.fonts`; the files found."""
+    kept: set[str] = set()
+    for bold in (True, False) if cache is not None else ():
+        path = find_font(bold, campaign.brand.typeface)
+        key = _cmap_key(path) if path else None
+        found = cache.get("font-cmaps", key) if key else None
+        if isinstance(found, list):
+            remember_cmaps({path: frozenset(found)})
+            kept.add(path)
+    return kept
+
+
+def _keep_cmaps(cache: Cache | None, kept: set[str]) -> None:
+    """Keep in ``cache`` the character maps read in this process that it does not hold yet (by file)."""
+    for path, cmap in cmaps_read().items() if cache is not None else ():
+        key = _cmap_key(path) if path not in kept else None
+        if key:
+            cache.put("font-cmaps", key, sorted(cmap))
+            kept.add(path)
 
 
 def _text_warnings(w: Problems, campaign: Campaign) -> None:
