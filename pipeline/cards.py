@@ -8,6 +8,7 @@ frame, and kept inside the channel's safe area.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -416,8 +417,8 @@ def card_png(campaign: Campaign, card_id: str, preset: Preset, work_dir: Path, c
     if cache is None:
         draw(tmp)
     else:
-        kept, _, _ = cache.file("cards", key_of("card-png", 1, card_inputs(campaign, card_id, preset), _code_sha()),
-                                ".png", draw)
+        kept, _, _ = cache.file("cards", key_of("card-png", 1, card_inputs(campaign, card_id, preset),
+                                                drawing_code()), ".png", draw)
         shutil.copyfile(kept, tmp)
     os.replace(tmp, out)
     return out
@@ -456,12 +457,12 @@ _straps: dict[tuple, tuple[str, bytes, int]] = {}
 
 
 def _cached_strap(cache: Cache | None, memo: tuple, draw) -> tuple[str, bytes, int]:
-    """``draw()``'s strap, or the one the cache kept: by what it is drawn from, the font files' sizes and times
-    and this module's code."""
+    """``draw()``'s strap, or the one the cache kept: by what it is drawn from, the font files by content and
+    the code that draws it."""
     if cache is None:
         return draw()
-    font_files = [(p, os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in memo[7] if os.path.isfile(p)]
-    key = key_of("strap", 1, [str(v) for v in memo], font_files, _code_sha())
+    font_files = [file_digest(Path(p)) for p in memo[7] if os.path.isfile(p)]
+    key = key_of("strap", 1, [str(v) for v in memo], font_files, drawing_code())
     drawn: list = []
 
     def make(tmp: Path) -> dict:
@@ -473,13 +474,13 @@ def _cached_strap(cache: Cache | None, memo: tuple, draw) -> tuple[str, bytes, i
     return drawn[0] if drawn else (facts["key"], path.read_bytes(), facts["height"])
 
 
-_code: list[str] = []
-
-
-def _code_sha() -> str:
-    if not _code:
-        _code.append(hashlib.sha256(Path(__file__).read_bytes()).hexdigest())
-    return _code[0]
+@functools.cache
+def drawing_code() -> str:
+    """A digest of the code that lays out and draws cards and straps (this module, fonts, the QR code): part
+    of the key of every picture or fit kept in the cache, so that changed code draws them anew."""
+    here = Path(__file__).parent
+    return hashlib.sha256(b"".join((here / name).read_bytes() for name in ("cards.py", "fonts.py", "cta.py"))
+                          ).hexdigest()
 
 
 def _strap_png(person: str, role: str | None, w: int, h: int, above: int, colors, scale: float,

@@ -142,16 +142,17 @@ def covers(path: str | None, text: str) -> str:
     """The characters of ``text`` the font file has no glyph for ('' when it shows them all)."""
     if not path:
         return ""
-    cmap = _cmap(path)
+    cmap = character_map(path)
     return "".join(dict.fromkeys(ch for ch in text if not ch.isspace() and ord(ch) not in cmap
                                  and unicodedata.category(ch) not in ("Cf", "Mn", "Cc")))
 
 
-#: Character maps read in this process, or handed in by :func:`remember_cmaps`, by font file.
+#: Character maps known in this process (read, or handed in by :func:`remember_cmaps`), by font file.
 _cmaps: dict[str, frozenset[int]] = {}
 
 
-def _cmap(path: str) -> frozenset[int]:
+def character_map(path: str) -> frozenset[int]:
+    """The code points the font file has glyphs for (read once a process, or handed in)."""
     found = _cmaps.get(path)
     if found is None:
         from fontTools.ttLib import TTFont
@@ -161,11 +162,6 @@ def _cmap(path: str) -> frozenset[int]:
     return found
 
 
-def cmaps_read() -> dict[str, frozenset[int]]:
-    """The character maps read so far, by font file (to keep between runs: reading one takes fontTools)."""
-    return dict(_cmaps)
-
-
 def remember_cmaps(known: dict[str, frozenset[int]]) -> None:
-    """Character maps kept from an earlier run (the caller keys them by the files' sizes and times)."""
+    """Character maps kept from an earlier run (the caller keys them by the files' content)."""
     _cmaps.update(known)

@@ -144,10 +144,15 @@ def update(campaign: Campaign, *, record: OutputRecord | None = None, forget: st
         if data.get("versions"):
             manifest["versions"] = data["versions"]
         target = path(out_dir)
-        if manifest == data:  # as the file holds it: nothing to write (no indented dump, issue 25)
-            return target
-        write_text_if_changed(target, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+        _write(target, manifest, data)
     return target
+
+
+def _write(target: Path, manifest: dict, read: dict) -> None:
+    """Write ``manifest`` unless it equals what the file held (``read``): then nothing is dumped (the indented
+    dump is pure Python; issue 25) nor written."""
+    if manifest != read:
+        write_text_if_changed(target, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
 
 def link_version(version: Campaign, version_manifest: Path) -> None:
@@ -161,7 +166,7 @@ def link_version(version: Campaign, version_manifest: Path) -> None:
                     "rekrutt_version": __version__, "outputs": [], "failed": {}}
         records = previous_records(version.out_dir)
         before = data.get("versions")
-        versions = dict(data.get("versions", {}))
+        versions = dict(before or {})
         versions[version.version] = {
             "title": version.spec.title,
             "manifest": Path(os.path.relpath(version_manifest, main_dir)).as_posix(),
@@ -169,9 +174,7 @@ def link_version(version: Campaign, version_manifest: Path) -> None:
             "duration": max((r.duration for r in records.values()), default=0.0),
         }
         data["versions"] = {k: versions[k] for k in sorted(versions)}
-        if data["versions"] == before:  # listed as it is: nothing to write
-            return
-        write_text_if_changed(path(main_dir), json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        _write(path(main_dir), data, {**data, "versions": before})
 
 
 def approve(campaign: Campaign, channel: str, approval: dict[str, str]) -> None:

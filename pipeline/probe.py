@@ -131,7 +131,7 @@ def probe(path: str | Path, *, rotation: bool = True) -> MediaInfo:
     probe's time): for a file Rekrutt wrote itself, which never carries one."""
     import av  # imported here: PyAV loads FFmpeg libraries, which the CLI's --help does not need
 
-    path, read_rotation = Path(path), rotation
+    path, read_rotation = Path(path), rotation  # ``rotation`` is the picture's turn from here on
     if not path.is_file():
         raise MediaError(str(path), "file not found")
     try:

@@ -10,43 +10,33 @@ import hashlib
 import unicodedata
 from pathlib import Path
 
-from .cache import Cache, key_of
+from .cache import Cache, file_digest, key_of
 from .campaign import Campaign
-from .cards import TextFit, card_texts, lines_that_fit, most_that_fits, text_fit
-from .fonts import cannot_show, cmaps_read, find_font, font_for, remember_cmaps
+from .cards import TextFit, card_texts, drawing_code, lines_that_fit, most_that_fits, text_fit
+from .fonts import cannot_show, character_map, find_font, font_for, remember_cmaps
 from .names import insecure
 from .problems import Problems
 from .spec import CardItem, links
 from .yamlpos import Loc
 
-#: The modules whose code lays a card out: their source is part of what a remembered fit is keyed by.
-_LAYOUT_CODE = ("cards.py", "fonts.py", "cta.py", "textcheck.py")
 
-
-def _stat(path: Path | str | None) -> tuple:
-    try:
-        st = Path(path).stat() if path else None
-    except OSError:
-        return (str(path), None)
-    return (str(path), st.st_size, st.st_mtime_ns) if st else (None,)
+def _digest(path: Path | str | None) -> str | None:
+    """A file's content digest (remembered by size and time), None for no file."""
+    return file_digest(Path(path)) if path and Path(path).is_file() else None
 
 
 def _fits_key(campaign: Campaign) -> str:
-    """What every card's fit on this machine shares: the layout's code, the brand, its fonts (by file)."""
-    here = Path(__file__).parent
-    code = hashlib.sha256(b"".join((here / name).read_bytes() for name in _LAYOUT_CODE)).hexdigest()
-    face = campaign.brand.typeface
-    fonts = [_stat(find_font(bold, face)) for bold in (True, False)]
-    return key_of("card-fit", 1, code, campaign.brand.spec.model_dump_json(), fonts)
+    """What every card's fit shares: the layout's code and the brand (each fit names its fonts itself)."""
+    return key_of("card-fit", 2, drawing_code(), campaign.brand.spec.model_dump_json())
 
 
 class _Fits:
     """Card fits remembered in the cache (issue 25: laying every card out on every channel took a tenth of an
-    unchanged re-render), each by the card, the channel's frame, its tracked address and the logo's file."""
+    unchanged re-render), each by the card, the channel's frame, its tracked address, the logo and fonts."""
 
     def __init__(self, campaign: Campaign, cache: Cache | None):
         self.cache, self.face = cache, campaign.brand.typeface
-        self.cmaps = _remembered_cmaps(campaign, cache)  # which font shows a text: without fontTools
+        _remember_cmaps(campaign, cache)  # which font shows a text: without fontTools
         self.key = _fits_key(campaign) if cache is not None else ""
         found = cache.get("card-fit", self.key) if cache is not None else None
         self.known: dict[str, list] = dict(found) if isinstance(found, dict) else {}
@@ -55,10 +45,10 @@ class _Fits:
     def __call__(self, edition: Campaign, card, preset) -> TextFit:
         if self.cache is None:
             return text_fit(edition, card, preset)
-        logo = _stat(edition.resolve(card.logo)) if card.logo is not None else None
+        logo = _digest(edition.resolve(card.logo)) if card.logo is not None else None
         url = edition.tracked(card.url, preset.name) if card.url else None
         # the font each text is drawn in: the main one, or a fallback of the machine's for letters it lacks
-        shown_in = [_stat(font_for(text, place[0] == "lines", self.face)) for place, text in card_texts(card)]
+        shown_in = [_digest(font_for(text, place[0] == "lines", self.face)) for place, text in card_texts(card)]
         one = hashlib.sha256(repr((card.model_dump_json(), repr(preset), url, logo, shown_in)).encode()).hexdigest()
         if one in self.known:
             fits, broken = self.known[one]
@@ -70,7 +60,6 @@ class _Fits:
     def keep(self) -> None:
         if self.learnt and self.cache is not None:
             self.cache.put("card-fit", self.key, self.known)
-        _keep_cmaps(self.cache, self.cmaps)
 
 
 def check_card_text(c: Problems, w: Problems, campaign: Campaign, cache: Cache | None = None) -> None:
@@ -154,39 +143,27 @@ def card_loc(campaign: Campaign, prefix: Loc, place: tuple) -> Loc:
 
 
 
-def _cmap_key(path: str) -> str | None:
-    stat = _stat(path)
-    return key_of("font-cmap", 1, stat) if len(stat) == 3 else None
-
-
 def text_warnings(w: Problems, campaign: Campaign, cache: Cache | None = None) -> None:
     """Text that no font here can show (it would be drawn as empty boxes): emoji, scripts without a font.
-    With ``cache``, the fonts' character maps are kept there, by file (reading one takes fontTools)."""
-    kept = _remembered_cmaps(campaign, cache)
+    With ``cache``, the fonts' character maps are kept there, by content (reading one takes fontTools)."""
+    _remember_cmaps(campaign, cache)
     _text_warnings(w, campaign)
-    _keep_cmaps(cache, kept)
 
 
-def _remembered_cmaps(campaign: Campaign, cache: Cache | None) -> set[str]:
-    """Hand the brand's fonts' character maps kept in ``cache`` to :mod:`~pipeline.fonts`; the files found."""
-    kept: set[str] = set()
+def _remember_cmaps(campaign: Campaign, cache: Cache | None) -> None:
+    """The brand's fonts' character maps from ``cache`` (by the file's content) for :mod:`~pipeline.fonts`, or
+    read from the font and kept there for the next run (reading one takes fontTools)."""
     for bold in (True, False) if cache is not None else ():
         path = find_font(bold, campaign.brand.typeface)
-        key = _cmap_key(path) if path else None
-        found = cache.get("font-cmaps", key) if key else None
+        digest = _digest(path)
+        if digest is None:
+            continue
+        key = key_of("font-cmap", 2, digest)
+        found = cache.get("font-cmaps", key)
         if isinstance(found, list):
             remember_cmaps({path: frozenset(found)})
-            kept.add(path)
-    return kept
-
-
-def _keep_cmaps(cache: Cache | None, kept: set[str]) -> None:
-    """Keep in ``cache`` the character maps read in this process that it does not hold yet (by file)."""
-    for path, cmap in cmaps_read().items() if cache is not None else ():
-        key = _cmap_key(path) if path not in kept else None
-        if key:
-            cache.put("font-cmaps", key, sorted(cmap))
-            kept.add(path)
+        else:
+            cache.put("font-cmaps", key, sorted(character_map(path)))
 
 
 def _text_warnings(w: Problems, campaign: Campaign) -> None:
