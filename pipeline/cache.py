@@ -427,10 +427,11 @@ class Cache:
             if made_since is not None and entry.get("made", 0) < made_since:
                 return None
             try:
-                if media.stat().st_size != entry.get("size") or sha256_file(media) != entry.get("sha256"):
+                # checked by content, read again only where its size or time changed (file_digest): the
+                # entry's own time is its last use (get), so the file keeps the time it was made with
+                if media.stat().st_size != entry.get("size") or file_digest(media) != entry.get("sha256"):
                     log.warning("cache file %s is damaged; making it again", media)
                     return None
-                os.utime(media)  # last use, for prune --older-than
             except OSError:
                 return None
             return entry

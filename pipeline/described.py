@@ -155,12 +155,12 @@ def holds_command(original: Path, hold: Hold, rate: Fraction, preset: Preset, du
                   outs: list[tuple[int, Path]]) -> FfmpegCommand:
     """Files of one hold's picture (``outs``: frames and file of each) by one ffmpeg, the held frame decoded
     once: each the frame repeated for its frames, encoded with the output's settings."""
-    codec = [a for k, v in video_codec_args(preset, rate, duration).items() for a in (f"-{k}", str(v))]
     graph = [f"[0:v]trim=end_frame=1,split={len(outs)}" + "".join(f"[f{i}]" for i in range(len(outs)))]
     # an input seek starts at the first frame at or after its time: a quarter of a frame early, to be sure
     args = ["-y", "-ss", f"{float(hold.frame - 1 / (4 * rate)):.6f}", "-i", str(original), "-/filter_complex",
             FfmpegCommand.SCRIPT]
     for i, (frames, out) in enumerate(outs):
+        codec = [a for k, v in video_codec_args(preset, rate, duration, frames).items() for a in (f"-{k}", str(v))]
         graph.append(f"[f{i}]tpad=stop={frames - 1}:stop_mode=clone,setpts=N/({rate.numerator}/{rate.denominator})"
                      f"/TB[o{i}]")
         args += ["-map", f"[o{i}]", "-an", "-frames:v", str(frames), "-r", str(rate), "-fps_mode", "cfr", *codec,

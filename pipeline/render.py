@@ -17,6 +17,7 @@ overlays; captions, when burned in, are one more filter (``ass``) on the picture
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -463,10 +464,12 @@ def picture_command(plan: RenderPlan, piece: range, output: Path) -> FfmpegComma
     return compile_command(picture_output(plan, piece, output), [output])
 
 
-def picture_output(plan: RenderPlan, piece: range, output: Path, duration: Fraction | None = None):
+def picture_output(plan: RenderPlan, piece: range, output: Path, duration: Fraction | None = None,
+                   cuts: Sequence[int] = ()):
     """:func:`picture_command`'s graph and output, as an ffmpeg-python output node. ``duration``: the film's
-    length, for the bitrate cap (the plan's timeline's length when not given: a card's run is encoded alone,
-    :mod:`pipeline.stills`)."""
+    length, for the bitrate cap (the plan's timeline's length when not given: a card's runs are encoded
+    alone, :mod:`pipeline.stills`). ``cuts``: frames (each on a key frame) where the encode is cut into
+    files (``output``: a pattern with ``%03d``), each starting as a file encoded alone does."""
     duration = plan.timeline.duration if duration is None else duration
     timeline, preset = plan.timeline, plan.preset
     rate = timeline.rate
@@ -488,8 +491,14 @@ def picture_output(plan: RenderPlan, piece: range, output: Path, duration: Fract
         v = _dress(v, plan, start, end).filter("setpts", expr="PTS-STARTPTS")
     else:
         v = _dress(v, plan, start, end)
+    frames = int((end - start) * rate)
     kwargs: dict[str, object] = {"f": container_format(preset), "r": str(rate), "fps_mode": "cfr",
-                                 **video_codec_args(preset, rate, duration)}
+                                 **video_codec_args(preset, rate, duration, frames)}
+    if cuts:
+        # the first file's timestamps as the others' (and a file's encoded alone): B-frames' delay in an
+        # edit list, not shifted to start late
+        kwargs.update({"f": "segment", "segment_format": container_format(preset), "reset_timestamps": 1,
+                       "segment_frames": ",".join(str(c) for c in cuts), "avoid_negative_ts": "disabled"})
     return ffmpeg_python.output(v, safe_path_arg(output), **kwargs)
 
 

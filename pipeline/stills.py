@@ -3,7 +3,9 @@
 Where a card stands still (after its fade in, with nothing timed over it: no lower third, no burned
 caption), every closed GOP of its encoded picture is the same. Its piece is then made of runs
 (:func:`still_runs`): the fade, encoded as whole GOPs; one GOP of the still picture, joined as often as it
-fits; the frames left over. The output's join copies them in as it copies its other pieces
+fits; the frames left over. The runs are one encode (:func:`still_runs_command`: the card's picture decoded
+and the encoder set up once), cut into their files at their key frames. The output's join copies them in as
+it copies its other pieces
 (:func:`pipeline.render.join_command`), the key frames where a whole encode puts them. A 4 s end card
 encodes 35 frames instead of 100, and a card's GOP is shared by every film and version that shows the
 same card for the same output.
@@ -16,6 +18,7 @@ of the frames left over, instead of the output's frame decoded and encoded again
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Callable
 from fractions import Fraction
@@ -28,7 +31,7 @@ from .plan import RenderPlan
 from .render import picture_output
 from .timeline import CardSegment, Timeline
 
-__all__ = ["StillCard", "StillRun", "still_run_command", "still_runs", "still_span"]
+__all__ = ["StillCard", "StillRun", "still_run_command", "still_runs", "still_runs_command", "still_span"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,11 +109,22 @@ def still_run_command(plan: RenderPlan, piece: range, run: StillRun, output: Pat
     return compile_command(_run_output(plan, piece, run, output), [output])
 
 
-def _run_output(plan: RenderPlan, piece: range, run: StillRun, output: Path):
+def still_runs_command(plan: RenderPlan, piece: range, runs: list[StillRun], pattern: Path) -> FfmpegCommand:
+    """All of a card's runs (:func:`still_runs`) by one encode: each run's frames once, in a row (the fade in,
+    then the still picture), cut by the segment muxer into a file per run at its first frame (a key frame:
+    the runs are whole GOPs but the last). ``pattern`` has ``%03d``: the files are numbered from 0 as
+    ``runs`` is. The card's picture is decoded and the encoder set up once for the card, not once a run
+    (measured: 0.55 s of CPU for the example's end card at 1080p against 0.96 s for three encodes)."""
+    cuts = list(itertools.accumulate(run.frames for run in runs))[:-1]
+    whole = StillRun(sum(run.frames for run in runs), runs[0].fade)
+    return compile_command(_run_output(plan, piece, whole, pattern, cuts), [pattern])
+
+
+def _run_output(plan: RenderPlan, piece: range, run: StillRun, output: Path, cuts: list[int] | None = None):
     seg = plan.timeline.segments[piece.start]
     assert isinstance(seg, CardSegment)
     card = seg.card if run.fade else seg.card.model_copy(update={"fade": 0})
     alone = dataclasses.replace(seg, card=card, frame_count=run.frames, start=Fraction(0))
     shown = dataclasses.replace(plan, timeline=Timeline(plan.timeline.rate, (alone,)), overlays=(), burn=None,
                                 crops=(), crop_ys=(), cutaway_crops=())
-    return picture_output(shown, range(0, 1), output, plan.timeline.duration)
+    return picture_output(shown, range(0, 1), output, plan.timeline.duration, cuts or ())

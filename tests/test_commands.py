@@ -144,3 +144,19 @@ def test_pieces_picture_sound_and_join(campaign, tmp_path):
     assert join.listing == f"file '{tmp_path / 'a.mp4'}'\nfile '{tmp_path / 'b.mp4'}'\n"
     argv = join.argv("ffmpeg", None, Path("/tmp/list.txt"))
     assert argv[argv.index("-i") + 1] == "/tmp/list.txt" and FfmpegCommand.LISTING not in argv
+
+
+def test_a_short_x264_encode_runs_on_one_thread():
+    """A few GOPs (a card's runs, a hold's leftover) are encoded on one thread; a clip's piece as x264 likes."""
+    from fractions import Fraction
+
+    from pipeline.channels import PRESETS
+    from pipeline.encoding import video_codec_args
+
+    youtube, cinema = PRESETS["youtube"], PRESETS["cinema"]
+    rate = Fraction(25)
+    assert video_codec_args(youtube, rate, Fraction(30), frames=35)["threads"] == 1
+    assert video_codec_args(youtube, rate, Fraction(30), frames=52)["threads"] == 1
+    assert "threads" not in video_codec_args(youtube, rate, Fraction(30), frames=53)
+    assert "threads" not in video_codec_args(youtube, rate, Fraction(30))
+    assert "threads" not in video_codec_args(cinema, Fraction(24), Fraction(30), frames=24)  # ProRes: its own

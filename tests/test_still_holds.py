@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -159,3 +160,16 @@ def test_a_card_with_something_timed_over_it_is_held_from_the_outputs_frame(tmp_
     held = [round(h["seconds"] * 25) for h in holds(outputs["x"])]
     assert len(described) == len(film) + sum(held)
     assert min(psnr(p, film[-1]) for p in described[-held[-1]:]) > 40
+
+
+def test_a_cards_runs_are_one_encode(edited):
+    """After the edit the end card's runs (its fade, its still GOP, the frames left over) are encoded by one
+    ffmpeg, cut into their files by the segment muxer, once for X and the career page; the joined films keep
+    every frame at its time (the first run starts at 0 as the others do)."""
+    spec, _, (outputs_edit, edit), _ = edited
+    assert [w for w, _ in edit if w.startswith("render ") and "(card end)" in w] == ["render x (card end)"], edit
+    for channel in ("x", "web"):
+        with av.open(str(out(spec, f"{channel}.mp4"))) as c:
+            times = [f.pts * f.time_base for f in c.decode(video=0)]
+        assert len(times) == round(outputs_edit[channel]["duration"] * 25)
+        assert times == [Fraction(i, 25) for i in range(len(times))], channel
