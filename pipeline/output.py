@@ -64,7 +64,7 @@ from .render import (
 )
 from .sound import report
 from .spec import ClipItem
-from .stills import StillCard, StillRun, still_run_command, still_runs, still_runs_command, still_span
+from .stills import StillCard, StillRun, still_runs, still_runs_command, still_span
 from .timeline import CardSegment, ClipSegment, Timeline
 
 log = logging.getLogger("rekrutt")
@@ -339,37 +339,25 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
 def _still_pieces(plan: RenderPlan, piece: range, runs: list[StillRun], work: Path, cache: Cache, passes: _Passes,
                   what: str, made_since: float | None) -> list[tuple[Path, bool, StillRun, str]]:
     """The files of a still card's runs (:func:`~pipeline.stills.still_runs`), from the cache or made, each
-    with whether it was made now and its cache key. Missing runs of a card are made by one encode
-    (:func:`~pipeline.stills.still_runs_command`); a single run (a hold's frames left over) is encoded alone."""
-    suffix = "." + plan.preset.extension
-    if len(runs) == 1:
-        def make_one(path: Path) -> dict:
-            with passes("picture"):
-                run_command(still_run_command(plan, piece, runs[0], path), work, what=what)
-            return {}
-
-        key = command_key(still_run_command(plan, piece, runs[0], work / "piece"), work, plan)
-        path, _, new = cache.file("pieces", key, suffix, make_one, made_since=made_since)
-        return [(path, new, runs[0], key)]
-    pattern = work / f"runs-{os.urandom(4).hex()}-%03d{suffix}"
-    cmd = still_runs_command(plan, piece, runs, pattern)
+    with whether it was made now and its cache key. The missing runs are made by one encode
+    (:func:`~pipeline.stills.still_runs_command`)."""
+    cmd, files = still_runs_command(plan, piece, runs, work / f"runs-{os.urandom(4).hex()}")
     whole = command_key(cmd, work, plan)
     keys = [key_of("still-run", whole, k) for k in range(len(runs))]
-    made: list[Path] = []
 
     def make(path: Path, k: int) -> dict:
-        if not made:  # the first run missing: all of the card's runs, by one encode
+        if not files[k].is_file():  # the first run missing: all of the card's runs, by one encode
             with passes("picture"):
                 run_command(cmd, work, what=what)
-            made.extend(Path(str(pattern) % i) for i in range(len(runs)))
-            if not all(f.is_file() for f in made):
+            if not all(f.is_file() for f in files):
                 raise RenderError(f"{what}: the card's encode was not cut into its {len(runs)} runs")
-        shutil.move(made[k], path)
+        shutil.move(files[k], path)
         return {}
 
     out = []
     for k, (run, key) in enumerate(zip(runs, keys, strict=True)):
-        path, _, new = cache.file("pieces", key, suffix, lambda path, k=k: make(path, k), made_since=made_since)
+        path, _, new = cache.file("pieces", key, "." + plan.preset.extension, lambda path, k=k: make(path, k),
+                                  made_since=made_since)
         out.append((path, new, run, key))
     return out
 

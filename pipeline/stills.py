@@ -31,7 +31,7 @@ from .plan import RenderPlan
 from .render import picture_output
 from .timeline import CardSegment, Timeline
 
-__all__ = ["StillCard", "StillRun", "still_run_command", "still_runs", "still_runs_command", "still_span"]
+__all__ = ["StillCard", "StillRun", "still_runs", "still_runs_command", "still_span"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,21 +103,20 @@ class StillCard:
         return gop + ([self.run_file(StillRun(left, False))] if left else [])
 
 
-def still_run_command(plan: RenderPlan, piece: range, run: StillRun, output: Path) -> FfmpegCommand:
-    """One :class:`StillRun` of a card's piece (:func:`still_runs`): the card alone, ``run.frames`` long,
-    with its fade in or without, encoded as the output's pieces are (the film's length sets the bitrate cap)."""
-    return compile_command(_run_output(plan, piece, run, output), [output])
-
-
-def still_runs_command(plan: RenderPlan, piece: range, runs: list[StillRun], pattern: Path) -> FfmpegCommand:
-    """All of a card's runs (:func:`still_runs`) by one encode: each run's frames once, in a row (the fade in,
-    then the still picture), cut by the segment muxer into a file per run at its first frame (a key frame:
-    the runs are whole GOPs but the last). ``pattern`` has ``%03d``: the files are numbered from 0 as
-    ``runs`` is. The card's picture is decoded and the encoder set up once for the card, not once a run
+def still_runs_command(plan: RenderPlan, piece: range, runs: list[StillRun], stem: Path
+                       ) -> tuple[FfmpegCommand, list[Path]]:
+    """A card's runs (:func:`still_runs`, or one run: a hold's frames left over) by one encode, and the file of
+    each run (``stem-000.<ext>`` …, in the order of ``runs``): each run's frames once, in a row (the fade in,
+    then the still picture), encoded as the output's pieces are (the film's length sets the bitrate cap) and
+    cut by the segment muxer into a file per run at its first frame (a key frame: the runs are whole GOPs but
+    the last). The card's picture is decoded and the encoder set up once for the card, not once a run
     (measured: 0.55 s of CPU for the example's end card at 1080p against 0.96 s for three encodes)."""
+    ext = "." + plan.preset.extension
+    files = [stem.with_name(f"{stem.name}-{k:03d}{ext}") for k in range(len(runs))]
     cuts = list(itertools.accumulate(run.frames for run in runs))[:-1]
     whole = StillRun(sum(run.frames for run in runs), runs[0].fade)
-    return compile_command(_run_output(plan, piece, whole, pattern, cuts), [pattern])
+    output = stem.with_name(f"{stem.name}-%03d{ext}") if cuts else files[0]
+    return compile_command(_run_output(plan, piece, whole, output, cuts), [output]), files
 
 
 def _run_output(plan: RenderPlan, piece: range, run: StillRun, output: Path, cuts: list[int] | None = None):
