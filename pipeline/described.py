@@ -7,9 +7,11 @@ original mix ducked under the description voice, brought to the channel's loudne
 checked).
 
 Extended description: where a line fits no pause (:class:`~pipeline.describe.Hold`), the picture is held
-still there. The finished output's picture is cut, without decoding, at the holds (each lies where a
-segment of the edit begins or ends, and every segment's picture was encoded as a piece of its own that
-begins on a key frame: :func:`pipeline.render.picture_pieces`); a hold is one more piece. A hold on a card
+still there. Each hold lies where a segment of the edit begins or ends, and every segment's picture was
+encoded as a piece of its own that begins on a key frame (:func:`pipeline.render.picture_pieces`): the
+described version plays the pieces the output was just joined from (:class:`~pipeline.stills.JoinedPicture`),
+a hold one more piece between them; where the output was not made now, its picture is cut, without
+decoding, at the holds. A hold on a card
 that stands still (the end card read out at the film's end) is the card's own still GOP, which the output
 already has (:mod:`pipeline.stills`), played again, and a run of the frames left over, made as the output's
 runs are; any other hold is its frame taken from the output and encoded with the output's own settings
@@ -48,7 +50,7 @@ from .files import atomic_path, sha256_file, write_text_atomic, write_text_if_ch
 from .job import OutputSpec
 from .loudness import ebur128_filter, parse_ebur128, parse_integrated, verify_command
 from .probe import frame_identity, sound_identity
-from .stills import StillCard
+from .stills import JoinedPicture, StillCard
 from .subtitles import web_page
 from .timecode import Time
 from .timeline import Timeline
@@ -212,22 +214,15 @@ def _held_stills(original: Path, hold: Hold, timeline: Timeline, preset: Preset,
 
 
 def held_picture(original: Path, holds: list[Hold], timeline: Timeline, preset: Preset, work: Path,
-                 cache: Cache | None = None, cards: Sequence[StillCard] = ()) -> list[Path]:
+                 cache: Cache | None = None, cards: Sequence[StillCard] = (),
+                 joined: JoinedPicture | None = None) -> list[Path]:
     """The output's picture with the holds in it, as the files to play in a row (joined by
     :func:`mux_command`), every frame of the output copied (see the module's note). A hold on a card's still
     picture (``cards``: the output's :class:`~pipeline.stills.StillCard`) is that card's still GOP played again
     and a run of the frames left over; any other is its frame taken from the output (:func:`_held_stills`; with
     ``cache``, kept there by the frame it holds)."""
-    parts_dir = work / "described-parts"
-    parts_dir.mkdir(exist_ok=True)
-    for old in parts_dir.iterdir():
-        old.unlink()
     inner = sorted({h.at for h in holds if 0 < h.at < timeline.duration})
-    parts = [original]  # held at the start or the end only: the picture as it is, between the holds
-    if inner:
-        run_command(split_command(original, inner, timeline.rate, preset, parts_dir), work,
-                    what=f"described version's picture, cut at the holds ({preset.name})")
-        parts = sorted(parts_dir.glob(f"part*.{preset.extension}"))
+    parts = _picture_parts(original, inner, timeline.rate, preset, work, joined)
     if len(parts) != len(inner) + 1:
         raise RenderError(f"{preset.name}: the picture could not be cut at the holds ({len(parts)} parts for "
                           f"{len(inner)} places): a hold is not on a key frame")
@@ -246,9 +241,30 @@ def held_picture(original: Path, holds: list[Hold], timeline: Timeline, preset: 
 
     stills(bounds[0])
     for i, part in enumerate(parts):
-        listing.append(part)
+        listing.extend(part)
         stills(bounds[i + 1])
     return listing
+
+
+def _picture_parts(original: Path, inner: list[Time], rate: Fraction, preset: Preset, work: Path,
+                   joined: JoinedPicture | None) -> list[list[Path]]:
+    """The output's picture between the holds at ``inner`` (times inside the film), as the files of each part:
+    the pieces it was just joined from, where each hold is where a piece begins and every file is still there
+    (no copy of the output written: 250 MB for the example's cinema master); else the output cut at the holds."""
+    if not inner:
+        return [[original]]  # held at the start or the end only: the picture as it is, between the holds
+    frames = [t * rate for t in inner]
+    if joined is not None and all(f.denominator == 1 for f in frames):
+        parts = joined.parts([int(f) for f in frames])
+        if parts is not None and all(f.is_file() for part in parts for f in set(part)):
+            return parts
+    parts_dir = work / "described-parts"
+    parts_dir.mkdir(exist_ok=True)
+    for old in parts_dir.iterdir():
+        old.unlink()
+    run_command(split_command(original, inner, rate, preset, parts_dir), work,
+                what=f"described version's picture, cut at the holds ({preset.name})")
+    return [[part] for part in sorted(parts_dir.glob(f"part*.{preset.extension}"))]
 
 
 def shifted_captions(record, holds: list[Hold], preset: Preset, out_dir: Path) -> dict[str, str]:
@@ -432,11 +448,13 @@ def key_of(campaign: Campaign, placed: list[Placed], source_sha: str, preset: Pr
 
 def described_output(campaign: Campaign, preset: Preset, timeline: Timeline, record, transcripts: dict,
                      work: Path, *, force: bool = False, cache: Cache | None = None,
-                     cards: Callable[[], Sequence[StillCard]] | None = None):
+                     cards: Callable[[], Sequence[StillCard]] | None = None,
+                     joined: JoinedPicture | None = None):
     """The described version of a finished output (see the module's note), with its VTT on web; returns the
     output's record with the described files and the description lines (on the output's timeline) added.
     ``cards`` gives where the output's cards stand still (:func:`pipeline.output.still_cards`): a hold there
-    plays the card's GOP again. Left as it is where the channel's mode is not ``version`` or the file is a draft."""
+    plays the card's GOP again; ``joined``: the files the output was just joined from, played again. Left as
+    it is where the channel's mode is not ``version`` or the file is a draft."""
     mode = campaign.spec.synstolking.mode_for(preset.name)
     if mode != "version" or campaign.draft:
         return record
@@ -458,7 +476,7 @@ def described_output(campaign: Campaign, preset: Preset, timeline: Timeline, rec
         return record
     stem_wav = stem(placed, voices, duration, work / "description-stem.wav")
     original = out_dir / record.path
-    pictures = held_picture(original, holds, timeline, preset, work, cache, cards() if cards else ()) \
+    pictures = held_picture(original, holds, timeline, preset, work, cache, cards() if cards else (), joined) \
         if holds else [original]
     sound, integrated = described_sound(original, stem_wav, placed, campaign.spec.synstolking.duck,
                                         record.loudness_lufs, preset, duration, work, cache, force)
@@ -528,9 +546,11 @@ def _add_to_publish_sheet(out_dir: Path, preset: Preset, video: str, vtt: str | 
 
 
 def describe_output(output: OutputSpec, work: Path, record, captions=None, *, force: bool = False,
-                    cache: Cache | None = None, cards: Callable[[], Sequence[StillCard]] | None = None):
+                    cache: Cache | None = None, cards: Callable[[], Sequence[StillCard]] | None = None,
+                    joined: JoinedPicture | None = None):
     """:func:`described_output` for one planned output, with the transcripts its captions were made from."""
     return described_output(output.edition, output.preset, output.timeline, record,
-                            transcripts_of(output.edition, captions), work, force=force, cache=cache, cards=cards)
+                            transcripts_of(output.edition, captions), work, force=force, cache=cache, cards=cards,
+                            joined=joined)
 
 

@@ -245,14 +245,14 @@ def _execute_job(job: OutputJob, loaded: LoadedCampaign | None, emit: EventCallb
         emit(Event("start", job.channel, message=f"{float(timeline.duration):.2f} s at {timeline.rate} fps",
                    campaign=job.campaign))
         with tempfile.TemporaryDirectory(prefix="rekrutt-") as tmp:
-            record, rendered, cards = make_output(
+            record, rendered, cards, joined = make_output(
                 output, Path(tmp), cache=loaded.cache, captions=loaded.captions,
                 force=job.options.force, safe_zones=job.options.safe_zones,
                 progress=lambda f: emit(Event("progress", job.channel, fraction=f, campaign=job.campaign)),
                 made_since=job.made_since)
             if not job.options.draft:  # synstolking (WCAG 1.2.5): the described version beside the output
                 described = describe_output(output, Path(tmp), record, loaded.captions, force=job.options.force,
-                                            cache=loaded.cache, cards=cards)
+                                            cache=loaded.cache, cards=cards, joined=joined)
                 if described is not record:
                     record = described
                     manifest.update(output.edition, record=record)

@@ -41,6 +41,7 @@ from .campaign import Campaign
 from .cards import card_png
 from .channels import Preset
 from .cta import publish_sheet
+from .cutaway import picture_span
 from .cutaways import cutaway_entries
 from .encoding import gop_frames
 from .errors import RenderError
@@ -64,7 +65,7 @@ from .render import (
 )
 from .sound import report
 from .spec import ClipItem
-from .stills import StillCard, StillRun, still_runs, still_runs_command, still_span
+from .stills import JoinedPicture, StillCard, StillRun, still_runs, still_runs_command, still_span
 from .timeline import CardSegment, ClipSegment, Timeline
 
 log = logging.getLogger("rekrutt")
@@ -90,9 +91,11 @@ def _unchanged(out_dir: Path, final: Path, old: OutputRecord | None, fp: str) ->
 
 def make_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, force: bool = False,
                 safe_zones: bool = False, progress: ff.ProgressCallback | None = None,
-                made_since: float | None = None) -> tuple[OutputRecord, bool, Callable[[], list[StillCard]]]:
+                made_since: float | None = None
+                ) -> tuple[OutputRecord, bool, Callable[[], list[StillCard]], JoinedPicture | None]:
     """Make ``job``'s output (or find it unchanged); returns (record, whether it was rendered, its still cards:
-    a function giving where its cards stand still and their runs' files, for the described version's holds).
+    a function giving where its cards stand still and their runs' files, for the described version's holds;
+    the files its picture was joined from, None where it was not joined now).
 
     ``captions`` is the campaign's prepared :class:`~pipeline.subtitles.CaptionMaker` (None: no captions);
     ``made_since`` (a time.time(); with ``force``) makes again every piece made before it, so that a
@@ -110,7 +113,7 @@ def make_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, for
         return still_cards(job, plan, work, cache, made_since if force else None)
 
     if not force and _unchanged(out_dir, final, old, fp):
-        return old, False, cards
+        return old, False, cards, None
     passes = _Passes()
     with passes("cards"):
         for card_id in plan.cards:
@@ -147,7 +150,7 @@ def make_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, for
     log.info("%s: %s%s", preset.name, passes,
              f" ({reused} of {reused + made.pieces.get('made', 0)} pieces from the cache)" if made.pieces else "")
     manifest.update(campaign, record=record)
-    return record, True, cards
+    return record, True, cards, made.joined
 
 
 def still_cards(job: OutputSpec, plan: RenderPlan, work: Path, cache: Cache,
@@ -191,6 +194,7 @@ class _File:
     extras: dict[str, str]  #: files made beside it (the poster)
     pieces: dict[str, int]  #: pieces encoded for it ("made") and taken from the cache ("reused"); {} when whole
     picture_pieces: list[dict]  #: its picture's pieces: start, end (s) and cache key; [] when whole
+    joined: JoinedPicture | None  #: the files its picture was joined from; None when whole
 
 
 def _make_file(job: OutputSpec, plan: RenderPlan, work: Path, final: Path, measured: Measured, passes: _Passes,
@@ -200,11 +204,11 @@ def _make_file(job: OutputSpec, plan: RenderPlan, work: Path, final: Path, measu
     extras: dict[str, str] = {}
     with atomic_path(final) as tmp:
         if preset.video_codec in PIECEWISE_CODECS:
-            info, verified, pieces, picture_pieces = _render_in_pieces(plan, work, tmp, measured, passes, warnings,
-                                                                       progress, draft, cache, made_since)
+            info, verified, pieces, picture_pieces, joined = _render_in_pieces(
+                plan, work, tmp, measured, passes, warnings, progress, draft, cache, made_since)
         else:
             info, verified = _render_checked(plan, work, tmp, measured, passes, warnings, progress, draft)
-            pieces, picture_pieces = {}, []
+            pieces, picture_pieces, joined = {}, [], None
         if plan.poster_at is not None:
             with passes("poster"):
                 extras["poster"] = _poster(campaign, plan, work, out_dir, cache, made_since)
@@ -215,7 +219,7 @@ def _make_file(job: OutputSpec, plan: RenderPlan, work: Path, final: Path, measu
             log.warning("%s", warnings[-1])
         # the old entry goes before the file is replaced: an interrupt now leaves no stale checksum
         manifest.update(campaign, forget=preset.name)
-    return _File(info, verified, size, digest, extras, pieces, picture_pieces)
+    return _File(info, verified, size, digest, extras, pieces, picture_pieces, joined)
 
 
 def _render_checked(plan: RenderPlan, work: Path, tmp: Path, measured: Measured, passes: _Passes,
@@ -273,7 +277,9 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
     suffix = "." + preset.extension
     count = {"made": 0, "reused": 0}
     pictures: list[Path] = []
+    joined: list[tuple[int, tuple[Path, ...]]] = []
     spans: list[dict] = []
+    rate = timeline.rate
     done = 0.0
     for piece in picture_pieces(plan):
         seconds = float(sum(timeline.segments[i].duration for i in piece))
@@ -287,17 +293,21 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
             return {}
 
         runs = still_runs(shown, piece)
+        files: list[Path] = []
         if runs is not None:  # a card standing still: a GOP encoded once, played again (pipeline.stills)
             made = _still_pieces(shown, piece, runs, work, cache, passes, what, made_since)
             for path, new, run, _ in made:
-                pictures += [path] * run.times
+                files += [path] * run.times
                 count["made" if new else "reused"] += 1
             key = key_of("still-piece", [(k, run.times) for _, _, run, k in made])
         else:
             key = command_key(picture_command(shown, piece, work / "piece"), work, shown)
             path, _, new = cache.file("pieces", key, suffix, make, made_since=made_since)
-            pictures.append(path)
+            files.append(path)
             count["made" if new else "reused"] += 1
+        pictures += files
+        joined.append((int(timeline.segments[piece.start].start * rate) + picture_span(timeline.segments,
+                                                                                      piece.start)[0], tuple(files)))
         spans.append({"start": float(timeline.segments[piece.start].start),
                       "end": float(timeline.segments[piece.stop - 1].end), "key": key})
         done += seconds
@@ -333,7 +343,7 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
         progress(1.0)
     info = probe(tmp, rotation=False)  # our own file: no rotation to read
     _check_streams(preset, timeline, info)
-    return info, verified, count, spans
+    return info, verified, count, spans, JoinedPicture(*(tuple(x) for x in zip(*joined, strict=True)))
 
 
 def _still_pieces(plan: RenderPlan, piece: range, runs: list[StillRun], work: Path, cache: Cache, passes: _Passes,

@@ -197,6 +197,64 @@ def test_an_unchanged_render_keeps_the_described_version(held, cache_dir):
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
 
+def _render_recorded(spec: Path, cache_dir: Path) -> list[str]:
+    """Render ``spec``; the ``what`` of each ffmpeg it ran."""
+    import pipeline.ffmpeg
+
+    ran: list[str] = []
+    real = pipeline.ffmpeg.run
+
+    def run(argv, *, what, **kw):
+        ran.append(what)
+        return real(argv, what=what, **kw)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline.ffmpeg, "run", run)
+        result = CliRunner().invoke(main, ["render", str(spec), "--cache-dir", str(cache_dir)])
+    assert result.exit_code == 0, result.output
+    return ran
+
+
+@pytest.mark.slow
+def test_the_described_picture_is_the_outputs_pieces_played_again(held, cache_dir, tmp_path):
+    """Made with its output, the described version plays the pieces the output was joined from, the hold at
+    the shot's start put between them: the output is not cut apart (a copy of the whole picture, 250 MB for the
+    cinema master). Made again alone (a new duck: the output is the same), it cuts the output at the holds.
+    The frames are the same either way, and the output's own with the held frames put in."""
+    from tests.test_speed_described import framemd5
+
+    clip = held[0].parent / "clip.mp4"
+    (tmp_path / "clip.mp4").write_bytes(clip.read_bytes())
+    spec = tmp_path / "spec.yml"
+    spec.write_text(SPEC.replace("{mode}", "version"), encoding="utf-8")
+    out = tmp_path / "out" / "hold-test"
+    ran = _render_recorded(spec, cache_dir)
+    cut = "described version's picture, cut at the holds (web)"
+    assert "described version (web)" in ran and cut not in ran, ran
+    from_pieces = framemd5(out / "web.synstolket.mp4", "v")
+    spec.write_text(SPEC.replace("{mode}", "{mode: version, duck: -9}"), encoding="utf-8")
+    ran = _render_recorded(spec, cache_dir)
+    assert not [w for w in ran if w.startswith("join ")], ran  # the output unchanged
+    assert cut in ran, ran  # this can fail
+    assert framemd5(out / "web.synstolket.mp4", "v") == from_pieces
+    # every frame of the output, the same (decoded), with the holds' frames (encoded again) put in
+    record = json.loads((out / "manifest.json").read_text())["outputs"][0]
+    digests = [line.split(",")[-1].strip() for line in framemd5(out / "web.mp4", "v")]
+    described = [line.split(",")[-1].strip() for line in from_pieces]
+    rate = Fraction(record["fps"])
+    expected: list[str | None] = []
+    at = 0
+    hold_list = sorted((d["hold"] for d in record["descriptions"] if d.get("hold")), key=lambda h: h["at"])
+    assert any(0 < h["at"] < record["duration"] for h in hold_list), hold_list  # one between two pieces
+    for hold in hold_list:
+        frame = round(hold["at"] * rate)
+        expected += digests[at:frame] + [None] * round(hold["seconds"] * rate)
+        at = frame
+    expected += digests[at:]
+    assert len(described) == len(expected)
+    assert all(e is None or d == e for d, e in zip(described, expected, strict=True))
+
+
 def test_a_line_is_spoken_the_same_each_time(tmp_path):
     """eSpeak NG's speech of one text varies from call to call; a line's voice (and so its length and
     place) must not: it is kept in the cache, and the cache's copy is what every later run reads."""

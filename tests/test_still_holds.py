@@ -173,3 +173,16 @@ def test_a_cards_runs_are_one_encode(edited):
             times = [f.pts * f.time_base for f in c.decode(video=0)]
         assert len(times) == round(outputs_edit[channel]["duration"] * 25)
         assert times == [Fraction(i, 25) for i in range(len(times))], channel
+
+
+def test_a_joined_picture_is_cut_only_where_a_piece_begins():
+    """The described version puts a hold between the output's pieces only where one begins; anywhere else it
+    cuts the output itself (:func:`pipeline.described._picture_parts`)."""
+    from pipeline.stills import JoinedPicture
+
+    a, b, c = Path("a.mp4"), Path("gop.mp4"), Path("c.mp4")
+    joined = JoinedPicture((0, 50, 80), ((a,), (b, b), (c,)))
+    assert joined.parts([50]) == [[a], [b, b, c]]
+    assert joined.parts([50, 80]) == [[a], [b, b], [c]]
+    assert joined.parts([]) == [[a, b, b, c]]
+    assert joined.parts([51]) is None and joined.parts([50, 79]) is None
