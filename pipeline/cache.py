@@ -130,17 +130,19 @@ def _stored_digest(stamp: tuple) -> tuple[Path | None, str | None]:
 
 
 def file_digest(path: Path) -> str:
-    """sha256 of a file's content, remembered per (path, size, mtime, inode): for this process, and for a file
-    of at least :data:`DIGEST_MEMO_MIN` bytes across runs too (see :func:`remember_digests`).
+    """sha256 of a file's content, remembered per (device, inode, size, mtime) for this process (the same
+    media are asked for by every output: no path resolved again), and per (path, size, mtime, inode) across
+    runs for a file of at least :data:`DIGEST_MEMO_MIN` bytes (see :func:`remember_digests`).
 
     A changed file has another size or modification time (or inode, when it was replaced), so freshness is
     checked by ``stat`` before any hash; only a file that changed is read again.
     """
     st = path.stat()
-    stamp = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+    seen = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)  # the file, as it is now: no path resolved
     with _digest_lock:
-        if stamp in _digest_memo:
-            return _digest_memo[stamp]
+        if seen in _digest_memo:
+            return _digest_memo[seen]
+    stamp = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
     stored, digest = _stored_digest(stamp) if st.st_size >= DIGEST_MEMO_MIN else (None, None)
     if digest is None:
         h = hashlib.sha256()
@@ -152,7 +154,7 @@ def file_digest(path: Path) -> str:
             with contextlib.suppress(OSError):  # a read-only cache only loses the shortcut
                 write_text_atomic(stored, json.dumps({"stamp": list(stamp), "sha256": digest}))
     with _digest_lock:
-        _digest_memo[stamp] = digest
+        _digest_memo[seen] = digest
     return digest
 
 
