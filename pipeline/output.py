@@ -276,8 +276,8 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
     total = float(timeline.duration)
     suffix = "." + preset.extension
     count = {"made": 0, "reused": 0}
-    pictures: list[Path] = []
-    joined: list[tuple[int, tuple[Path, ...]]] = []
+    starts: list[int] = []  # where each piece begins (a frame of the output) and the files played for it
+    files_of: list[tuple[Path, ...]] = []
     spans: list[dict] = []
     rate = timeline.rate
     done = 0.0
@@ -305,9 +305,9 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
             path, _, new = cache.file("pieces", key, suffix, make, made_since=made_since)
             files.append(path)
             count["made" if new else "reused"] += 1
-        pictures += files
-        joined.append((int(timeline.segments[piece.start].start * rate) + picture_span(timeline.segments,
-                                                                                      piece.start)[0], tuple(files)))
+        starts.append(int(timeline.segments[piece.start].start * rate)
+                      + picture_span(timeline.segments, piece.start)[0])
+        files_of.append(tuple(files))
         spans.append({"start": float(timeline.segments[piece.start].start),
                       "end": float(timeline.segments[piece.stop - 1].end), "key": key})
         done += seconds
@@ -337,13 +337,15 @@ def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measure
         if step is None:
             break
         margin += step
+    joined = JoinedPicture(tuple(starts), tuple(files_of))
     with passes("join"):
-        run_command(join_command(plan, pictures, sound, tmp), work, what=f"join {preset.name}")
+        run_command(join_command(plan, [f for files in joined.files for f in files], sound, tmp), work,
+                    what=f"join {preset.name}")
     if progress:
         progress(1.0)
     info = probe(tmp, rotation=False)  # our own file: no rotation to read
     _check_streams(preset, timeline, info)
-    return info, verified, count, spans, JoinedPicture(*(tuple(x) for x in zip(*joined, strict=True)))
+    return info, verified, count, spans, joined
 
 
 def _still_pieces(plan: RenderPlan, piece: range, runs: list[StillRun], work: Path, cache: Cache, passes: _Passes,
