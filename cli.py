@@ -10,109 +10,28 @@ input (nothing rendered), 130 interrupted by Ctrl-C (SIGINT), 143 stopped by SIG
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import json
 import logging
+import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import click
 
+import clirun
 import console
-from pipeline import __version__, progress
-from pipeline.accessibility import failures as accessibility_failures
-from pipeline.accessibility import report as accessibility_report
-from pipeline.brand import brand_schema
-from pipeline.cache import Cache
-from pipeline.campaign import OutputKey
-from pipeline.channels import CHECKED, PRESETS
-from pipeline.ci import annotations
-from pipeline.ci import init as ci_files
-from pipeline.describe import all_transcripts, script_markdown
-from pipeline.describe import export_rows as description_rows
-from pipeline.describe import timeline_for as description_timeline
-from pipeline.edit import paper_edit
-from pipeline.errors import Incomplete, InputError, Interrupted, RekruttError, SpecError, Terminated, exit_code
-from pipeline.export import export_transcripts, transcribe_files
-from pipeline.interchange import default_path
-from pipeline.job import output_spec
-from pipeline.jobs import LoadedCampaign, RenderOptions, auto_jobs, render_batch, write_edit
-from pipeline.languages import language_problem
-from pipeline.library import add_clip, check_video, list_clips, load_clip, meta_from_options
-from pipeline.load import load_campaign
-from pipeline.probe import probe_as
-from pipeline.reframe import framing
-from pipeline.report import incomplete_outputs, write_reports
-from pipeline.review import notes_text, notes_warnings, read_notes, record_approvals, write_review
-from pipeline.sound import clip_sound
-from pipeline.spec import json_schema
-from pipeline.specedit import quote_updates, set_values
-from pipeline.transcribe import Transcriber, model_calls_total, model_for, shared_transcriber
-
-# the one place the CLI picks what loading probes media and transcribes with
-_load = functools.partial(load_campaign, prober=probe_as, transcriber=shared_transcriber)
+from pipeline import __version__, progress, stamp
+from pipeline.cache import Cache, default_cache_dir
+from pipeline.errors import Incomplete, InputError, Interrupted, SpecError, Terminated
 
 log = logging.getLogger("rekrutt")
 
-
-def _sigterm_to_interrupt() -> None:
-    """SIGTERM (CI cancelling a job) stops work the way Ctrl-C does (children stopped, no partial
-    files), and the process exits 143 rather than Ctrl-C's 130."""
-
-    def handler(signum, frame):
-        raise Terminated
-
-    signal.signal(signal.SIGTERM, handler)
-
-
-def _fail(exc: BaseException, debug: bool) -> None:
-    """Report an error and exit with its code: the one place errors meet the console."""
-    if debug:
-        log.error("failed", exc_info=exc)
-    if isinstance(exc, SpecError):
-        click.echo(f"Invalid input: {len(exc.problems)} problem(s); nothing was rendered.", err=True)
-        for problem in exc.problems:
-            click.echo(f"  {problem}", err=True)
-    elif isinstance(exc, Interrupted):
-        click.echo(f"Interrupted: {exc}", err=True)
-    elif isinstance(exc, Terminated):
-        click.echo("Stopped by SIGTERM; nothing partial was kept.", err=True)
-    elif isinstance(exc, KeyboardInterrupt):
-        click.echo("Interrupted by the user; nothing partial was kept.", err=True)
-    else:
-        click.echo(f"Error: {exc}", err=True)
-    sys.exit(exit_code(exc))
-
-
-def _errors(f):
-    """Run a command with the one error path: RekruttError and interruptions become messages and exit codes.
-
-    Anything else is a bug: it propagates with its traceback (Python's exit 1).
-    """
-
-    @functools.wraps(f)
-    def wrapper(*args, **kwargs):
-        debug = bool((click.get_current_context().find_root().obj or {}).get("debug"))
-        try:
-            return f(*args, **kwargs)
-        except (RekruttError, KeyboardInterrupt, Terminated) as exc:
-            _fail(exc, debug)
-
-    return wrapper
-
-
-def _load_all(specs: tuple[Path, ...], **options) -> list:
-    """Every spec loaded and checked before any work starts; their problems together in one SpecError."""
-    campaigns, problems = [], []
-    for spec in specs:
-        try:
-            campaigns.append(_load(spec, **options))
-        except SpecError as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise SpecError(problems)
-    return campaigns
+# Each command imports the library's stages it uses when it runs: a render that finds nothing changed answers
+# from its stamp without the spec's models, Whisper or OpenCV being imported at all (issue 25).
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -149,7 +68,7 @@ def main(ctx: click.Context, verbose: int, debug: bool) -> None:
 @click.option("--accessibility", is_flag=True,
               help="Also check WCAG 2.1 1.2.2 (captions) and 1.2.5 (synstolking) of every output; exit 2 where one "
               "would break them.")
-@_errors
+@clirun.errors
 def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple[str, ...], model: str | None,
              cache_dir: Path | None, fmt: str, brand: Path | None, sound: bool, update_quotes: bool,
              accessibility: bool) -> None:
@@ -158,13 +77,17 @@ def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple
     Quotes (says:) are found in the clips' transcripts, transcribing through the cache where needed.
     With -v, each clip's sound is measured and cleaned through the cache (what the render will use).
     """
+    from pipeline.ci import annotations
+    from pipeline.reframe import framing
+    from pipeline.sound import clip_sound
+    from pipeline.specedit import quote_updates, set_values
+
     problems = []
     say = console.say_err if fmt == "gitlab" else click.echo
     for spec in specs:
         try:
-            campaign = _load(spec, channels=channels or None, versions=versions or None,
-                                     cache_dir=cache_dir, model=model, brand=brand, prober=probe_as,
-                                     transcriber=shared_transcriber)
+            campaign = clirun.load(spec, channels=channels or None, versions=versions or None,
+                             cache_dir=cache_dir, model=model, brand=brand)
         except SpecError as exc:
             problems.extend(exc.problems)
             continue
@@ -221,7 +144,7 @@ def validate(specs: tuple[Path, ...], channels: tuple[str, ...], versions: tuple
 @click.option("--strict", is_flag=True, help="Exit 1 where an output lacks something it must show (a person's "
               "name strap that found no room off their face), naming the output and the person.")
 @click.pass_context
-@_errors
+@clirun.errors
 def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channels: tuple[str, ...],
            versions: tuple[str, ...], jobs: str, draft: bool,
            no_captions: bool, model: str | None, cache_dir: Path | None, force: bool, fail_fast: bool,
@@ -231,20 +154,61 @@ def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channe
 
     Each distinct clip is transcribed once; outputs whose inputs did not change are kept.
     """
-    _sigterm_to_interrupt()
+    if jobs != "auto" and not (jobs.isdigit() and 1 <= int(jobs) <= 64):
+        raise click.BadParameter("a number from 1 to 64, or auto", param_hint="--jobs")
+    cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    asked = {"command": "render", "cwd": str(Path.cwd()), "specs": [_absolute(p) for p in specs],
+             "out": _absolute(out), "channels": channels, "versions": versions, "draft": draft,
+             "captions": not no_captions, "model": model, "cache": _absolute(cache_root), "brand": _absolute(brand),
+             "safe_areas": show_safe_areas, "strict": strict, "today": dt.date.today().isoformat(),
+             "python": sys.version, "environment": {k: v for k, v in os.environ.items() if k.startswith(STAMPED_ENV)}}
+    runs = stamp.path_for(cache_root, stamp.key(asked))
+    if not (force or report or junit or scheduler):  # those ask for work (or files) a stamp cannot give
+        started = time.perf_counter()
+        if (kept := stamp.answer(runs)) is not None:
+            console.replayed(*kept, time.perf_counter() - started)
+            return
+    stamp.forget(runs)  # until this render ends, its outputs are not what the stamp recorded
+    with stamp.recording(ignore=[cache_root]) as recorded:
+        campaigns, result = _render(specs, out, channels, versions, jobs, draft, no_captions, model, cache_dir,
+                                    force, fail_fast, scheduler, show_safe_areas, brand)
+    from pipeline.report import incomplete_outputs, write_reports
+
+    write_reports(result, report, junit)
+    if strict and (lacking := incomplete_outputs(result)):
+        raise Incomplete("render --strict: a name strap found no room off the face and the captions in any of "
+                         "the person's shots (the outputs were made; the manifest lists what each lacks):\n  "
+                         + "\n  ".join(lacking))
+    if result.ok and not scheduler:  # a cluster's render read its files elsewhere: nothing to stamp
+        outputs = [c.output_root / c.spec.campaign for c in campaigns]
+        if (why := stamp.save(runs, recorded, outputs, console.replay_of(result, campaigns))) is not None:
+            log.info("the next unchanged render will check its outputs the long way: %s", why)
+    sys.exit(0 if result.ok else 1)
+
+
+#: The environment a render's stamp is kept under (the library's own settings, CTranslate2's).
+STAMPED_ENV = ("REKRUTT_", "CT2_")
+
+
+def _absolute(path: Path | None) -> str | None:
+    return None if path is None else os.path.abspath(path)
+
+
+def _render(specs, out, channels, versions, jobs, draft, no_captions, model, cache_dir, force, fail_fast, scheduler,
+            show_safe_areas, brand) -> tuple[list, object]:
+    """render's work when its stamp does not answer: load and check every spec, then render the batch."""
+    from pipeline.jobs import RenderOptions, auto_jobs, render_batch
+    from pipeline.transcribe import model_calls_total
+
+    clirun.stop_on_sigterm()
     calls_before = model_calls_total()  # loading transcribes too (quotes, synstolking's pauses): count the command
     # validate everything before rendering anything
-    campaigns = _load_all(specs, output=out, channels=channels or None, versions=versions or None,
+    campaigns = clirun.load_all(specs, output=out, channels=channels or None, versions=versions or None,
                           cache_dir=cache_dir, model=model, brand=brand)
     for campaign in campaigns:
         console.warnings(campaign.warnings)
-    if jobs == "auto":
-        count = auto_jobs()
-    elif jobs.isdigit() and 1 <= int(jobs) <= 64:
-        count = int(jobs)
-    else:
-        raise click.BadParameter("a number from 1 to 64, or auto", param_hint="--jobs")
-    options = RenderOptions(channels=channels or None, versions=versions or None, jobs=count, draft=draft,
+    options = RenderOptions(channels=channels or None, versions=versions or None,
+                            jobs=auto_jobs() if jobs == "auto" else int(jobs), draft=draft,
                             captions=not no_captions, cache_dir=cache_dir,
                             model=model, force=force, fail_fast=fail_fast, scheduler=scheduler,
                             safe_zones=show_safe_areas)
@@ -258,18 +222,15 @@ def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channe
         raise Interrupted("stopped by SIGTERM; nothing partial was kept", signal.SIGTERM) from None
     result = dataclasses.replace(result, model_calls=model_calls_total() - calls_before)
     reporter.summary(result)
-    write_reports(result, report, junit)
-    if strict and (lacking := incomplete_outputs(result)):
-        raise Incomplete("render --strict: a name strap found no room off the face and the captions in any of "
-                         "the person's shots (the outputs were made; the manifest lists what each lacks):\n  "
-                         + "\n  ".join(lacking))
-    sys.exit(0 if result.ok else 1)
+    return campaigns, result
 
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the presets as JSON.")
 def channels(as_json: bool) -> None:
     """List the channel presets (frame, rate, codecs, loudness, limits, safe area, captions)."""
+    from pipeline.channels import CHECKED, PRESETS
+
     console.channels(PRESETS, CHECKED, as_json)
 
 
@@ -278,6 +239,9 @@ def channels(as_json: bool) -> None:
 @click.option("--brand", is_flag=True, help="The schema of brand files instead.")
 def schema(output: Path | None, brand: bool) -> None:
     """Print the JSON Schema of campaign specs (or brand files), for editor completion and checking."""
+    from pipeline.brand import brand_schema
+    from pipeline.spec import json_schema
+
     text = json.dumps(brand_schema() if brand else json_schema(), indent=2, ensure_ascii=False) + "\n"
     if output:
         output.write_text(text, encoding="utf-8")
@@ -298,7 +262,7 @@ def schema(output: Path | None, brand: bool) -> None:
               help="A name or place Whisper should spell right (repeatable; as a spec's subtitles.glossary).")
 @click.option("--spec", "spec_path", type=click.Path(path_type=Path),
               help="Take language, glossary and model from this campaign spec, so a render finds the cache warm.")
-@_errors
+@clirun.errors
 def transcribe(media: tuple[Path, ...], language: str | None, model: str | None, fmt: str,
                translate: bool, output: Path | None, cache_dir: Path | None, glossary: tuple[str, ...],
                spec_path: Path | None) -> None:
@@ -307,8 +271,12 @@ def transcribe(media: tuple[Path, ...], language: str | None, model: str | None,
     A spec's glossary is part of what its transcripts are cached under: give the same
     glossary (or --spec) for the render to find them.
     """
+    from pipeline.export import transcribe_files
+    from pipeline.languages import language_problem
+    from pipeline.transcribe import Transcriber, model_for
+
     if spec_path is not None:
-        campaign = _load(spec_path, check_media=False)
+        campaign = clirun.load(spec_path, check_media=False)
         language = language or campaign.spec.language
         glossary = glossary or tuple(campaign.spec.subtitles.glossary)
         model = model_for(campaign.spec.subtitles, model)
@@ -321,6 +289,11 @@ def transcribe(media: tuple[Path, ...], language: str | None, model: str | None,
 
 def _accessibility_problems(campaign, cache_dir: Path | None, model: str | None, say) -> list:
     """validate --accessibility: each output that would break 1.2.2 or 1.2.5, as a problem at the spec."""
+    from pipeline.accessibility import failures as accessibility_failures
+    from pipeline.accessibility import report as accessibility_report
+    from pipeline.describe import all_transcripts
+    from pipeline.transcribe import model_for, shared_transcriber
+
     transcriber = shared_transcriber(Cache(cache_dir), model_for(campaign.spec.subtitles, model))
     checks = accessibility_report(campaign, all_transcripts(campaign, transcriber))
     for check in checks:
@@ -344,10 +317,15 @@ def describe() -> None:
 @click.option("--model", help="Whisper model name or CTranslate2 folder (overrides the spec).")
 @click.option("--cache-dir", type=click.Path(path_type=Path), envvar="REKRUTT_CACHE_DIR",
               help="Cache folder [env REKRUTT_CACHE_DIR].")
-@_errors
+@clirun.errors
 def describe_export(spec: Path, output: Path | None, as_json: bool, model: str | None, cache_dir: Path | None) -> None:
     """Write the description script: each line's id (its recording's name), text, slot and longest length."""
-    campaign = _load(spec, cache_dir=cache_dir, model=model)
+    from pipeline.describe import all_transcripts, script_markdown
+    from pipeline.describe import export_rows as description_rows
+    from pipeline.describe import timeline_for as description_timeline
+    from pipeline.transcribe import model_for, shared_transcriber
+
+    campaign = clirun.load(spec, cache_dir=cache_dir, model=model)
     transcriber = shared_transcriber(Cache(cache_dir), model_for(campaign.spec.subtitles, model))
     rows = description_rows(campaign, all_transcripts(campaign, transcriber), description_timeline)
     target = output or campaign.base_dir / "descriptions" / ("script.json" if as_json else "script.md")
@@ -369,14 +347,17 @@ def transcripts() -> None:
 @click.option("--model", help="Whisper model name or CTranslate2 folder (overrides the spec).")
 @click.option("--cache-dir", type=click.Path(path_type=Path), envvar="REKRUTT_CACHE_DIR",
               help="Cache folder [env REKRUTT_CACHE_DIR].")
-@_errors
+@clirun.errors
 def transcripts_export(spec: Path, force: bool, model: str | None, cache_dir: Path | None) -> None:
     """Write transcripts/<clip>.srt beside SPEC for each clip, to correct in Subtitle Edit or Aegisub.
 
     The next render finds them and re-times the corrected text to the audio.
     """
+    from pipeline.export import export_transcripts
+    from pipeline.transcribe import Transcriber, model_for
+
     # nothing to probe or quote: the transcripts it writes are what a broken one is replaced with
-    campaign = _load(spec, check_media=False, model=model)
+    campaign = clirun.load(spec, check_media=False, model=model)
     transcriber = Transcriber(Cache(cache_dir), model_for(campaign.spec.subtitles, model))
     console.transcripts_exported(export_transcripts(campaign, transcriber, force=force))
 
@@ -390,14 +371,17 @@ def transcripts_export(spec: Path, force: bool, model: str | None, cache_dir: Pa
 @click.option("--model", help="Whisper model name or CTranslate2 folder (overrides the spec).")
 @click.option("--cache-dir", type=click.Path(path_type=Path), envvar="REKRUTT_CACHE_DIR",
               help="Cache folder [env REKRUTT_CACHE_DIR].")
-@_errors
+@clirun.errors
 def transcripts_show(spec: Path, clips: tuple[str, ...], fmt: str, output: Path | None, model: str | None,
                      cache_dir: Path | None) -> None:
     """The paper edit: each clip's sentences with times, who speaks, and which ones the spec uses.
 
     Copy a sentence into a sequence item as says: "..." to cut by it.
     """
-    campaign = _load(spec, cache_dir=cache_dir, model=model)
+    from pipeline.edit import paper_edit
+    from pipeline.transcribe import model_for, shared_transcriber
+
+    campaign = clirun.load(spec, cache_dir=cache_dir, model=model)
     unknown = [c for c in clips if c not in campaign.spec.clips]
     if unknown:
         raise InputError(f"--clip: no clip {', '.join(unknown)} in {spec}; the spec has: "
@@ -418,14 +402,19 @@ def transcripts_show(spec: Path, clips: tuple[str, ...], fmt: str, output: Path 
 @click.option("--cache-dir", type=click.Path(path_type=Path), envvar="REKRUTT_CACHE_DIR",
               help="Cache folder [env REKRUTT_CACHE_DIR].")
 @click.option("--model", help="Whisper model name or CTranslate2 folder (overrides the spec).")
-@_errors
+@clirun.errors
 def export_edit(spec: Path, version: str, channel: str | None, fmt: str, output: Path | None,
                 cache_dir: Path | None, model: str | None) -> None:
     """Write the edit for an editor (Final Cut, Resolve, Premiere, Avid) through OpenTimelineIO's adapters.
 
     The cards' pictures go in <file>.cards/ beside the file; captions become markers (OTIO, FCP XML).
     """
-    campaign = _load(spec, versions=(version,), cache_dir=cache_dir, model=model)
+    from pipeline.campaign import OutputKey
+    from pipeline.interchange import default_path
+    from pipeline.job import output_spec
+    from pipeline.jobs import LoadedCampaign, RenderOptions, write_edit
+
+    campaign = clirun.load(spec, versions=(version,), cache_dir=cache_dir, model=model)
     edition = campaign if version == "main" else campaign.for_version(version)
     channel = channel or edition.spec.channels[0]
     if channel not in edition.spec.channels:
@@ -451,7 +440,7 @@ def export_edit(spec: Path, version: str, channel: str | None, fmt: str, output:
               help="Serve the page on 127.0.0.1 (a secret address) so that its desk saves corrected transcripts and "
                    "the description script, and renders drafts; Ctrl-C stops it.")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="With --serve: the port [default: a free one].")
-@_errors
+@clirun.errors
 def review(spec: Path, open_page: bool, lang: str | None, notes_file: Path | None, out: Path | None,
            cache_dir: Path | None, model: str | None, serve_page: bool, port: int) -> None:
     """Rebuild the review page (index.html) from the manifests, without rendering; read reviewers' notes.
@@ -459,7 +448,11 @@ def review(spec: Path, open_page: bool, lang: str | None, notes_file: Path | Non
     The page works from the output folder in any browser (file://) or on any static web host; with
     --serve its "save" writes transcripts/<clip>.srt and descriptions/script.yml and it renders drafts.
     """
-    campaign = _load(spec, output=out, cache_dir=cache_dir, model=model)
+    from pipeline.jobs import RenderOptions
+    from pipeline.review import notes_text, notes_warnings, read_notes, record_approvals, write_review
+    from pipeline.transcribe import model_for, shared_transcriber
+
+    campaign = clirun.load(spec, output=out, cache_dir=cache_dir, model=model)
     if notes_file is not None:
         notes = read_notes(notes_file)
         console.review_notes(notes_warnings(notes, campaign), notes_text(notes.notes, campaign),
@@ -472,8 +465,8 @@ def review(spec: Path, open_page: bool, lang: str | None, notes_file: Path | Non
         from pipeline.serve import DeskServer  # the desk's web server: only for review --serve
         from pipeline.serve import serve as serve_desk
 
-        _sigterm_to_interrupt()
-        server = DeskServer(functools.partial(_load, spec, output=out, cache_dir=cache_dir, model=model),
+        clirun.stop_on_sigterm()
+        server = DeskServer(functools.partial(clirun.load, spec, output=out, cache_dir=cache_dir, model=model),
                             transcriber if campaign.spec.subtitles.enabled else None,
                             RenderOptions(cache_dir=cache_dir, model=model), lang, port)
         try:  # Ctrl-C (or SIGTERM) is how a producer stops the server: a clean stop, exit 0
@@ -494,9 +487,11 @@ def ci_group() -> None:
 @click.option("--github", "kind", flag_value="github", help="A GitHub Actions workflow.")
 @click.option("--gitlab", "kind", flag_value="gitlab", help="A GitLab CI file.")
 @click.option("--force", is_flag=True, help="Replace files that are there already.")
-@_errors
+@clirun.errors
 def ci_init(directory: Path, kind: str | None, force: bool) -> None:
     """Write a CI workflow and ci/render.sh (the one script it runs) into a campaigns repository."""
+    from pipeline.ci import init as ci_files
+
     if kind is None:
         raise click.UsageError("say --github or --gitlab")
     console.ci_written(ci_files(kind, directory, force))
@@ -515,7 +510,7 @@ def _cache_option(f):
 @cache.command("info")
 @_cache_option
 @click.option("--json", "as_json", is_flag=True)
-@_errors
+@clirun.errors
 def cache_info(cache_dir: Path | None, as_json: bool) -> None:
     """What the cache holds."""
     c = Cache(cache_dir)
@@ -528,7 +523,7 @@ def cache_info(cache_dir: Path | None, as_json: bool) -> None:
 @click.option("--kind", "kinds", multiple=True,
               help="Only this kind (transcripts, alignments, loudness, pieces, models).")
 @click.option("--all", "everything", is_flag=True, help="Remove every entry of the chosen kinds.")
-@_errors
+@clirun.errors
 def cache_prune(cache_dir: Path | None, older_than: float | None, kinds: tuple[str, ...], everything: bool) -> None:
     """Remove cache entries (the assembled model stays unless --kind models)."""
     if older_than is None and not everything:
@@ -549,18 +544,22 @@ def _library_option(f):
 @clips.command("list")
 @_library_option
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
-@_errors
+@clirun.errors
 def clips_list(library: Path, as_json: bool) -> None:
     """Every clip in the library, with its consent."""
+    from pipeline.library import list_clips
+
     console.clips(library, list_clips(library), as_json)
 
 
 @clips.command("show")
 @_library_option
 @click.argument("clip_id")
-@_errors
+@clirun.errors
 def clips_show(library: Path, clip_id: str) -> None:
     """One clip's metadata (JSON)."""
+    from pipeline.library import load_clip
+
     console.clip(load_clip(library, clip_id))
 
 
@@ -578,11 +577,13 @@ def clips_show(library: Path, clip_id: str) -> None:
 @click.option("--consent-channel", "consent_channels", multiple=True,
               help="Channel the consent covers (repeat; default: all).")
 @click.option("--move", is_flag=True, help="Move the file into the library instead of copying it.")
-@_errors
+@clirun.errors
 def clips_add(library: Path, video: Path, clip_id: str, person: str, role: str | None, workplace: str | None,
               language: str, tags: tuple[str, ...], consent_signed, consent_expires,
               consent_channels: tuple[str, ...], move: bool) -> None:
     """Put VIDEO into the library with its metadata and consent."""
+    from pipeline.library import add_clip, check_video, meta_from_options
+
     check_video(video)
     meta = meta_from_options(person=person, role=role, workplace=workplace, language=language, tags=list(tags),
                              signed=consent_signed.date(), expires=consent_expires.date(),

@@ -19,12 +19,9 @@ from pathlib import Path
 
 import click
 
-from pipeline.captions import CaptionRules
-from pipeline.edit import version_items
 from pipeline.errors import Interrupted, SpecError, Terminated
 from pipeline.files import write_text_atomic
 from pipeline.progress import Step
-from pipeline.subtitles import COVERS_FACE, FAST_CAPTION
 
 Say = Callable[[str], None]
 
@@ -195,6 +192,8 @@ class StageProgress:
 
 def campaign_checked(spec: Path, campaign, say: Say) -> None:
     """What validate found in one spec: its items and channels, its quotes, each version."""
+    from pipeline.edit import version_items
+
     say(f"{spec}: OK ({len(campaign.spec.sequence)} items, channels: {', '.join(campaign.channels)})")
     if campaign.quotes:
         say(f"  quotes: {len(campaign.quotes)} found in the transcripts of "
@@ -296,25 +295,10 @@ class Reporter:
 
     def summary(self, batch) -> None:
         """A table of every output (on a terminal), or one line each."""
-        rows = []
-        for o in batch.outcomes:
-            r = o.record
-            detail = (f"{r.width}x{r.height} {r.fps} fps {r.duration:.2f} s {r.size / 1e6:.1f} MB "
-                      f"{r.loudness_lufs:.1f} LUFS") if r else o.error.splitlines()[0] if o.error else ""
-            rows.append((o.job.campaign, o.job.channel, o.status, f"{o.seconds:.1f}", detail))
-        if self.console.is_terminal:
-            from rich.table import Table
-
-            table = Table(title="Outputs")
-            for col in ("campaign", "channel", "status", "seconds", "result"):
-                table.add_column(col)
-            colour = {"rendered": "green", "unchanged": "cyan", "failed": "red", "skipped": "yellow"}
-            for c, ch, status, secs, detail in rows:
-                table.add_row(c, ch, f"[{colour[status]}]{status}", secs, detail)
-            self.console.print(table)
-        else:
-            for c, ch, status, secs, detail in rows:
-                click.echo(f"{c}/{ch}: {status} ({secs} s) {detail}")
+        rows = [(o.job.campaign, o.job.channel, o.status, f"{o.seconds:.1f}",
+                 _result(o.record) if o.record else o.error.splitlines()[0] if o.error else "")
+                for o in batch.outcomes]
+        _outputs(rows, self.console)
         for name, result in batch.campaigns.items():
             for channel, message in result.failures.items():
                 click.echo(f"{name}/{channel}: FAILED: {message}", err=True)
@@ -323,9 +307,53 @@ class Reporter:
         click.echo(f"model runs: {batch.model_calls}; {batch.seconds:.1f} s in all", err=True)
 
 
+def _result(r) -> str:
+    return f"{r.width}x{r.height} {r.fps} fps {r.duration:.2f} s {r.size / 1e6:.1f} MB {r.loudness_lufs:.1f} LUFS"
+
+
+def _outputs(rows: list[tuple[str, str, str, str, str]], out) -> None:
+    if out.is_terminal:
+        from rich.table import Table
+
+        table = Table(title="Outputs")
+        for col in ("campaign", "channel", "status", "seconds", "result"):
+            table.add_column(col)
+        colour = {"rendered": "green", "unchanged": "cyan", "failed": "red", "skipped": "yellow"}
+        for c, ch, status, secs, detail in rows:
+            table.add_row(c, ch, f"[{colour[status]}]{status}", secs, detail)
+        out.print(table)
+    else:
+        for c, ch, status, secs, detail in rows:
+            click.echo(f"{c}/{ch}: {status} ({secs} s) {detail}")
+
+
+def replay_of(batch, campaigns) -> dict:
+    """What a render prints when it runs again with nothing changed (kept in its stamp): the campaigns'
+    warnings, each output as unchanged, the manifests."""
+    return {"warnings": [str(w) for c in campaigns for w in c.warnings],
+            "outputs": [[o.job.campaign, o.job.channel, _result(o.record)] for o in batch.outcomes if o.record],
+            "manifests": [str(r.manifest) for r in batch.campaigns.values() if r.manifest and r.manifest.exists()]}
+
+
+def replayed(kept: dict, checked: int, seconds: float) -> None:
+    """A render answered from its stamp: nothing it read or wrote changed since it last ran."""
+    from rich.console import Console
+
+    warnings(kept["warnings"])
+    _outputs([(c, ch, "unchanged", "0.0", detail) for c, ch, detail in kept["outputs"]], Console(stderr=True))
+    for manifest in kept["manifests"]:
+        click.echo(f"manifest: {manifest}")
+    click.echo(f"model runs: 0; {seconds:.1f} s in all", err=True)
+    say_err(f"nothing changed since the last render: its {checked} files and folders are as it left them "
+            "(--force renders again)")
+
+
 def caption_notes(record, verbose: bool = False) -> list[str]:
     """An output's notes about its captions as one line per kind with a count ("12 captions read fast (over 17
     chars/s); -v lists them"); ``verbose``: each note on an indented line under it."""
+    from pipeline.captions import CaptionRules  # the library's stages only where a command needs them
+    from pipeline.subtitles import COVERS_FACE, FAST_CAPTION
+
     max_cps = float(CaptionRules.for_rate(Fraction(record.fps)).max_cps)
     kinds = [(lambda w: w.startswith(FAST_CAPTION), ("reads", "read"), f"fast (over {max_cps:g} chars/s)"),
              (lambda w: f" {COVERS_FACE}: " in w, ("covers", "cover"), "a face (no free band in the safe area)")]

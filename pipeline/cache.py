@@ -32,6 +32,7 @@ except ImportError:  # pragma: no cover - Windows
 
 from .errors import CacheError, InputError, NoSpace
 from .files import atomic_path, sha256_file, write_text_atomic
+from .stamp import note
 
 log = logging.getLogger("rekrutt")
 
@@ -99,18 +100,16 @@ DIGESTS = "digests"
 #: Files smaller than this are hashed every run (cheaper than looking their digest up).
 DIGEST_MEMO_MIN = 1 << 18
 
-#: A digest is remembered only for a file unchanged this long (seconds): a file written again within the
-#: file system's time resolution of the moment its digest was taken could keep its size and time (git's
-#: "racy" entries).
+#: A digest is remembered only for a file unchanged this long (seconds): one written again within the file
+#: system's time resolution of its digest could keep its size and time (git's "racy" entries).
 DIGEST_SETTLED = 2.0
 
 _digest_root: list[Path] = []
 
 
 def remember_digests(root: Path) -> None:
-    """Keep file digests under ``root/digests`` from now on, so that the next run finds a large file's
-    sha256 by its path, size, modification time and inode instead of reading it again (the cache made last
-    decides: a process uses one)."""
+    """Keep file digests under ``root/digests`` from now on: the next run finds a large file's sha256 by its
+    path, size, time and inode instead of reading it again (the cache made last decides: a process uses one)."""
     with _digest_lock:
         _digest_root[:] = [Path(root)]
 
@@ -130,13 +129,14 @@ def _stored_digest(stamp: tuple) -> tuple[Path | None, str | None]:
 
 
 def file_digest(path: Path) -> str:
-    """sha256 of a file's content, remembered per (device, inode, size, mtime) for this process (the same
-    media are asked for by every output: no path resolved again), and per (path, size, mtime, inode) across
-    runs for a file of at least :data:`DIGEST_MEMO_MIN` bytes (see :func:`remember_digests`).
+    """sha256 of a file's content, remembered per (device, inode, size, mtime) in this process (every output asks
+    for the same media: no path resolved again), and per (path, size, mtime, inode) across runs for a file of
+    at least :data:`DIGEST_MEMO_MIN` bytes (see :func:`remember_digests`).
 
     A changed file has another size or modification time (or inode, when it was replaced), so freshness is
-    checked by ``stat`` before any hash; only a file that changed is read again.
+    checked by ``stat`` before any hash; only a file that changed is read again (and a render's stamp is told).
     """
+    note(path)
     st = path.stat()
     seen = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)  # the file, as it is now: no path resolved
     with _digest_lock:

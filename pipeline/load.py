@@ -38,6 +38,7 @@ from .problems import Problems, did_you_mean, read_located, shape_problems, stri
 from .reframe import clip_fit
 from .spec import CampaignSpec, ClipItem
 from .spectypes import COLOR_PATTERN
+from .stamp import note
 from .textcheck import check_card_text, link_warnings, text_warnings
 from .timecode import seconds
 from .transcribe import Transcriber, model_for, shared_transcriber
@@ -194,6 +195,7 @@ def _remembered_probe(cache: Cache) -> Prober:
     time first). A cache that cannot be written only loses the shortcut."""
 
     def probe_remembered(src: Path, want: str):
+        note(src)  # what the probe found is kept by the file's size and time: a render's stamp keeps them too
         try:
             st = src.stat()
         except OSError:

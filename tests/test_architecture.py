@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: Bottom to top; within a layer, a module may import those listed before it.
 LAYERS = [
-    ["timecode", "errors", "yamlpos", "names", "files", "fonts", "images", "languages", "progress", "reviewwords"],
+    ["timecode", "errors", "yamlpos", "names", "files", "fonts", "images", "languages", "progress", "reviewwords",
+     "stamp"],
     ["channels", "encoding", "probe", "ffmpeg", "loudness", "cache", "cta", "voice"],
     ["spectypes", "spec", "problems", "brand", "library", "cuefile", "scriptfile"],
     ["campaign"],
@@ -25,7 +26,7 @@ LAYERS = [
     ["textcheck", "load", "specedit"],
     ["outplan", "manifest", "output", "desk", "sheet", "review", "schedule"],
     ["jobs", "report", "ci", "serve"],
-    ["console", "cli"],
+    ["console", "clirun", "cli"],
 ]
 RANK = {name: (layer, i) for layer, names in enumerate(LAYERS) for i, name in enumerate(names)}
 MAX_LINES = 600
@@ -33,7 +34,7 @@ MAX_LINES = 600
 
 def modules() -> dict[str, Path]:
     found = {p.stem: p for p in (ROOT / "pipeline").glob("*.py") if p.stem != "__init__"}
-    return {**found, "cli": ROOT / "cli.py", "console": ROOT / "console.py"}
+    return {**found, "cli": ROOT / "cli.py", "clirun": ROOT / "clirun.py", "console": ROOT / "console.py"}
 
 
 def edges(path: Path) -> list[tuple[str, int, list[str]]]:
