@@ -45,7 +45,7 @@ from pathlib import Path
 from .files import write_text_atomic
 
 #: Bump when what a stamp holds changes.
-STAMP_VERSION = 1
+STAMP_VERSION = 2
 
 #: Folder (under the cache root) of the stamps, one per render command.
 RUNS = "runs"
@@ -164,12 +164,14 @@ def _interpreter_roots() -> list[str]:
 
 
 def _state(path: str) -> list | None:
-    """[size, mtime_ns] of a file, [-1, mtime_ns] of a folder, None where nothing is."""
+    """[size, mtime_ns, ctime_ns] of a file (size -1: a folder), None where nothing is. The change time too,
+    as git's index keeps it: a file copied over another with its size and time kept (``cp -p``, ``touch -d``)
+    still has a new one, which no one can set."""
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return [-1 if stat.S_ISDIR(st.st_mode) else st.st_size, st.st_mtime_ns]
+    return [-1 if stat.S_ISDIR(st.st_mode) else st.st_size, st.st_mtime_ns, st.st_ctime_ns]
 
 
 def _folders_in(folder: str) -> list[str]:

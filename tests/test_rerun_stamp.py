@@ -82,6 +82,12 @@ def _same_size(path: Path) -> None:
     path.write_bytes(text[::-1])  # the same length, another content
 
 
+def _kept_time(path: Path) -> None:
+    st = path.stat()
+    _same_size(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # as cp -p leaves it: only the change time is new
+
+
 CHANGES = {
     "the spec edited (same length)": lambda p, root: _same_size(p["spec"]),
     "the clip replaced (a fingerprinted file)": lambda p, root: _same_size(p["clip"]),
@@ -90,6 +96,7 @@ CHANGES = {
     "a looked-for transcript made": lambda p, root: (root / "work" / "transcripts" / "jonas.srt").write_text("x"),
     "an output deleted": lambda p, root: p["output"].unlink(),
     "an output touched": lambda p, root: os.utime(p["output"]),
+    "a clip copied over with its size and time kept": lambda p, root: _kept_time(p["clip"]),
     "a file put among the outputs": lambda p, root: (p["output"].parent / "x.bak").write_bytes(b"x"),
 }
 
