@@ -25,7 +25,7 @@ import click
 import clirun
 import console
 from pipeline import __version__, progress, stamp
-from pipeline.cache import Cache, default_cache_dir
+from pipeline.cache import Cache, key_of
 from pipeline.errors import Incomplete, InputError, Interrupted, SpecError, Terminated
 
 log = logging.getLogger("rekrutt")
@@ -156,13 +156,13 @@ def render(ctx: click.Context, specs: tuple[Path, ...], out: Path | None, channe
     """
     if jobs != "auto" and not (jobs.isdigit() and 1 <= int(jobs) <= 64):
         raise click.BadParameter("a number from 1 to 64, or auto", param_hint="--jobs")
-    cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache_root = Cache(cache_dir).root
     asked = {"command": "render", "cwd": str(Path.cwd()), "specs": [_absolute(p) for p in specs],
              "out": _absolute(out), "channels": channels, "versions": versions, "draft": draft,
              "captions": not no_captions, "model": model, "cache": _absolute(cache_root), "brand": _absolute(brand),
              "safe_areas": show_safe_areas, "strict": strict, "today": dt.date.today().isoformat(),
              "python": sys.version, "environment": {k: v for k, v in os.environ.items() if k.startswith(STAMPED_ENV)}}
-    runs = stamp.path_for(cache_root, stamp.key(asked))
+    runs = stamp.path_for(cache_root, key_of(stamp.RUNS, stamp.STAMP_VERSION, asked))
     if not (force or report or junit or scheduler):  # those ask for work (or files) a stamp cannot give
         started = time.perf_counter()
         if (kept := stamp.answer(runs)) is not None:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import site
@@ -141,14 +140,9 @@ def recording(ignore: Iterable[Path] = ()) -> Iterator[Recording]:
         _active.remove(rec)
 
 
-def key(parts: dict) -> str:
-    """The stamp's name for one command: a hash of what it was asked (options, folder, environment, day)."""
-    text = json.dumps([STAMP_VERSION, parts], sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def path_for(cache_root: Path, name: str) -> Path:
-    """Where the stamp ``name`` lives in the cache (pruned with it: ``cache prune --kind runs``)."""
+    """Where the stamp ``name`` (a hash of what the command was asked: options, folder, environment, day)
+    lives in the cache (pruned with it: ``cache prune --kind runs``)."""
     return cache_root / RUNS / name[:2] / f"{name}.json"
 
 
