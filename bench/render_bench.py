@@ -359,7 +359,7 @@ def main() -> None:
             pieces, described sound tracks, held pictures, posters or contact-sheet frames (before 2 Dec the
             described tracks and holds of one timed render were left to the next). What the warm-up learnt
             of the clips (transcripts, cleaned sound, faces, loudness) stays."""
-            for kind in ("pieces", "described-sound", "held", "posters", "sheet"):
+            for kind in ("pieces", "described-sound", "described-chunk", "held", "posters", "sheet"):
                 shutil.rmtree(cache / kind, ignore_errors=True)
 
         master = make_master(campaign, work)

@@ -21,14 +21,21 @@ caption on it stays, and a card with one is held from the output's frame: the pi
 the film goes on). The
 original sound is paused (silence, a short fade either side), the captions' sidecars are written again
 for the described version (``<channel>.synstolket.<lang>.<fmt>``) with their times shifted by the holds.
+
+The sound track is encoded in chunks of about 10 s (:data:`CHUNK`, each with :data:`ROLL` more sound
+either side, dropped when their packets are joined), kept in the cache by the mix's samples they are made
+from, so an edit of the end card encodes again only the chunks around the card (issue 25); each description
+line is levelled on its own, so an edit of one line leaves the others' sound as it was.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import logging
+import mmap
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -114,21 +121,43 @@ def _held_sound(preset: Preset, layout: str, holds: list[Hold]) -> str:
     return ";".join(parts)
 
 
-def _mix_command(original: Path, stem_wav: Path, placed: list[Placed], duck_db: float, voice_gain_db: float,
+def _voice_expression(placed: list[Placed], gains_db: list[float]) -> str:
+    """A volume expression for the stem: each fitted line (``placed``, in order) at its own gain, switched in
+    the silence half way between two lines (the stem is silent there, so where the switch falls within it
+    changes no sample: a line that moves or grows leaves the others' samples as they were)."""
+    lines = sorted((p for p in placed if p.fits), key=lambda p: p.start)
+    if not lines:
+        return "1"
+    factors = [f"{10 ** (g / 20):.6f}" for g in gains_db]
+    expr = factors[-1]
+    for k in range(len(lines) - 2, -1, -1):
+        switch = (float(lines[k].end) + float(lines[k + 1].start)) / 2
+        expr = f"if(lt(t,{switch:.4f}),{factors[k]},{expr})"
+    return expr
+
+
+def _mix_command(original: Path, stem_wav: Path, placed: list[Placed], duck_db: float, voice_gains_db: list[float],
                  preset: Preset, out: Path) -> FfmpegCommand:
-    """The original sound ducked under the description voice, to a float wav at ``out``; the same ffmpeg
+    """The original sound ducked under the description voice (each fitted line at its gain in
+    ``voice_gains_db``, in the order of their starts), to raw float samples at ``out``; the same ffmpeg
     measures the mix's integrated loudness on a branch of its own (:func:`~pipeline.loudness.parse_integrated`
     reads it from the stderr): the mix is read once, and no second ffmpeg decodes the wav again (issue 25)."""
     layout = "5.1" if preset.audio_channels == 6 else "stereo"
     graph = (_held_sound(preset, layout, holds_of(placed)) + ";"
              f"[orig]volume='{_duck_expression([p for p in placed if p.fits], duck_db)}':eval=frame[ducked];"
              f"[1:a]aresample={preset.sample_rate},{_layout(preset)},aformat=sample_fmts=fltp:channel_layouts="
-             f"{layout},volume={voice_gain_db:.2f}dB[voice];"
+             f"{layout},volume='{_voice_expression(placed, voice_gains_db)}':eval=frame[voice];"
              "[ducked][voice]amix=inputs=2:duration=first:normalize=0,asplit=2[mix][measured];"
              f"[measured]{ebur128_filter(true_peak=False)},anullsink")
     return FfmpegCommand(["-y", "-i", str(original), "-i", str(stem_wav), "-/filter_complex",
-                          FfmpegCommand.SCRIPT, "-map", "[mix]", "-c:a", "pcm_f32le", str(out)],
+                          FfmpegCommand.SCRIPT, "-map", "[mix]", "-c:a", "pcm_f32le", "-f", "f32le", str(out)],
                          filter_script=graph, outputs=[out])
+
+
+def _mix_input(mix: Path, preset: Preset) -> list[str]:
+    """The mix as an input: raw 32-bit float samples (:func:`_mix_command`), interleaved, at the channel's rate."""
+    layout = "5.1" if preset.audio_channels == 6 else "stereo"
+    return ["-f", "f32le", "-ar", str(preset.sample_rate), "-ch_layout", layout, "-i", str(mix)]
 
 
 # --------------------------------------------------------------------------- the held picture
@@ -295,19 +324,143 @@ def _sound_command(mix: Path, gain_db: float, preset: Preset, duration: Time, ou
     :func:`~pipeline.loudness.verify_command` measures the file. The decoder gives the AAC encoder's
     padding after the last sample too (the file's edit list leaves it out): the measured branch is cut
     to the track's samples, so it measures the samples a player plays, as the file's decoding does."""
-    ceiling = 10 ** ((preset.true_peak_dbtp - margin) / 20)
     samples = int(duration * preset.sample_rate + Fraction(1, 2))
-    graph = (f"[0:a]volume={gain_db:.2f}dB,aresample=192000,alimiter=limit={ceiling:.5f}:attack=1:release=60:"
-             f"level=0:latency=1,aresample={preset.sample_rate},asetpts=N/SR/TB,apad,atrim=end_sample={samples}[a]")
-    args = ["-y", "-i", str(mix), "-/filter_complex", FfmpegCommand.SCRIPT, "-map", "[a]",
-            "-c:a", preset.audio_codec, "-ar", str(preset.sample_rate), "-ac", str(preset.audio_channels)]
-    if preset.audio_kbps:
-        args += ["-b:a", f"{preset.audio_kbps}k"]
-    args += ["-f", container_format(preset), str(out), "-dec", "0:0", "-filter_complex",
+    graph = f"[0:a]{_limited(gain_db, preset, margin)},apad,atrim=end_sample={samples}[a]"
+    args = ["-y", *_mix_input(mix, preset), "-/filter_complex", FfmpegCommand.SCRIPT, "-map", "[a]",
+            *_sound_codec(preset), "-f", container_format(preset), str(out), "-dec", "0:0", "-filter_complex",
              f"[dec:0]atrim=end_sample={samples},{ebur128_filter(true_peak=True)}[checked]",
              "-map", "[checked]", "-f", "null", "-"]
     return FfmpegCommand(args, filter_script=graph, outputs=[out])
 
+
+def _limited(gain_db: float, preset: Preset, margin: float) -> str:
+    """The filters that take the mix to the channel's loudness (``gain_db``) and hold its true peak ``margin``
+    dB under the channel's ceiling: a limiter at 192 kHz (4x, where inter-sample peaks show)."""
+    ceiling = 10 ** ((preset.true_peak_dbtp - margin) / 20)
+    return (f"volume={gain_db:.2f}dB,aresample=192000,alimiter=limit={ceiling:.5f}:attack=1:release=60:level=0:"
+            f"latency=1,aresample={preset.sample_rate},asetpts=N/SR/TB")
+
+
+def _sound_codec(preset: Preset) -> list[str]:
+    args = ["-c:a", preset.audio_codec, "-ar", str(preset.sample_rate), "-ac", str(preset.audio_channels)]
+    return args + (["-b:a", f"{preset.audio_kbps}k"] if preset.audio_kbps else [])
+
+
+# --------------------------------------------------------------------------- the track in chunks (issue 25)
+
+#: A described track is encoded in chunks of this many samples (about 10 s at 48 kHz; a whole number of AAC's
+#: 1024-sample frames), kept in the cache by the mix's samples they are made from: an edit of the end card
+#: encodes again only the chunks whose sound changed (the three sound groups' whole tracks were a third of an
+#: end-card edit's CPU).
+CHUNK = 1024 * 470
+#: Samples encoded before and after each chunk's own span and dropped when the chunks' packets are joined
+#: (about 2 s). AAC's windows overlap their neighbours by 1024 samples, so at each join the decoder overlaps
+#: two frames each encoded from the same sound on both sides, as inside one encode; but a fresh AAC encoder
+#: codes its first second or so worse (its rate control settles): JFK's speech, limited, encoded whole is
+#: 53.8 dB under its difference from the sound; in chunks of 5 s with 0.5 s either side 46.6 dB, of 10 s with
+#: 0.5 s 51.1 dB, with 2 s 53.1 dB (the example's described sound: 33.1 dB each way). The limiter's release
+#: (60 ms) has long died away; the cinema's PCM joins to the sample, one encode's samples.
+ROLL = 1024 * 96
+#: Bump when a chunk's making changes.
+CHUNK_VERSION = 1
+
+
+def chunked(preset: Preset) -> bool:
+    """Whether a channel's described track is made in chunks: AAC, whose packets are each 1024 samples, and
+    PCM, cut into packets of 1024 samples to join at (any other codec is encoded whole)."""
+    return preset.audio_codec == "aac" or preset.audio_codec.startswith("pcm_")
+
+
+def chunk_spans(samples: int) -> list[tuple[int, int, int, int]]:
+    """The chunks of a track of ``samples`` samples: (lo, hi) each chunk's own span, (a, b) what is encoded
+    for it (:data:`ROLL` more either side, within the track)."""
+    bounds = [*range(0, samples, CHUNK), samples]
+    return [(lo, hi, max(0, lo - ROLL), min(samples, hi + ROLL)) for lo, hi in itertools.pairwise(bounds)]
+
+
+def chunks_command(mix: Path, gain_db: float, preset: Preset, spans: list[tuple[int, int]], outs: list[Path],
+                   margin: float = 0.5) -> FfmpegCommand:
+    """The chunks at ``spans`` ((a, b): sample ranges of the track) in one ffmpeg, the mix read once: each range
+    of the mix (silence past its end) limited as the whole track is (:func:`_limited`) and encoded alone."""
+    graph = [f"[0:a]asplit={len(spans)}" + "".join(f"[m{i}]" for i in range(len(spans)))]
+    args = ["-y", *_mix_input(mix, preset), "-/filter_complex", FfmpegCommand.SCRIPT]
+    for i, ((a, b), out) in enumerate(zip(spans, outs, strict=True)):
+        packets = ",asetnsamples=n=1024:p=0" if preset.audio_codec.startswith("pcm_") else ""
+        graph.append(f"[m{i}]atrim=start_sample={a}:end_sample={b},asetpts=N/SR/TB,"
+                     f"{_limited(gain_db, preset, margin)},apad,atrim=end_sample={b - a}{packets}[c{i}]")
+        args += ["-map", f"[c{i}]", *_sound_codec(preset), "-f", container_format(preset), str(out)]
+    return FfmpegCommand(args, filter_script=";".join(graph), outputs=list(outs))
+
+
+def join_chunks(parts: list[tuple[Path, int, int, int]], out: Path, fmt: str) -> None:
+    """The chunks' packets as one track at ``out`` (``parts``: each chunk's file, the first sample it was
+    encoded from, and its own span): from each chunk the packets that begin in its span, the first chunk's
+    priming packet too, copied with their times on the track's timeline (PyAV: ffmpeg's concat demuxer
+    cannot drop a file's packets to the sample)."""
+    import av
+
+    with av.open(str(out), "w", format=fmt) as joined:
+        stream = None
+        for k, (path, a, lo, hi) in enumerate(parts):
+            with av.open(str(path)) as chunk:
+                source = chunk.streams.audio[0]
+                if source.time_base != Fraction(1, source.rate):
+                    raise RenderError(f"{path.name}: its sound's time base is {source.time_base}, not one sample "
+                                      f"(1/{source.rate}): its packets cannot be joined to the sample")
+                if stream is None:
+                    stream = joined.add_stream_from_template(source)
+                for packet in chunk.demux(source):
+                    if packet.pts is None:
+                        continue
+                    at = packet.pts + a
+                    if (k and at < lo) or at >= hi:
+                        continue
+                    packet.pts = packet.dts = at
+                    packet.stream = stream
+                    joined.mux(packet)
+
+
+def _chunked_track(mix: Path, gain_db: float, preset: Preset, duration: Time, work: Path, out: Path,
+                   margin: float, cache: Cache | None, made_since: float | None = None) -> None:
+    """The described track at ``out`` from its chunks (each made where the cache has it not, all those in one
+    ffmpeg; ``made_since``: each made again), joined packet for packet."""
+    samples = int(duration * preset.sample_rate + Fraction(1, 2))
+    spans = chunk_spans(samples)
+    size = 4 * preset.audio_channels
+    if mix.stat().st_size < size:
+        raise RenderError(f"{preset.name}: the described version's mix {mix} holds no sound")
+    with mix.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data, memoryview(data) as view:
+        # hashed where it lies (no copy of the mix: 54 MB for the cinema's 5.1)
+        digests = [hashlib.sha256(view[a * size: b * size]).hexdigest() for _, _, a, b in spans]
+    keys = [cache_key("described-chunk", CHUNK_VERSION, digest, b - a, f"{gain_db:.2f}", margin, _sound_codec(preset),
+                      preset.true_peak_dbtp, ROLL, ffmpeg_stamp(), __version__)
+            for digest, (_, _, a, b) in zip(digests, spans, strict=True)]
+    ext = "." + preset.extension
+    files = [work / f"described-chunk-{k:03d}{ext}" for k in range(len(spans))]
+    what = f"described version's sound ({preset.name})"
+
+    def encode(ks: list[int]) -> None:
+        run_command(chunks_command(mix, gain_db, preset, [spans[k][2:] for k in ks], [files[k] for k in ks],
+                                   margin), work, what=what)
+
+    missing = [k for k, key in enumerate(keys)
+               if cache is None or made_since is not None or cache.get("described-chunk", key) is None]
+    if missing:
+        encode(missing)
+    paths = files
+    if cache is not None:
+        def keep(k: int) -> Callable[[Path], dict]:
+            def make(path: Path) -> dict:
+                if not files[k].is_file():  # its entry was there, its file not: made alone
+                    encode([k])
+                shutil.move(files[k], path)
+                return {}
+            return make
+
+        paths = [cache.file("described-chunk", key, ext, keep(k), made_since=made_since)[0]
+                 for k, key in enumerate(keys)]
+    join_chunks([(path, a, lo, hi) for path, (lo, hi, a, _) in zip(paths, spans, strict=True)], out,
+                container_format(preset))
 
 def mux_command(pictures: list[Path], sound: Path, preset: Preset, out: Path) -> FfmpegCommand:
     """The described version in one ffmpeg: its picture's files (:func:`held_picture`; the output itself where
@@ -325,7 +478,7 @@ def mux_command(pictures: list[Path], sound: Path, preset: Preset, out: Path) ->
 
 
 #: Bump when the described sound's making changes (its cached tracks are then made anew).
-SOUND_VERSION = 1
+SOUND_VERSION = 2
 
 
 def sound_key(audio_md5: str, stem_sha: str, placed: list[Placed], duck_db: float, source_lufs: float,
@@ -343,39 +496,72 @@ def sound_key(audio_md5: str, stem_sha: str, placed: list[Placed], duck_db: floa
 
 
 def _make_sound(original: Path, stem_wav: Path, placed: list[Placed], duck_db: float, source_lufs: float,
-                preset: Preset, duration: Time, work: Path, out: Path, cache: Cache | None = None) -> dict:
+                preset: Preset, duration: Time, work: Path, out: Path, cache: Cache | None = None,
+                made_since: float | None = None) -> dict:
     """The described sound track at ``out`` (the mix, brought to the channel's loudness, limited, checked);
-    returns its measured loudness. Two ffmpeg runs, three on a stem not measured before (issue 25): the
+    returns its measured loudness. Two ffmpeg runs, one more for each line not measured before (issue 25): the
     mix with its loudness, and the track with its check (again with a bigger margin where its true peak
-    is over the ceiling)."""
-    voice_level = voice_loudness(stem_wav, work, preset, cache)
-    lines = any(p.fits for p in placed)
-    voice_gain = (source_lufs - voice_level) if lines and voice_level > -70 else 0.0
-    mix = work / "described-mix.wav"
-    mixed = run_command(_mix_command(original, stem_wav, placed, duck_db, voice_gain, preset, mix),
+    is over the ceiling). An AAC or PCM track is made in chunks (:func:`_chunked_track`, kept in the cache by
+    the mix's samples) and checked by a third run that decodes the joined file, as a player does.
+
+    The gain is in steps of 0.1 dB: the mix's loudness is read from ebur128's summary, which gives it to a
+    tenth of a LU, so a small edit (a card's date) leaves the gain, and every chunk it did not touch, as
+    it was."""
+    gains = [(source_lufs - level) if level > -70 else 0.0
+             for level in line_levels(stem_wav, placed, work, preset, cache)]
+    mix = work / "described-mix.f32"
+    mixed = run_command(_mix_command(original, stem_wav, placed, duck_db, gains, preset, mix),
                         work, what=f"described sound ({preset.name})")
     gain = preset.loudness_lufs - parse_integrated(mixed)
     for margin in (0.5, 1.5):
-        verified = parse_ebur128(run_command(_sound_command(mix, gain, preset, duration, out, margin), work,
-                                             what=f"described version's sound ({preset.name})"))
+        if chunked(preset):
+            _chunked_track(mix, gain, preset, duration, work, out, margin, cache, made_since)
+            measured = run_command(verify_command(out), work, what=f"described version's check ({preset.name})")
+        else:
+            measured = run_command(_sound_command(mix, gain, preset, duration, out, margin), work,
+                                   what=f"described version's sound ({preset.name})")
+        verified = parse_ebur128(measured)
         if verified.true_peak <= preset.true_peak_dbtp + 0.05:
             return {"integrated": verified.integrated, "true_peak": verified.true_peak}
     raise RenderError(f"{preset.name}: the described version's true peak is {verified.true_peak:.2f} dBTP, "
                       f"over the {preset.true_peak_dbtp:g} dBTP ceiling")
 
 
-def voice_loudness(stem_wav: Path, work: Path, preset: Preset, cache: Cache | None = None) -> float:
-    """The description stem's integrated loudness (LUFS; its true peak is never read, so not measured).
-    With a cache, kept there by the stem's content: the outputs' sound groups (and a render after an edit
-    that left the lines as they were) share one measurement."""
-    def measure() -> float:
-        return parse_integrated(run_command(verify_command(stem_wav, true_peak=False), work,
-                                            what=f"description voice ({preset.name})"))
+def line_levels(stem_wav: Path, placed: list[Placed], work: Path, preset: Preset, cache: Cache | None = None
+                ) -> list[float]:
+    """Each fitted line's integrated loudness (LUFS), in the order of their starts, measured on its own samples
+    in the stem (its true peak is never read, so not measured). Each line is brought to the speech's loudness
+    on its own: a recorded line and a synthetic one sound alike, and an edit of one line (the end card's date)
+    changes no other line's level, so the sound it did not touch stays as it was. With a cache, kept there by
+    the line's samples: the outputs' sound groups, and a render after an edit, measure only what is new."""
+    import wave
 
-    if cache is None:
-        return measure()
-    key = cache_key("voice-loudness", 1, sha256_file(stem_wav), ebur128_filter(true_peak=False), ffmpeg_stamp())
-    return cache.get_or_make("voice-loudness", key, measure, encode=float, decode=float)
+    import numpy as np
+
+    from .voice import write_wav
+
+    with wave.open(str(stem_wav), "rb") as w:
+        rate, data = w.getframerate(), np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    levels = []
+    for p in sorted((p for p in placed if p.fits), key=lambda p: p.start):
+        at = int(float(p.start) * rate)  # where :func:`~pipeline.describe.stem` put it
+        piece = data[at: at + round(float(p.length) * rate)]
+        digest = hashlib.sha256(piece.tobytes()).hexdigest()
+
+        def measure(piece=piece, digest=digest) -> float:
+            path = write_wav(work / f"description-line-{digest[:16]}.wav", piece, rate)
+            try:
+                return parse_integrated(run_command(verify_command(path, true_peak=False), work,
+                                                    what=f"description voice ({preset.name})"))
+            finally:
+                path.unlink(missing_ok=True)
+
+        if cache is None:
+            levels.append(measure())
+        else:
+            key = cache_key("line-loudness", 1, digest, rate, ebur128_filter(true_peak=False), ffmpeg_stamp())
+            levels.append(cache.get_or_make("line-loudness", key, measure, encode=float, decode=float))
+    return levels
 
 
 def described_sound(original: Path, stem_wav: Path, placed: list[Placed], duck_db: float, source_lufs: float,
@@ -384,7 +570,8 @@ def described_sound(original: Path, stem_wav: Path, placed: list[Placed], duck_d
     """The described version's sound track and its integrated loudness; with a cache, kept there by
     :func:`sound_key`, so outputs with the same sound make it once (``force``: made again)."""
     def made(tmp):
-        return _make_sound(original, stem_wav, placed, duck_db, source_lufs, preset, duration, work, tmp, cache)
+        return _make_sound(original, stem_wav, placed, duck_db, source_lufs, preset, duration, work, tmp, cache,
+                           _started if force else None)
 
     if cache is None:
         out = work / f"described-sound.{preset.extension}"
