@@ -267,6 +267,9 @@ class Pruned:
     holders: tuple[str, ...] = ()  #: the running renders that hold leases ("pid 123: render of fjordvik-2026")
 
 
+#: The kinds :meth:`Cache.trim` removes to keep the cache under its size: rendered, and made again at need.
+TRIMMED = ("pieces", "described-chunk")
+
 class Cache:
     """JSON entries under ``root/<kind>/<key[:2]>/<key>.json`` (and a file entry's file beside it).
 
@@ -495,13 +498,14 @@ class Cache:
             return self._prune(older_than_days, kinds, used, tuple(holders))
 
     def trim(self, max_bytes: int) -> Pruned:
-        """Remove rendered pieces until the cache holds at most ``max_bytes``: ProRes pieces (``.mov``, the
-        largest: a cinema master's worth each film) first, then the others, least recently used first of each.
+        """Remove rendered pieces (and described sound chunks, :data:`TRIMMED`) until the cache holds at most
+        ``max_bytes``: ``.mov`` ones (ProRes pieces, a cinema master's worth each film, and the cinema's PCM
+        chunks: the largest) first, then the others, least recently used first of each.
 
         Transcripts, models, measurements and the other kinds are never trimmed (they are small, or dear to
         make again), nor any piece a running render uses (its lease), this process's own render included.
         """
-        if not (self.root / "pieces").is_dir():
+        if not any((self.root / kind).is_dir() for kind in TRIMMED):
             return Pruned(0, 0)
         with contextlib.ExitStack() as stack:
             used: set[str] = set()
@@ -517,19 +521,20 @@ class Cache:
             if total <= max_bytes:
                 return Pruned(0, 0, {}, tuple(holders))
             pieces = []
-            for entry in (self.root / "pieces").rglob("*.json"):
-                media = [m for m in entry.parent.glob(f"{entry.stem}.*") if m.suffix not in (".json", ".lock")]
-                with contextlib.suppress(OSError):
-                    size = entry.stat().st_size + sum(m.stat().st_size for m in media)
-                    used_at = max([entry.stat().st_mtime, *(m.stat().st_mtime for m in media)])
-                    prores = any(m.suffix == ".mov" for m in media)
-                    pieces.append((not prores, used_at, entry, media, size))
+            for kind in TRIMMED:
+                for entry in (self.root / kind).rglob("*.json"):
+                    media = [m for m in entry.parent.glob(f"{entry.stem}.*") if m.suffix not in (".json", ".lock")]
+                    with contextlib.suppress(OSError):
+                        size = entry.stat().st_size + sum(m.stat().st_size for m in media)
+                        used_at = max([entry.stat().st_mtime, *(m.stat().st_mtime for m in media)])
+                        prores = any(m.suffix == ".mov" for m in media)
+                        pieces.append((not prores, used_at, kind, entry, media, size))
             removed = freed = 0
             kept = 0
-            for _, _, entry, media, size in sorted(pieces, key=lambda p: (p[0], p[1])):
+            for _, _, kind, entry, media, size in sorted(pieces, key=lambda p: (p[0], p[1])):
                 if total - freed <= max_bytes:
                     break
-                if f"pieces/{entry.stem}" in used:
+                if f"{kind}/{entry.stem}" in used:
                     kept += 1
                     continue
                 for path in (*media, entry):

@@ -179,8 +179,8 @@ def test_not_sizes(text):
         parse_size(text)
 
 
-def _piece(cache: Cache, key: str, suffix: str, size: int, used_at: float) -> Path:
-    path, _, _ = cache.file("pieces", key, suffix, lambda tmp: tmp.write_bytes(b"x" * size) and {})
+def _piece(cache: Cache, key: str, suffix: str, size: int, used_at: float, kind: str = "pieces") -> Path:
+    path, _, _ = cache.file(kind, key, suffix, lambda tmp: tmp.write_bytes(b"x" * size) and {})
     for p in (path, path.with_suffix(".json")):
         os.utime(p, (used_at, used_at))
     return path
@@ -204,6 +204,19 @@ def test_trim_removes_prores_pieces_first_then_the_least_recently_used(tmp_path)
     assert not mp4_old.exists() and mp4_new.exists()
     assert cache.get("transcripts", "t" * 64) is not None
     assert cache.trim(10**12).removed == 0
+
+
+def test_trim_removes_described_sound_chunks_as_it_removes_pieces(tmp_path):
+    """The described tracks' chunks (the cinema's PCM ones about 12 MB each, two more after each end-card edit)
+    are trimmed as pieces are: the .mov ones first, then by when they were last used."""
+    cache = Cache(tmp_path / "cache")
+    now = time.time()
+    piece = _piece(cache, "a" * 64, ".mp4", 10_000, now - 300)
+    pcm = _piece(cache, "b" * 64, ".mov", 30_000, now - 10, kind="described-chunk")
+    aac = _piece(cache, "c" * 64, ".mp4", 10_000, now - 100, kind="described-chunk")
+    total = sum(f.stat().st_size for f in cache.root.rglob("*") if f.is_file())
+    assert cache.trim(total - 35_000).removed == 2
+    assert not pcm.exists() and not piece.exists() and aac.exists()
 
 
 def test_a_render_over_the_limit_trims_the_cache_but_keeps_what_it_used(tmp_path, clip, monkeypatch):
