@@ -267,9 +267,6 @@ class Pruned:
     holders: tuple[str, ...] = ()  #: the running renders that hold leases ("pid 123: render of fjordvik-2026")
 
 
-#: The kinds :meth:`Cache.trim` removes to keep the cache under its size: rendered, and made again at need.
-TRIMMED = ("pieces", "described-chunk")
-
 class Cache:
     """JSON entries under ``root/<kind>/<key[:2]>/<key>.json`` (and a file entry's file beside it).
 
@@ -277,6 +274,8 @@ class Cache:
     :class:`~pipeline.errors.CacheError` naming the folder; it never leaves a
     half-written entry (writes are atomic) and reading a damaged entry rebuilds it.
     """
+
+    TRIMMED = ("pieces", "described-chunk")  #: the kinds :meth:`trim` removes: rendered, made again at need
 
     def __init__(self, root: Path | None = None):
         self.root = Path(root) if root is not None else default_cache_dir()
@@ -498,14 +497,13 @@ class Cache:
             return self._prune(older_than_days, kinds, used, tuple(holders))
 
     def trim(self, max_bytes: int) -> Pruned:
-        """Remove rendered pieces (and described sound chunks, :data:`TRIMMED`) until the cache holds at most
-        ``max_bytes``: ``.mov`` ones (ProRes pieces, a cinema master's worth each film, and the cinema's PCM
-        chunks: the largest) first, then the others, least recently used first of each.
+        """Remove rendered pieces and described sound chunks (:attr:`TRIMMED`) until the cache holds at most
+        ``max_bytes``: ``.mov`` ones (ProRes, the cinema's PCM: the largest) first, then by least recent use.
 
         Transcripts, models, measurements and the other kinds are never trimmed (they are small, or dear to
         make again), nor any piece a running render uses (its lease), this process's own render included.
         """
-        if not any((self.root / kind).is_dir() for kind in TRIMMED):
+        if not any((self.root / kind).is_dir() for kind in self.TRIMMED):
             return Pruned(0, 0)
         with contextlib.ExitStack() as stack:
             used: set[str] = set()
@@ -521,16 +519,13 @@ class Cache:
             if total <= max_bytes:
                 return Pruned(0, 0, {}, tuple(holders))
             pieces = []
-            for kind in TRIMMED:
-                for entry in (self.root / kind).rglob("*.json"):
-                    media = [m for m in entry.parent.glob(f"{entry.stem}.*") if m.suffix not in (".json", ".lock")]
-                    with contextlib.suppress(OSError):
-                        size = entry.stat().st_size + sum(m.stat().st_size for m in media)
-                        used_at = max([entry.stat().st_mtime, *(m.stat().st_mtime for m in media)])
-                        prores = any(m.suffix == ".mov" for m in media)
-                        pieces.append((not prores, used_at, kind, entry, media, size))
-            removed = freed = 0
-            kept = 0
+            for kind, entry in ((k, e) for k in self.TRIMMED for e in (self.root / k).rglob("*.json")):
+                media = [m for m in entry.parent.glob(f"{entry.stem}.*") if m.suffix not in (".json", ".lock")]
+                with contextlib.suppress(OSError):
+                    size = entry.stat().st_size + sum(m.stat().st_size for m in media)
+                    used_at = max([entry.stat().st_mtime, *(m.stat().st_mtime for m in media)])
+                    pieces.append((not any(m.suffix == ".mov" for m in media), used_at, kind, entry, media, size))
+            removed = freed = kept = 0
             for _, _, kind, entry, media, size in sorted(pieces, key=lambda p: (p[0], p[1])):
                 if total - freed <= max_bytes:
                     break

@@ -2,7 +2,7 @@
 
 Largest first, so that a run does not end on one long render with the other cores idle; but ahead of them
 the largest output of each described sound (:func:`sound_group`). Outputs of one film with the same sound
-settings share their described sound track (:func:`pipeline.described.sound_key`): two workers that start
+settings share their described sound track (:func:`pipeline.describedsound.sound_key`): two workers that start
 on two of them do not both make it, one waits for the other (3 s of a worker in an end-card edit of the
 example, where YouTube and Reels went first).
 """

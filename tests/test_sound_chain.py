@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import pipeline.described as described
+import pipeline.describedsound as described
 from pipeline.cache import Cache
 from pipeline.channels import get_preset
 from pipeline.describe import Line, Placed
-from pipeline.described import described_sound, sound_key
+from pipeline.describedsound import described_sound, sound_key
 from pipeline.encoding import container_format
 from pipeline.errors import RenderError
 from pipeline.ffmpeg import FfmpegCommand, ffmpeg_exe, run_command

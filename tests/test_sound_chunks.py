@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import pipeline.described as described
+import pipeline.describedsound as described
 from pipeline.cache import Cache
 from pipeline.channels import get_preset
 from pipeline.describe import Line, Placed
@@ -118,7 +118,7 @@ def test_the_chunks_join_without_a_click(tmp_path, film):
     snr = {name: 20 * np.log10(np.linalg.norm(ref) / np.linalg.norm(x - ref))
            for name, x in (("whole", a), ("chunked", b))}
     print("dB under the sound, in all:", snr)
-    # (pipeline.described.ROLL: chunks of 10 s with 2 s either side come within a dB of the whole encode)
+    # (pipeline.describedsound.ROLL: chunks of 10 s with 2 s either side come within a dB of the whole encode)
     assert snr["chunked"] > snr["whole"] - 2, snr  # measured: 54.0 dB whole, 52.8 dB chunked
     n = 4096
     m = a.size // n * n
