@@ -237,7 +237,7 @@ def _chunked_track(mix: Path, gain_db: float, preset: Preset, duration: Time, wo
     ffmpeg; ``made_since``: each made again), joined packet for packet."""
     samples = int(duration * preset.sample_rate + Fraction(1, 2))
     spans = chunk_spans(samples)
-    size = 4 * preset.audio_channels
+    size = 4 * (6 if preset.audio_channels == 6 else 2)  # a sample of the mix: stereo, or 5.1 (_mix_input)
     if mix.stat().st_size < size:
         raise RenderError(f"{preset.name}: the described version's mix {mix} holds no sound")
     with mix.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data, memoryview(data) as view:
