@@ -107,7 +107,7 @@ def _mix_command(original: Path, stem_wav: Path, placed: list[Placed], duck_db: 
     ``voice_gains_db``, in the order of their starts), to raw float samples at ``out``; the same ffmpeg
     measures the mix's integrated loudness on a branch of its own (:func:`~pipeline.loudness.parse_integrated`
     reads it from the stderr): the mix is read once, and no second ffmpeg decodes the wav again (issue 25)."""
-    layout = "5.1" if preset.audio_channels == 6 else "stereo"
+    layout = _mix_layout(preset)
     graph = (_held_sound(preset, layout, holds_of(placed)) + ";"
              f"[orig]volume='{_duck_expression([p for p in placed if p.fits], duck_db)}':eval=frame[ducked];"
              f"[1:a]aresample={preset.sample_rate},{_layout(preset)},aformat=sample_fmts=fltp:channel_layouts="
@@ -119,9 +119,14 @@ def _mix_command(original: Path, stem_wav: Path, placed: list[Placed], duck_db: 
                          filter_script=graph, outputs=[out])
 
 
+def _mix_layout(preset: Preset) -> str:
+    """The mix's channel layout: 5.1 for a 5.1 channel, else stereo."""
+    return "5.1" if preset.audio_channels == 6 else "stereo"
+
+
 def _mix_input(mix: Path, preset: Preset) -> list[str]:
     """The mix as an input: raw 32-bit float samples (:func:`_mix_command`), interleaved, at the channel's rate."""
-    layout = "5.1" if preset.audio_channels == 6 else "stereo"
+    layout = _mix_layout(preset)
     return ["-f", "f32le", "-ar", str(preset.sample_rate), "-ch_layout", layout, "-i", str(mix)]
 
 
@@ -237,7 +242,7 @@ def _chunked_track(mix: Path, gain_db: float, preset: Preset, duration: Time, wo
     ffmpeg; ``made_since``: each made again), joined packet for packet."""
     samples = int(duration * preset.sample_rate + Fraction(1, 2))
     spans = chunk_spans(samples)
-    size = 4 * (6 if preset.audio_channels == 6 else 2)  # a sample of the mix: stereo, or 5.1 (_mix_input)
+    size = 4 * {"5.1": 6, "stereo": 2}[_mix_layout(preset)]  # bytes of one of the mix's samples
     if mix.stat().st_size < size:
         raise RenderError(f"{preset.name}: the described version's mix {mix} holds no sound")
     with mix.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data, memoryview(data) as view:

@@ -228,28 +228,16 @@ def test_integrated_loudness_without_the_true_peak_is_the_same(tmp_path, speech)
 
 
 def forced_over(make, tries: int = 1):
-    """A sound command whose first ``tries`` tries go over the ceiling (20 dB louder, the limiter at 0 dBFS, 1 dB
-    over it: the most alimiter takes)."""
+    """A sound command (the old chain's track, or the pipeline's chunks: ``(mix, gain_db, preset, a, b, margin)``)
+    whose first ``tries`` tries go over the ceiling (20 dB louder, the limiter at 0 dBFS, 1 dB over it: the most
+    alimiter takes)."""
     made = []
 
-    def command(mix, gain_db, preset, duration, out, margin=0.5):
+    def command(mix, gain_db, preset, a, b, margin=0.5):
         made.append(margin)
         if len(made) <= tries:
-            return make(mix, gain_db + 20, preset, duration, out, -1.0)
-        return make(mix, gain_db, preset, duration, out, margin)
-
-    return command
-
-
-def forced_chunks_over(make, tries: int = 1):
-    """:func:`forced_over` for the chunks' command (an AAC group's)."""
-    made = []
-
-    def command(mix, gain_db, preset, spans, outs, margin=0.5):
-        made.append(margin)
-        if len(made) <= tries:
-            return make(mix, gain_db + 20, preset, spans, outs, -1.0)
-        return make(mix, gain_db, preset, spans, outs, margin)
+            return make(mix, gain_db + 20, preset, a, b, -1.0)
+        return make(mix, gain_db, preset, a, b, margin)
 
     return command
 
@@ -264,7 +252,7 @@ def test_a_true_peak_over_the_ceiling_is_made_again_with_a_bigger_margin(tmp_pat
                                source_lufs(preset), preset, speech["duration"], tmp_path, old,
                                sound_command=forced_over(old_sound_command))
     assert old_ran.count("sound") == 2
-    monkeypatch.setattr(described, "chunks_command", forced_chunks_over(described.chunks_command))
+    monkeypatch.setattr(described, "chunks_command", forced_over(described.chunks_command))
     ran.clear()
     path, new_facts = new_chain(speech, name, tmp_path, Cache(tmp_path / "cache"))
     assert ran.count(f"described version's sound ({name})") == 2, ran
@@ -276,7 +264,7 @@ def test_a_true_peak_over_the_ceiling_is_made_again_with_a_bigger_margin(tmp_pat
 
 
 def test_a_track_over_the_ceiling_twice_stops_with_its_true_peak(tmp_path, speech, ran, monkeypatch):
-    monkeypatch.setattr(described, "chunks_command", forced_chunks_over(described.chunks_command, tries=2))
+    monkeypatch.setattr(described, "chunks_command", forced_over(described.chunks_command, tries=2))
     with pytest.raises(RenderError, match=r"true peak is [\d.-]+ dBTP, over the -1 dBTP ceiling"):
         new_chain(speech, "x", tmp_path, Cache(tmp_path / "cache"))
     assert ran.count("described version's sound (x)") == 2
