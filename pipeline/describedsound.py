@@ -26,7 +26,7 @@ from .cache import Cache
 from .cache import key_of as cache_key
 from .channels import Preset
 from .describe import Hold, Placed, holds_of
-from .encoding import container_format
+from .encoding import container_format, true_peak_margin
 from .errors import RenderError
 from .ffmpeg import FfmpegCommand, ffmpeg_stamp, run_command
 from .files import sha256_file
@@ -313,7 +313,8 @@ def _make_sound(original: Path, stem_wav: Path, placed: list[Placed], duck_db: f
     mixed = run_command(_mix_command(original, stem_wav, placed, duck_db, gains, preset, mix),
                         work, what=f"described sound ({preset.name})")
     gain = preset.loudness_lufs - parse_integrated(mixed)
-    for margin in (0.5, 1.5):
+    first = true_peak_margin(preset)
+    for margin in (first, first + 1.0):
         if chunked(preset):
             _chunked_track(mix, gain, preset, duration, work, out, margin, cache, made_since)
             measured = run_command(verify_command(out), work, what=f"described version's check ({preset.name})")

@@ -12,6 +12,7 @@ command, reads ``-progress`` for a callback, keeps the end of stderr and raises
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import functools
 import logging
 import os
@@ -26,11 +27,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path, PurePath
+from typing import TypeVar
 
 import ffmpeg as ffmpeg_python
 
 from .errors import Interrupted, NoSpace, RenderError, Terminated
 from .timecode import to_ffmpeg
+
+T = TypeVar("T")
 
 log = logging.getLogger("rekrutt")
 
@@ -170,6 +174,32 @@ def stop_all(signum: int = signal.SIGINT) -> None:
         procs = list(_live)
     for proc in procs:
         stop(proc)
+
+
+def in_parallel(tasks: Sequence[Callable[[], T]], workers: int) -> list[T]:
+    """Each task's result, in their order, ``workers`` of them run at once (threads, each driving its own
+    ffmpeg; one: one after another). The first error is raised once the tasks under way have ended, those
+    not begun are not run; Ctrl-C here stops the children the others run."""
+    if workers <= 1 or len(tasks) <= 1:
+        return [task() for task in tasks]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rekrutt-piece") as pool:
+        futures = [pool.submit(task) for task in tasks]
+        try:
+            return [future.result() for future in futures]
+        except BaseException as exc:
+            for future in futures:
+                future.cancel()
+            if threading.current_thread() is threading.main_thread() and (
+                    isinstance(exc, (Interrupted, Terminated)) or not isinstance(exc, Exception)):
+                stop_for(exc)
+            raise
+
+
+def stop_for(exc: BaseException) -> None:
+    """Stop every child (:func:`stop_all`) with the signal that stopped this process: SIGTERM for
+    :class:`~pipeline.errors.Terminated` (or an exception that carries it), else SIGINT (Ctrl-C)."""
+    stop_all(signal.SIGTERM if isinstance(exc, Terminated) or getattr(exc, "signum", None) == signal.SIGTERM
+             else signal.SIGINT)
 
 
 def run(

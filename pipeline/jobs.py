@@ -20,7 +20,6 @@ import dataclasses
 import errno
 import logging
 import os
-import signal
 import tempfile
 import threading
 import time
@@ -47,7 +46,6 @@ from .errors import (
     RekruttError,
     SpecError,
     SpecProblem,
-    Terminated,
 )
 from .files import refuse_links
 from .interchange import export
@@ -108,6 +106,8 @@ class OutputJob:
     version: str | None = None  #: which version (None: the main film)
     #: with --force: when the run began (time.time()); pieces made before it are made again
     made_since: float | None = None
+    #: pieces of this output made at once: the batch's jobs left over (``-j 2`` and one output: 2)
+    workers: int = 1
     #: what the output is cut from, resolved once by :func:`plan` (None on a cluster worker, which
     #: loads the spec itself, or where it could not be resolved: the job then fails with the reason)
     output: OutputSpec | None = field(default=None, compare=False, repr=False)
@@ -249,7 +249,7 @@ def _execute_job(job: OutputJob, loaded: LoadedCampaign | None, emit: EventCallb
                 output, Path(tmp), cache=loaded.cache, captions=loaded.captions,
                 force=job.options.force, safe_zones=job.options.safe_zones,
                 progress=lambda f: emit(Event("progress", job.channel, fraction=f, campaign=job.campaign)),
-                made_since=job.made_since)
+                made_since=job.made_since, workers=job.workers)
             if not job.options.draft:  # synstolking (WCAG 1.2.5): the described version beside the output
                 described = describe_output(output, Path(tmp), record, loaded.captions, force=job.options.force,
                                             cache=loaded.cache, cards=cards, joined=joined)
@@ -351,7 +351,7 @@ def plan(campaigns: list[Campaign], options: RenderOptions) -> list[OutputJob]:
                 continue
             owners[target] = (campaign, channel)
             jobs.append(OutputJob(campaign.path, campaign.output_root, edition.label, channel, options,
-                                  edition.version, since, output))
+                                  edition.version, since, output=output))
     if problems:
         raise SpecError(problems)
     return jobs
@@ -489,13 +489,14 @@ def _run_locally(jobs: list[OutputJob], options: RenderOptions, loaded: dict[Pat
                  emit: EventCallback) -> list[Outcome]:
     outcomes: dict[int, Outcome] = {}
     stop = threading.Event()
+    spare = max(1, options.jobs // max(1, len(jobs)))  # jobs to spare (fewer outputs): pieces made at once
 
     def one(i: int, job: OutputJob) -> None:
         if stop.is_set():
             outcomes[i] = Outcome(job, "skipped")
             return
-        outcome = execute_job(job, loaded[(job.spec, job.version)], emit)
-        outcomes[i] = outcome
+        outcome = execute_job(dataclasses.replace(job, workers=spare), loaded[(job.spec, job.version)], emit)
+        outcomes[i] = outcome = dataclasses.replace(outcome, job=job)
         if outcome.status == "failed" and options.fail_fast:
             stop.set()
 
@@ -531,8 +532,7 @@ def _stop_workers(futures: list[concurrent.futures.Future], exc: BaseException) 
     clean their temporary files up before we leave."""
     for fut in futures:
         fut.cancel()
-    ff.stop_all(signal.SIGTERM if isinstance(exc, Terminated) or getattr(exc, "signum", None) == signal.SIGTERM
-                else signal.SIGINT)
+    ff.stop_for(exc)
     concurrent.futures.wait(futures)
 
 

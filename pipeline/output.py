@@ -27,6 +27,7 @@ import dataclasses
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from fractions import Fraction
@@ -43,7 +44,7 @@ from .channels import Preset
 from .cta import publish_sheet
 from .cutaway import picture_span
 from .cutaways import cutaway_entries
-from .encoding import gop_frames
+from .encoding import gop_frames, true_peak_margin
 from .errors import RenderError
 from .ffmpeg import run_command
 from .files import atomic_path, sha256_file, write_text_atomic
@@ -55,7 +56,6 @@ from .plan import RenderPlan, fingerprint
 from .posters import poster_is_current, poster_key, poster_with_title
 from .probe import MediaInfo, probe
 from .render import (
-    TRUE_PEAK_MARGIN,
     join_command,
     picture_command,
     picture_pieces,
@@ -91,7 +91,7 @@ def _unchanged(out_dir: Path, final: Path, old: OutputRecord | None, fp: str) ->
 
 def make_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, force: bool = False,
                 safe_zones: bool = False, progress: ff.ProgressCallback | None = None,
-                made_since: float | None = None
+                made_since: float | None = None, workers: int = 1
                 ) -> tuple[OutputRecord, bool, Callable[[], list[StillCard]], JoinedPicture | None]:
     """Make ``job``'s output (or find it unchanged); returns (record, whether it was rendered, its still cards:
     a function giving where its cards stand still and their runs' files, for the described version's holds;
@@ -99,7 +99,8 @@ def make_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, for
 
     ``captions`` is the campaign's prepared :class:`~pipeline.subtitles.CaptionMaker` (None: no captions);
     ``made_since`` (a time.time(); with ``force``) makes again every piece made before it, so that a
-    forced render encodes everything once and still shares what it made itself.
+    forced render encodes everything once and still shares what it made itself; ``workers``: its pieces made
+    at once (:func:`_render_in_pieces`).
     Raises :class:`~pipeline.errors.RekruttError` subclasses on failure, leaving no partial file;
     the manifest is updated as soon as the output is in place.
     """
@@ -127,7 +128,7 @@ def make_output(job: OutputSpec, work: Path, *, cache: Cache, captions=None, for
     for person in plan.names_left_out:
         warnings.append(f"no name strap for {person}: no room off the face and the captions in any of their shots")
     made = _make_file(job, plan, work, final, measured, passes, warnings, progress, cache,
-                      made_since if force else None)
+                      made_since if force else None, workers)
     extras = dict(made.extras)
     if track is not None:
         extras.update(track.write_sidecars(out_dir))
@@ -198,14 +199,14 @@ class _File:
 
 
 def _make_file(job: OutputSpec, plan: RenderPlan, work: Path, final: Path, measured: Measured, passes: _Passes,
-               warnings: list[str], progress, cache: Cache, made_since: float | None) -> _File:
+               warnings: list[str], progress, cache: Cache, made_since: float | None, workers: int = 1) -> _File:
     """Render ``plan`` into a temporary file, check it and put it in place."""
     campaign, preset, out_dir, draft = job.edition, plan.preset, job.edition.out_dir, job.draft
     extras: dict[str, str] = {}
     with atomic_path(final) as tmp:
         if preset.video_codec in PIECEWISE_CODECS:
             info, verified, pieces, picture_pieces, joined = _render_in_pieces(
-                plan, work, tmp, measured, passes, warnings, progress, draft, cache, made_since)
+                plan, work, tmp, measured, passes, warnings, progress, draft, cache, made_since, workers)
         else:
             info, verified = _render_checked(plan, work, tmp, measured, passes, warnings, progress, draft)
             pieces, picture_pieces, joined = {}, [], None
@@ -227,7 +228,7 @@ def _render_checked(plan: RenderPlan, work: Path, tmp: Path, measured: Measured,
     """Render into ``tmp`` in one pass and check it: stream lengths, and loudness and true peak measured
     on the file (once more, with the encoder's overshoot taken off, if the true peak is over the ceiling)."""
     preset, timeline = plan.preset, plan.timeline
-    margin = TRUE_PEAK_MARGIN
+    margin = true_peak_margin(preset)
     for attempt in (1, 2):
         with passes("render"):
             run_command(render_command(plan, tmp, measured, margin), work, what=f"render {preset.name}",
@@ -268,61 +269,80 @@ def _further_under(plan: RenderPlan, measured: Measured, verified: Verified, att
 
 
 def _render_in_pieces(plan: RenderPlan, work: Path, tmp: Path, measured: Measured, passes: _Passes,
-                      warnings: list[str], progress, draft: bool, cache: Cache, made_since: float | None):
+                      warnings: list[str], progress, draft: bool, cache: Cache, made_since: float | None,
+                      workers: int = 1):
     """Make the output at ``tmp`` from its pieces (see the module's note), taking from the cache the pieces
     made before, and check it. The sound's loudness and true peak are measured on the sound piece when it
-    is made (the file carries the very same packets) and kept with it."""
+    is made (the file carries the very same packets) and kept with it. ``workers``: pieces (and the sound)
+    made at once, each by its own ffmpeg (the batch's spare jobs: ``-j 2`` with one output to make)."""
     preset, timeline = plan.preset, plan.timeline
     total = float(timeline.duration)
     suffix = "." + preset.extension
     count = {"made": 0, "reused": 0}
     starts: list[int] = []  # where each piece begins (a frame of the output) and the files played for it
-    files_of: list[tuple[Path, ...]] = []
-    spans: list[dict] = []
     rate = timeline.rate
-    done = 0.0
-    for piece in picture_pieces(plan):
-        seconds = float(sum(timeline.segments[i].duration for i in piece))
+    pieces = list(picture_pieces(plan))
+    lengths = [float(sum(timeline.segments[i].duration for i in piece)) for piece in pieces]
+    done = [0.0] * len(pieces)  # each piece's share made (pieces may be made at once)
+
+    def shown_progress(k: int) -> Callable[[float], None] | None:
+        def report(f: float) -> None:
+            done[k] = f * lengths[k]
+            progress(sum(done) / total)
+        return report if progress else None
+
+    def make_piece(k: int) -> tuple[list[Path], int, int, str]:
+        """Piece ``k``'s files (a still card's runs repeated), how many of them were made now and how many
+        taken from the cache, and its key."""
+        piece = pieces[k]
         shown = _with_piece_captions(plan, piece, work)
         what = f"render {preset.name} ({_piece_name(plan, piece)})"
-
-        def make(path: Path, shown=shown, piece=piece, what=what, seconds=seconds, done=done) -> dict:
-            with passes("picture"):
-                run_command(picture_command(shown, piece, path), work, what=what, duration=seconds,
-                            progress=(lambda f: progress((done + f * seconds) / total)) if progress else None)
-            return {}
-
         runs = still_runs(shown, piece)
-        files: list[Path] = []
         if runs is not None:  # a card standing still: a GOP encoded once, played again (pipeline.stills)
             made = _still_pieces(shown, piece, runs, work, cache, passes, what, made_since)
-            for path, new, run, _ in made:
-                files += [path] * run.times
-                count["made" if new else "reused"] += 1
-            key = key_of("still-piece", [(k, run.times) for _, _, run, k in made])
-        else:
-            key = command_key(picture_command(shown, piece, work / "piece"), work, shown)
-            path, _, new = cache.file("pieces", key, suffix, make, made_since=made_since)
-            files.append(path)
-            count["made" if new else "reused"] += 1
+            files = [path for path, _, run, _ in made for _ in range(run.times)]
+            new = sum(new for _, new, _, _ in made)
+            return files, new, len(made) - new, key_of("still-piece", [(run_key, run.times)
+                                                                       for _, _, run, run_key in made])
+
+        def make(path: Path) -> dict:
+            with passes("picture"):
+                run_command(picture_command(shown, piece, path), work, what=what, duration=lengths[k],
+                            progress=shown_progress(k))
+            return {}
+
+        key = command_key(picture_command(shown, piece, work / "piece"), work, shown)
+        path, _, new = cache.file("pieces", key, suffix, make, made_since=made_since)
+        return [path], int(new), int(not new), key
+
+    def make_sound(path: Path, margin: float) -> dict:
+        with passes("sound"):
+            run_command(sound_command(plan, path, measured, margin), work, what=f"sound {preset.name}")
+        if draft:
+            return {}
+        with passes("loudness check"):
+            return {"verified": dataclasses.asdict(_loudness_check(path, work, preset))}
+
+    def sound_piece(margin: float) -> tuple[Path, dict, bool]:
+        key = command_key(sound_command(plan, work / "sound", measured, margin), work, plan)
+        return cache.file("pieces", key, suffix, lambda path: make_sound(path, margin), made_since=made_since)
+
+    margin = true_peak_margin(preset)
+    # the sound first: one thread of ffmpeg, beside the pictures' encoders
+    first, *made = ff.in_parallel([lambda: sound_piece(margin)] + [lambda k=k: make_piece(k)
+                                                                    for k in range(len(pieces))], workers)
+    files_of: list[tuple[Path, ...]] = []
+    spans: list[dict] = []
+    for piece, (files, new, reused, key) in zip(pieces, made, strict=True):
+        count["made"] += new
+        count["reused"] += reused
         starts.append(int(timeline.segments[piece.start].start * rate)
                       + picture_span(timeline.segments, piece.start)[0])
         files_of.append(tuple(files))
         spans.append({"start": float(timeline.segments[piece.start].start),
                       "end": float(timeline.segments[piece.stop - 1].end), "key": key})
-        done += seconds
-    margin = TRUE_PEAK_MARGIN
     for attempt in (1, 2):
-        def make_sound(path: Path, margin=margin) -> dict:
-            with passes("sound"):
-                run_command(sound_command(plan, path, measured, margin), work, what=f"sound {preset.name}")
-            if draft:
-                return {}
-            with passes("loudness check"):
-                return {"verified": dataclasses.asdict(_loudness_check(path, work, preset))}
-
-        key = command_key(sound_command(plan, work / "sound", measured, margin), work, plan)
-        sound, facts, new = cache.file("pieces", key, suffix, make_sound, made_since=made_since)
+        sound, facts, new = first if attempt == 1 else sound_piece(margin)
         count["made" if new else "reused"] += 1
         if draft:  # a quick look: one loudness pass (the cached measurement), no check of the file
             warnings.append(DRAFT_LOUDNESS)
@@ -404,6 +424,7 @@ class _Passes:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self._lock = threading.Lock()  # pieces made at once add their seconds
 
     @contextlib.contextmanager
     def __call__(self, name: str):
@@ -411,7 +432,8 @@ class _Passes:
         try:
             yield
         finally:
-            self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - start, 3)
+            with self._lock:
+                self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - start, 3)
 
     def __str__(self) -> str:
         return ", ".join(f"{k} {v:.2f} s" for k, v in self.seconds.items())

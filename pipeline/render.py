@@ -25,7 +25,13 @@ import ffmpeg as ffmpeg_python
 
 from .channels import Preset
 from .cutaway import picture_span
-from .encoding import audio_codec_args, container_format, video_codec_args, video_kbps_cap
+from .encoding import (
+    TRUE_PEAK_MARGIN,
+    audio_codec_args,
+    container_format,
+    video_codec_args,
+    video_kbps_cap,
+)
 from .ffmpeg import FfmpegCommand, compile_command, concat_listing, filter_value, safe_path_arg
 from .loudness import SAMPLE_RATE, Measured
 from .plan import CleanSound, ClipSource, MusicBed, RenderPlan
@@ -38,10 +44,6 @@ __all__ = ["join_command", "measure_command", "picture_command", "picture_output
 
 #: Length of the audio fade at each join, seconds.
 JOIN_FADE = Fraction(1, 100)
-
-#: The limiter after the loudness gain holds the peaks this far (dB) under the preset's true-peak
-#: ceiling, so that the lossy encoder's overshoot still leaves the file under it.
-TRUE_PEAK_MARGIN = 0.5
 
 #: Rate the true-peak limiter runs at: 4x oversampling, as BS.1770's true-peak meter does.
 LIMITER_RATE = 192000

@@ -104,3 +104,34 @@ def test_ffmpeg_binary_can_be_chosen(monkeypatch, tmp_path):
         monkeypatch.delenv(ff.FFMPEG_ENV)
         ff.ffmpeg_exe.cache_clear()
     assert Path(ff.ffmpeg_exe()).is_file()
+
+
+def test_in_parallel_gives_each_result_in_order_and_runs_them_at_once():
+    """Two tasks that each wait for the other to begin end only if they run at once; results in task order."""
+    import threading
+
+    began = [threading.Event(), threading.Event()]
+
+    def task(k: int):
+        began[k].set()
+        assert began[1 - k].wait(10), "the tasks ran one after another"
+        return k * 10
+
+    assert ff.in_parallel([lambda: task(0), lambda: task(1)], 2) == [0, 10]
+    order: list[int] = []
+    assert ff.in_parallel([lambda k=k: order.append(k) or k for k in range(4)], 1) == [0, 1, 2, 3]
+    assert order == [0, 1, 2, 3]
+
+
+def test_in_parallel_raises_the_first_error_and_runs_no_task_not_begun():
+    ran: list[int] = []
+
+    def fail():
+        raise RenderError("piece 0 failed")
+
+    with pytest.raises(RenderError, match="piece 0 failed"):
+        ff.in_parallel([fail] + [lambda k=k: ran.append(k) for k in range(1, 50)], 1)
+    assert ran == []
+    with pytest.raises(RenderError, match="piece 0 failed"):
+        ff.in_parallel([fail] + [lambda k=k: ran.append(k) for k in range(1, 50)], 2)
+    assert len(ran) < 49  # those queued behind the failure were cancelled

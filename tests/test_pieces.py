@@ -155,3 +155,51 @@ def test_a_true_peak_over_the_ceiling_makes_the_sound_again_further_under_it():
     assert _further_under(plan, loud, Verified(-14, -0.6, 5), 1) == pytest.approx(0.7)
     with pytest.raises(RenderError, match="over the -1 dBTP ceiling"):
         _further_under(plan, loud, Verified(-14, -0.6, 5), 2)
+
+
+def test_one_output_with_jobs_to_spare_makes_its_pieces_at_once(tmp_path, clip):
+    """``-j 2`` with one output to make: its pieces and its sound are made by ffmpeg runs at once (seen by
+    an ffmpeg that logs when each run begins and ends), and the file is the one ``-j 1`` makes, byte for byte."""
+    import shutil
+    import stat
+
+    from pipeline import ffmpeg as ff
+
+    log = tmp_path / "runs.log"
+    wrapper = tmp_path / "ffmpeg"
+    wrapper.write_text(f'#!/bin/sh\necho "begin $$ $(date +%s.%N)" >> {log}\n"{ff.ffmpeg_exe()}" "$@"\nrc=$?\n'
+                       f'echo "end $$ $(date +%s.%N)" >> {log}\nexit $rc\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    ff.ffmpeg_exe.cache_clear()
+    files, most = {}, {}
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv(ff.FFMPEG_ENV, str(wrapper))
+            for jobs in ("1", "2"):
+                folder = tmp_path / f"j{jobs}"
+                folder.mkdir()
+                log.write_text("")
+                spec = campaign(folder, clip)
+                record = render(spec, folder / "cache", "-c", "x", "--jobs", jobs)["x"]
+                assert record["pieces"] == {"made": 3, "reused": 0}
+                running = peak = 0
+                for line in log.read_text().splitlines():
+                    running += 1 if line.startswith("begin") else -1
+                    peak = max(peak, running)
+                files[jobs], most[jobs] = (folder / "out" / "hostile" / "x.mp4").read_bytes(), peak
+                shutil.rmtree(folder / "cache")
+    finally:
+        ff.ffmpeg_exe.cache_clear()
+    assert most == {"1": 1, "2": 2}
+    assert files["1"] == files["2"]
+
+
+def test_the_limiter_margin_grows_as_the_sound_bitrate_falls():
+    """A channel's sound is limited as far under its ceiling as its encoder overshoots (X's 128 kbps AAC made
+    its sound twice at 0.5 dB): PCM and 192 kbps 0.5 dB, 128 kbps 1.0 dB, a draft's 96 kbps 2.0 dB."""
+    from pipeline.channels import get_preset
+    from pipeline.encoding import true_peak_margin
+
+    margins = {name: true_peak_margin(get_preset(name)) for name in ("youtube", "cinema", "x", "web")}
+    assert margins == {"youtube": 0.5, "cinema": 0.5, "x": 1.0, "web": 1.0}
+    assert true_peak_margin(get_preset("youtube").draft()) == 2.0
