@@ -57,6 +57,7 @@ sys.path.insert(0, str(ROOT))
 from bench.described_floor import compare, described_command, extract_sound, floor_holds  # noqa: E402
 from pipeline.cards import card_png  # noqa: E402
 from pipeline.described import described_name  # noqa: E402
+from pipeline.encoding import AAC_CODER  # noqa: E402
 from pipeline.ffmpeg import ffmpeg_exe  # noqa: E402
 from pipeline.jobs import source_rate  # noqa: E402
 from pipeline.load import load_campaign  # noqa: E402
@@ -115,7 +116,9 @@ def video_args(preset, rate: Fraction) -> list[str]:
 
 
 def audio_args(preset) -> list[str]:
+    """The sound's encoder arguments: those Rekrutt gives (its AAC coder too), so the floor encodes alike."""
     args = ["-c:a", preset.audio_codec, "-ar", str(preset.sample_rate), "-ac", str(preset.audio_channels)]
+    args += ["-aac_coder", AAC_CODER] if preset.audio_codec == "aac" else []
     return args + (["-b:a", f"{preset.audio_kbps}k"] if preset.audio_kbps else [])
 
 
@@ -271,7 +274,8 @@ def moviepy_render(campaign, channels: list[str], out: Path, work: Path) -> floa
         edit.write_videofile(str(out / f"moviepy-{name}.mp4"), fps=float(rate), codec="libx264",
                              preset=preset.x264_preset, audio_codec="aac", audio_fps=48000,
                              audio_bitrate=f"{preset.audio_kbps}k",
-                             ffmpeg_params=["-crf", str(preset.crf), "-pix_fmt", preset.pix_fmt],
+                             ffmpeg_params=["-crf", str(preset.crf), "-pix_fmt", preset.pix_fmt,
+                                            "-aac_coder", AAC_CODER],
                              logger=None, threads=os.cpu_count())
         for s in sources:
             s.close()

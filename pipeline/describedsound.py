@@ -26,7 +26,7 @@ from .cache import Cache
 from .cache import key_of as cache_key
 from .channels import Preset
 from .describe import Hold, Placed, holds_of
-from .encoding import container_format, true_peak_margin
+from .encoding import audio_codec_argv, container_format, true_peak_margin
 from .errors import RenderError
 from .ffmpeg import FfmpegCommand, ffmpeg_stamp, run_command
 from .files import sha256_file
@@ -36,6 +36,10 @@ from .timecode import Time
 
 #: When this process started: ``force`` makes again each described sound made before it.
 _started = time.time()
+#: How far (LU) a described track's measured loudness may be from the channel's target before it is made again
+#: at a corrected gain: EBU R 128's tolerance for a programme's loudness.
+LOUDNESS_TOLERANCE = 0.5
+
 #: Seconds over which the original sound goes down under a line, and up after it.
 RAMP = 0.2
 #: Seconds over which the original sound stops before a hold and starts again after it.
@@ -143,7 +147,7 @@ def _sound_command(mix: Path, gain_db: float, preset: Preset, duration: Time, ou
     samples = int(duration * preset.sample_rate + Fraction(1, 2))
     graph = f"[0:a]{_limited(gain_db, preset, margin)},apad,atrim=end_sample={samples}[a]"
     args = ["-y", *_mix_input(mix, preset), "-/filter_complex", FfmpegCommand.SCRIPT, "-map", "[a]",
-            *_sound_codec(preset), "-f", container_format(preset), str(out), "-dec", "0:0", "-filter_complex",
+            *audio_codec_argv(preset), "-f", container_format(preset), str(out), "-dec", "0:0", "-filter_complex",
              f"[dec:0]atrim=end_sample={samples},{ebur128_filter(true_peak=True)}[checked]",
              "-map", "[checked]", "-f", "null", "-"]
     return FfmpegCommand(args, filter_script=graph, outputs=[out])
@@ -155,11 +159,6 @@ def _limited(gain_db: float, preset: Preset, margin: float) -> str:
     ceiling = 10 ** ((preset.true_peak_dbtp - margin) / 20)
     return (f"volume={gain_db:.2f}dB,aresample=192000,alimiter=limit={ceiling:.5f}:attack=1:release=60:level=0:"
             f"latency=1,aresample={preset.sample_rate},asetpts=N/SR/TB")
-
-
-def _sound_codec(preset: Preset) -> list[str]:
-    args = ["-c:a", preset.audio_codec, "-ar", str(preset.sample_rate), "-ac", str(preset.audio_channels)]
-    return args + (["-b:a", f"{preset.audio_kbps}k"] if preset.audio_kbps else [])
 
 
 # --------------------------------------------------------------------------- the track in chunks (issue 25)
@@ -204,7 +203,7 @@ def chunks_command(mix: Path, gain_db: float, preset: Preset, spans: list[tuple[
         packets = ",asetnsamples=n=1024:p=0" if preset.audio_codec.startswith("pcm_") else ""
         graph.append(f"[m{i}]atrim=start_sample={a}:end_sample={b},asetpts=N/SR/TB,"
                      f"{_limited(gain_db, preset, margin)},apad,atrim=end_sample={b - a}{packets}[c{i}]")
-        args += ["-map", f"[c{i}]", *_sound_codec(preset), "-f", container_format(preset), str(out)]
+        args += ["-map", f"[c{i}]", *audio_codec_argv(preset), "-f", container_format(preset), str(out)]
     return FfmpegCommand(args, filter_script=";".join(graph), outputs=list(outs))
 
 
@@ -248,8 +247,8 @@ def _chunked_track(mix: Path, gain_db: float, preset: Preset, duration: Time, wo
     with mix.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data, memoryview(data) as view:
         # hashed where it lies (no copy of the mix: 54 MB for the cinema's 5.1)
         digests = [hashlib.sha256(view[a * size: b * size]).hexdigest() for _, _, a, b in spans]
-    keys = [cache_key("described-chunk", CHUNK_VERSION, digest, b - a, f"{gain_db:.2f}", margin, _sound_codec(preset),
-                      preset.true_peak_dbtp, ROLL, ffmpeg_stamp(), __version__)
+    keys = [cache_key("described-chunk", CHUNK_VERSION, digest, b - a, f"{gain_db:.2f}", margin,
+                      audio_codec_argv(preset), preset.true_peak_dbtp, ROLL, ffmpeg_stamp(), __version__)
             for digest, (_, _, a, b) in zip(digests, spans, strict=True)]
     ext = "." + preset.extension
     files = [work / f"described-chunk-{k:03d}{ext}" for k in range(len(spans))]
@@ -278,7 +277,7 @@ def _chunked_track(mix: Path, gain_db: float, preset: Preset, duration: Time, wo
     join_chunks([(path, a, lo, hi) for path, (lo, hi, a, _) in zip(paths, spans, strict=True)], out,
                 container_format(preset))
 #: Bump when the described sound's making changes (its cached tracks are then made anew).
-SOUND_VERSION = 2
+SOUND_VERSION = 4  # 3: AAC's fast coder (encoding.AAC_CODER); 4: the gain corrected after the limiter
 
 
 def sound_key(audio_md5: str, stem_sha: str, placed: list[Placed], duck_db: float, source_lufs: float,
@@ -301,8 +300,10 @@ def _make_sound(original: Path, stem_wav: Path, placed: list[Placed], duck_db: f
     """The described sound track at ``out`` (the mix, brought to the channel's loudness, limited, checked);
     returns its measured loudness. Two ffmpeg runs, one more for each line not measured before (issue 25): the
     mix with its loudness, and the track with its check (again with a bigger margin where its true peak
-    is over the ceiling). An AAC or PCM track is made in chunks (:func:`_chunked_track`, kept in the cache by
-    the mix's samples) and checked by a third run that decodes the joined file, as a player does.
+    is over the ceiling, and at a corrected gain where the limiter took the loudness more than
+    :data:`LOUDNESS_TOLERANCE` under the target). An AAC or PCM track is made in chunks
+    (:func:`_chunked_track`, kept in the cache by the mix's samples) and checked by a third run that decodes
+    the joined file, as a player does.
 
     The gain is in steps of 0.1 dB: the mix's loudness is read from ebur128's summary, which gives it to a
     tenth of a LU, so a small edit (a card's date) leaves the gain, and every chunk it did not touch, as
@@ -313,8 +314,8 @@ def _make_sound(original: Path, stem_wav: Path, placed: list[Placed], duck_db: f
     mixed = run_command(_mix_command(original, stem_wav, placed, duck_db, gains, preset, mix),
                         work, what=f"described sound ({preset.name})")
     gain = preset.loudness_lufs - parse_integrated(mixed)
-    first = true_peak_margin(preset)
-    for margin in (first, first + 1.0):
+    margin, corrected = true_peak_margin(preset), False
+    for _ in range(4):  # at most once further under the ceiling, and once at a corrected gain
         if chunked(preset):
             _chunked_track(mix, gain, preset, duration, work, out, margin, cache, made_since)
             measured = run_command(verify_command(out), work, what=f"described version's check ({preset.name})")
@@ -322,7 +323,16 @@ def _make_sound(original: Path, stem_wav: Path, placed: list[Placed], duck_db: f
             measured = run_command(_sound_command(mix, gain, preset, duration, out, margin), work,
                                    what=f"described version's sound ({preset.name})")
         verified = parse_ebur128(measured)
-        if verified.true_peak <= preset.true_peak_dbtp + 0.05:
+        off = preset.loudness_lufs - verified.integrated
+        if verified.true_peak > preset.true_peak_dbtp + 0.05:
+            if margin > true_peak_margin(preset):
+                break
+            margin += 1.0
+        elif abs(off) > LOUDNESS_TOLERANCE and verified.integrated > -70 and not corrected:
+            # the limiter took the peaks after the gain was set, and loudness with them: once more, louder by
+            # what is missing (in the same 0.1 dB steps, so an edit that leaves the loudness finds the same gain)
+            gain, corrected = round(gain + off, 1), True
+        else:
             return {"integrated": verified.integrated, "true_peak": verified.true_peak}
     raise RenderError(f"{preset.name}: the described version's true peak is {verified.true_peak:.2f} dBTP, "
                       f"over the {preset.true_peak_dbtp:g} dBTP ceiling")

@@ -8,8 +8,8 @@ from fractions import Fraction
 
 from .channels import Preset
 
-__all__ = ["TRUE_PEAK_MARGIN", "audio_codec_args", "container_format", "gop_frames", "true_peak_margin",
-           "video_codec_args", "video_kbps_cap"]
+__all__ = ["AAC_CODER", "TRUE_PEAK_MARGIN", "audio_codec_args", "audio_codec_argv", "container_format",
+           "gop_frames", "true_peak_margin", "video_codec_args", "video_kbps_cap"]
 
 #: The limiter after the loudness gain holds the peaks this far (dB) under the preset's true-peak
 #: ceiling, so that the lossy encoder's overshoot still leaves the file under it.
@@ -77,11 +77,26 @@ def video_codec_args(preset: Preset, rate: Fraction, duration: Fraction,
     return {"c:v": preset.video_codec, "pix_fmt": preset.pix_fmt}
 
 
+#: ffmpeg's AAC encoder's quantizer search. Its default (twoloop) is the slow one; ffmpeg's manual on "fast":
+#: "Worse with low bitrates (less than 64kbps), but is better and much faster at higher bitrates", and ours are
+#: 96 kbps and over. Measured on 28 s of erna.mp3, stereo: 0.46 s of CPU against 0.72 s at 192 kbps (40.3 dB
+#: against 40.4 dB under the difference from the sound), 0.36 s against 0.75 s at 128 kbps (32.3 dB, 29.8 dB).
+AAC_CODER = "fast"
+
+
 def audio_codec_args(preset: Preset) -> dict[str, object]:
+    """The sound's encoder arguments (ffmpeg's option names, without the dash)."""
     args: dict[str, object] = {"c:a": preset.audio_codec, "ar": preset.sample_rate, "ac": preset.audio_channels}
     if preset.audio_kbps:
         args["b:a"] = f"{preset.audio_kbps}k"
+    if preset.audio_codec == "aac":
+        args["aac_coder"] = AAC_CODER
     return args
+
+
+def audio_codec_argv(preset: Preset) -> list[str]:
+    """:func:`audio_codec_args` as command-line arguments."""
+    return [arg for name, value in audio_codec_args(preset).items() for arg in (f"-{name}", str(value))]
 
 
 def container_format(preset: Preset) -> str:

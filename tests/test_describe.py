@@ -133,7 +133,8 @@ def test_a_described_version_keeps_the_picture_and_the_speech(tmp_path, cache_di
     vtt = (out / "web.nb.descriptions.vtt").read_text() if (out / "web.nb.descriptions.vtt").exists() else \
         (out / "web.en.descriptions.vtt").read_text()
     assert vtt.count("-->") == len(lines)
-    assert abs(record["described_loudness_lufs"] - record["loudness_target_lufs"]) < 1.0
+    # within EBU R 128's 0.5 LU (made again at a corrected gain where the limiter took more; a tenth for rounding)
+    assert abs(record["described_loudness_lufs"] - record["loudness_target_lufs"]) <= 0.6, record
     # the original sound is still there outside the description: correlation with the undescribed output
     from pipeline.voice import read_any
 
