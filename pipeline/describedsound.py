@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import logging
 import mmap
 import shutil
 import time
@@ -34,11 +35,16 @@ from .loudness import ebur128_filter, parse_ebur128, parse_integrated, verify_co
 from .probe import sound_identity
 from .timecode import Time
 
+log = logging.getLogger(__name__)
+
 #: When this process started: ``force`` makes again each described sound made before it.
 _started = time.time()
 #: How far (LU) a described track's measured loudness may be from the channel's target before it is made again
 #: at a corrected gain: EBU R 128's tolerance for a programme's loudness.
 LOUDNESS_TOLERANCE = 0.5
+#: At most this many measurements of the limited mix's loudness before it is encoded: each corrects the gain by
+#: what is missing, and the louder the mix, the more the limiter takes again.
+ESTIMATES = 3
 
 #: Seconds over which the original sound goes down under a line, and up after it.
 RAMP = 0.2
@@ -153,12 +159,24 @@ def _sound_command(mix: Path, gain_db: float, preset: Preset, duration: Time, ou
     return FfmpegCommand(args, filter_script=graph, outputs=[out])
 
 
-def _limited(gain_db: float, preset: Preset, margin: float) -> str:
+def _limited(gain_db: float, preset: Preset, margin: float, oversampled: bool = True) -> str:
     """The filters that take the mix to the channel's loudness (``gain_db``) and hold its true peak ``margin``
-    dB under the channel's ceiling: a limiter at 192 kHz (4x, where inter-sample peaks show)."""
+    dB under the channel's ceiling: a limiter at 192 kHz (4x, where inter-sample peaks show; ``oversampled``
+    False: at the mix's rate, for :func:`_limited_loudness_command`'s estimate)."""
     ceiling = 10 ** ((preset.true_peak_dbtp - margin) / 20)
-    return (f"volume={gain_db:.2f}dB,aresample=192000,alimiter=limit={ceiling:.5f}:attack=1:release=60:level=0:"
-            f"latency=1,aresample={preset.sample_rate},asetpts=N/SR/TB")
+    limiter = f"alimiter=limit={ceiling:.5f}:attack=1:release=60:level=0:latency=1"
+    if not oversampled:
+        return f"volume={gain_db:.2f}dB,{limiter}"
+    return f"volume={gain_db:.2f}dB,aresample=192000,{limiter},aresample={preset.sample_rate},asetpts=N/SR/TB"
+
+
+def _limited_loudness_command(mix: Path, gain_db: float, preset: Preset, margin: float) -> FfmpegCommand:
+    """The mix's loudness after the gain and the limiter, measured without encoding, the limiter at the mix's
+    rate: on the example's described tracks within 0.1 LU of the 192 kHz one's at 0, 2 and 4 dB over its
+    gain, in a quarter of its time (0.14 s against 0.55 s for 34 s of stereo)."""
+    return FfmpegCommand(["-y", *_mix_input(mix, preset), "-af",
+                          f"{_limited(gain_db, preset, margin, oversampled=False)},{ebur128_filter(true_peak=False)}",
+                          "-f", "null", "-"])
 
 
 # --------------------------------------------------------------------------- the track in chunks (issue 25)
@@ -277,7 +295,7 @@ def _chunked_track(mix: Path, gain_db: float, preset: Preset, duration: Time, wo
     join_chunks([(path, a, lo, hi) for path, (lo, hi, a, _) in zip(paths, spans, strict=True)], out,
                 container_format(preset))
 #: Bump when the described sound's making changes (its cached tracks are then made anew).
-SOUND_VERSION = 4  # 3: AAC's fast coder (encoding.AAC_CODER); 4: the gain corrected after the limiter
+SOUND_VERSION = 5  # 3: AAC's fast coder (encoding.AAC_CODER); 4, 5: the gain corrected after the limiter
 
 
 def sound_key(audio_md5: str, stem_sha: str, placed: list[Placed], duck_db: float, source_lufs: float,
@@ -298,11 +316,12 @@ def _make_sound(original: Path, stem_wav: Path, placed: list[Placed], duck_db: f
                 preset: Preset, duration: Time, work: Path, out: Path, cache: Cache | None = None,
                 made_since: float | None = None) -> dict:
     """The described sound track at ``out`` (the mix, brought to the channel's loudness, limited, checked);
-    returns its measured loudness. Two ffmpeg runs, one more for each line not measured before (issue 25): the
-    mix with its loudness, and the track with its check (again with a bigger margin where its true peak
-    is over the ceiling, and at a corrected gain where the limiter took the loudness more than
-    :data:`LOUDNESS_TOLERANCE` under the target). An AAC or PCM track is made in chunks
-    (:func:`_chunked_track`, kept in the cache by the mix's samples) and checked by a third run that decodes
+    returns its measured loudness. Three ffmpeg runs, one more for each line not measured before (issue 25):
+    the mix with its loudness, its loudness after the limiter (the gain corrected by what the limiter takes,
+    where that is over :data:`LOUDNESS_TOLERANCE`), and the track with its check (again with a bigger margin
+    where its true peak is over the ceiling, and once more at a corrected gain where its loudness is still
+    off by more than the tolerance). An AAC or PCM track is made in chunks (:func:`_chunked_track`, kept in
+    the cache by the mix's samples) and checked by a fourth run that decodes
     the joined file, as a player does.
 
     The gain is in steps of 0.1 dB: the mix's loudness is read from ebur128's summary, which gives it to a
@@ -315,6 +334,23 @@ def _make_sound(original: Path, stem_wav: Path, placed: list[Placed], duck_db: f
                         work, what=f"described sound ({preset.name})")
     gain = preset.loudness_lufs - parse_integrated(mixed)
     margin, corrected = true_peak_margin(preset), False
+    # the limiter takes loudness with the peaks: where it takes more than the tolerance, the gain is
+    # corrected before anything is encoded (the check below corrects it once more where this missed)
+    tried: list[tuple[float, float]] = []  # (gain, loudness after the limiter)
+    for _ in range(ESTIMATES):
+        estimate = parse_integrated(run_command(_limited_loudness_command(mix, gain, preset, margin), work,
+                                                what=f"described sound's loudness ({preset.name})"))
+        log.debug("%s: described sound at %+.1f dB measures %.1f LUFS after the limiter", preset.name, gain,
+                  estimate)
+        off = preset.loudness_lufs - estimate
+        if abs(off) <= LOUDNESS_TOLERANCE or estimate <= -70:
+            break
+        tried.append((gain, estimate))
+        # a LU a dB at first; then as much as the last two gains moved it (the louder, the more is taken)
+        slope = 1.0
+        if len(tried) > 1 and tried[-1][0] != tried[-2][0]:
+            slope = min(1.0, max(0.2, (tried[-1][1] - tried[-2][1]) / (tried[-1][0] - tried[-2][0])))
+        gain = round(gain + off / slope, 1)
     for _ in range(4):  # at most once further under the ceiling, and once at a corrected gain
         if chunked(preset):
             _chunked_track(mix, gain, preset, duration, work, out, margin, cache, made_since)

@@ -131,3 +131,36 @@ def test_the_chunks_join_without_a_click(tmp_path, film):
         print(f"join at {lo}: the chunked track's error {error:.4f} of the sound; one encode's worst hundredth "
               f"{worst:.4f}")
         assert error <= worst, (lo, error, worst)
+
+
+def test_a_track_the_limiter_takes_loudness_from_is_corrected_before_it_is_encoded(tmp_path, film, encoded):
+    """Under a ceiling 6 dB lower than YouTube's the limiter takes more than a LU from the speech: the gain
+    is corrected from the limiter's loudness measured without encoding (at the mix's rate), so the track is
+    encoded once, and it measures within EBU R 128's 0.5 LU of the target, under the ceiling."""
+    import dataclasses
+
+    preset = dataclasses.replace(get_preset("youtube"), true_peak_dbtp=-7.0)
+    margin = described.true_peak_margin(preset)
+    mix = tmp_path / "described-mix.f32"
+    line_gains = [0.0, 0.0]
+    run_command(described._mix_command(film["original"], film["stems"]["first"], film["placed"], DUCK_DB,
+                                       line_gains, preset, mix), tmp_path, what="mix")
+    # what the limiter takes at the uncorrected gain, measured on its own
+    gain = preset.loudness_lufs - parse_integrated(run_command(
+        described._limited_loudness_command(mix, 0.0, get_preset("youtube"), 0.0), tmp_path, what="mix"))
+    taken = preset.loudness_lufs - parse_integrated(run_command(
+        described._limited_loudness_command(mix, gain, preset, margin), tmp_path, what="limited"))
+    assert taken > 1.0, taken  # the case this is about
+    # the estimate (limiter at 48 kHz) is the oversampled limiter's loudness, to the summary's tenth
+    oversampled = tmp_path / "oversampled.wav"
+    ffmpeg(*described._mix_input(mix, preset), "-af", described._limited(gain, preset, margin), "-c:a",
+           "pcm_f32le", str(oversampled))
+    assert abs(parse_integrated(run_command(verify_command(oversampled, true_peak=False), tmp_path, what="x"))
+               - (preset.loudness_lufs - taken)) <= 0.15
+    path, loudness = described.described_sound(film["original"], film["stems"]["first"], film["placed"], DUCK_DB,
+                                               preset.loudness_lufs, preset, film["duration"], tmp_path,
+                                               Cache(tmp_path / "cache"))
+    assert len(encoded) == 1, encoded  # one encode of the chunks
+    assert abs(loudness - preset.loudness_lufs) <= described.LOUDNESS_TOLERANCE, loudness
+    checked = parse_integrated(run_command(verify_command(path, true_peak=False), tmp_path, what="check"))
+    assert abs(checked - loudness) <= 0.1

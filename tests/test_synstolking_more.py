@@ -65,18 +65,21 @@ def test_whisper_hears_the_name_and_the_end_card_in_the_described_version(tmp_pa
                         "-ar", str(RATE), str(piece)], check=True)
         texts[ident] = transcriber.transcribe(piece, "no", glossary=glossary[ident]).text
     print("Whisper heard:", texts)
-    assert heard("Kari Nordmann", texts["tale-navn"], allow=0, score=70), texts  # the name, as Whisper spells it
+    # the name, as Whisper spells it, a word allowed to slip (Whisper base heard eSpeak's "Kari" as "Kiki" in
+    # one run of the suite and not in another); the line itself is checked by correlation below, which is portable
+    assert heard("Kari Nordmann", texts["tale-navn"], allow=1, score=70), texts
     assert heard("Vi trenger deg", texts["kort-end"]), texts  # the end card's words, a word may slip
     # its subline is in the line the pipeline spoke (what it decided), and that spoken line is what plays
     # at the line's place in the described version: by correlation with the voice the pipeline synthesized
     # (Whisper base's words for eSpeak's "Søk innen mars" vary from run to run: "Søkinden marshtjort" with a
     # hallucinated tail, "Så kinden" on a fresh clone; it is not asked for them)
     assert "Søk innen" in lines["kort-end"]["text"], lines["kort-end"]
-    elsewhere = dict(lines["kort-end"], start=lines["tale-navn"]["start"])  # the oracle tells a wrong place
     described = out / "web.synstolket.mp4"
-    here, there = (correlation_at(described, spec, x, cache_dir) for x in (lines["kort-end"], elsewhere))
-    print("the card's voice at its place, and elsewhere:", here, there)
-    assert here > 0.9 and there < 0.5, (here, there)
+    for ident, other in (("kort-end", "tale-navn"), ("tale-navn", "kort-end")):
+        elsewhere = dict(lines[ident], start=lines[other]["start"])  # the oracle tells a wrong place
+        here, there = (correlation_at(described, spec, x, cache_dir) for x in (lines[ident], elsewhere))
+        print(f"the voice of {ident} at its place, and elsewhere:", here, there)
+        assert here > 0.9 and there < 0.5, (ident, here, there)
     # (its address is spoken too, "fjordvik punktum kommune punktum no skråstrek jobb", which Whisper base
     # does not hear as words: not asserted; the correlation above covers the whole line, address included)
     # (that the original speech is still there outside the lines, by correlation with the undescribed
